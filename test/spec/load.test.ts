@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseSpec, SpecError } from '../../src/spec/load';
+
+function problems(text: string) {
+  try {
+    parseSpec(text, 'deepmaker.yaml');
+  } catch (e) {
+    assert.ok(e instanceof SpecError, String(e));
+    return e.problems;
+  }
+  assert.fail('expected a SpecError');
+}
+
+describe('spec loader', () => {
+  it('fills defaults in every section', () => {
+    const s = parseSpec('name: model\n', 'deepmaker.yaml');
+    assert.equal(s.data.dataset, 'mnist');
+    assert.equal(s.data.validationSplit, 0.1);
+    assert.equal(s.target.device, 'ice40-up5k');
+    assert.equal(s.convert.rounding, 'half-even');
+  });
+
+  it('names line, column and a suggestion for a mistyped key', () => {
+    const [p] = problems('name: model\ndata:\n  datset: mnist\n');
+    assert.equal(p.line, 3);
+    assert.equal(p.column, 3);
+    assert.equal(p.key, 'data.datset');
+    assert.match(p.message, /did you mean 'dataset'/);
+  });
+
+  it('rejects an unknown top-level key', () => {
+    const [p] = problems('name: model\nfoo: 1\n');
+    assert.equal(p.line, 2);
+    assert.match(p.message, /unknown key 'foo'/);
+  });
+
+  it('points at a bad enum value and suggests the nearest', () => {
+    const [p] = problems('name: model\ntarget:\n  device: ice40-up5\n');
+    assert.deepEqual([p.line, p.column], [3, 11]);
+    assert.match(p.message, /did you mean 'ice40-up5k'/);
+  });
+
+  it('reports malformed YAML with a position', () => {
+    const [p] = problems('name: model\ndata: {dataset: mnist\n');
+    assert.ok(p.line! >= 2);
+    assert.match(p.message, /malformed YAML/);
+  });
+
+  it('limits alias expansion', () => {
+    const lol = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`);
+    const [p] = problems(`name: model\n${lol.join('\n')}\n`);
+    assert.match(p.message + (p.hint ?? ''), /alias/i);
+  });
+
+  it('requires name', () => {
+    const [p] = problems('data: {dataset: mnist}\n');
+    assert.match(p.message, /missing required key 'name'/);
+  });
+});
