@@ -1,0 +1,145 @@
+/**
+ * Hardware directives: the per-layer parallelism the RTL generator builds (schemas/directives.schema.json).
+ *
+ * The dse stage (issue #7) explores these and writes the chosen set; until it exists the rtl stage
+ * derives a default set from `rtl.lanes`. `resolveDirectives` turns a (possibly partial) set into one
+ * complete, checked directive per layer; the RTL generator and the cycle model (src/rtl/cycles.ts)
+ * only ever see resolved directives, so the two cannot disagree on a default.
+ */
+import type { Layer, ModelIR } from '../ir/types';
+import { DeepMakerError } from '../util/errors';
+
+export type Unroll = 'outputs' | 'reduction';
+export type Partition = 'cyclic' | 'block';
+export type MultiplierKind = 'auto' | 'dsp' | 'lut';
+
+/** One layer's directive as written in the file (every field optional). */
+export interface LayerDirective {
+  lanes?: number;
+  unroll?: Unroll;
+  pipeline?: boolean;
+  weights?: { factor?: number; partition?: Partition };
+  input?: { factor?: number; partition?: 'cyclic' };
+  multiplier?: MultiplierKind;
+}
+
+/** The file: dist/dse/chosen.json `directives`, or what `defaultDirectives` makes. */
+export interface DirectiveSet {
+  version: 1;
+  model?: string;
+  device?: string;
+  defaults?: LayerDirective;
+  layers?: Record<string, LayerDirective>;
+}
+
+/** A complete directive for one layer, after defaults and checks. */
+export interface ResolvedDirective {
+  lanes: number;
+  unroll: Unroll;
+  pipeline: boolean;
+  weights: { factor: number; partition: Partition };
+  /** Banks of the buffer this layer reads (1 = not banked, every lane sees the same word). */
+  input: { factor: number; partition: 'cyclic' };
+  multiplier: MultiplierKind;
+}
+
+/** Layer types whose inner loop is a multiply-accumulate (they get lanes and weight ROMs). */
+export const MAC_LAYERS = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2d']);
+
+export function isPowerOfTwo(n: number): boolean {
+  return n >= 1 && (n & (n - 1)) === 0;
+}
+
+/** Channels of the last axis of a shape (channels_last). */
+function lastDim(shape: number[]): number {
+  return shape[shape.length - 1];
+}
+
+/**
+ * The default directive set when no dse chose one: `lanes` MAC lanes on every MAC layer, unrolling
+ * output channels, clamped per layer to what that layer can use (no more lanes than output channels;
+ * depthwise: the largest power of two ≤ lanes dividing its channels).
+ */
+export function defaultDirectives(ir: ModelIR, lanes: number): DirectiveSet {
+  const layers: Record<string, LayerDirective> = {};
+  for (const l of ir.layers) {
+    if (!MAC_LAYERS.has(l.type)) continue;
+    layers[l.name] = { lanes: clampLanes(l, lanes), unroll: 'outputs', pipeline: true };
+  }
+  return { version: 1, model: ir.name, defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
+}
+
+function clampLanes(l: Layer, lanes: number): number {
+  const cout = lastDim(l.outputShape);
+  if (l.type === 'depthwise_conv2d') {
+    const cin = lastDim(l.inputShapes[0]);
+    let p = 1;
+    while (p * 2 <= lanes && cin % (p * 2) === 0) p *= 2;
+    return p;
+  }
+  return Math.max(1, Math.min(lanes, cout));
+}
+
+/**
+ * Complete and check a directive set against a model. Throws DeepMakerError naming the layer and
+ * saying what to change when a directive cannot be built. `source` names the file for messages.
+ */
+export function resolveDirectives(ir: ModelIR, set: DirectiveSet, source = 'directives'): Map<string, ResolvedDirective> {
+  if (set.version !== 1) throw new DeepMakerError(`unsupported directive-set version ${String(set.version)}`, { file: source }, 'write version: 1');
+  const byName = new Map(ir.layers.map((l) => [l.name, l]));
+  for (const name of Object.keys(set.layers ?? {})) {
+    if (!byName.has(name)) {
+      throw new DeepMakerError(`directive for layer '${name}', which the model does not have`, { file: source, where: name }, `layers are: ${ir.layers.map((l) => l.name).join(', ')}`);
+    }
+  }
+  const out = new Map<string, ResolvedDirective>();
+  for (const l of ir.layers) {
+    const d: LayerDirective = { ...(set.defaults ?? {}), ...(set.layers?.[l.name] ?? {}) };
+    out.set(l.name, resolveLayer(l, d, set.layers?.[l.name], source));
+  }
+  return out;
+}
+
+function resolveLayer(l: Layer, d: LayerDirective, own: LayerDirective | undefined, source: string): ResolvedDirective {
+  const where = { file: source, where: `layer '${l.name}' (${l.type})` };
+  const pipeline = d.pipeline ?? true;
+  const multiplier = d.multiplier ?? 'auto';
+  if (!MAC_LAYERS.has(l.type)) {
+    // Pools, element-wise and layout layers stream one element per cycle.
+    if (own?.lanes !== undefined && own.lanes !== 1) {
+      throw new DeepMakerError(`lanes=${d.lanes} on a ${l.type} layer: only dense, conv and depthwise layers have MAC lanes`, where, 'remove the directive or set lanes: 1');
+    }
+    return { lanes: 1, unroll: 'outputs', pipeline, weights: { factor: 1, partition: 'cyclic' }, input: { factor: 1, partition: 'cyclic' }, multiplier };
+  }
+  const cout = lastDim(l.outputShape);
+  const cin = lastDim(l.inputShapes[0]);
+  let lanes = d.lanes ?? 1;
+  const unroll = d.unroll ?? 'outputs';
+  // Defaults applied to many layers are clamped; a layer's own lanes are taken literally and checked.
+  if (own?.lanes === undefined) lanes = clampLanes(l, lanes);
+  if (!Number.isInteger(lanes) || lanes < 1) throw new DeepMakerError(`lanes must be a positive integer, got ${lanes}`, where);
+  const banked = unroll === 'reduction' || l.type === 'depthwise_conv2d';
+  if (unroll === 'reduction' && l.type === 'depthwise_conv2d') {
+    throw new DeepMakerError('a depthwise layer has no input-channel reduction to unroll', where, "use unroll: outputs (lanes then take neighbouring channels)");
+  }
+  if (unroll === 'outputs' && lanes > cout) {
+    throw new DeepMakerError(`${lanes} lanes unrolling ${cout} output channels would leave lanes idle`, where, `use at most ${cout} lanes`);
+  }
+  if (banked && lanes > 1 && (!isPowerOfTwo(lanes) || cin % lanes !== 0)) {
+    throw new DeepMakerError(
+      `${lanes} lanes need the input buffer banked ${lanes} ways over ${cin} input channels`,
+      where,
+      'use a power of two that divides the input channels',
+    );
+  }
+  const wFactor = d.weights?.factor ?? lanes;
+  if (wFactor !== lanes) throw new DeepMakerError(`weights.factor=${wFactor} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
+  const partition = d.weights?.partition ?? 'cyclic';
+  if (partition === 'block' && unroll === 'reduction') throw new DeepMakerError('block weight banking is only for unroll: outputs', where, 'use partition: cyclic');
+  const inFactor = banked ? lanes : 1;
+  if (d.input?.factor !== undefined && d.input.factor !== inFactor) {
+    throw new DeepMakerError(`input.factor=${d.input.factor} does not match the access pattern (${inFactor} bank(s) for unroll ${unroll})`, where, `set input.factor to ${inFactor} or leave it out`);
+  }
+  if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
+  return { lanes, unroll, pipeline, weights: { factor: wFactor, partition }, input: { factor: inFactor, partition: 'cyclic' }, multiplier };
+}
