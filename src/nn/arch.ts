@@ -8,6 +8,17 @@
  *    earlier unit's output and adds `growth` channels (optional 1x1 bottleneck of `bottleneck`·growth);
  *  - transition: 1x1 conv to floor(compression · channels), then a 2x2 pool (`pool`: max | avg).
  * Only layer types the C and RTL back ends support appear here.
+ *
+ * How src/nn/plan.ts reads it (the builder and architectureCost share that one reading):
+ *  - conv2d, depthwise_conv2d, dense: `activation` defaults to linear (Keras' default); stride 1,
+ *    padding valid. `batchnorm: true` builds Conv(no bias) -> BatchNormalization -> Activation.
+ *  - pools: `stride` defaults to `pool`; padding valid.
+ *  - dense_block / transition: `activation` defaults to relu; every conv unit is
+ *    Conv -> [BatchNormalization] -> Activation (post-activation, so BN folds into the conv).
+ *  - dense on an input of rank > 1 gets a Flatten inserted before it.
+ *  - The classifier: if the last layer is a dense with `classes` units and a linear or softmax
+ *    activation, it is the classifier; otherwise Dense(classes) is appended. The model outputs
+ *    logits (no softmax in the graph); training uses a from-logits loss.
  */
 export type ArchActivation = 'linear' | 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'softmax';
 
@@ -20,8 +31,8 @@ export type ArchNode =
   | { type: 'dense'; units: number; activation?: ArchActivation }
   | { type: 'dropout'; rate: number }
   | { type: 'batchnorm' }
-  | { type: 'dense_block'; layers: number; growth: number; kernel: number; bottleneck?: number; activation?: ArchActivation }
-  | { type: 'transition'; compression: number; pool: 'max' | 'avg'; activation?: ArchActivation };
+  | { type: 'dense_block'; layers: number; growth: number; kernel: number; bottleneck?: number; activation?: ArchActivation; batchnorm?: boolean }
+  | { type: 'transition'; compression: number; pool: 'max' | 'avg'; activation?: ArchActivation; batchnorm?: boolean };
 
 export interface Architecture {
   /** Input shape without batch, e.g. [28, 28, 1]. */
