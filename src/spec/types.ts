@@ -21,7 +21,7 @@ export interface DataSpec {
   limit?: { train?: number; test?: number };
   normalize: 'scale' | 'standardize' | 'none';
   csv?: { label?: string | number; header?: boolean; delimiter?: string; window?: number; stride?: number };
-  npz?: { x?: string; y?: string };
+  npz?: { x?: string; y?: string; testX?: string; testY?: string };
 }
 
 export interface ArchLayerSpec {
