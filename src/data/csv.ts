@@ -104,7 +104,7 @@ export function labelColumn(table: CsvTable, label: string | number): number {
 }
 
 export function columnName(table: CsvTable, c: number): string {
-  return table.header ? `column '${table.header[c]}' (#${c + 1})` : `column ${c + 1}`;
+  return table.header ? `column '${table.header[c]}', #${c + 1}` : `column ${c + 1}`;
 }
 
 /** The features of every row (all columns but the label) as float32, row-major [rows, columns-1]. Every cell must be a finite number. */
