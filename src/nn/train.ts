@@ -1,0 +1,332 @@
+/**
+ * Training an Architecture on in-memory data (src/data/tensors.ts `Split`s): seeded, with early
+ * stopping on validation loss (best weights restored), progress lines through a Logger, and
+ * optionally data-parallel over `workers` threads (train-worker.ts) to use more than one core.
+ *
+ * Determinism: initial weights come from seeded initializers, the batch order and the dropout
+ * masks from TrainRng(seed). Two runs with the same seed, data, options, backend and worker count
+ * give identical weights (tested). A different worker count changes the floating-point summation
+ * order and, with BatchNormalization, the batch statistics (each worker normalises its own share).
+ */
+import { Worker } from 'node:worker_threads';
+import { extname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Split } from '../data/tensors';
+import { DeepMakerError } from '../util/errors';
+import { silentLogger, type Logger } from '../util/log';
+import type { Architecture } from './arch';
+import { selectBackend, type BackendName, type BackendPreference } from './backend';
+import { architectureCost } from './cost';
+import { Replica, type DataView, type ModelFactoryRef, type OptimizerName, type ReplicaSpec } from './replica';
+import { TrainRng } from './rng';
+import type { WorkerReply, WorkerRequest } from './train-worker';
+
+export interface TrainData {
+  train: Split;
+  validation: Split;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: OptimizerName;
+  seed: number;
+  /** Train on a seeded random subset of this many training samples (the search's low fidelity). */
+  subset?: number;
+  /** Stop when the validation loss has not improved for `patience` epochs; the best epoch's weights are restored. */
+  earlyStopping?: { patience: number };
+  backend?: BackendPreference;
+  /** Threads training data-parallel (1: this thread only). Each extra one loads its own backend. */
+  workers?: number;
+  log?: Logger;
+  /** Called after every epoch (after validation). */
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** A custom model builder (quantization-aware training); default: build.ts buildModel. */
+  modelFactory?: ModelFactoryRef;
+  /** Start from these weights (matched by layer name) instead of the seeded initialisation, e.g. fine-tuning a float model. */
+  initFrom?: tf.LayersModel;
+  /** Progress lines per epoch (default 10). */
+  progressLines?: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  validationLoss: number;
+  validationAccuracy: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  model: tf.LayersModel;
+  /** Of the returned weights (the best epoch when early stopping). */
+  validationAccuracy: number;
+  validationLoss: number;
+  /** Epochs run. */
+  epochs: number;
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+  /** Training images per second over all epochs (forward + backward + update, validation excluded). */
+  imagesPerSecond: number;
+  backend: BackendName;
+  workers: number;
+  params: number;
+  macs: number;
+  trainSamples: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Mean cross-entropy and accuracy of `model` (logits out) over a split, in batches. */
+export function evaluate(model: tf.LayersModel, split: Split, batchSize = 256): Evaluation {
+  const per = sizeOf(split.shape);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < split.count; start += batchSize) {
+    const n = Math.min(batchSize, split.count - start);
+    const [l, c] = tf.tidy(() => {
+      const x = tf.tensor(split.x.subarray(start * per, (start + n) * per), [n, ...split.shape]);
+      const labels = tf.tensor1d(split.y.subarray(start, start + n), 'int32');
+      const logits = model.predict(x) as tf.Tensor2D;
+      const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, 0, tf.Reduction.SUM);
+      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
+      return [ce.dataSync()[0], ok.dataSync()[0]];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: split.count ? lossSum / split.count : NaN, accuracy: split.count ? correct / split.count : NaN, count: split.count };
+}
+
+function checkData(arch: Architecture, data: TrainData): void {
+  for (const name of ['train', 'validation'] as const) {
+    const s = data[name];
+    if (!s || s.count === 0) throw new DeepMakerError(`the ${name} split is empty`, { where: `data.${name}` }, 'check the data section (validationSplit, limit)');
+    if (s.shape.join('x') !== arch.input.join('x')) {
+      throw new DeepMakerError(`the architecture expects inputs [${arch.input.join(', ')}] but the ${name} data has [${s.shape.join(', ')}]`, { where: 'train.architecture' }, 'set the architecture input to the data shape');
+    }
+    for (let i = 0; i < s.count; i++) {
+      if (s.y[i] < 0 || s.y[i] >= arch.classes) {
+        throw new DeepMakerError(`${name} sample ${i} has label ${s.y[i]}, outside 0..${arch.classes - 1}`, { where: 'train.architecture.classes' }, 'set classes to the number of classes in the data');
+      }
+    }
+  }
+}
+
+/** An extra replica on another thread. */
+class RemoteReplica {
+  private readonly worker: Worker;
+  private readonly replies: WorkerReply[] = [];
+  private waiting: ((r: WorkerReply) => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(init: Extract<WorkerRequest, { type: 'init' }>) {
+    const file = join(__dirname, `train-worker${extname(__filename)}`);
+    // From the TypeScript sources (tests, benches under tsx) the worker needs tsx's require hook too.
+    this.worker = file.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: init })
+      : new Worker(file, { workerData: init });
+    this.worker.on('message', (m: WorkerReply) => this.deliver(m));
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`training worker exited with code ${code}`)); });
+  }
+
+  private deliver(m: WorkerReply): void {
+    if (m.type === 'error') return this.fail(new Error(m.message));
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w(m);
+    } else this.replies.push(m);
+  }
+
+  private fail(e: Error): void {
+    this.failure = e;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ type: 'error', message: e.message });
+    }
+  }
+
+  async next(): Promise<WorkerReply> {
+    const r = this.replies.shift() ?? (this.failure ? { type: 'error' as const, message: this.failure.message } : await new Promise<WorkerReply>((res) => (this.waiting = res)));
+    if (r.type === 'error') throw new Error(`training worker: ${r.message}`);
+    return r;
+  }
+
+  post(m: WorkerRequest): void {
+    this.worker.postMessage(m);
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    await this.worker.terminate();
+  }
+}
+
+function toShared<T extends Float32Array | Int32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const Ctor = a.constructor as { new (b: SharedArrayBuffer): T };
+  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
+export async function trainArchitecture(arch: Architecture, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? silentLogger;
+  const cost = architectureCost(arch);
+  checkData(arch, data);
+  const backend = await selectBackend(opts.backend ?? 'auto', log);
+  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
+  const rng = new TrainRng(opts.seed);
+
+  // The training rows: all, or a seeded subset (drawn once, before any shuffling).
+  let rows: Int32Array;
+  if (opts.subset && opts.subset < data.train.count) rows = rng.permutation(data.train.count).slice(0, opts.subset).sort();
+  else rows = Int32Array.from({ length: data.train.count }, (_, i) => i);
+  const n = rows.length;
+  const batchSize = Math.max(1, Math.min(opts.batchSize, n));
+  const batches = Math.ceil(n / batchSize);
+
+  const spec: ReplicaSpec = { arch, seed: opts.seed, optimizer: opts.optimizer, learningRate: opts.learningRate, modelFactory: opts.modelFactory };
+  const local = await Replica.create(spec);
+  if (opts.initFrom) copyWeightsByName(opts.initFrom, local.model);
+  const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape };
+
+  const remotes: RemoteReplica[] = [];
+  try {
+    if (workers > 1) {
+      const shared: DataView = { ...trainView, x: toShared(trainView.x), y: toShared(trainView.y) };
+      const weights = local.model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+      for (let r = 1; r < workers; r++) remotes.push(new RemoteReplica({ type: 'init', spec, backend, data: shared, weights }));
+      for (const r of remotes) await r.next(); // ready
+    }
+    log.info(`training ${n} samples (${batches} batches of ${batchSize}), ${cost.params} params, ${cost.macs} MACs, ${opts.epochs} epochs, ${workers} worker${workers > 1 ? 's' : ''}`);
+
+    const history: EpochRecord[] = [];
+    let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+    let trainSeconds = 0;
+    let trainImages = 0;
+    let stoppedEarly = false;
+    const every = Math.max(1, Math.floor(batches / Math.max(1, opts.progressLines ?? 10)));
+
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const order = rng.permutation(n);
+      const t0 = process.hrtime.bigint();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
+        const batchRows = Int32Array.from(idx, (i) => rows[i]);
+        const dropoutSeed = rng.nextUint32() % 2147483647;
+        // Shares: contiguous slices of the batch, one per replica, rank 0 here.
+        const share = Math.ceil(batchRows.length / workers);
+        const slice = (r: number) => batchRows.subarray(Math.min(batchRows.length, r * share), Math.min(batchRows.length, (r + 1) * share));
+        remotes.forEach((rem, k) => rem.post({ type: 'step', rows: slice(k + 1), batchSize: batchRows.length, dropoutSeed: (dropoutSeed + 104729 * (k + 1)) % 2147483647 }));
+        const own = local.computeGradients(trainView, slice(0), batchRows.length, dropoutSeed);
+        const others: Float32Array[][] = [];
+        for (const rem of remotes) {
+          const r = await rem.next();
+          if (r.type !== 'grads') throw new Error(`training worker: unexpected reply ${r.type}`);
+          others.push(r.grads);
+          lossSum += r.lossSum;
+          correct += r.correct;
+        }
+        if (remotes.length) {
+          const ownArrays = local.gradientArrays(own.grads);
+          remotes.forEach((rem, k) => rem.post({ type: 'apply', shares: [ownArrays, ...others.map((o, j) => (j === k ? null : o))] }));
+        }
+        local.applyShares([own.grads, ...others]);
+        lossSum += own.lossSum;
+        correct += own.correct;
+        seen += batchRows.length;
+        if ((b + 1) % every === 0 || b === batches - 1) {
+          const s = Number(process.hrtime.bigint() - t0) / 1e9;
+          log.info(`epoch ${epoch}/${opts.epochs} batch ${b + 1}/${batches} loss ${(lossSum / seen).toFixed(4)} accuracy ${(correct / seen).toFixed(4)} ${Math.round(seen / s)} images/s`);
+        }
+      }
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      trainSeconds += seconds;
+      trainImages += seen;
+      const val = evaluate(local.model, data.validation);
+      const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: correct / seen, validationLoss: val.loss, validationAccuracy: val.accuracy, imagesPerSecond: seen / seconds, seconds };
+      history.push(record);
+      log.info(`epoch ${epoch}/${opts.epochs} done: loss ${record.loss.toFixed(4)} accuracy ${record.accuracy.toFixed(4)} validation loss ${val.loss.toFixed(4)} accuracy ${val.accuracy.toFixed(4)} (${Math.round(record.imagesPerSecond)} images/s, ${seconds.toFixed(1)} s)`);
+      await opts.onEpoch?.(record);
+
+      if (opts.earlyStopping) {
+        if (!best || val.loss < best.loss) {
+          if (best) tf.dispose(best.weights);
+          best = { loss: val.loss, epoch, weights: local.model.getWeights().map((w) => tf.keep(w.clone())) };
+        } else if (epoch - best.epoch >= opts.earlyStopping.patience) {
+          stoppedEarly = epoch < opts.epochs;
+          log.info(`early stopping after epoch ${epoch}: validation loss has not improved since epoch ${best.epoch}`);
+          break;
+        }
+      }
+    }
+
+    let bestEpoch = history.length;
+    if (best) {
+      local.model.setWeights(best.weights);
+      tf.dispose(best.weights);
+      bestEpoch = best.epoch;
+      if (bestEpoch !== history.length) log.info(`restored the weights of epoch ${bestEpoch}`);
+    }
+    local.restoreDropoutSeeds();
+    local.optimizer.dispose();
+    const final = history[bestEpoch - 1];
+    return {
+      model: local.model,
+      validationAccuracy: final.validationAccuracy,
+      validationLoss: final.validationLoss,
+      epochs: history.length,
+      bestEpoch,
+      stoppedEarly,
+      history,
+      imagesPerSecond: trainImages / trainSeconds,
+      backend,
+      workers,
+      params: cost.params,
+      macs: cost.macs,
+      trainSamples: n,
+    };
+  } catch (e) {
+    local.dispose();
+    throw e;
+  } finally {
+    await Promise.all(remotes.map((r) => r.close()));
+  }
+}
+
+/** Copies weights layer by layer (by name) where the shapes agree: a float model into its quantization-aware twin. */
+export function copyWeightsByName(from: tf.LayersModel, to: tf.LayersModel): number {
+  let copied = 0;
+  for (const layer of to.layers) {
+    let src: tf.layers.Layer;
+    try {
+      src = from.getLayer(layer.name);
+    } catch {
+      continue;
+    }
+    const a = src.getWeights();
+    const b = layer.getWeights();
+    if (a.length === b.length && a.every((w, i) => w.shape.join() === b[i].shape.join())) {
+      layer.setWeights(a);
+      copied++;
+    }
+  }
+  return copied;
+}
