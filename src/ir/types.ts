@@ -105,13 +105,53 @@ export interface Layer {
   weights: { kernel?: WeightTensor; bias?: WeightTensor };
   precision?: LayerPrecision;
   ternary?: TernaryWeights;
+  /**
+   * The stable id of this layer's top-level loop nest in the generated C (`L<index>_<name>`), the
+   * name the DSE attaches directives to; absent for layers that move no data (flatten, reshape).
+   * Set by the `assignLoopNestIds` pass.
+   */
+  loopNest?: string;
 }
 
-export interface ModelIR {
+export type ModelFormat = 'keras-h5' | 'keras-json' | 'keras-v3' | 'tfjs-layers';
+
+export interface ModelIR<L = Layer> {
   name: string;
-  source: { format: 'keras-h5' | 'keras-json' | 'keras-v3' | 'tfjs-layers'; file: string; kerasVersion?: string };
-  layers: Layer[];
+  source: { format: ModelFormat; file: string; kerasVersion?: string };
+  layers: L[];
   /** Names of the input layers and of the output layers, in model order. */
   inputs: string[];
   outputs: string[];
 }
+
+/**
+ * Layer kinds that exist only between an importer and the normalizing passes (src/ir/passes):
+ * foldBatchNorm removes `batchnorm`, dropDropout removes `dropout`, splitSeparable turns
+ * `separable_conv2d` into depthwise_conv2d + 1x1 conv2d. A ModelIR never contains them.
+ */
+export type ImportOnlyLayerType = 'batchnorm' | 'dropout' | 'separable_conv2d';
+
+/** Weight slots an imported layer may carry (Keras's own names, in Keras's layouts). */
+export interface ImportedWeights {
+  kernel?: WeightTensor;
+  bias?: WeightTensor;
+  /** SeparableConv2D: [1, 1, cin·multiplier, cout]. */
+  pointwise?: WeightTensor;
+  /** BatchNormalization: each [channels]. */
+  gamma?: WeightTensor;
+  beta?: WeightTensor;
+  mean?: WeightTensor;
+  variance?: WeightTensor;
+}
+
+/** A layer as read from a model file, before the normalizing passes. */
+export interface ImportedLayer extends Omit<Layer, 'type' | 'weights'> {
+  type: LayerType | ImportOnlyLayerType;
+  weights: ImportedWeights;
+  /** BatchNormalization epsilon. */
+  epsilon?: number;
+  /** The Keras class name, for messages and the layer table. */
+  kerasClass?: string;
+}
+
+export type ImportedModel = ModelIR<ImportedLayer>;

@@ -105,6 +105,62 @@ export function requantize(acc: number, fromFrac: number, out: FixedFormat): num
   return applyOverflow(alignFrac(acc, fromFrac, fracBits(out), out.rounding), out.bits, out.overflow);
 }
 
+/**
+ * Division of an exact sum by a positive integer count, brought to format `out` (average pooling):
+ * the real value acc / (n · 2^fromFrac) rounded once to out's frac with out's rounding (truncate =
+ * floor), then out's overflow rule. Computed on integers, so C and RTL can match it exactly.
+ */
+export function requantizeDiv(acc: number, fromFrac: number, n: number, out: FixedFormat): number {
+  const fo = fracBits(out);
+  const num = fo >= fromFrac ? acc * 2 ** (fo - fromFrac) : acc;
+  const den = fo >= fromFrac ? n : n * 2 ** (fromFrac - fo);
+  const fl = Math.floor(num / den);
+  let q = fl;
+  if (out.rounding === 'half-even') {
+    const twiceRem = 2 * (num - fl * den);
+    if (twiceRem > den) q = fl + 1;
+    else if (twiceRem === den && fl % 2 !== 0) q = fl + 1;
+  }
+  return applyOverflow(q, out.bits, out.overflow);
+}
+
+/**
+ * A constant (ReLU's max_value, a threshold) in format f: quantized with f's rounding and always
+ * saturated, so a clamp never wraps to the other sign.
+ */
+export function quantizeConstant(v: number, f: FixedFormat): number {
+  return quantize(v, { ...f, overflow: 'saturate' });
+}
+
+/**
+ * Activations in fixed point. A layer's sum is requantized once to its output format (`z`, an
+ * integer with frac(out) fractional bits); then:
+ *  - linear: z;  relu: max(z, 0), clamped to quantizeConstant(maxValue) when ReLU has a max_value;
+ *  - thresholded_relu: dequantize(z) > theta ? z : 0;
+ *  - every other function f (leaky_relu, elu, sigmoid, tanh, hard_sigmoid) is a table on z:
+ *    quantize(f(dequantize(z)), out), f evaluated in double precision (what a ROM indexed by z holds);
+ *  - softmax: over the last axis, quantize(softmax(dequantize(z))_i, out) in double precision, except
+ *    on a model output, where the C model outputs z itself (the logits: argmax is unchanged, and a
+ *    classifier on an FPGA needs no exponentials).
+ * C's libm and JavaScript's Math may differ in the last bit of exp/tanh; after quantization that can
+ * only matter when f(x)·2^frac lands within an ulp of a rounding boundary.
+ */
+export function activationTable(kind: string, x: number, alpha = 0): number {
+  switch (kind) {
+    case 'leaky_relu':
+      return x < 0 ? alpha * x : x;
+    case 'elu':
+      return x > 0 ? x : alpha * Math.expm1(x);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-x));
+    case 'tanh':
+      return Math.tanh(x);
+    case 'hard_sigmoid':
+      return Math.min(1, Math.max(0, alpha * x + 0.5));
+  }
+  throw new Error(`activation '${kind}' is not a table activation`);
+}
+
 /** Parses `fixed<16,6>` / `ap_fixed<16,6>` / `16,6`. */
 export function parseFixed(text: string, rounding: Rounding = 'half-even', overflow: Overflow = 'saturate'): FixedFormat {
   const m = /^(?:ap_)?(?:fixed)?\s*<?\s*(\d+)\s*,\s*(-?\d+)\s*>?$/.exec(text.trim());

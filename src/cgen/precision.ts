@@ -1,0 +1,106 @@
+/**
+ * The number formats of every layer, resolved exactly as the generated model.h resolves its macros:
+ * a layer's own format (Layer.precision, e.g. from quantization-aware training) or else the class
+ * knob (weights, biases, activations); accumulators are `accumulatorBits` wide or, when that is 0
+ * ("auto"), just wide enough never to wrap (at most 64). The RTL generator and the DSE cost model
+ * read the same resolution, so hardware widths equal the C model's.
+ */
+import type { Layer, ModelIR } from '../ir/types';
+import { fracBits, type FixedFormat, type Overflow, type Rounding } from '../numerics/fixed';
+
+export interface BitsInteger {
+  bits: number;
+  integer: number;
+}
+
+/** The knobs of model.h. */
+export interface NumberKnobs {
+  mode: 'float' | 'fixed';
+  weights: BitsInteger;
+  biases: BitsInteger;
+  activations: BitsInteger;
+  /** Accumulator width; 0 = auto (exact, at most 64). */
+  accumulatorBits: number;
+  rounding: Rounding;
+  overflow: Overflow;
+}
+
+export const DEFAULT_KNOBS: NumberKnobs = {
+  mode: 'float',
+  weights: { bits: 16, integer: 6 },
+  biases: { bits: 16, integer: 6 },
+  activations: { bits: 16, integer: 6 },
+  accumulatorBits: 0,
+  rounding: 'half-even',
+  overflow: 'saturate',
+};
+
+export interface LayerFormats {
+  /** Format of the values this layer writes (for flatten/reshape: its input's). */
+  output: FixedFormat;
+  /** Fractional bits of each input (its producer's output frac). */
+  inputFracs: number[];
+  weights?: FixedFormat;
+  biases?: FixedFormat;
+  /** fw + fx: the frac of exact products and of the accumulator. */
+  productFrac?: number;
+  accumulatorBits?: number;
+  /** Taps per output: the number of products summed. */
+  fanIn?: number;
+}
+
+export const MAC_TYPES = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2d']);
+
+export function fanIn(layer: Layer): number {
+  const x = layer.inputShapes[0];
+  const cin = x[x.length - 1];
+  switch (layer.type) {
+    case 'dense':
+      return cin;
+    case 'conv1d':
+      return layer.kernel![0] * cin;
+    case 'conv2d':
+      return layer.kernel![0] * layer.kernel![1] * cin;
+    case 'depthwise_conv2d':
+      return layer.kernel![0] * layer.kernel![1];
+  }
+  return 0;
+}
+
+/** ceil(log2(n)) for n ≥ 1: the growth bits of a sum of n terms. */
+export function growthBits(n: number): number {
+  return n <= 1 ? 0 : Math.ceil(Math.log2(n));
+}
+
+/** Auto accumulator width (model.h's DM_ACC_AUTO): products need wb+ab-1 bits plus growth; the aligned bias bi+pf; one more for their sum and sign. */
+export function autoAccumulatorBits(wBits: number, aBits: number, growth: number, bInt: number, productFrac: number): number {
+  return Math.min(64, Math.max(wBits + aBits + growth, bInt + productFrac + 1) + 1);
+}
+
+function fmt(b: BitsInteger, k: NumberKnobs): FixedFormat {
+  return { bits: b.bits, integer: b.integer, rounding: k.rounding, overflow: k.overflow };
+}
+
+export function resolveFormats(model: ModelIR, knobs: NumberKnobs): Map<string, LayerFormats> {
+  const out = new Map<string, LayerFormats>();
+  for (const l of model.layers) {
+    const inputFracs = l.inputs.map((i) => fracBits(out.get(i)!.output));
+    if (l.type === 'flatten' || l.type === 'reshape') {
+      out.set(l.name, { output: out.get(l.inputs[0])!.output, inputFracs });
+      continue;
+    }
+    const output = l.precision?.output ?? fmt(knobs.activations, knobs);
+    const f: LayerFormats = { output, inputFracs };
+    if (MAC_TYPES.has(l.type)) {
+      const weights = l.precision?.weights ?? fmt(knobs.weights, knobs);
+      const biases = l.precision?.biases ?? fmt(knobs.biases, knobs);
+      const producer = out.get(l.inputs[0])!.output;
+      const productFrac = fracBits(weights) + fracBits(producer);
+      const n = fanIn(l);
+      const accBits = l.precision?.accumulator?.bits ?? (knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoAccumulatorBits(weights.bits, producer.bits, growthBits(n), biases.integer, productFrac));
+      Object.assign(f, { weights, biases, productFrac, accumulatorBits: accBits, fanIn: n });
+    }
+    out.set(l.name, f);
+  }
+  return out;
+}

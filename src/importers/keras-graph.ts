@@ -1,0 +1,207 @@
+/**
+ * A Keras model config (Sequential or functional, Keras 2 / tf.keras / Keras 3 / TF.js flavours)
+ * -> the imported layer graph: layers in topological order with their inputs and shapes, plus the
+ * weight slots each layer expects. Weights are attached afterwards by the format's reader.
+ */
+import type { ImportedLayer, ImportedModel, ModelFormat, Shape } from '../ir/types';
+import { inferOutputShape } from '../ir/shapes';
+import { DeepMakerError } from '../util/errors';
+import { convertKerasLayer, ConversionContext, KerasLayerJson, WeightSlot } from './keras-layers';
+
+export interface KerasGraph {
+  model: ImportedModel;
+  /** Weight slots per layer name, in Keras's order. */
+  slots: Map<string, WeightSlot[]>;
+  /** Every layer name in config order (the order Keras 3 walks to name its weight groups). */
+  configOrder: { name: string; className: string }[];
+}
+
+interface TensorRef {
+  layer: string;
+  node: number;
+  tensor: number;
+}
+
+/** The model config at the top of a Keras JSON / HDF5 `model_config` / TF.js `modelTopology`. */
+export function parseModelConfig(json: any, source: { format: ModelFormat; file: string }, kerasVersion?: string): KerasGraph {
+  const topology = json?.model_config ?? json;
+  if (!topology || typeof topology !== 'object' || typeof topology.class_name !== 'string') {
+    throw new DeepMakerError('the model config has no class_name; this is not a Keras model config', { file: source.file });
+  }
+  const version = kerasVersion ?? json.keras_version ?? topology.keras_version;
+  const keras3 = /^3\./.test(String(version ?? '')) || 'module' in topology;
+  const ctx: ConversionContext = { file: source.file, keras3 };
+  const cls = topology.class_name;
+  let layersJson: KerasLayerJson[];
+  let graph: { layers: ImportedLayer[]; inputs: string[]; outputs: string[]; slots: Map<string, WeightSlot[]>; order: { name: string; className: string }[] };
+  if (cls === 'Sequential') {
+    const cfg = topology.config;
+    layersJson = Array.isArray(cfg) ? cfg : cfg?.layers;
+    if (!Array.isArray(layersJson)) throw new DeepMakerError('Sequential config has no layer list', { file: source.file });
+    graph = sequential(layersJson, cfg?.build_input_shape, ctx);
+  } else if (cls === 'Model' || cls === 'Functional') {
+    graph = functional(topology.config, ctx);
+  } else {
+    throw new DeepMakerError(`the model class '${cls}' is not supported (Sequential, Model, Functional)`, { file: source.file }, 'a subclassed Keras model has no config to convert: rebuild it with the Sequential or functional API');
+  }
+  const name = String(topology.config?.name ?? 'model');
+  return {
+    model: {
+      name,
+      source: { format: source.format, file: source.file, ...(version ? { kerasVersion: String(version) } : {}) },
+      layers: graph.layers,
+      inputs: graph.inputs,
+      outputs: graph.outputs,
+    },
+    slots: graph.slots,
+    configOrder: graph.order,
+  };
+}
+
+/** An input shape from `batch_input_shape` / `batch_shape` / `input_shape`; null dimensions are rejected. */
+function inputShapeOf(cfg: Record<string, any>, name: string, file: string): Shape | undefined {
+  let shape: unknown[] | undefined;
+  if (Array.isArray(cfg.batch_input_shape)) shape = cfg.batch_input_shape.slice(1);
+  else if (Array.isArray(cfg.batch_shape)) shape = cfg.batch_shape.slice(1);
+  else if (Array.isArray(cfg.input_shape)) shape = cfg.input_shape;
+  if (!shape) return undefined;
+  if (shape.some((d) => typeof d !== 'number' || d <= 0)) {
+    throw new DeepMakerError(`input '${name}' has shape [${shape.map((d) => (d === null ? 'None' : d)).join(', ')}]; every dimension must be known`, { file, where: name }, 'give the model a fixed input shape (e.g. Input(shape=(28, 28, 1))) and save it again');
+  }
+  return shape as Shape;
+}
+
+function inputLayer(name: string, shape: Shape): ImportedLayer {
+  return { name, type: 'input', inputs: [], inputShapes: [], outputShape: shape, activation: { kind: 'linear' }, weights: {}, kerasClass: 'InputLayer' };
+}
+
+function withShape(layer: ReturnType<typeof convertKerasLayer>['layer'], inputs: string[], inputShapes: Shape[], file: string): ImportedLayer {
+  const l = { ...layer, inputs, inputShapes, outputShape: [] as Shape } as ImportedLayer;
+  try {
+    l.outputShape = inferOutputShape(l, inputShapes);
+  } catch (e) {
+    throw new DeepMakerError(`layer '${l.name}' (${l.kerasClass}) ${(e as Error).message}`, { file, where: l.name });
+  }
+  // Keras's keepdims global pooling: resolve the -1 placeholder to the channel count.
+  if (l.targetShape && l.type.startsWith('global_')) l.targetShape = l.targetShape.map((v) => (v === -1 ? inputShapes[0][inputShapes[0].length - 1] : v));
+  if (l.type.startsWith('global_') && l.targetShape) l.outputShape = l.targetShape;
+  if (l.type === 'concatenate') l.axis = (l.axis ?? -1) < 0 ? l.axis : l.axis! - 1 - inputShapes[0].length;
+  if (l.outputShape.some((d) => !(d > 0))) {
+    throw new DeepMakerError(`layer '${l.name}' (${l.kerasClass}) has an empty output [${l.outputShape.join(',')}] for input [${inputShapes[0]?.join(',')}]`, { file, where: l.name }, 'the kernel or pool is larger than its input');
+  }
+  return l;
+}
+
+function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx: ConversionContext) {
+  const layers: ImportedLayer[] = [];
+  const slots = new Map<string, WeightSlot[]>();
+  const order: { name: string; className: string }[] = [];
+  let prev: ImportedLayer | undefined;
+  for (const lj of layersJson) {
+    const cfg = lj.config ?? {};
+    const name = String(cfg.name ?? lj.name);
+    order.push({ name, className: lj.class_name });
+    if (lj.class_name === 'InputLayer') {
+      const shape = inputShapeOf(cfg, name, ctx.file);
+      if (!shape) throw new DeepMakerError(`input '${name}' has no shape`, { file: ctx.file, where: name });
+      prev = inputLayer(name, shape);
+      layers.push(prev);
+      continue;
+    }
+    if (!prev) {
+      const shape = inputShapeOf(cfg, name, ctx.file) ?? (Array.isArray(buildInputShape) ? inputShapeOf({ batch_input_shape: buildInputShape }, name, ctx.file) : undefined);
+      if (!shape) throw new DeepMakerError(`the first layer '${name}' declares no input shape`, { file: ctx.file, where: name }, 'build the model with an Input layer or input_shape= on its first layer, then save it again');
+      prev = inputLayer(`${name}_input`, shape);
+      layers.push(prev);
+    }
+    const conv = convertKerasLayer(lj, ctx);
+    const layer = withShape(conv.layer, [prev.name], [prev.outputShape], ctx.file);
+    layers.push(layer);
+    slots.set(layer.name, conv.slots);
+    prev = layer;
+  }
+  if (!prev) throw new DeepMakerError('the Sequential model has no layers', { file: ctx.file });
+  return { layers, inputs: [layers[0].name], outputs: [prev.name], slots, order };
+}
+
+/** Keras 2: [[name, node, tensor, kwargs], ...] per node. Keras 3: [{args: [...], kwargs}] with __keras_tensor__ objects. */
+function inboundRefs(lj: KerasLayerJson, ctx: ConversionContext, name: string): TensorRef[] {
+  const nodes = lj.inbound_nodes ?? [];
+  if (nodes.length === 0) return [];
+  if (nodes.length > 1) {
+    throw new DeepMakerError(`layer '${name}' is called ${nodes.length} times (a shared layer), which is not supported`, { file: ctx.file, where: name }, 'give each call its own layer');
+  }
+  const node = nodes[0] as any;
+  const refs: TensorRef[] = [];
+  const visit = (v: any) => {
+    if (Array.isArray(v)) {
+      if (v.length >= 3 && typeof v[0] === 'string' && typeof v[1] === 'number') refs.push({ layer: v[0], node: v[1], tensor: v[2] });
+      else v.forEach(visit);
+    } else if (v && typeof v === 'object' && v.class_name === '__keras_tensor__') {
+      const h = v.config.keras_history;
+      refs.push({ layer: h[0], node: h[1], tensor: h[2] });
+    }
+  };
+  if (Array.isArray(node)) visit(node);
+  else if (node && typeof node === 'object') visit(node.args ?? []);
+  return refs;
+}
+
+/** `input_layers` / `output_layers`: [[name, node, tensor], ...], or a single [name, node, tensor] (Keras 3). */
+function endpointNames(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  if (v.length >= 3 && typeof v[0] === 'string' && typeof v[1] === 'number') return [v[0]];
+  return v.map((e: any) => (Array.isArray(e) ? String(e[0]) : String(e)));
+}
+
+function functional(cfg: any, ctx: ConversionContext) {
+  const layersJson: KerasLayerJson[] = cfg?.layers;
+  if (!Array.isArray(layersJson)) throw new DeepMakerError('the functional model config has no layer list', { file: ctx.file });
+  const byName = new Map<string, KerasLayerJson>();
+  for (const lj of layersJson) byName.set(String(lj.name ?? lj.config?.name), lj);
+  const order = layersJson.map((lj) => ({ name: String(lj.name ?? lj.config?.name), className: lj.class_name }));
+  const built = new Map<string, ImportedLayer>();
+  const slots = new Map<string, WeightSlot[]>();
+  const layers: ImportedLayer[] = [];
+  const visiting = new Set<string>();
+  const build = (name: string): ImportedLayer => {
+    const done = built.get(name);
+    if (done) return done;
+    const lj = byName.get(name);
+    if (!lj) throw new DeepMakerError(`the model config refers to a layer '${name}' that it does not define`, { file: ctx.file });
+    if (visiting.has(name)) throw new DeepMakerError(`the model graph has a cycle through '${name}'`, { file: ctx.file, where: name });
+    visiting.add(name);
+    let layer: ImportedLayer;
+    if (lj.class_name === 'InputLayer') {
+      const shape = inputShapeOf(lj.config ?? {}, name, ctx.file);
+      if (!shape) throw new DeepMakerError(`input '${name}' has no shape`, { file: ctx.file, where: name });
+      layer = inputLayer(name, shape);
+    } else {
+      const refs = inboundRefs(lj, ctx, name);
+      if (refs.length === 0) throw new DeepMakerError(`layer '${name}' has no inbound nodes`, { file: ctx.file, where: name });
+      for (const r of refs) {
+        if (r.node !== 0 || r.tensor !== 0) {
+          throw new DeepMakerError(`layer '${name}' reads output ${r.tensor} of call ${r.node} of '${r.layer}'; only single-output, single-call layers are supported`, { file: ctx.file, where: name });
+        }
+      }
+      const ins = refs.map((r) => build(r.layer));
+      const conv = convertKerasLayer(lj, ctx);
+      if (!['add', 'concatenate'].includes(conv.layer.type) && ins.length !== 1) {
+        throw new DeepMakerError(`layer '${name}' (${lj.class_name}) has ${ins.length} inputs; it takes one`, { file: ctx.file, where: name });
+      }
+      layer = withShape(conv.layer, ins.map((l) => l.name), ins.map((l) => l.outputShape), ctx.file);
+      slots.set(name, conv.slots);
+    }
+    visiting.delete(name);
+    built.set(name, layer);
+    layers.push(layer);
+    return layer;
+  };
+  const inputs = endpointNames(cfg.input_layers);
+  const outputs = endpointNames(cfg.output_layers);
+  if (outputs.length === 0) throw new DeepMakerError('the functional model config names no output layers', { file: ctx.file });
+  for (const i of inputs) build(i);
+  for (const o of outputs) build(o);
+  // Layers not reachable from the outputs do not affect the result; they are dropped (their weights are ignored).
+  return { layers, inputs: inputs.length ? inputs : layers.filter((l) => l.type === 'input').map((l) => l.name), outputs, slots, order };
+}

@@ -1,0 +1,296 @@
+/**
+ * One Keras layer config -> one imported IR layer. This is the table of supported Keras classes:
+ * each entry reads the class's config and says which weights the class stores, in Keras's order
+ * (the order of an HDF5 layer group's `weight_names`, of a Keras 3 layer's `vars/<i>`, and the
+ * names TF.js uses in its weights manifest).
+ */
+import type { Activation, ImportedLayer, ImportedWeights } from '../ir/types';
+import { DeepMakerError } from '../util/errors';
+
+/** Where a weight of a Keras layer goes in the IR: (Keras name, IR slot). */
+export interface WeightSlot {
+  keras: string;
+  slot: keyof ImportedWeights;
+}
+
+export interface LayerConversion {
+  layer: Omit<ImportedLayer, 'inputs' | 'inputShapes' | 'outputShape'> & { outputShape?: number[] };
+  slots: WeightSlot[];
+}
+
+export interface KerasLayerJson {
+  class_name: string;
+  config: Record<string, any>;
+  name?: string;
+  inbound_nodes?: unknown[];
+  module?: string;
+}
+
+export interface ConversionContext {
+  /** The file, for messages. */
+  file: string;
+  /** Keras 3 changed hard_sigmoid's definition and LeakyReLU's argument name. */
+  keras3: boolean;
+}
+
+const RECURRENT = new Set(['LSTM', 'GRU', 'SimpleRNN', 'CuDNNLSTM', 'CuDNNGRU', 'Bidirectional', 'ConvLSTM2D', 'RNN', 'TimeDistributed']);
+const IDENTITY_AT_INFERENCE = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'AlphaDropout', 'GaussianDropout', 'GaussianNoise', 'ActivityRegularization']);
+
+/** Keras activation names (as `activation=` arguments) that the C back end implements. */
+export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'leaky_relu', 'elu', 'softmax', 'sigmoid', 'tanh', 'hard_sigmoid'];
+
+type Converter = (cfg: Record<string, any>, ctx: ConversionContext, name: string) => LayerConversion;
+
+function base(name: string, type: ImportedLayer['type'], kerasClass: string, activation: Activation = { kind: 'linear' }): LayerConversion['layer'] {
+  return { name, type, kerasClass, activation, weights: {} };
+}
+
+/** Keras stores sizes as an int or a tuple; returns `rank` numbers. */
+function tuple(v: unknown, rank: number, what: string, name: string): number[] {
+  if (typeof v === 'number') return Array(rank).fill(v);
+  if (Array.isArray(v) && v.length === rank && v.every((x) => typeof x === 'number')) return v as number[];
+  if (Array.isArray(v) && v.length === 1 && rank > 1 && typeof v[0] === 'number') return Array(rank).fill(v[0]);
+  throw new DeepMakerError(`layer '${name}': ${what} ${JSON.stringify(v)} is not ${rank} integer(s)`);
+}
+
+function channelsLast(cfg: Record<string, any>, name: string, cls: string): void {
+  const f = cfg.data_format;
+  if (f && f !== 'channels_last') {
+    throw new DeepMakerError(`layer '${name}' (${cls}) uses data_format '${f}'; only channels_last is supported`, { where: name }, 'rebuild the model with data_format="channels_last" (the Keras default) and copy the weights');
+  }
+}
+
+function padding(cfg: Record<string, any>, name: string, allowCausal: boolean): 'valid' | 'same' | 'causal' {
+  const p = String(cfg.padding ?? 'valid').toLowerCase();
+  if (p === 'valid' || p === 'same' || (p === 'causal' && allowCausal)) return p;
+  throw new DeepMakerError(`layer '${name}': padding '${cfg.padding}' is not supported (valid, same${allowCausal ? ', causal' : ''})`, { where: name });
+}
+
+/** Parses an `activation=` argument (a name; Keras 3 may give {class_name, config}). */
+export function parseActivation(v: unknown, ctx: ConversionContext, name: string): Activation {
+  let id = v;
+  if (v && typeof v === 'object') id = (v as any).config?.name ?? (v as any).class_name;
+  if (id === null || id === undefined || id === 'linear' || id === '') return { kind: 'linear' };
+  switch (String(id).toLowerCase()) {
+    case 'relu':
+      return { kind: 'relu' };
+    case 'relu6':
+      return { kind: 'relu', maxValue: 6 };
+    case 'leaky_relu':
+    case 'leakyrelu':
+      return { kind: 'leaky_relu', alpha: 0.2 };
+    case 'elu':
+      return { kind: 'elu', alpha: 1 };
+    case 'softmax':
+      return { kind: 'softmax' };
+    case 'sigmoid':
+      return { kind: 'sigmoid' };
+    case 'tanh':
+      return { kind: 'tanh' };
+    case 'hard_sigmoid':
+    case 'hardsigmoid':
+      // Keras 2 and TF.js: clip(0.2x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 = clip(x/6 + 0.5, 0, 1).
+      return { kind: 'hard_sigmoid', alpha: ctx.keras3 ? 1 / 6 : 0.2 };
+  }
+  throw new DeepMakerError(
+    `layer '${name}': activation '${String(id)}' is not supported`,
+    { file: ctx.file, where: name },
+    `supported activations: ${SUPPORTED_ACTIVATIONS.join(', ')}`,
+  );
+}
+
+function useBias(cfg: Record<string, any>): boolean {
+  return cfg.use_bias !== false;
+}
+
+const CONVERTERS: Record<string, Converter> = {
+  Dense: (cfg, ctx, name) => ({
+    layer: { ...base(name, 'dense', 'Dense', parseActivation(cfg.activation, ctx, name)), units: cfg.units, useBias: useBias(cfg) },
+    slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+  }),
+  Conv1D: (cfg, ctx, name) => {
+    channelsLast(cfg, name, 'Conv1D');
+    if ((cfg.groups ?? 1) !== 1) throw new DeepMakerError(`layer '${name}' (Conv1D): grouped convolution (groups=${cfg.groups}) is not supported`, { where: name });
+    return {
+      layer: {
+        ...base(name, 'conv1d', 'Conv1D', parseActivation(cfg.activation, ctx, name)),
+        filters: cfg.filters,
+        kernel: tuple(cfg.kernel_size, 1, 'kernel_size', name),
+        strides: tuple(cfg.strides ?? 1, 1, 'strides', name),
+        dilation: tuple(cfg.dilation_rate ?? 1, 1, 'dilation_rate', name),
+        padding: padding(cfg, name, true),
+        useBias: useBias(cfg),
+      },
+      slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+    };
+  },
+  Conv2D: (cfg, ctx, name) => {
+    channelsLast(cfg, name, 'Conv2D');
+    if ((cfg.groups ?? 1) !== 1) throw new DeepMakerError(`layer '${name}' (Conv2D): grouped convolution (groups=${cfg.groups}) is not supported`, { where: name });
+    return {
+      layer: {
+        ...base(name, 'conv2d', 'Conv2D', parseActivation(cfg.activation, ctx, name)),
+        filters: cfg.filters,
+        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
+        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
+        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
+        padding: padding(cfg, name, false),
+        useBias: useBias(cfg),
+      },
+      slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+    };
+  },
+  DepthwiseConv2D: (cfg, ctx, name) => {
+    channelsLast(cfg, name, 'DepthwiseConv2D');
+    return {
+      layer: {
+        ...base(name, 'depthwise_conv2d', 'DepthwiseConv2D', parseActivation(cfg.activation, ctx, name)),
+        depthMultiplier: cfg.depth_multiplier ?? 1,
+        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
+        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
+        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
+        padding: padding(cfg, name, false),
+        useBias: useBias(cfg),
+      },
+      slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+    };
+  },
+  SeparableConv2D: (cfg, ctx, name) => {
+    channelsLast(cfg, name, 'SeparableConv2D');
+    return {
+      layer: {
+        ...base(name, 'separable_conv2d', 'SeparableConv2D', parseActivation(cfg.activation, ctx, name)),
+        filters: cfg.filters,
+        depthMultiplier: cfg.depth_multiplier ?? 1,
+        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
+        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
+        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
+        padding: padding(cfg, name, false),
+        useBias: useBias(cfg),
+      },
+      slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, { keras: 'pointwise_kernel', slot: 'pointwise' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+    };
+  },
+  MaxPooling1D: (cfg, _ctx, name) => pool1d(cfg, name, 'maxpool1d', 'MaxPooling1D'),
+  AveragePooling1D: (cfg, _ctx, name) => pool1d(cfg, name, 'avgpool1d', 'AveragePooling1D'),
+  MaxPooling2D: (cfg, _ctx, name) => pool2d(cfg, name, 'maxpool2d', 'MaxPooling2D'),
+  AveragePooling2D: (cfg, _ctx, name) => pool2d(cfg, name, 'avgpool2d', 'AveragePooling2D'),
+  GlobalAveragePooling1D: (cfg, _ctx, name) => globalPool(cfg, name, 'global_avgpool1d', 'GlobalAveragePooling1D'),
+  GlobalMaxPooling1D: (cfg, _ctx, name) => globalPool(cfg, name, 'global_maxpool1d', 'GlobalMaxPooling1D'),
+  GlobalAveragePooling2D: (cfg, _ctx, name) => globalPool(cfg, name, 'global_avgpool2d', 'GlobalAveragePooling2D'),
+  GlobalMaxPooling2D: (cfg, _ctx, name) => globalPool(cfg, name, 'global_maxpool2d', 'GlobalMaxPooling2D'),
+  BatchNormalization: (cfg, _ctx, name) => {
+    const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
+    if (axis.length !== 1) throw new DeepMakerError(`layer '${name}' (BatchNormalization): normalising over axes ${JSON.stringify(cfg.axis)} is not supported (only the channel axis)`, { where: name });
+    const scale = cfg.scale !== false, center = cfg.center !== false;
+    return {
+      layer: { ...base(name, 'batchnorm', 'BatchNormalization'), epsilon: cfg.epsilon ?? 1e-3, axis: axis[0] },
+      slots: [
+        ...(scale ? [{ keras: 'gamma', slot: 'gamma' as const }] : []),
+        ...(center ? [{ keras: 'beta', slot: 'beta' as const }] : []),
+        { keras: 'moving_mean', slot: 'mean' },
+        { keras: 'moving_variance', slot: 'variance' },
+      ],
+    };
+  },
+  Activation: (cfg, ctx, name) => ({ layer: base(name, 'activation', 'Activation', parseActivation(cfg.activation, ctx, name)), slots: [] }),
+  ReLU: (cfg, _ctx, name) => {
+    if (cfg.threshold && Number(cfg.threshold) !== 0) {
+      throw new DeepMakerError(`layer '${name}' (ReLU): threshold=${cfg.threshold} is not supported`, { where: name }, 'use ThresholdedReLU, or ReLU without threshold');
+    }
+    const slope = Number(cfg.negative_slope ?? 0);
+    const act: Activation = slope !== 0 ? { kind: 'leaky_relu', alpha: slope } : { kind: 'relu' };
+    if (cfg.max_value !== null && cfg.max_value !== undefined) act.maxValue = Number(cfg.max_value);
+    return { layer: base(name, 'activation', 'ReLU', act), slots: [] };
+  },
+  LeakyReLU: (cfg, _ctx, name) => ({
+    layer: base(name, 'activation', 'LeakyReLU', { kind: 'leaky_relu', alpha: Number(cfg.alpha ?? cfg.negative_slope ?? 0.3) }),
+    slots: [],
+  }),
+  ELU: (cfg, _ctx, name) => ({ layer: base(name, 'activation', 'ELU', { kind: 'elu', alpha: Number(cfg.alpha ?? 1) }), slots: [] }),
+  ThresholdedReLU: (cfg, _ctx, name) => ({ layer: base(name, 'activation', 'ThresholdedReLU', { kind: 'thresholded_relu', theta: Number(cfg.theta ?? 1) }), slots: [] }),
+  Softmax: (cfg, _ctx, name) => {
+    const axis = cfg.axis ?? -1;
+    if (axis !== -1 && !(Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) {
+      throw new DeepMakerError(`layer '${name}' (Softmax): axis ${JSON.stringify(axis)} is not supported (only the last axis)`, { where: name });
+    }
+    return { layer: base(name, 'activation', 'Softmax', { kind: 'softmax' }), slots: [] };
+  },
+  Flatten: (cfg, _ctx, name) => {
+    channelsLast(cfg, name, 'Flatten');
+    return { layer: base(name, 'flatten', 'Flatten'), slots: [] };
+  },
+  Reshape: (cfg, _ctx, name) => ({ layer: { ...base(name, 'reshape', 'Reshape'), targetShape: (cfg.target_shape as number[]).map((v) => (v === null ? -1 : v)) }, slots: [] }),
+  ZeroPadding1D: (cfg, _ctx, name) => {
+    const p = cfg.padding ?? 1;
+    const pads: [number, number] = typeof p === 'number' ? [p, p] : [p[0], p[1] ?? p[0]];
+    return { layer: { ...base(name, 'zeropad1d', 'ZeroPadding1D'), pads: [pads] }, slots: [] };
+  },
+  ZeroPadding2D: (cfg, _ctx, name) => {
+    channelsLast(cfg, name, 'ZeroPadding2D');
+    const p = cfg.padding ?? 1;
+    let pads: [number, number][];
+    if (typeof p === 'number') pads = [[p, p], [p, p]];
+    else if (Array.isArray(p) && typeof p[0] === 'number') pads = [[p[0], p[0]], [p[1], p[1]]];
+    else pads = [[p[0][0], p[0][1]], [p[1][0], p[1][1]]];
+    return { layer: { ...base(name, 'zeropad2d', 'ZeroPadding2D'), pads }, slots: [] };
+  },
+  Add: (_cfg, _ctx, name) => ({ layer: base(name, 'add', 'Add'), slots: [] }),
+  Concatenate: (cfg, _ctx, name) => ({ layer: { ...base(name, 'concatenate', 'Concatenate'), axis: cfg.axis ?? -1 }, slots: [] }),
+};
+
+// Keras's aliases.
+CONVERTERS.Convolution1D = CONVERTERS.Conv1D;
+CONVERTERS.Convolution2D = CONVERTERS.Conv2D;
+CONVERTERS.SeparableConvolution2D = CONVERTERS.SeparableConv2D;
+CONVERTERS.MaxPool1D = CONVERTERS.MaxPooling1D;
+CONVERTERS.MaxPool2D = CONVERTERS.MaxPooling2D;
+CONVERTERS.AvgPool1D = CONVERTERS.AveragePooling1D;
+CONVERTERS.AvgPool2D = CONVERTERS.AveragePooling2D;
+CONVERTERS.GlobalAvgPool1D = CONVERTERS.GlobalAveragePooling1D;
+CONVERTERS.GlobalAvgPool2D = CONVERTERS.GlobalAveragePooling2D;
+CONVERTERS.GlobalMaxPool1D = CONVERTERS.GlobalMaxPooling1D;
+CONVERTERS.GlobalMaxPool2D = CONVERTERS.GlobalMaxPooling2D;
+for (const cls of IDENTITY_AT_INFERENCE) CONVERTERS[cls] = (_cfg, _ctx, name) => ({ layer: base(name, 'dropout', cls), slots: [] });
+
+function pool1d(cfg: Record<string, any>, name: string, type: 'maxpool1d' | 'avgpool1d', cls: string): LayerConversion {
+  channelsLast(cfg, name, cls);
+  const pool = tuple(cfg.pool_size ?? 2, 1, 'pool_size', name);
+  const strides = cfg.strides === null || cfg.strides === undefined ? pool : tuple(cfg.strides, 1, 'strides', name);
+  return { layer: { ...base(name, type, cls), pool, strides, padding: padding(cfg, name, false) }, slots: [] };
+}
+
+function pool2d(cfg: Record<string, any>, name: string, type: 'maxpool2d' | 'avgpool2d', cls: string): LayerConversion {
+  channelsLast(cfg, name, cls);
+  const pool = tuple(cfg.pool_size ?? 2, 2, 'pool_size', name);
+  const strides = cfg.strides === null || cfg.strides === undefined ? pool : tuple(cfg.strides, 2, 'strides', name);
+  return { layer: { ...base(name, type, cls), pool, strides, padding: padding(cfg, name, false) }, slots: [] };
+}
+
+function globalPool(cfg: Record<string, any>, name: string, type: ImportedLayer['type'], cls: string): LayerConversion {
+  channelsLast(cfg, name, cls);
+  const layer = base(name, type, cls);
+  // keepdims=True keeps [1, (1,) C]; the data are the same, so it is recorded as the output shape.
+  if (cfg.keepdims) (layer as ImportedLayer).targetShape = type.endsWith('2d') ? [1, 1, -1] : [1, -1];
+  return { layer, slots: [] };
+}
+
+/** Every Keras class name the importers accept (for the "unsupported layer" message). */
+export function supportedKerasClasses(): string[] {
+  return ['InputLayer', ...Object.keys(CONVERTERS)].sort();
+}
+
+export function convertKerasLayer(json: KerasLayerJson, ctx: ConversionContext): LayerConversion {
+  const cls = json.class_name;
+  const name = String(json.config?.name ?? json.name ?? cls);
+  const conv = CONVERTERS[cls];
+  if (!conv) {
+    let why = `layer '${name}' has type ${cls}, which is not supported`;
+    let hint = `supported layer types: ${supportedKerasClasses().join(', ')}`;
+    if (RECURRENT.has(cls)) why += ' (recurrent layers are not converted yet)';
+    else if (/^Q[A-Z]/.test(cls)) hint = `QKeras layers are not converted; export the float model (or strip the quantizers) and set the fixed-point format with convert.precision. ${hint}`;
+    else if (['Sequential', 'Functional', 'Model'].includes(cls)) why = `layer '${name}' is a nested model (${cls}), which is not supported`;
+    throw new DeepMakerError(why, { file: ctx.file, where: name }, hint);
+  }
+  return conv(json.config ?? {}, ctx, name);
+}
