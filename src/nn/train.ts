@@ -219,7 +219,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
     let trainSeconds = 0;
     let trainImages = 0;
     let stoppedEarly = false;
-    const every = Math.max(1, Math.floor(batches / Math.max(1, opts.progressLines ?? 10)));
+    const every = Math.max(1, Math.ceil(batches / Math.max(1, opts.progressLines ?? 10)));
 
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       const order = rng.permutation(n);

@@ -35,6 +35,16 @@ export const STAGES: StageDef[] = [
     sources: ['data', 'util'],
     load: async () => (await import('../data/stage.js')).runDataStage,
   },
+  {
+    name: 'train',
+    description: 'Train the selected (or spec-given) architecture at full fidelity; save it in TensorFlow.js layers format; test accuracy once.',
+    // TODO(nas): becomes ['data', 'nas'] once the nas stage is registered (train reads dist/nas/selected.json).
+    upstream: ['data'],
+    view: (s) => ({ train: s.train, model: s.model }),
+    externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+    sources: ['nn', 'data', 'util'],
+    load: async () => (await import('../nn/stage.js')).runTrainStage,
+  },
 ];
 
 function dataFiles(s: Spec): string[] {

@@ -24,16 +24,35 @@ export interface DataSpec {
   npz?: { x?: string; y?: string; testX?: string; testY?: string };
 }
 
+/** One layer of `train.architecture`: an ArchNode of src/nn/arch.ts (input shape and classes come from the data). */
 export interface ArchLayerSpec {
-  type: string;
+  type: 'conv2d' | 'depthwise_conv2d' | 'maxpool2d' | 'avgpool2d' | 'global_avgpool2d' | 'flatten' | 'dense' | 'dropout' | 'batchnorm' | 'dense_block' | 'transition';
   filters?: number;
   units?: number;
   kernel?: number;
   stride?: number;
-  pool?: number;
+  /** Pools: window size; transition: 'max' | 'avg'. */
+  pool?: number | 'max' | 'avg';
   padding?: 'valid' | 'same';
-  activation?: string;
+  activation?: 'linear' | 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'softmax';
+  batchnorm?: boolean;
   rate?: number;
+  layers?: number;
+  growth?: number;
+  bottleneck?: number;
+  compression?: number;
+}
+
+export interface TrainSpec {
+  architecture: 'selected' | ArchLayerSpec[];
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  earlyStopping?: { patience: number };
+  backend: 'auto' | 'node' | 'wasm' | 'cpu';
+  workers: number;
+  seed: number;
 }
 
 export interface Spec {
@@ -41,7 +60,7 @@ export interface Spec {
   model?: string;
   data: DataSpec;
   search: Record<string, any>;
-  train: Record<string, any> & { architecture: 'selected' | ArchLayerSpec[] };
+  train: TrainSpec;
   quantize: Record<string, any> & { mode: 'float' | 'fixed' | 'ternary' };
   convert: Record<string, any>;
   verify: Record<string, any>;

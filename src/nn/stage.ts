@@ -1,0 +1,136 @@
+/**
+ * The train stage: trains at full fidelity the architecture the nas stage selected
+ * (dist/nas/selected.json) or the one written in the spec (train.architecture), measures the test
+ * accuracy once at the end, and writes
+ *   dist/train/model/{model.json, group1-shard*.bin}  TensorFlow.js layers format, logits out
+ *   dist/train/architecture.json                       the Architecture trained
+ *   dist/train/report.json                             TrainReport
+ * When the spec names an existing model (`model:`), there is nothing to train: the report says so
+ * and convert reads that model.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageContext } from '../plugin/stage-context';
+import type { TrainSpec } from '../spec/types';
+import { readDataReport, readSplit } from '../data/tensors';
+import { DeepMakerError } from '../util/errors';
+import { canonicalJson, readJson } from '../util/fs';
+import type { ArchNode, Architecture } from './arch';
+import { describeBackend } from './backend';
+import { architectureCost, type LayerCost } from './cost';
+import { saveModel } from './save';
+import { evaluate, trainArchitecture, type EpochRecord } from './train';
+
+export interface TrainView {
+  train: TrainSpec;
+  /** The spec's `model:` (an existing model): nothing to train. */
+  model?: string;
+}
+
+export type TrainReport =
+  | { skipped: true; reason: string }
+  | {
+      skipped: false;
+      /** Where the architecture came from. */
+      architectureSource: 'spec' | 'nas';
+      validationAccuracy: number;
+      validationLoss: number;
+      testAccuracy: number;
+      testLoss: number;
+      params: number;
+      macs: number;
+      /** Kernel and bias values to store in hardware (BatchNorm folded). */
+      weights: number;
+      backend: 'node' | 'wasm' | 'cpu';
+      /** e.g. "wasm (SIMD, 1 thread)". */
+      backendDetail: string;
+      workers: number;
+      imagesPerSecond: number;
+      epochs: number;
+      bestEpoch: number;
+      stoppedEarly: boolean;
+      trainSamples: number;
+      seconds: number;
+      history: EpochRecord[];
+      layers: LayerCost[];
+      files: string[];
+    };
+
+/** The architecture to train: the spec's layer list, or nas's selected.json. */
+export function resolveArchitecture(ctx: StageContext<TrainView>, input: number[], classes: number): { arch: Architecture; source: 'spec' | 'nas' } {
+  const spec = ctx.spec.train.architecture;
+  if (Array.isArray(spec)) return { arch: { input, classes, layers: spec as unknown as ArchNode[] }, source: 'spec' };
+  const file = join(ctx.inputDir('nas'), 'selected.json');
+  if (!existsSync(file)) {
+    throw new DeepMakerError(
+      'train.architecture is `selected` but there is no architecture selected by the nas stage',
+      { file, where: 'train.architecture' },
+      'run the nas stage (search.enabled: true), or write the layers under train.architecture (see models/lenet5/deepmaker.yaml)',
+    );
+  }
+  const arch = readJson<Architecture>(file);
+  if (arch.input.join('x') !== input.join('x') || arch.classes !== classes) {
+    throw new DeepMakerError(`the selected architecture is for inputs [${arch.input}] and ${arch.classes} classes, the data has [${input}] and ${classes}`, { file }, 'rerun the nas stage on this data');
+  }
+  return { arch, source: 'nas' };
+}
+
+export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void> {
+  const report = (r: TrainReport) => writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(r));
+  if (ctx.spec.model) {
+    const reason = `the spec starts from an existing model (${ctx.spec.model}); convert reads it directly`;
+    ctx.log.info(`nothing to train: ${reason}`);
+    return report({ skipped: true, reason });
+  }
+  const started = Date.now();
+  const t = ctx.spec.train;
+  const dataDir = ctx.inputDir('data');
+  const info = readDataReport(dataDir);
+  const { arch, source } = resolveArchitecture(ctx, info.shape, info.classes);
+  const cost = architectureCost(arch);
+  ctx.log.info(`architecture from ${source === 'spec' ? 'the spec' : 'nas'}: ${cost.params} params, ${cost.macs} MACs, ${cost.weights} stored weights`);
+  const data = { train: readSplit(dataDir, 'train'), validation: readSplit(dataDir, 'validation') };
+
+  const result = await trainArchitecture(arch, data, {
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    optimizer: t.optimizer,
+    seed: t.seed,
+    earlyStopping: t.earlyStopping,
+    backend: t.backend,
+    workers: t.workers,
+    log: ctx.log,
+  });
+
+  // The test split is touched once, here, after every training decision was made.
+  const test = evaluate(result.model, readSplit(dataDir, 'test'));
+  ctx.log.info(`test accuracy ${(test.accuracy * 100).toFixed(2)}% on ${test.count} samples (validation ${(result.validationAccuracy * 100).toFixed(2)}%)`);
+
+  const modelFiles = await saveModel(result.model, join(ctx.outDir, 'model'), { output: 'logits', classes: arch.classes });
+  writeFileSync(join(ctx.outDir, 'architecture.json'), canonicalJson(arch));
+  report({
+    skipped: false,
+    architectureSource: source,
+    validationAccuracy: result.validationAccuracy,
+    validationLoss: result.validationLoss,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    params: result.params,
+    macs: result.macs,
+    weights: cost.weights,
+    backend: result.backend,
+    backendDetail: describeBackend(result.backend),
+    workers: result.workers,
+    imagesPerSecond: result.imagesPerSecond,
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    stoppedEarly: result.stoppedEarly,
+    trainSamples: result.trainSamples,
+    seconds: (Date.now() - started) / 1000,
+    history: result.history,
+    layers: cost.layers,
+    files: [...modelFiles.map((f) => `model/${f}`), 'architecture.json'],
+  });
+  result.model.dispose();
+}
