@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { writeNpy } from '../../src/data/npy';
+import { runStage } from '../../src/plugin/runner';
+import { loadModel } from '../../src/nn/save';
+import { evaluate } from '../../src/nn/train';
+import { silentLogger } from '../../src/util/log';
+import { canonicalJson } from '../../src/util/fs';
+import { isDeepMakerError } from '../../src/util/errors';
+import type { TrainSpec } from '../../src/spec/types';
+import { quadrants } from './fixtures';
+
+/** A project folder with a data stage output (the quadrant problem) and a train view. */
+function project(train: Partial<TrainSpec>, model?: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'dm-train-'));
+  const data = join(root, 'dist', 'data');
+  mkdirSync(data, { recursive: true });
+  const splits = { train: quadrants(256, 1), validation: quadrants(96, 2), test: quadrants(128, 3) };
+  for (const [name, s] of Object.entries(splits)) {
+    writeNpy(join(data, `${name}_x.npy`), s.x, [s.count, ...s.shape]);
+    writeNpy(join(data, `${name}_y.npy`), s.y, [s.count]);
+  }
+  writeFileSync(join(data, 'report.json'), canonicalJson({ shape: [8, 8, 1], classes: 4, counts: { train: 256, validation: 96, test: 128 } }));
+  const view = {
+    train: { architecture: 'selected', epochs: 3, batchSize: 32, learningRate: 0.01, optimizer: 'adam', backend: 'wasm', workers: 1, seed: 1, ...train },
+    ...(model ? { model } : {}),
+    files: {},
+  };
+  mkdirSync(join(root, 'dist', 'spec'), { recursive: true });
+  writeFileSync(join(root, 'dist', 'spec', 'train.json'), canonicalJson(view));
+  return root;
+}
+
+test('the train stage trains the spec architecture and writes model, architecture and report', async () => {
+  const root = project({
+    architecture: [
+      { type: 'conv2d', filters: 4, kernel: 3, padding: 'same', activation: 'relu', batchnorm: true },
+      { type: 'maxpool2d', pool: 2 },
+      { type: 'flatten' },
+    ],
+  });
+  try {
+    await runStage('train', root, root, silentLogger);
+    const out = join(root, 'dist', 'train');
+    assert.deepEqual(readdirSync(out).sort(), ['architecture.json', 'model', 'report.json']);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    assert.equal(report.skipped, false);
+    assert.equal(report.architectureSource, 'spec');
+    assert.equal(report.backend, 'wasm');
+    assert.equal(report.epochs, 3);
+    assert.equal(report.history.length, 3);
+    assert.equal(report.params, 4 * 9 + 4 * 4 + 64 * 4 + 4, 'conv (no bias) + BN + classifier dense');
+    assert.equal(report.weights, 4 * 9 + 4 + 64 * 4 + 4, 'BN folds into a conv bias');
+    assert.ok(report.validationAccuracy > 0.8, `validation accuracy ${report.validationAccuracy}`);
+    const arch = JSON.parse(readFileSync(join(out, 'architecture.json'), 'utf8'));
+    assert.deepEqual(arch.input, [8, 8, 1]);
+    assert.equal(arch.classes, 4);
+    // The saved model reproduces the reported test accuracy.
+    const model = await loadModel(join(out, 'model'));
+    const test = evaluate(model, quadrants(128, 3));
+    assert.equal(test.accuracy, report.testAccuracy);
+    assert.deepEqual(report.files, ['model/model.json', 'model/group1-shard1of1.bin', 'architecture.json']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('with `model:` in the spec the train stage reports that it skipped', async () => {
+  const root = project({}, 'models/my.h5');
+  try {
+    await runStage('train', root, root, silentLogger);
+    const report = JSON.parse(readFileSync(join(root, 'dist', 'train', 'report.json'), 'utf8'));
+    assert.equal(report.skipped, true);
+    assert.match(report.reason, /models\/my\.h5/);
+    assert.deepEqual(readdirSync(join(root, 'dist', 'train')), ['report.json']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('`selected` without a nas output is a DeepMakerError that says what to do; no output is left', async () => {
+  const root = project({ architecture: 'selected' });
+  try {
+    await assert.rejects(runStage('train', root, root, silentLogger), (e) => isDeepMakerError(e) && /selected\.json/.test(e.message) && /train\.architecture/.test(e.message));
+    assert.equal(existsSync(join(root, 'dist', 'train')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
