@@ -52,6 +52,11 @@ export interface Activation {
   alpha?: number;
   /** thresholded_relu threshold; ternary Δ (for ternary activations). */
   theta?: number;
+  /**
+   * Ternary activations (ToT-Net, set by src/quant/ir.ts): Δ per output channel, on the layer's
+   * pre-activation value; the output is sign(x) where |x| ≥ Δ, else 0.
+   */
+  thresholds?: number[];
   /** ReLU max_value (ReLU6 = 6). */
   maxValue?: number;
 }
@@ -67,6 +72,8 @@ export interface LayerPrecision {
   biases?: FixedFormat;
   accumulator?: FixedFormat;
   output?: FixedFormat;
+  /** Ternary layers: the format of the per-filter scale α (src/quant/ir.ts fits it to the largest α). */
+  scale?: FixedFormat;
 }
 
 /** Ternary weights (ToT-Net): kernel values in {-1,0,1} and a per-output-filter scale applied to the accumulator. */

@@ -65,13 +65,13 @@ export function straightThroughMask(x: tf.Tensor, f: FixedFormat): tf.Tensor {
  * Returns a function so that the custom gradient is built once per format.
  */
 export function fakeQuantizer(f: FixedFormat): (x: tf.Tensor) => tf.Tensor {
-  const op = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x]);
     return {
       value: fakeQuantizeTensor(x, f),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => (f.overflow === 'wrap' ? dy : tf.mul(dy, straightThroughMask(saved[0], f))),
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (x) => op(x) as tf.Tensor;
 }
 

@@ -25,6 +25,7 @@ export interface Quantizers {
 }
 
 type Kwargs = Record<string, unknown>;
+type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 type Shape = (number | null)[];
 
 const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
@@ -131,7 +132,7 @@ export interface QuantConvArgs {
   padding?: 'valid' | 'same';
   activation?: string;
   useBias?: boolean;
-  kernelInitializer?: tf.initializers.Initializer;
+  kernelInitializer?: Initializer;
   quantizers: Quantizers;
 }
 
@@ -142,7 +143,7 @@ export class QuantConv2D extends QuantizedBase {
   readonly strides: [number, number];
   readonly padding: 'valid' | 'same';
   readonly useBias: boolean;
-  private readonly kernelInit: tf.initializers.Initializer;
+  private readonly kernelInit: Initializer;
   private readonly wq: (w: tf.Tensor) => tf.Tensor;
   kernel?: tf.LayerVariable;
   bias?: tf.LayerVariable;
@@ -199,7 +200,7 @@ export interface QuantDepthwiseArgs {
   activation?: string;
   useBias?: boolean;
   depthMultiplier?: number;
-  depthwiseInitializer?: tf.initializers.Initializer;
+  depthwiseInitializer?: Initializer;
   quantizers: Quantizers;
 }
 
@@ -210,7 +211,7 @@ export class QuantDepthwiseConv2D extends QuantizedBase {
   readonly padding: 'valid' | 'same';
   readonly useBias: boolean;
   readonly depthMultiplier: number;
-  private readonly kernelInit: tf.initializers.Initializer;
+  private readonly kernelInit: Initializer;
   private readonly wq: (w: tf.Tensor) => tf.Tensor;
   kernel?: tf.LayerVariable;
   bias?: tf.LayerVariable;
@@ -264,7 +265,7 @@ export interface QuantDenseArgs {
   units: number;
   activation?: string;
   useBias?: boolean;
-  kernelInitializer?: tf.initializers.Initializer;
+  kernelInitializer?: Initializer;
   quantizers: Quantizers;
 }
 
@@ -272,7 +273,7 @@ export class QuantDense extends QuantizedBase {
   static className = 'DeepMakerQuantDense';
   readonly units: number;
   readonly useBias: boolean;
-  private readonly kernelInit: tf.initializers.Initializer;
+  private readonly kernelInit: Initializer;
   private readonly wq: (w: tf.Tensor) => tf.Tensor;
   kernel?: tf.LayerVariable;
   bias?: tf.LayerVariable;

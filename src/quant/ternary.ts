@@ -64,12 +64,12 @@ export function ternarizeWeights(w: tf.Tensor, threshold = DEFAULT_THRESHOLD, ax
 
 /** α·t with the straight-through gradient, for use inside a model being trained. */
 export function ternaryWeightQuantizer(threshold = DEFAULT_THRESHOLD, layout: 'last' | 'depthwise' = 'last'): (w: tf.Tensor) => tf.Tensor {
-  const op = tf.customGrad((w: tf.Tensor) => {
+  const op = tf.customGrad(((w: tf.Tensor) => {
     const { ternary, scale } = ternarizeWeights(w, threshold, filterReduceAxes(w.rank, layout));
     const value = tf.mul(ternary, scale);
     tf.dispose([ternary, scale]);
     return { value, gradFunc: (dy: tf.Tensor) => dy };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (w) => op(w) as tf.Tensor;
 }
 
@@ -85,7 +85,7 @@ export function ternarizeActivations(x: tf.Tensor, delta: tf.Tensor1D): tf.Tenso
 
 /** Ternarizes x against per-channel Δ with the clipped straight-through gradient documented above. */
 export function ternaryActivation(x: tf.Tensor, delta: tf.Tensor1D): tf.Tensor {
-  const op = tf.customGrad((xs: tf.Tensor, d: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad(((xs: tf.Tensor, d: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xs, d]);
     return {
       value: ternarizeActivations(xs, d as tf.Tensor1D),
@@ -97,6 +97,6 @@ export function ternaryActivation(x: tf.Tensor, delta: tf.Tensor1D): tf.Tensor {
         return [tf.mul(dy, tf.mul(inside, slope)), tf.zerosLike(sd)];
       },
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x, delta) as tf.Tensor;
 }

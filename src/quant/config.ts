@@ -1,0 +1,84 @@
+/**
+ * The `quantize` section of the spec, resolved into what quantization-aware training needs: the
+ * mode, the fixed-point formats (with the rounding and overflow rules of the C, so that training
+ * holds the values the C will hold) and the ternary options.
+ */
+import type { FixedFormat, Overflow, Rounding } from '../numerics/fixed';
+import { DeepMakerError } from '../util/errors';
+import { DEFAULT_THRESHOLD } from './ternary';
+
+export type QuantMode = 'float' | 'fixed' | 'ternary';
+
+/** The spec's `quantize` section (schemas/deepmaker.schema.json) after ajv filled the defaults. */
+export interface QuantizeSpec {
+  mode: QuantMode;
+  weights?: { bits: number; integer: number };
+  activations?: { bits: number; integer: number };
+  ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
+  biasBits?: number;
+  fineTune?: { epochs?: number; learningRate?: number };
+}
+
+export interface TernaryOptions {
+  /** Ternarize activations too (ToT-Net), not only weights. */
+  activations: boolean;
+  /** Δ = threshold · mean|x|. */
+  threshold: number;
+  /** Moving-average momentum of the activation Δ (inference value). */
+  momentum: number;
+  /** Width of the per-filter scale α in the C (its integer bits are fitted to the largest α). */
+  scaleBits: number;
+}
+
+/** What training and the quantization file need, fully resolved. */
+export interface QuantizationPlan {
+  mode: QuantMode;
+  /** Fixed mode: the kernels' format. */
+  weights?: FixedFormat;
+  /** Fixed and ternary modes: every fixed-point activation (the input, hidden layers, the logits). */
+  activations?: FixedFormat;
+  ternary?: TernaryOptions;
+  /**
+   * Width of the biases in the C. Training keeps biases in float; the C stores each layer's biases
+   * in this width with as many fractional bits as its largest bias allows, at most the
+   * accumulator's (src/quant/ir.ts fits the format).
+   */
+  biasBits: number;
+  fineTune: { epochs: number; learningRate?: number };
+}
+
+export const DEFAULT_WEIGHTS = { bits: 8, integer: 1 };
+export const DEFAULT_ACTIVATIONS = { bits: 8, integer: 4 };
+
+/**
+ * Resolves the section. `numerics` are the C's rounding and overflow (spec `convert`): the one
+ * place they are chosen, so quantization-aware training and the C agree.
+ */
+export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { rounding: Rounding; overflow: Overflow }): QuantizationPlan {
+  const mode = spec?.mode ?? 'float';
+  const fmt = (f: { bits: number; integer: number }, where: string): FixedFormat => {
+    if (!Number.isInteger(f.bits) || f.bits < 2 || f.bits > 32 || !Number.isInteger(f.integer)) {
+      throw new DeepMakerError(`quantize.${where} = {bits: ${f.bits}, integer: ${f.integer}} is not a fixed-point format`, { where: `quantize.${where}` }, 'give bits in 2..32 and an integer number of integer bits');
+    }
+    return { bits: f.bits, integer: f.integer, rounding: numerics.rounding, overflow: numerics.overflow };
+  };
+  const fineTune = { epochs: spec?.fineTune?.epochs ?? 3, learningRate: spec?.fineTune?.learningRate };
+  const biasBits = spec?.biasBits ?? 16;
+  if (mode === 'float') return { mode, biasBits, fineTune };
+  const activations = fmt(spec?.activations ?? DEFAULT_ACTIVATIONS, 'activations');
+  if (mode === 'fixed') return { mode, weights: fmt(spec?.weights ?? DEFAULT_WEIGHTS, 'weights'), activations, biasBits, fineTune };
+  const t = spec?.ternary ?? {};
+  const ternary: TernaryOptions = {
+    activations: t.activations ?? false,
+    threshold: t.threshold ?? DEFAULT_THRESHOLD,
+    momentum: t.momentum ?? 0.99,
+    scaleBits: t.scaleBits ?? 16,
+  };
+  if (!(ternary.threshold > 0)) throw new DeepMakerError(`quantize.ternary.threshold = ${ternary.threshold}; need > 0`, { where: 'quantize.ternary.threshold' });
+  return { mode, activations, ternary, biasBits, fineTune };
+}
+
+/** Bits per stored kernel value in a mode (the search's weight-memory objective uses the same figure). */
+export function kernelBits(plan: QuantizationPlan): number {
+  return plan.mode === 'ternary' ? 2 : plan.mode === 'fixed' ? plan.weights!.bits : 32;
+}

@@ -1,0 +1,77 @@
+/**
+ * quantization.json: what quantization-aware training hands to the converter, written by the train
+ * stage beside the model (dist/train/model/quantization.json) and read by convert.
+ *
+ * The model itself (model.json + weights) is a standard TF.js layers model whose kernels already
+ * hold the quantized values: fixed mode, values on the `weights` grid; ternary mode, α_f·t per
+ * filter (so the ternary codes and scales are recovered exactly from the kernel, also after
+ * BatchNormalization is folded into it). This file adds what a standard model cannot say: the
+ * formats, and which layer outputs are ternarized with which per-channel thresholds.
+ *
+ * Example (ternary weights and activations):
+ *   { "format": "deepmaker-quantization", "version": 1, "mode": "ternary",
+ *     "rounding": "half-even", "overflow": "saturate",
+ *     "activations": { "bits": 8, "integer": 4 }, "biasBits": 16,
+ *     "ternary": { "threshold": 0.7, "activations": true, "scaleBits": 16 },
+ *     "layers": { "l0_conv2d": { "weights": "ternary", "output": { "kind": "ternary", "thresholds": [0.41, ...] } },
+ *                 "classifier": { "weights": "ternary", "output": { "kind": "fixed" } } } }
+ * Layer names are the trained model's Keras layer names. An output entry sits on the layer where
+ * the value is quantized: a Conv2D/Dense with its activation, or the Activation layer after a
+ * BatchNormalization (the converter's passes fold and fuse those into one IR layer).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Overflow, Rounding } from '../numerics/fixed';
+import { DeepMakerError } from '../util/errors';
+
+export const QUANTIZATION_FILE = 'quantization.json';
+
+export interface LayerQuantization {
+  weights?: 'fixed' | 'ternary';
+  output?: { kind: 'fixed' } | { kind: 'ternary'; thresholds: number[] };
+}
+
+export interface QuantizationFile {
+  format: 'deepmaker-quantization';
+  version: 1;
+  mode: 'fixed' | 'ternary';
+  rounding: Rounding;
+  overflow: Overflow;
+  /** Fixed mode: every kernel's format. */
+  weights?: { bits: number; integer: number };
+  /** Every fixed-point activation: the model input, hidden outputs that are not ternary, the logits. */
+  activations: { bits: number; integer: number };
+  biasBits: number;
+  ternary?: { threshold: number; activations: boolean; scaleBits: number };
+  layers: Record<string, LayerQuantization>;
+}
+
+export function writeQuantizationFile(dir: string, q: QuantizationFile): string {
+  const file = join(dir, QUANTIZATION_FILE);
+  writeFileSync(file, JSON.stringify(q, null, 1) + '\n');
+  return file;
+}
+
+/** The file beside a model, or undefined when the model was not trained quantized. */
+export function readQuantizationFile(dir: string): QuantizationFile | undefined {
+  const file = join(dir, QUANTIZATION_FILE);
+  if (!existsSync(file)) return undefined;
+  let q: QuantizationFile;
+  try {
+    q = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new DeepMakerError(`not valid JSON: ${(e as Error).message}`, { file }, 'rerun the train stage to rewrite it');
+  }
+  const bad = (what: string) => new DeepMakerError(`${what}`, { file }, 'this file is written by the train stage; rerun it rather than editing the file');
+  if (q?.format !== 'deepmaker-quantization' || q.version !== 1) throw bad('not a DeepMaker quantization file (format/version)');
+  if (q.mode !== 'fixed' && q.mode !== 'ternary') throw bad(`unknown mode '${q.mode}'`);
+  const isFmt = (f: unknown) => !!f && Number.isInteger((f as { bits: number }).bits) && Number.isInteger((f as { integer: number }).integer);
+  if (!isFmt(q.activations)) throw bad('activations format missing');
+  if (q.mode === 'fixed' && !isFmt(q.weights)) throw bad('weights format missing');
+  if (q.mode === 'ternary' && !q.ternary) throw bad('ternary options missing');
+  if (!q.layers || typeof q.layers !== 'object') throw bad('layers missing');
+  for (const [name, l] of Object.entries(q.layers)) {
+    if (l.output?.kind === 'ternary' && (!Array.isArray(l.output.thresholds) || l.output.thresholds.some((t) => !(t >= 0)))) throw bad(`layer '${name}': ternary thresholds must be a list of numbers >= 0`);
+  }
+  return q;
+}

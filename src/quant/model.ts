@@ -1,0 +1,71 @@
+/**
+ * The quantization-aware twin of an Architecture's model: the same layer plan (src/nn/plan.ts),
+ * the same names and weight variables, with the Conv2D, DepthwiseConv2D, Dense and Activation
+ * layers replaced by the quantized layers of layers.ts. Built through build.ts's `layerFactory`,
+ * so the two models cannot drift apart; weights copy between them by layer name.
+ *
+ * Which value is quantized where:
+ *  - every kernel: fixed mode to `weights`, ternary mode to α·t (per filter);
+ *  - every value that leaves a layer to the next in the C: fixed-point `activations` format, or, in
+ *    ternary mode with ternary activations, t ∈ {-1,0,1} at every non-linear activation (the
+ *    logits and any linear output stay in the `activations` format);
+ *  - a convolution followed by BatchNormalization is not quantized at its output: in the C the BN
+ *    is folded into it and the value leaves after the BN's activation (ternary kernels stay ternary
+ *    under that fold: it multiplies each filter's α by the BN scale).
+ * The model input is quantized in the data (see qat.ts), like the C's input layer does.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Architecture } from '../nn/arch';
+import { buildModel, type BuildOptions } from '../nn/build';
+import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
+import type { QuantizationPlan } from './config';
+import { QuantActivation, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
+
+/** The quantizer on the value a planned layer hands on, or undefined when it is not quantized there. */
+export function outputQuantizerOf(l: PlannedLayer, archPlan: ArchitecturePlan, q: QuantizationPlan): OutputQuantizer | undefined {
+  if (q.mode === 'float') return undefined;
+  if (archPlan.layers.some((c) => c.kind === 'BatchNormalization' && c.inputs.includes(l.name))) return undefined;
+  const act = l.config.activation ?? 'linear';
+  if (q.mode === 'ternary' && q.ternary!.activations && act !== 'linear' && act !== 'softmax') {
+    return { kind: 'ternary', threshold: q.ternary!.threshold, momentum: q.ternary!.momentum };
+  }
+  return { kind: 'fixed', format: q.activations! };
+}
+
+export function weightQuantizerOf(q: QuantizationPlan): WeightQuantizer | undefined {
+  if (q.mode === 'fixed') return { kind: 'fixed', format: q.weights! };
+  if (q.mode === 'ternary') return { kind: 'ternary', threshold: q.ternary!.threshold };
+  return undefined;
+}
+
+export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: QuantizationPlan): NonNullable<BuildOptions['layerFactory']> {
+  const weights = weightQuantizerOf(q);
+  return (planned, _defaults, args) => {
+    if (q.mode === 'float') return undefined;
+    const output = outputQuantizerOf(planned, archPlan, q);
+    const a = args as Record<string, never>; // the standard layer's arguments: name, filters, kernelSize, strides, ...
+    switch (planned.kind) {
+      case 'Conv2D':
+        return new QuantConv2D({ ...(a as unknown as QuantConvArgs), quantizers: { weights, output } });
+      case 'DepthwiseConv2D':
+        return new QuantDepthwiseConv2D({ ...(a as unknown as QuantDepthwiseArgs), quantizers: { weights, output } });
+      case 'Dense':
+        return new QuantDense({ ...(a as unknown as QuantDenseArgs), quantizers: { weights, output } });
+      case 'Activation':
+        return new QuantActivation({ name: planned.name, activation: planned.config.activation, quantizers: { output } });
+      default:
+        return undefined;
+    }
+  };
+}
+
+/**
+ * The model factory trainArchitecture loads by module path (training workers build the same model
+ * on their own threads): `{ module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan }`.
+ */
+export function buildQuantizedModel(arch: Architecture, seed: number, plan: QuantizationPlan): tf.LayersModel {
+  return buildModel(arch, { seed, layerFactory: quantizedLayerFactory(planArchitecture(arch), plan) });
+}
+
+/** This module's path, for ModelFactoryRef (the .ts file under tsx, the .js file when built). */
+export const QUANTIZED_MODEL_MODULE = __filename;

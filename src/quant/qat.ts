@@ -1,0 +1,264 @@
+/**
+ * Quantization-aware fine-tuning: start from the trained float model, train its quantized twin
+ * (model.ts) for `fineTune.epochs` with the trainer of src/nn/train.ts, and hand on
+ *  - a standard TF.js model whose kernels hold the quantized values (what convert reads),
+ *  - quantization.json (file.ts),
+ *  - the report fields: quantization (mode, formats, float and quantized accuracy), sparsity of
+ *    weights and activations, and the weight memory in bits against the device's EBR.
+ *
+ * The inputs are quantized once, in the data, to the activations format: the C's input layer does
+ * exactly that (quantize with the C's rounding, saturating), so training sees the C's input values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Split } from '../data/tensors';
+import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
+import type { Architecture } from '../nn/arch';
+import { buildModel } from '../nn/build';
+import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
+import { silentLogger } from '../util/log';
+import { kernelBits, type QuantizationPlan } from './config';
+import type { LayerQuantization, QuantizationFile } from './file';
+import { isQuantizedLayer, QuantActivation, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
+import { buildQuantizedModel, QUANTIZED_MODEL_MODULE } from './model';
+
+export interface QatData {
+  train: Split;
+  validation: Split;
+  test: Split;
+}
+
+export interface QatInput {
+  arch: Architecture;
+  data: QatData;
+  floatModel: tf.LayersModel;
+  plan: QuantizationPlan;
+  /** The float training options; epochs and the learning rate come from plan.fineTune. */
+  train: Omit<TrainOptions, 'epochs' | 'modelFactory' | 'initFrom'>;
+  /** The target device's block RAM in bits (UP5K: 30 × 4096), for `weightMemory.fits`. */
+  ebrBits?: number;
+  /** Test samples the activation sparsity is measured on (default 2000). */
+  sparsitySamples?: number;
+}
+
+export interface LayerSparsity {
+  name: string;
+  /** Fraction of zero kernel values. */
+  weights?: number;
+  /** Fraction of zero output values (on the measured test samples). */
+  activations?: number;
+}
+
+export interface WeightMemory {
+  /** Bits per kernel value (2 for ternary). */
+  kernelBits: number;
+  kernels: number;
+  biases: number;
+  /** Ternary per-filter scales α. */
+  scales: number;
+  total: number;
+  ebrBits?: number;
+  fits?: boolean;
+}
+
+export interface QuantizationReport {
+  quantization: {
+    mode: 'fixed' | 'ternary';
+    weights?: FixedFormat;
+    activations?: FixedFormat;
+    ternary?: { threshold: number; activations: boolean; scaleBits: number };
+    fineTuneEpochs: number;
+    float: { validationAccuracy: number; testAccuracy: number };
+    quantized: { validationAccuracy: number; testAccuracy: number };
+    /** quantized − float test accuracy, in points (percent). */
+    testAccuracyDeltaPoints: number;
+  };
+  sparsity: { weights: number; activations: number; samples: number; layers: LayerSparsity[] };
+  /** Total weight memory in bits (kernels + biases + scales); breakdown in weightMemory. */
+  weightBits: number;
+  weightMemory: WeightMemory;
+}
+
+export interface QatResult {
+  /** The quantization-aware model after fine-tuning. */
+  model: tf.LayersModel;
+  /** Standard layers holding the quantized kernels: save this as the trained model. */
+  exported: tf.LayersModel;
+  file: QuantizationFile;
+  report: QuantizationReport;
+  training: TrainResult;
+  /** The data with inputs quantized to the activations format (what the C sees). */
+  data: QatData;
+}
+
+/** The split with every input value quantized to `f` (as the C's input layer does: saturating). */
+export function quantizeInputs(split: Split, f: FixedFormat): Split {
+  const sat: FixedFormat = { ...f, overflow: 'saturate' };
+  const x = new Float32Array(split.x.length);
+  for (let i = 0; i < x.length; i++) x[i] = fakeQuantize(split.x[i], sat);
+  return { ...split, x };
+}
+
+export async function quantizationAwareTraining(input: QatInput): Promise<QatResult> {
+  const { arch, plan } = input;
+  if (plan.mode === 'float') throw new Error('quantizationAwareTraining needs mode fixed or ternary');
+  const log = input.train.log ?? silentLogger;
+  const data: QatData = {
+    train: quantizeInputs(input.data.train, plan.activations!),
+    validation: quantizeInputs(input.data.validation, plan.activations!),
+    test: quantizeInputs(input.data.test, plan.activations!),
+  };
+  const floatVal = evaluate(input.floatModel, input.data.validation).accuracy;
+  const floatTest = evaluate(input.floatModel, input.data.test).accuracy;
+  log.info(`float model: validation accuracy ${floatVal.toFixed(4)}, test accuracy ${floatTest.toFixed(4)}; fine-tuning ${plan.mode} for ${plan.fineTune.epochs} epochs`);
+
+  const training = await trainArchitecture(arch, { train: data.train, validation: data.validation }, {
+    ...input.train,
+    epochs: plan.fineTune.epochs,
+    learningRate: plan.fineTune.learningRate ?? input.train.learningRate,
+    modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
+    initFrom: input.floatModel,
+  });
+  const model = training.model;
+  const quantTest = evaluate(model, data.test).accuracy;
+  log.info(`${plan.mode} model: validation accuracy ${training.validationAccuracy.toFixed(4)}, test accuracy ${quantTest.toFixed(4)} (float ${floatTest.toFixed(4)})`);
+
+  const exported = exportStandardModel(arch, input.train.seed, model);
+  const file = quantizationFileOf(model, plan);
+  const sparsity = measureSparsity(model, data.test, input.sparsitySamples ?? 2000);
+  const memory = weightMemory(model, plan, input.ebrBits);
+  const report: QuantizationReport = {
+    quantization: {
+      mode: plan.mode,
+      weights: plan.weights,
+      activations: plan.activations,
+      ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
+      fineTuneEpochs: training.epochs,
+      float: { validationAccuracy: floatVal, testAccuracy: floatTest },
+      quantized: { validationAccuracy: training.validationAccuracy, testAccuracy: quantTest },
+      testAccuracyDeltaPoints: Math.round((quantTest - floatTest) * 1e4) / 1e2,
+    },
+    sparsity,
+    weightBits: memory.total,
+    weightMemory: memory,
+  };
+  return { model, exported, file, report, training, data };
+}
+
+function quantizedLayers(model: tf.LayersModel): QuantizedLayer[] {
+  return model.layers.filter(isQuantizedLayer);
+}
+
+/** The layer's kernel as the quantized model computes with it (α·t, or fixed-point values). */
+function effectiveKernel(l: QuantizedLayer): tf.Tensor | undefined {
+  return l instanceof QuantActivation ? undefined : l.effectiveKernel();
+}
+
+/**
+ * The float architecture's model with the quantized model's weights: each quantized kernel
+ * replaced by the values it computes with, every other weight (biases, BatchNormalization) copied.
+ */
+export function exportStandardModel(arch: Architecture, seed: number, quantized: tf.LayersModel): tf.LayersModel {
+  const out = buildModel(arch, { seed });
+  copyWeightsByName(quantized, out);
+  for (const l of quantizedLayers(quantized)) {
+    const k = effectiveKernel(l);
+    if (!k) continue;
+    const target = out.getLayer(l.name);
+    const ws = target.getWeights();
+    target.setWeights([k, ...ws.slice(1)]);
+    k.dispose();
+  }
+  return out;
+}
+
+export function quantizationFileOf(model: tf.LayersModel, plan: QuantizationPlan): QuantizationFile {
+  const layers: Record<string, LayerQuantization> = {};
+  for (const l of quantizedLayers(model)) {
+    const q = l.quantizers();
+    const entry: LayerQuantization = {};
+    if (q.weights) entry.weights = q.weights.kind;
+    if (q.output?.kind === 'fixed') entry.output = { kind: 'fixed' };
+    if (q.output?.kind === 'ternary') entry.output = { kind: 'ternary', thresholds: Array.from(l.ternaryDelta()!) };
+    layers[l.name] = entry;
+  }
+  const fmt = (f?: FixedFormat) => (f ? { bits: f.bits, integer: f.integer } : undefined);
+  return {
+    format: 'deepmaker-quantization',
+    version: 1,
+    mode: plan.mode as 'fixed' | 'ternary',
+    rounding: plan.activations!.rounding,
+    overflow: plan.activations!.overflow,
+    weights: fmt(plan.weights),
+    activations: fmt(plan.activations)!,
+    biasBits: plan.biasBits,
+    ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
+    layers,
+  };
+}
+
+/** Zero fractions of the quantized kernels and of the quantized layer outputs on the first `samples` of `split`. */
+export function measureSparsity(model: tf.LayersModel, split: Split, samples: number): QuantizationReport['sparsity'] {
+  const layers: LayerSparsity[] = [];
+  let wZero = 0, wAll = 0;
+  const probes: QuantizedLayer[] = [];
+  for (const l of quantizedLayers(model)) {
+    const entry: LayerSparsity = { name: l.name };
+    const k = effectiveKernel(l);
+    if (k) {
+      const v = k.dataSync();
+      let z = 0;
+      for (let i = 0; i < v.length; i++) if (v[i] === 0) z++;
+      entry.weights = z / v.length;
+      wZero += z;
+      wAll += v.length;
+      k.dispose();
+    }
+    if (l.quantizers().output) probes.push(l);
+    layers.push(entry);
+  }
+  const n = Math.min(samples, split.count);
+  const per = split.shape.reduce((a, b) => a * b, 1);
+  const zeros = new Array(probes.length).fill(0), totals = new Array(probes.length).fill(0);
+  if (probes.length && n > 0) {
+    const probeModel = tf.model({ inputs: model.inputs, outputs: probes.map((p) => p.output as tf.SymbolicTensor) });
+    for (let start = 0; start < n; start += 250) {
+      const m = Math.min(250, n - start);
+      tf.tidy(() => {
+        const x = tf.tensor(split.x.subarray(start * per, (start + m) * per), [m, ...split.shape]);
+        const outs = probeModel.predict(x) as tf.Tensor | tf.Tensor[];
+        (Array.isArray(outs) ? outs : [outs]).forEach((o, i) => {
+          const v = o.dataSync();
+          for (let j = 0; j < v.length; j++) if (v[j] === 0) zeros[i]++;
+          totals[i] += v.length;
+        });
+      });
+    }
+  }
+  probes.forEach((p, i) => (layers.find((l) => l.name === p.name)!.activations = totals[i] ? zeros[i] / totals[i] : 0));
+  // The activations figure covers the hidden outputs (the logits are not a stored activation).
+  const output = model.outputs[0];
+  let aZero = 0, aAll = 0;
+  probes.forEach((p, i) => {
+    if (p.output === output) return;
+    aZero += zeros[i];
+    aAll += totals[i];
+  });
+  return { weights: wAll ? wZero / wAll : 0, activations: aAll ? aZero / aAll : 0, samples: n, layers };
+}
+
+/** Kernel, bias and scale bits of every quantized layer (BatchNormalization folded: it adds a bias per channel). */
+export function weightMemory(model: tf.LayersModel, plan: QuantizationPlan, ebrBits?: number): WeightMemory {
+  const bitsPerKernel = kernelBits(plan);
+  let kernels = 0, biases = 0, scales = 0;
+  for (const l of quantizedLayers(model)) {
+    if (l instanceof QuantActivation) continue;
+    const kernel = l.kernel!.read();
+    const channels = l instanceof QuantDepthwiseConv2D ? kernel.shape[2]! * kernel.shape[3]! : kernel.shape[kernel.rank - 1]!;
+    kernels += kernel.size * bitsPerKernel;
+    const feedsBn = model.layers.some((c) => c.getClassName() === 'BatchNormalization' && c.inboundNodes.some((nd) => nd.inboundLayers.includes(l)));
+    if (l.bias || feedsBn) biases += channels * plan.biasBits;
+    if (plan.mode === 'ternary') scales += channels * plan.ternary!.scaleBits;
+  }
+  const total = kernels + biases + scales;
+  return { kernelBits: bitsPerKernel, kernels, biases, scales, total, ebrBits, fits: ebrBits === undefined ? undefined : total <= ebrBits };
+}
