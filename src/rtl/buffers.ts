@@ -1,0 +1,128 @@
+/**
+ * Activation buffers: every computed tensor lives in an on-chip memory between the engine that writes it
+ * and the last engine that reads it. Engines run one after the other, so tensors whose lifetimes do not
+ * overlap share one physical memory (a chain of layers needs two, ping-pong). A tensor read by lane-
+ * parallel engines is banked (cyclic over its flat index, a power of two banks). On devices with SPRAM
+ * (UP5K), the largest memories go to SB_SPRAM256KA (activations need no initial contents, which SPRAM
+ * cannot have); the rest is EBR (or LUT RAM when Yosys finds that cheaper).
+ */
+import { DeepMakerError } from '../util/errors';
+import type { EnginePlan } from './plan';
+import type { QModel } from './qmodel';
+import { clog2 } from './verilog';
+
+export interface TensorBuffer {
+  tensor: string;
+  size: number;
+  bits: number;
+  banks: number;
+  /** Engine index that first writes it (-1: the input loader). */
+  start: number;
+  /** Last engine index that reads it (Infinity: the output, read by the output stream). */
+  end: number;
+  mem: number;
+}
+
+export interface PhysicalMemory {
+  id: number;
+  name: string;
+  banks: number;
+  /** Words per bank. */
+  depth: number;
+  width: number;
+  kind: 'ebr' | 'spram';
+  tensors: string[];
+}
+
+export interface DeviceMemories {
+  /** SPRAM blocks available for activations (0 when the device has none). */
+  spram: number;
+}
+
+/** SPRAM geometry (iCE40 UP5K SB_SPRAM256KA): 16K words of 16 bits. */
+export const SPRAM_WORDS = 16384;
+export const SPRAM_WIDTH = 16;
+/** A memory this large (bits) is worth an SPRAM rather than EBR (4 EBR = 16 Kbit). */
+export const SPRAM_MIN_BITS = 16384;
+
+export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemories): { buffers: Map<string, TensorBuffer>; memories: PhysicalMemory[] } {
+  const buffers = new Map<string, TensorBuffer>();
+  const add = (tensor: string, start: number) => {
+    const t = q.tensors.get(tensor)!;
+    if (!buffers.has(tensor)) buffers.set(tensor, { tensor, size: t.size, bits: t.format.bits, banks: 1, start, end: start, mem: -1 });
+  };
+  add(q.input.name, -1);
+  const bankers = new Map<string, string>();
+  plans.forEach((p, i) => {
+    add(p.op.output, i);
+    for (const r of p.reads) {
+      const b = buffers.get(r.tensor);
+      if (!b) throw new Error(`buffer for '${r.tensor}' read before written`);
+      b.end = Math.max(b.end, i);
+      if (r.mode === 'lanes') {
+        if (b.banks > 1 && b.banks !== p.lanes) {
+          throw new DeepMakerError(
+            `reads '${r.tensor}' with ${p.lanes} lanes, but layer '${bankers.get(r.tensor)}' reads it with ${b.banks}: one buffer has one banking`,
+            { where: `layer '${p.op.layer}'` },
+            'give both layers the same number of lanes, or unroll outputs in one of them',
+          );
+        }
+        b.banks = p.lanes;
+        bankers.set(r.tensor, p.op.layer);
+      }
+    }
+  });
+  buffers.get(q.output)!.end = Infinity;
+
+  const memories: PhysicalMemory[] = [];
+  const lastEnd: number[] = [];
+  const sorted = [...buffers.values()].sort((a, b) => a.start - b.start || b.size - a.size);
+  for (const b of sorted) {
+    // Reuse a memory whose tensors are all dead before b is first written (strictly: an engine never
+    // reads and writes the same memory). Prefer the best size fit.
+    let best = -1;
+    let bestWaste = Infinity;
+    memories.forEach((m, i) => {
+      if (m.banks !== b.banks || lastEnd[i] >= b.start) return;
+      const need = Math.ceil(b.size / b.banks);
+      const waste = Math.abs(m.depth - need);
+      if (waste < bestWaste) {
+        best = i;
+        bestWaste = waste;
+      }
+    });
+    const depth = Math.ceil(b.size / b.banks);
+    if (best < 0) {
+      best = memories.length;
+      memories.push({ id: best, name: `mem${best}`, banks: b.banks, depth, width: b.bits, kind: 'ebr', tensors: [] });
+      lastEnd.push(b.end);
+    } else {
+      const m = memories[best];
+      m.depth = Math.max(m.depth, depth);
+      m.width = Math.max(m.width, b.bits);
+      lastEnd[best] = Math.max(lastEnd[best], b.end);
+    }
+    memories[best].tensors.push(b.tensor);
+    b.mem = best;
+  }
+  // SPRAM for the largest memories that are worth it.
+  let spramLeft = dev.spram;
+  for (const m of [...memories].sort((a, b) => b.depth * b.width * b.banks - a.depth * a.width * a.banks)) {
+    const bits = m.depth * m.width * m.banks;
+    const blocks = m.banks * Math.ceil(m.depth / SPRAM_WORDS) * Math.ceil(m.width / SPRAM_WIDTH);
+    if (bits >= SPRAM_MIN_BITS && blocks <= spramLeft) {
+      m.kind = 'spram';
+      spramLeft -= blocks;
+    }
+  }
+  return { buffers, memories };
+}
+
+export function bankBits(banks: number): number {
+  return banks > 1 ? Math.log2(banks) : 0;
+}
+
+/** Address width of one bank. */
+export function memAddrBits(m: PhysicalMemory): number {
+  return clog2(m.depth);
+}

@@ -1,0 +1,52 @@
+/**
+ * The cycle model of the generated RTL: exact, not an estimate (test/rtl checks it against simulation).
+ * The DSE reuses it to rank directive sets without simulating.
+ *
+ * `cycles` counts clock cycles from the one in which the last input byte is accepted to the one in
+ * which out_valid first rises (input streaming and output streaming excluded: they are set by the
+ * interface, e.g. a UART, not by the accelerator).
+ *
+ * Per engine (src/rtl/engines.ts), with K reduction steps per group, NG groups, pipeline depth D,
+ * writer bound wmax, Lv outputs in the last group, writerExtra = divider latency:
+ *   pipeline:    (NG − 1) · max(K, wmax) + K + D + Lv + writerExtra + 3
+ *   no pipeline: NG · (K + D) + writes + 3
+ * The top adds 3 cycles: start after the last input byte, and fetch + show of the first logit.
+ */
+import type { ResolvedDirective } from './directives';
+import type { EnginePlan } from './plan';
+import { buildPlans } from './plan';
+import type { QModel } from './qmodel';
+import { opMacs } from './qmodel';
+
+export const TOP_OVERHEAD_CYCLES = 3;
+
+export function engineCycles(p: EnginePlan): number {
+  if (p.pipeline) return (p.NG - 1) * Math.max(p.K, p.wmax) + p.K + p.D + p.lvLast + p.writerExtra + 3;
+  return p.NG * (p.K + p.D) + p.writes + 3;
+}
+
+export interface CycleReport {
+  /** Cycles per inference (see the module comment). */
+  cycles: number;
+  perEngine: { module: string; layer: string; cycles: number; macs: number; lanes: number }[];
+  macs: number;
+  /** Σ over MAC layers of ceil(MACs / lanes): the cycles if every lane did one MAC every cycle and nothing else. */
+  floorCycles: number;
+}
+
+export function predictFromPlans(plans: EnginePlan[]): CycleReport {
+  const perEngine = plans.map((p) => ({ module: p.module, layer: p.op.layer, cycles: engineCycles(p), macs: p.part ? 0 : opMacs(p.op), lanes: p.lanes }));
+  const macs = perEngine.reduce((s, e) => s + e.macs, 0);
+  const floorCycles = perEngine.reduce((s, e) => s + Math.ceil(e.macs / e.lanes), 0);
+  return { cycles: perEngine.reduce((s, e) => s + e.cycles, 0) + TOP_OVERHEAD_CYCLES, perEngine, macs, floorCycles };
+}
+
+/** Predicted cycles per inference of the RTL generated for `q` with `directives`. */
+export function predictCycles(q: QModel, directives: Map<string, ResolvedDirective>): CycleReport {
+  return predictFromPlans(buildPlans(q, directives));
+}
+
+/** Latency in microseconds at `clockMHz`. */
+export function latencyUs(cycles: number, clockMHz: number): number {
+  return cycles / clockMHz;
+}

@@ -1,0 +1,727 @@
+/**
+ * Engine emitter: one Verilog module per plan (src/rtl/plan.ts).
+ *
+ * Every engine has the same skeleton, so its timing is one formula (src/rtl/cycles.ts):
+ *
+ *   S0 issue     loop-nest counters and affine address registers; one iteration per cycle (`iv0`),
+ *                held by the stall rules below; memory addresses leave here
+ *   S1 data      buffer words and weight ROM words arrive (synchronous reads: EBR)
+ *   S2 product   MAC: one (* keep *) product register per lane (SB_MAC16 or LUTs), or ternary add/sub
+ *   [S2b tree]   reduction unroll: the lanes' products summed
+ *   acc          accumulators (wrapping at accBits); pools and element-wise engines accumulate at S1
+ *   writer W0    after a group's last iteration the accumulators are copied to shadow registers
+ *                (pipeline: true) and shifted out one per cycle; bias / scale ROMs are read
+ *   W1           ternary: × scale (one multiplier per layer)
+ *   W2           + bias, requantize (rounding, overflow), activation -> buffer write
+ *
+ * Stall rules: a pipelined engine may start a group only `wmax` cycles after the previous one started
+ * (only emitted when the reduction is shorter than the writer); an engine with pipeline: false waits for
+ * the writer after every group and then has no shadow registers.
+ */
+import { fracBits } from '../numerics/fixed';
+import { poolAccBits } from './plan';
+import type { Affine, EnginePlan, Level } from './plan';
+import type { QMac, QPool, QElementwise } from './qmodel';
+import { signedBitsFor } from './qmodel';
+import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
+
+export interface RomImage {
+  /** File name (beside the Verilog; $readmemh reads it relative to the working directory). */
+  file: string;
+  /** The ROM's own module. */
+  module: string;
+  role: 'weights' | 'bias' | 'scale';
+  width: number;
+  /** Words, padded to a multiple of 256 (icebram swaps whole EBR images). */
+  depth: number;
+  words: number;
+  contents: string;
+}
+
+export interface ReadPortInfo {
+  tensor: string;
+  mode: 'broadcast' | 'lanes';
+  /** Element (broadcast) or bank (lanes) address bits. */
+  addrBits: number;
+  /** Bits of one element. */
+  bits: number;
+  /** Words delivered (1 or lanes). */
+  words: number;
+}
+
+export interface EngineModule {
+  plan: EnginePlan;
+  verilog: string;
+  roms: RomImage[];
+  reads: ReadPortInfo[];
+  writeAddrBits: number;
+  writeBits: number;
+  /** Multipliers by kind (for the report). */
+  dspMultipliers: number;
+  lutMultipliers: number;
+}
+
+export interface EngineContext {
+  /** Size and bits of every tensor (for port widths). */
+  tensor(name: string): { size: number; bits: number; banks: number };
+  /** How many of this engine's multipliers may use DSPs (the rest are LUT multipliers). */
+  dspBudget: number;
+}
+
+/** Icebram swaps initialised EBR contents word for word; ROM images are padded to whole 256-word blocks. */
+export const ROM_WORD_BLOCK = 256;
+
+export function romDepth(words: number): number {
+  return Math.max(ROM_WORD_BLOCK, Math.ceil(words / ROM_WORD_BLOCK) * ROM_WORD_BLOCK);
+}
+
+interface AffineReg {
+  name: string;
+  aff: Affine;
+  width: number;
+}
+
+function affineRange(aff: Affine, levels: Level[]): [number, number] {
+  let lo = aff.base;
+  let hi = aff.base;
+  for (const l of levels) {
+    const s = (aff.strides[l.name] ?? 0) * (l.count - 1);
+    if (s < 0) lo += s;
+    else hi += s;
+  }
+  return [lo, hi];
+}
+
+function affineReg(name: string, aff: Affine, levels: Level[]): AffineReg {
+  const [lo, hi] = affineRange(aff, levels);
+  return { name, aff, width: signedBitsFor(lo, hi) };
+}
+
+/** Counters and affine registers of the loop nest, advancing by one iteration when `adv` is high. */
+function emitLoopNest(L: Lines, levels: Level[], regs: AffineReg[]): void {
+  for (const l of levels) {
+    const w = clog2(l.count);
+    L.line(`reg [${w - 1}:0] c_${l.name};`);
+    L.line(`wire z_${l.name} = (c_${l.name} == ${ulit(0, w)});`);
+    L.line(`wire l_${l.name} = (c_${l.name} == ${ulit(l.count - 1, w)});`);
+  }
+  for (const r of regs) L.line(`reg [${r.width - 1}:0] ${r.name};`);
+  // Delta of each register when level i increments and all inner levels wrap to 0.
+  const delta = (r: AffineReg, i: number) => {
+    let d = r.aff.strides[levels[i].name] ?? 0;
+    for (let j = i + 1; j < levels.length; j++) d -= (levels[j].count - 1) * (r.aff.strides[levels[j].name] ?? 0);
+    return d;
+  };
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line('if (start) begin');
+    L.indent(() => {
+      for (const l of levels) L.line(`c_${l.name} <= 0;`);
+      for (const r of regs) L.line(`${r.name} <= ${lit(r.aff.base, r.width)};`);
+    });
+    L.line('end else if (iv0) begin');
+    L.indent(() => {
+      for (let i = levels.length - 1; i >= 0; i--) {
+        const cond = `!l_${levels[i].name}`;
+        L.line(`${i === levels.length - 1 ? 'if' : 'end else if'} (${cond}) begin`);
+        L.indent(() => {
+          L.line(`c_${levels[i].name} <= c_${levels[i].name} + 1'b1;`);
+          for (let j = i + 1; j < levels.length; j++) L.line(`c_${levels[j].name} <= 0;`);
+          for (const r of regs) {
+            const d = delta(r, i);
+            if (d !== 0) L.line(`${r.name} <= ${r.name} + ${lit(d, r.width)};`);
+          }
+        });
+      }
+      if (levels.length > 0) L.line('end');
+    });
+    L.line('end');
+  });
+  L.line('end');
+}
+
+function andAll(names: string[]): string {
+  return names.length === 0 ? "1'b1" : names.join(' & ');
+}
+
+/** Low `bits` of an affine register as an address (invalid, e.g. negative, addresses are masked by the pad check). */
+function addrSlice(r: AffineReg, bits: number): string {
+  if (r.width >= bits) return `${r.name}[${bits - 1}:0]`;
+  return `{{${bits - r.width}{1'b0}}, ${r.name}}`;
+}
+
+/**
+ * A signed LUT multiplier as a sum of partial products, modulo 2^pb (Yosys cannot turn it into an
+ * SB_MAC16): w·x = Σ_{i<wb-1} w[i]·x·2^i − w[wb-1]·x·2^(wb-1).
+ */
+function lutMultiply(w: string, wb: number, x: string, xb: number, pb: number): string {
+  const xs = sext(x, xb, pb);
+  const terms: string[] = [];
+  for (let i = 0; i < wb; i++) {
+    const t = `(${w}[${i}] ? ${i === 0 ? `(${xs})` : `((${xs}) << ${i})`} : ${pb}'d0)`;
+    terms.push(i === wb - 1 ? `- ${t}` : `${i === 0 ? '' : '+ '}${t}`);
+  }
+  return terms.join(' ');
+}
+
+export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
+  const L = new Lines();
+  const roms: RomImage[] = [];
+  const out = ctx.tensor(p.op.output);
+  const writeAddrBits = clog2(out.size);
+  const outFmt = p.op.kind === 'mac' ? p.op.outFormat : p.op.outFormat;
+  const writeBits = outFmt.bits;
+  const reads: ReadPortInfo[] = p.reads.map((r) => {
+    const t = ctx.tensor(r.tensor);
+    const words = r.mode === 'lanes' ? p.lanes : 1;
+    const addrBits = r.mode === 'lanes' ? clog2(Math.ceil(t.size / p.lanes)) : clog2(t.size);
+    return { tensor: r.tensor, mode: r.mode, addrBits, bits: t.bits, words };
+  });
+  let dspMultipliers = 0;
+  let lutMultipliers = 0;
+
+  // ---- ports
+  L.line(`// ${p.op.layer} (${p.op.irType}): ${describe(p)}`);
+  L.line(`module ${p.module} (`);
+  L.indent(() => {
+    L.line('input wire clk,');
+    L.line('input wire rst,');
+    L.line('input wire start,');
+    L.line('output reg done,');
+    reads.forEach((r, j) => {
+      L.line(`output wire rd${j}_en,`);
+      L.line(`output wire [${r.addrBits - 1}:0] rd${j}_addr,`);
+      L.line(`input wire [${r.words * r.bits - 1}:0] rd${j}_q,`);
+    });
+    L.line('output wire wr_en,');
+    L.line(`output wire [${writeAddrBits - 1}:0] wr_addr,`);
+    L.line(`output wire [${writeBits - 1}:0] wr_data`);
+  });
+  L.line(');');
+  L.indent(() => {
+    const levels = p.levels;
+    const red = levels.slice(levels.length - p.nRed);
+    // ---- affine registers
+    const regs: AffineReg[] = [];
+    const rdRegs = p.reads.map((r, j) => affineReg(`a_rd${j}`, r.addr, levels));
+    regs.push(...rdRegs);
+    const obReg = affineReg('a_ob', p.outAddr, levels);
+    regs.push(obReg);
+    const coReg = p.coIndex ? affineReg('a_co', p.coIndex, levels) : undefined;
+    if (coReg) regs.push(coReg);
+    const wReg = p.weightAddr ? affineReg('a_w', p.weightAddr, levels) : undefined;
+    if (wReg) regs.push(wReg);
+    const iyReg = p.pad ? affineReg('a_iy', p.pad.iy, levels) : undefined;
+    const ixReg = p.pad ? affineReg('a_ix', p.pad.ix, levels) : undefined;
+    if (iyReg) regs.push(iyReg);
+    if (ixReg) regs.push(ixReg);
+
+    // ---- issue control
+    L.line('reg busy;');
+    L.line(`wire all_last = ${andAll(levels.map((l) => `l_${l.name}`))};`);
+    L.line(`wire red_first = ${andAll(red.map((l) => `z_${l.name}`))};`);
+    L.line(`wire red_last = ${andAll(red.map((l) => `l_${l.name}`))};`);
+    L.line('wire hold;');
+    L.line('wire iv0 = busy & ~hold;');
+    L.line('wire wfree;');
+    emitLoopNest(L, levels, regs);
+    L.line('always @(posedge clk) begin');
+    L.indent(() => L.line('if (rst) busy <= 1\'b0; else if (start) busy <= 1\'b1; else if (iv0 & all_last) busy <= 1\'b0;'));
+    L.line('end');
+    if (!p.pipeline) {
+      L.line('reg waitw;');
+      L.line('always @(posedge clk) begin');
+      L.indent(() => L.line("if (rst | start) waitw <= 1'b0; else if (iv0 & red_last & ~all_last) waitw <= 1'b1; else if (wfree) waitw <= 1'b0;"));
+      L.line('end');
+      L.line('assign hold = waitw;');
+    } else if (p.K < p.wmax) {
+      const gw = clog2(p.wmax + 1);
+      L.line(`reg [${gw - 1}:0] gap;`);
+      L.line('always @(posedge clk) begin');
+      L.indent(() => L.line(`if (start) gap <= ${ulit(p.wmax, gw)}; else if (iv0 & red_first) gap <= ${ulit(1, gw)}; else if (gap < ${ulit(p.wmax, gw)}) gap <= gap + 1'b1;`));
+      L.line('end');
+      L.line(`assign hold = red_first & (gap < ${ulit(p.wmax, gw)});`);
+    } else {
+      L.line("assign hold = 1'b0;");
+    }
+
+    // ---- pad validity at S0
+    if (p.pad && iyReg && ixReg) {
+      const c: string[] = [];
+      if (p.pad.checkTop) c.push(`~${iyReg.name}[${iyReg.width - 1}]`);
+      if (p.pad.checkBottom) c.push(`($signed(${iyReg.name}) < $signed(${lit(p.pad.ih, iyReg.width + 1)}))`);
+      if (p.pad.checkLeft) c.push(`~${ixReg.name}[${ixReg.width - 1}]`);
+      if (p.pad.checkRight) c.push(`($signed(${ixReg.name}) < $signed(${lit(p.pad.iw, ixReg.width + 1)}))`);
+      L.line(`wire pv0 = ${andAll(c)};`);
+    } else {
+      L.line("wire pv0 = 1'b1;");
+    }
+    reads.forEach((r, j) => {
+      L.line(`assign rd${j}_en = iv0;`);
+      L.line(`assign rd${j}_addr = ${addrSlice(rdRegs[j], r.addrBits)};`);
+    });
+
+    // ---- S0 -> S1 flags, and the group's output address / channel carried along the pipeline
+    L.line('reg v1, f1, t1, p1, e1;');
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line("if (rst) v1 <= 1'b0; else v1 <= iv0;");
+      L.line('f1 <= red_first; t1 <= red_last; p1 <= pv0; e1 <= all_last;');
+    });
+    L.line('end');
+    const obw = obReg.width;
+    const cow = coReg?.width ?? 1;
+    // Delay line of (output address, channel) to the cycle the accumulators complete.
+    for (let s = 1; s <= p.D; s++) {
+      L.line(`reg [${obw - 1}:0] ob${s};`);
+      if (coReg) L.line(`reg [${cow - 1}:0] co${s};`);
+    }
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line(`ob1 <= a_ob;${coReg ? ' co1 <= a_co;' : ''}`);
+      for (let s = 2; s <= p.D; s++) L.line(`ob${s} <= ob${s - 1};${coReg ? ` co${s} <= co${s - 1};` : ''}`);
+    });
+    L.line('end');
+
+    // ---- datapath to the accumulators; declares acc_k (k < accs), gdone, gfinal, accBits
+    let accBits: number;
+    let srcFrac: number;
+    if (p.op.kind === 'mac') {
+      const r = emitMacDatapath(L, p, p.op, reads[0], ctx, roms, wReg!);
+      accBits = r.accBits;
+      srcFrac = p.op.prodFrac;
+      dspMultipliers += r.dsp;
+      lutMultipliers += r.lut;
+    } else if (p.op.kind === 'pool') {
+      const r = emitPoolDatapath(L, p, p.op, reads[0]);
+      accBits = r.accBits;
+      srcFrac = r.frac;
+    } else {
+      const r = emitStreamDatapath(L, p, p.op, reads);
+      accBits = r.accBits;
+      srcFrac = r.frac;
+    }
+
+    // ---- writer
+    emitWriter(L, p, accBits, srcFrac, writeAddrBits, obReg.width, cow, roms, ctx, (n) => {
+      dspMultipliers += n.dsp;
+      lutMultipliers += n.lut;
+    });
+  });
+  L.line('endmodule');
+  const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file)).join('\n');
+  return { plan: p, verilog: L.toString() + '\n' + romText, roms, reads, writeAddrBits, writeBits, dspMultipliers, lutMultipliers };
+}
+
+function describe(p: EnginePlan): string {
+  const loops = p.levels.map((l) => `${l.name}<${l.count}`).join(' ');
+  return `${p.kind}, lanes=${p.lanes}, unroll=${p.directive.unroll}, pipeline=${p.pipeline}, loops [${loops}], K=${p.K}, groups=${p.NG}`;
+}
+
+/** Module text of one ROM (a module per image: the file name is a literal, which every tool accepts). */
+export function romModule(name: string, width: number, depth: number, file: string): string {
+  const aw = clog2(depth);
+  return [
+    `// ${file}: ${depth} x ${width} bits, read on the clock edge (EBR).`,
+    `module ${name} (input wire clk, input wire [${aw - 1}:0] addr, output reg [${width - 1}:0] q);`,
+    `  reg [${width - 1}:0] mem [0:${depth - 1}];`,
+    `  initial $readmemh("${file}", mem);`,
+    '  always @(posedge clk) q <= mem[addr];',
+    'endmodule',
+    '',
+  ].join('\n');
+}
+
+function romInstance(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number>, width: number, addr: string, q: string): void {
+  const depth = romDepth(words.length);
+  const file = `${p.module}_${suffix}.hex`;
+  const module = `${p.module}_rom_${suffix}`;
+  roms.push({ file, module, role, width, depth, words: words.length, contents: hexImage(words, width, depth) });
+  L.line(`wire [${width - 1}:0] ${q};`);
+  L.line(`${module} u_${suffix} (.clk(clk), .addr(${addr}), .q(${q}));`);
+}
+
+function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ctx: EngineContext, roms: RomImage[], wReg: AffineReg): { accBits: number; dsp: number; lut: number } {
+  const A = op.accBits;
+  const XB = op.inFormat.bits;
+  const ternary = !!op.ternaryScale;
+  const WB = ternary ? 2 : op.weightFormat.bits;
+  const PB = ternary ? XB + 1 : WB + XB;
+  const lanes = p.lanes;
+  const banks = p.weightBanks!;
+  const waw = clog2(romDepth(banks[0].length));
+  let dsp = 0;
+  let lut = 0;
+  L.line(`wire [${waw - 1}:0] w_addr = ${addrSlice(wReg, waw)};`);
+  for (let l = 0; l < lanes; l++) {
+    const words = ternary ? Array.from(banks[l], (t) => (t === 0 ? 0 : t === 1 ? 1 : 3)) : banks[l];
+    romInstance(L, roms, p, 'weights', `w${l}`, words, WB, 'w_addr', `wq${l}`);
+  }
+  // S1: operands (padding reads as zero).
+  for (let l = 0; l < lanes; l++) {
+    const word = rd.words > 1 ? `rd0_q[${(l + 1) * XB - 1}:${l * XB}]` : 'rd0_q';
+    if (rd.words > 1 || l === 0) L.line(`wire [${XB - 1}:0] x${rd.words > 1 ? l : 0} = p1 ? ${word} : ${XB}'d0;`);
+  }
+  const xOf = (l: number) => `x${rd.words > 1 ? l : 0}`;
+  // S2: product registers. (* keep *): Yosys -dsp otherwise merged a lane's register into a neighbour's DSP (DESIGN §6).
+  L.line('reg v2, f2, t2, e2;');
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line("if (rst) v2 <= 1'b0; else v2 <= v1;");
+    L.line('f2 <= f1; t2 <= t1; e2 <= e1;');
+  });
+  L.line('end');
+  const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget;
+  for (let l = 0; l < lanes; l++) {
+    L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
+    if (ternary) {
+      // Sign-magnitude code: bit0 = magnitude, bit1 = sign. +x, -x or 0: an add/sub lane, no multiplier.
+      L.line(`wire [${PB - 1}:0] xe${l} = ${sext(xOf(l), XB, PB)};`);
+      L.line(`always @(posedge clk) prod${l} <= wq${l}[0] ? (wq${l}[1] ? -xe${l} : xe${l}) : ${PB}'d0;`);
+    } else if (useDsp(l)) {
+      L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(${xOf(l)});`);
+      dsp++;
+    } else {
+      L.line(`always @(posedge clk) prod${l} <= ${lutMultiply(`wq${l}`, WB, xOf(l), XB, PB)};`);
+      lut++;
+    }
+  }
+  const accs = p.accs;
+  for (let k = 0; k < accs; k++) L.line(`reg [${A - 1}:0] acc${k};`);
+  L.line('reg gdone, gfinal;');
+  let vA = 'v2';
+  let fA = 'f2';
+  let tA = 't2';
+  let eA = 'e2';
+  if (p.directive.unroll === 'reduction' && lanes > 1) {
+    // S2b: adder tree of the lanes' products (wrapping at accBits, like every sum).
+    L.line(`reg [${A - 1}:0] tsum;`);
+    L.line('reg v3, f3, t3, e3;');
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line("if (rst) v3 <= 1'b0; else v3 <= v2;");
+      L.line('f3 <= f2; t3 <= t2; e3 <= e2;');
+      L.line(`tsum <= ${Array.from({ length: lanes }, (_, l) => sext(`prod${l}`, PB, A)).join(' + ')};`);
+    });
+    L.line('end');
+    vA = 'v3';
+    fA = 'f3';
+    tA = 't3';
+    eA = 'e3';
+  }
+  L.line('wire wshift;');
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line(`if (${vA}) begin`);
+    L.indent(() => {
+      for (let k = 0; k < accs; k++) {
+        const term = p.directive.unroll === 'reduction' && lanes > 1 ? 'tsum' : sext(`prod${k}`, PB, A);
+        L.line(`acc${k} <= ${fA} ? ${term} : acc${k} + ${term};`);
+      }
+    });
+    if (!p.pipeline && accs > 1) {
+      // Without shadow registers the writer shifts the accumulators out itself.
+      L.line('end else if (wshift) begin');
+      L.indent(() => {
+        for (let k = 0; k + 1 < accs; k++) L.line(`acc${k} <= acc${k + 1};`);
+      });
+    }
+    L.line('end');
+    L.line(`if (rst) gdone <= 1'b0; else gdone <= ${vA} & ${tA};`);
+    L.line(`gfinal <= ${eA};`);
+  });
+  L.line('end');
+  return { accBits: A, dsp, lut };
+}
+
+function emitPoolDatapath(L: Lines, p: EnginePlan, op: QPool, rd: ReadPortInfo): { accBits: number; frac: number } {
+  const XB = rd.bits;
+  const n = op.window[0] * op.window[1];
+  const isMax = op.op === 'max';
+  const A = poolAccBits(op);
+  L.line(`wire [${XB - 1}:0] x0 = rd0_q;`);
+  L.line(`reg [${A - 1}:0] acc0;`);
+  L.line('reg gdone, gfinal;');
+  const divide = p.avg?.kind === 'divide';
+  if (divide) L.line(`reg [${clog2(n + 1) - 1}:0] cnt;`);
+  L.line('wire wshift;');
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line('if (v1) begin');
+    L.indent(() => {
+      if (isMax) {
+        L.line(`if (f1) acc0 <= p1 ? x0 : ${lit(-(2 ** (XB - 1)), XB)};`);
+        L.line('else if (p1 && $signed(x0) > $signed(acc0)) acc0 <= x0;');
+      } else {
+        L.line(`acc0 <= (f1 ? ${A}'d0 : acc0) + (p1 ? ${sext('x0', XB, A)} : ${A}'d0);`);
+        if (divide) L.line(`cnt <= (f1 ? ${clog2(n + 1)}'d0 : cnt) + {{${clog2(n + 1) - 1}{1'b0}}, p1};`);
+      }
+    });
+    L.line('end');
+    L.line("if (rst) gdone <= 1'b0; else gdone <= v1 & t1;");
+    L.line('gfinal <= e1;');
+  });
+  L.line('end');
+  const fx = fracBits(op.inFormat);
+  if (p.avg?.kind === 'shift') return { accBits: A, frac: fx + Math.log2(n) };
+  return { accBits: A, frac: fx };
+}
+
+function emitStreamDatapath(L: Lines, p: EnginePlan, op: QElementwise, reads: ReadPortInfo[]): { accBits: number; frac: number } {
+  let A: number;
+  let frac: number;
+  let expr: string;
+  if (p.kind === 'add') {
+    const fs = op.inFormats.map(fracBits);
+    const F = Math.max(...fs);
+    A = Math.max(...op.inFormats.map((f, k) => f.bits + (F - fs[k]))) + clog2(reads.length) + 1;
+    reads.forEach((r, k) => L.line(`wire [${r.bits + F - fs[k] - 1}:0] al${k} = ${F - fs[k] > 0 ? `{rd${k}_q, ${F - fs[k]}'d0}` : `rd${k}_q`};`));
+    expr = reads.map((r, k) => sext(`al${k}`, r.bits + (F - fs[k]), A)).join(' + ');
+    frac = F;
+  } else {
+    const k = p.part ?? 0;
+    A = reads[0].bits;
+    frac = fracBits(op.inFormats[k]);
+    expr = p.kind === 'pad' ? `(p1 ? rd0_q : ${A}'d0)` : 'rd0_q';
+  }
+  L.line(`reg [${A - 1}:0] acc0;`);
+  L.line('reg gdone, gfinal;');
+  L.line('wire wshift;');
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line(`if (v1) acc0 <= ${expr};`);
+    L.line("if (rst) gdone <= 1'b0; else gdone <= v1 & t1;");
+    L.line('gfinal <= e1;');
+  });
+  L.line('end');
+  return { accBits: A, frac };
+}
+
+/**
+ * The writer: W0 shifts the group's outputs out one per cycle (shadow registers when pipelined) and reads
+ * the bias / scale ROMs; W1 applies the ternary scale; W2 adds the bias, requantizes and writes.
+ */
+function emitWriter(
+  L: Lines,
+  p: EnginePlan,
+  A: number,
+  srcFrac: number,
+  writeAddrBits: number,
+  obw: number,
+  cow: number,
+  roms: RomImage[],
+  ctx: EngineContext,
+  count: (n: { dsp: number; lut: number }) => void,
+): void {
+  const op = p.op;
+  const outFmt = op.outFormat;
+  const accs = p.accs;
+  const D = p.D;
+  const mac = op.kind === 'mac' ? op : undefined;
+  const step = p.laneStep;
+  const lw = clog2(accs);
+  L.line('// ---- writer');
+  L.line('reg wact, wfin;');
+  L.line(`reg [${lw - 1}:0] wl;`);
+  L.line(`reg [${obw - 1}:0] wob;`);
+  L.line(`reg [${cow - 1}:0] wco;`);
+  const shadow = p.pipeline || accs === 1;
+  if (shadow) for (let k = 0; k < accs; k++) L.line(`reg [${A - 1}:0] sh${k};`);
+  const src = (k: number) => (shadow ? `sh${k}` : `acc${k}`);
+  // Another output follows in this group: more lanes and the next channel exists.
+  const nextCo = `(wco + ${lit(step, cow + 1)})`;
+  const more = accs > 1 ? `(wl != ${ulit(accs - 1, lw)}) && ($signed({1'b0, ${nextCo}}) < $signed(${lit(p.coCount, cow + 2)}))` : "1'b0";
+  L.line(`wire wmore = ${more};`);
+  L.line('assign wfree = wact & ~wmore;');
+  L.line(`assign wshift = ${shadow ? "1'b0" : 'wact'};`);
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line("if (rst) wact <= 1'b0;");
+    L.line('else if (gdone) begin');
+    L.indent(() => {
+      L.line(`wact <= 1'b1; wfin <= gfinal; wl <= 0; wob <= ob${D};${p.coIndex ? ` wco <= co${D};` : ` wco <= 0;`}`);
+      if (shadow) for (let k = 0; k < accs; k++) L.line(`sh${k} <= acc${k};`);
+    });
+    L.line('end else if (wact) begin');
+    L.indent(() => {
+      L.line(`wact <= wmore; wl <= wl + 1'b1; wob <= wob + ${lit(step, obw)}; wco <= wco + ${lit(step, cow)};`);
+      if (shadow) for (let k = 0; k + 1 < accs; k++) L.line(`sh${k} <= sh${k + 1};`);
+    });
+    L.line('end');
+  });
+  L.line('end');
+  L.line(`wire [${A - 1}:0] wv0 = ${src(0)};`);
+  L.line('wire we0 = wact;');
+  L.line('wire wl0 = wact & ~wmore & wfin;');
+  L.line(`wire [${writeAddrBits - 1}:0] wa0 = wob[${Math.min(obw, writeAddrBits) - 1}:0];`);
+
+  // Average pool with a non-power-of-two (or padded) window: a sequential divider between W0 and W1.
+  let v1Expr = 'wv0';
+  let v1Bits = A;
+  let e1Src = 'we0';
+  let l1Src = 'wl0';
+  let a1Src = 'wa0';
+  let shiftFrac = srcFrac - fracBits(outFmt);
+  if (p.avg?.kind === 'divide' && op.kind === 'pool') {
+    const r = emitDivider(L, p, op, A, writeAddrBits);
+    v1Expr = r.q;
+    v1Bits = r.bits;
+    e1Src = r.valid;
+    l1Src = r.last;
+    a1Src = r.addr;
+    shiftFrac = 0;
+  }
+  // W1
+  L.line(`reg [${v1Bits - 1}:0] wv1;`);
+  L.line(`reg [${writeAddrBits - 1}:0] wa1, wa2;`);
+  L.line('reg we1, wl1, we2, wl2;');
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line(`if (rst) begin we1 <= 1'b0; we2 <= 1'b0; wl1 <= 1'b0; wl2 <= 1'b0; end else begin we1 <= ${e1Src}; we2 <= we1; wl1 <= ${l1Src}; wl2 <= wl1; end`);
+    L.line(`wv1 <= ${v1Expr}; wa1 <= ${a1Src}; wa2 <= wa1;`);
+  });
+  L.line('end');
+  // bias / scale ROMs indexed by output channel, read at W0 -> valid at W1
+  let biasW1: string | undefined;
+  let scaleW1: string | undefined;
+  if (mac) {
+    const coBits = clog2(romDepth(mac.out[2]));
+    L.line(`wire [${coBits - 1}:0] wco_addr = ${cow >= coBits ? `wco[${coBits - 1}:0]` : `{{${coBits - cow}{1'b0}}, wco}`};`);
+    if (mac.hasBias && mac.bias.some((b) => b !== 0)) {
+      romInstance(L, roms, p, 'bias', 'bias', mac.bias, A, 'wco_addr', 'bias_q');
+      biasW1 = 'bias_q';
+    }
+    if (mac.ternaryScale) {
+      romInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.weightFormat.bits, 'wco_addr', 'scale_q');
+      scaleW1 = 'scale_q';
+    }
+  }
+  // W2 registers (wide enough for the divider's quotient too)
+  const A0 = A;
+  A = Math.max(A, v1Bits);
+  L.line(`reg [${A - 1}:0] wm2;`);
+  L.line(`reg [${A - 1}:0] wb2;`);
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    if (scaleW1 && mac) {
+      const SB = mac.weightFormat.bits;
+      const useDsp = p.directive.multiplier !== 'lut' && ctx.dspBudget > p.lanes;
+      if (useDsp) L.line(`wm2 <= $signed(wv1) * $signed(${scaleW1});`);
+      else L.line(`wm2 <= ${lutMultiply(scaleW1, SB, 'wv1', A0, A)};`);
+      count(useDsp ? { dsp: 1, lut: 0 } : { dsp: 0, lut: 1 });
+    } else {
+      L.line(`wm2 <= ${sext('wv1', v1Bits, A)};`);
+    }
+    L.line(`wb2 <= ${biasW1 ?? `${A}'d0`};`);
+  });
+  L.line('end');
+  L.line(`wire [${A - 1}:0] ws2 = wm2 + wb2;`);
+  const y = emitRequantize(L, 'rq', 'ws2', A, shiftFrac, outFmt, op.act);
+  L.line('assign wr_en = we2;');
+  L.line('assign wr_addr = wa2;');
+  L.line(`assign wr_data = ${y};`);
+  L.line('always @(posedge clk) begin');
+  L.indent(() => L.line("if (rst) done <= 1'b0; else done <= we2 & wl2;"));
+  L.line('end');
+}
+
+/**
+ * Average-pool divider: q = round(sum · 2^ns / (n · 2^ds)) with the output rounding, by restoring division
+ * of magnitudes (one quotient bit per cycle), then floor / half-even correction for the sign.
+ */
+function emitDivider(L: Lines, p: EnginePlan, op: QPool, A: number, writeAddrBits: number): { q: string; bits: number; valid: string; last: string; addr: string } {
+  if (p.avg?.kind !== 'divide') throw new Error('not a divide');
+  const { numShift, denShift, window } = p.avg;
+  const QB = p.writerExtra - 2; // quotient bits (see dividerCycles)
+  const NB = A + numShift; // magnitude bits of the numerator
+  if (NB !== QB) throw new Error(`divider width mismatch ${NB} != ${QB}`);
+  const cntBits = clog2(window + 1);
+  const DB = cntBits + denShift + 1;
+  const half = op.outFormat.rounding === 'half-even';
+  const steps = clog2(QB + 1);
+  L.line('// divider');
+  L.line('reg dv_busy, dv_neg, dv_last, dv_out;');
+  L.line(`reg [${steps - 1}:0] dv_i;`);
+  L.line(`reg [${NB - 1}:0] dv_q;`);
+  L.line(`reg [${DB - 1}:0] dv_r, dv_d;`);
+  L.line(`reg [${writeAddrBits - 1}:0] dv_a;`);
+  // Denominator: the valid count, captured with the shadow.
+  L.line(`reg [${cntBits - 1}:0] shcnt;`);
+  L.line('always @(posedge clk) if (gdone) shcnt <= cnt;');
+  L.line(`wire [${A + numShift - 1}:0] dv_num = ${numShift > 0 ? `{wv0, ${numShift}'d0}` : 'wv0'};`);
+  L.line(`wire [${A + numShift - 1}:0] dv_mag = dv_num[${A + numShift - 1}] ? -dv_num : dv_num;`);
+  L.line(`wire [${DB}:0] dv_try = {dv_r, dv_q[${NB - 1}]} - {1'b0, dv_d};`);
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line("dv_out <= 1'b0;");
+    L.line("if (rst) dv_busy <= 1'b0;");
+    L.line('else if (we0) begin');
+    L.indent(() => {
+      L.line(`dv_busy <= 1'b1; dv_i <= 0; dv_neg <= dv_num[${A + numShift - 1}]; dv_last <= wl0; dv_a <= wa0;`);
+      L.line(`dv_q <= dv_mag[${NB - 1}:0]; dv_r <= 0; dv_d <= ${denShift > 0 ? `{shcnt, ${denShift}'d0}` : `{{${DB - cntBits}{1'b0}}, shcnt}`};`);
+    });
+    L.line('end else if (dv_busy) begin');
+    L.indent(() => {
+      L.line(`if (dv_i == ${ulit(QB, steps)}) begin dv_busy <= 1'b0; dv_out <= 1'b1; end`);
+      L.line(`else begin dv_i <= dv_i + 1'b1;`);
+      L.line(`  if (!dv_try[${DB}]) begin dv_r <= dv_try[${DB - 1}:0]; dv_q <= {dv_q[${NB - 2}:0], 1'b1}; end`);
+      L.line(`  else begin dv_r <= {dv_r[${DB - 2}:0], dv_q[${NB - 1}]}; dv_q <= {dv_q[${NB - 2}:0], 1'b0}; end`);
+      L.line('end');
+    });
+    L.line('end');
+  });
+  L.line('end');
+  // Signed result: positive: q (+1 when rounding up); negative: -(q) or -(q+1) (floor), then half-even.
+  const QW = NB + 2;
+  L.line(`wire dv_rz = (dv_r == 0);`);
+  L.line(`wire [${DB + 1}:0] dv_r2 = {dv_r, 1'b0};`);
+  if (half) {
+    // Remainder of the magnitude: r. Positive: frac part r/d. Negative: floor gives q' = -(q+1), frac (d-r)/d when r != 0.
+    L.line(`wire [${DB}:0] dv_rem = dv_neg & ~dv_rz ? ({1'b0, dv_d} - {1'b0, dv_r}) : {1'b0, dv_r};`);
+    L.line(`wire [${QW - 1}:0] dv_fl = dv_neg ? (dv_rz ? -{2'b00, dv_q} : -{2'b00, dv_q} - 1'b1) : {2'b00, dv_q};`);
+    L.line(`wire [${DB + 1}:0] dv_twice = {dv_rem, 1'b0};`);
+    L.line(`wire dv_up = (dv_twice > {1'b0, dv_d}) | ((dv_twice == {1'b0, dv_d}) & dv_fl[0]);`);
+    L.line(`wire [${QW - 1}:0] dv_res = dv_fl + {{${QW - 1}{1'b0}}, dv_up};`);
+  } else {
+    L.line(`wire [${QW - 1}:0] dv_res = dv_neg ? (dv_rz ? -{2'b00, dv_q} : -{2'b00, dv_q} - 1'b1) : {2'b00, dv_q};`);
+  }
+  void L;
+  return { q: 'dv_res', bits: QW, valid: 'dv_out', last: 'dv_out & dv_last', addr: 'dv_a' };
+}
+
+/** Shared leaf modules: the activation RAMs (EBR and SPRAM styles). */
+export function leafModules(): string {
+  return `// Simple dual-port RAM (one write port, one synchronous read port): EBR.
+module dm_ram #(parameter W = 8, parameter D = 256, parameter AW = 8) (
+  input wire clk,
+  input wire we,
+  input wire [AW-1:0] waddr,
+  input wire [W-1:0] wd,
+  input wire [AW-1:0] raddr,
+  output reg [W-1:0] rq
+);
+  reg [W-1:0] mem [0:D-1];
+  always @(posedge clk) begin
+    if (we) mem[waddr] <= wd;
+    rq <= mem[raddr];
+  end
+endmodule
+
+// Single-port RAM for SB_SPRAM256KA (UP5K): one address for reads and writes, never both in one cycle here.
+module dm_spram #(parameter W = 16, parameter D = 16384, parameter AW = 14) (
+  input wire clk,
+  input wire we,
+  input wire [AW-1:0] waddr,
+  input wire [W-1:0] wd,
+  input wire [AW-1:0] raddr,
+  output reg [W-1:0] rq
+);
+  (* ram_style = "huge" *) reg [W-1:0] mem [0:D-1];
+  wire [AW-1:0] addr = we ? waddr : raddr;
+  always @(posedge clk) begin
+    if (we) mem[addr] <= wd;
+    else rq <= mem[addr];
+  end
+endmodule
+`;
+}

@@ -1,0 +1,338 @@
+/**
+ * Engine plans: how each op of the lowered model runs in hardware. One plan = one generated engine
+ * module: a loop nest of counters (outer "group" levels, inner "reduction" levels), affine address
+ * registers, `lanes` parallel products, an accumulator per output of a group, and a writer that
+ * requantizes the group's outputs one per cycle into the output buffer.
+ *
+ * The RTL emitter (src/rtl/engines.ts) and the cycle model (src/rtl/cycles.ts) both read these plans,
+ * so the predicted cycle count describes exactly the hardware that is generated.
+ */
+import { fracBits } from '../numerics/fixed';
+import type { ResolvedDirective } from './directives';
+import type { QElementwise, QMac, QModel, QOp, QPool } from './qmodel';
+import { clog2, ident } from './verilog';
+
+export interface Level {
+  name: string;
+  count: number;
+}
+
+/** value = base + Σ counter[level] · strides[level] (levels by name; absent = 0). */
+export interface Affine {
+  base: number;
+  strides: Record<string, number>;
+}
+
+export interface ReadPort {
+  tensor: string;
+  /** broadcast: one element per cycle (element address). lanes: one word from each of `lanes` banks (bank address). */
+  mode: 'broadcast' | 'lanes';
+  addr: Affine;
+  /** For add/concat: which input of the op. */
+  input: number;
+}
+
+export interface PadCheck {
+  iy: Affine;
+  ix: Affine;
+  checkTop: boolean;
+  checkBottom: boolean;
+  checkLeft: boolean;
+  checkRight: boolean;
+  ih: number;
+  iw: number;
+}
+
+export type EngineKind = 'mac' | 'pool' | 'copy' | 'add' | 'pad';
+
+export interface EnginePlan {
+  /** Verilog module name. */
+  module: string;
+  kind: EngineKind;
+  op: QOp;
+  /** For concatenate: which input this engine copies (one engine per input). */
+  part?: number;
+  directive: ResolvedDirective;
+  /** Outer levels then reduction levels (outer first); levels of count 1 are left out. */
+  levels: Level[];
+  /** How many of the innermost levels form the reduction (accumulated into one output group). */
+  nRed: number;
+  /** Reduction steps per group (product of reduction counts; 1 without reduction). */
+  K: number;
+  /** Groups (product of outer counts). */
+  NG: number;
+  lanes: number;
+  /** Accumulators = outputs produced per group. */
+  accs: number;
+  /** Cycles from a group's last issue to the cycle its accumulators are complete. */
+  D: number;
+  /** Writer cycles per group upper bound, for the stall rule of pipelined engines. */
+  wmax: number;
+  /** Outputs written by the last group. */
+  lvLast: number;
+  /** Outputs written in all. */
+  writes: number;
+  pipeline: boolean;
+  reads: ReadPort[];
+  pad?: PadCheck;
+  /** Output element address of a group's first output. */
+  outAddr: Affine;
+  /** Output channel of a group's first output (bias / scale index). */
+  coIndex?: Affine;
+  /** Address / channel step from one output of a group to the next. */
+  laneStep: number;
+  /** Number of output channels (writer stops when the next channel would reach it). */
+  coCount: number;
+  /** Weight ROM address (all banks read the same address). */
+  weightAddr?: Affine;
+  /** Weight words per bank, in ROM order. */
+  weightBanks?: Int32Array[];
+  /** avg pool: the divisor handling. */
+  avg?: { kind: 'shift'; shift: number } | { kind: 'divide'; window: number; numShift: number; denShift: number };
+  /** Extra writer latency (cycles) beyond the common 3 stages (the divider). */
+  writerExtra: number;
+}
+
+/** Pipeline depth of a group: issue -> accumulators complete. */
+export const D_MAC = 3;
+export const D_MAC_TREE = 4;
+export const D_STREAM = 2;
+
+function prod(levels: Level[]): number {
+  return levels.reduce((a, l) => a * l.count, 1);
+}
+
+function keep(levels: Level[]): Level[] {
+  return levels.filter((l) => l.count > 1);
+}
+
+export function buildPlans(q: QModel, directives: Map<string, ResolvedDirective>): EnginePlan[] {
+  const plans: EnginePlan[] = [];
+  q.ops.forEach((op, i) => {
+    const d = directives.get(op.layer);
+    if (!d) throw new Error(`no resolved directive for layer '${op.layer}'`);
+    const base = `dm_e${i}_${ident(op.layer)}`;
+    if (op.kind === 'mac') plans.push(planMac(op, d, base));
+    else if (op.kind === 'pool') plans.push(planPool(op, d, base));
+    else if (op.op === 'concat') op.inputs.forEach((_, k) => plans.push(planConcatPart(op, d, `${base}_p${k}`, k)));
+    else plans.push(planElementwise(op, d, base));
+  });
+  return plans;
+}
+
+function finish(p: Omit<EnginePlan, 'levels' | 'nRed' | 'K' | 'NG'> & { outer: Level[]; red: Level[] }): EnginePlan {
+  const outer = keep(p.outer);
+  const red = keep(p.red);
+  const { outer: _o, red: _r, ...rest } = p;
+  return { ...rest, levels: [...outer, ...red], nRed: red.length, K: prod(red), NG: prod(outer) };
+}
+
+function padCheck(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): PadCheck | undefined {
+  const checkTop = pt > 0;
+  const checkLeft = pl > 0;
+  const checkBottom = (outH - 1) * sh - pt + kh - 1 >= inH;
+  const checkRight = (outW - 1) * sw - pl + kw - 1 >= inW;
+  if (!checkTop && !checkLeft && !checkBottom && !checkRight) return undefined;
+  return {
+    iy: { base: -pt, strides: { oy: sh, ky: 1 } },
+    ix: { base: -pl, strides: { ox: sw, kx: 1 } },
+    checkTop, checkBottom, checkLeft, checkRight, ih: inH, iw: inW,
+  };
+}
+
+function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
+  const [ih, iw, C] = op.in;
+  const [oh, ow, CO] = op.out;
+  const [kh, kw] = op.kernel;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pad;
+  const L = d.lanes;
+  const W = (ky: number, kx: number, ci: number, co: number) => op.weights[((ky * kw + kx) * C + ci) * CO + co];
+  const pad = padCheck(ih, iw, oh, ow, kh, kw, sh, sw, pt, pl);
+  const common = {
+    module, kind: 'mac' as const, op, directive: d, lanes: L, pipeline: d.pipeline, pad, coCount: CO, writerExtra: 0,
+  };
+  if (op.conv === 'depthwise') {
+    const M = op.multiplier;
+    const G = C / L;
+    const banks = Array.from({ length: L }, () => new Int32Array(G * M * kh * kw));
+    for (let l = 0; l < L; l++)
+      for (let g = 0; g < G; g++)
+        for (let j = 0; j < M; j++)
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) banks[l][((g * M + j) * kh + ky) * kw + kx] = op.weights[((ky * kw + kx) * C + g * L + l) * M + j];
+    const words = C / L; // bank words per pixel
+    return finish({
+      ...common,
+      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }, { name: 'j', count: M }],
+      red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }],
+      accs: L,
+      D: D_MAC,
+      wmax: L,
+      lvLast: L,
+      writes: oh * ow * CO,
+      reads: [{
+        tensor: op.inputs[0], input: 0, mode: L > 1 ? 'lanes' : 'broadcast',
+        addr: { base: (-pt * iw - pl) * words, strides: { oy: sh * iw * words, ox: sw * words, g: 1, ky: iw * words, kx: words } },
+      }],
+      outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: L * M, j: 1 } },
+      coIndex: { base: 0, strides: { g: L * M, j: 1 } },
+      laneStep: M,
+      weightAddr: { base: 0, strides: { g: M * kh * kw, j: kh * kw, ky: kw, kx: 1 } },
+      weightBanks: banks,
+    });
+  }
+  if (d.unroll === 'reduction') {
+    const CB = C / L;
+    const K = kh * kw * CB;
+    const banks = Array.from({ length: L }, () => new Int32Array(CO * K));
+    for (let l = 0; l < L; l++)
+      for (let co = 0; co < CO; co++)
+        for (let ky = 0; ky < kh; ky++)
+          for (let kx = 0; kx < kw; kx++)
+            for (let cb = 0; cb < CB; cb++) banks[l][co * K + (ky * kw + kx) * CB + cb] = W(ky, kx, cb * L + l, co);
+    return finish({
+      ...common,
+      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: CO }],
+      red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: CB }],
+      accs: 1,
+      D: L > 1 ? D_MAC_TREE : D_MAC,
+      wmax: 1,
+      lvLast: 1,
+      writes: oh * ow * CO,
+      reads: [{
+        tensor: op.inputs[0], input: 0, mode: L > 1 ? 'lanes' : 'broadcast',
+        addr: { base: (-pt * iw - pl) * CB, strides: { oy: sh * iw * CB, ox: sw * CB, ky: iw * CB, kx: CB, ci: 1 } },
+      }],
+      outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: 1 } },
+      coIndex: { base: 0, strides: { g: 1 } },
+      laneStep: 1,
+      weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
+      weightBanks: banks,
+    });
+  }
+  // Output-channel unroll: lanes share one input read.
+  const K = kh * kw * C;
+  const block = d.weights.partition === 'block';
+  const G = Math.ceil(CO / L);
+  const coOf = (g: number, l: number) => (block ? l * G + g : g * L + l);
+  const banks = Array.from({ length: L }, () => new Int32Array(G * K));
+  for (let l = 0; l < L; l++)
+    for (let g = 0; g < G; g++) {
+      const co = coOf(g, l);
+      if (co >= CO) continue;
+      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < C; ci++) banks[l][g * K + (ky * kw + kx) * C + ci] = W(ky, kx, ci, co);
+    }
+  let lvLast = 0;
+  for (let l = 0; l < L; l++) if (coOf(G - 1, l) < CO) lvLast++;
+  return finish({
+    ...common,
+    outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
+    red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: C }],
+    accs: L,
+    D: D_MAC,
+    wmax: L,
+    lvLast,
+    writes: oh * ow * CO,
+    reads: [{
+      tensor: op.inputs[0], input: 0, mode: 'broadcast',
+      addr: { base: (-pt * iw - pl) * C, strides: { oy: sh * iw * C, ox: sw * C, ky: iw * C, kx: C, ci: 1 } },
+    }],
+    outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: block ? 1 : L } },
+    coIndex: { base: 0, strides: { g: block ? 1 : L } },
+    laneStep: block ? G : 1,
+    weightAddr: { base: 0, strides: { g: K, ky: kw * C, kx: C, ci: 1 } },
+    weightBanks: banks,
+  });
+}
+
+/** Extra writer latency of the average-pool divider: one cycle per quotient bit, a last check and the result cycle. */
+export function dividerCycles(quotientBits: number): number {
+  return quotientBits + 2;
+}
+
+/** Accumulator bits of a pool: the input width for max; the window sum's width for average. */
+export function poolAccBits(op: QPool): number {
+  const n = op.window[0] * op.window[1];
+  return op.op === 'max' ? op.inFormat.bits : op.inFormat.bits + clog2(n) + 1;
+}
+
+function planPool(op: QPool, d: ResolvedDirective, module: string): EnginePlan {
+  const [ih, iw, C] = op.in;
+  const [oh, ow] = op.out;
+  const [kh, kw] = op.window;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pad;
+  const pad = padCheck(ih, iw, oh, ow, kh, kw, sh, sw, pt, pl);
+  let avg: EnginePlan['avg'];
+  let writerExtra = 0;
+  let wmax = 1;
+  if (op.op === 'avg') {
+    const fx = fracBits(op.inFormat);
+    const fo = fracBits(op.outFormat);
+    const n = kh * kw;
+    if (!pad && (n & (n - 1)) === 0) avg = { kind: 'shift', shift: fx - fo + Math.log2(n) };
+    else {
+      avg = { kind: 'divide', window: n, numShift: Math.max(0, fo - fx), denShift: Math.max(0, fx - fo) };
+      writerExtra = dividerCycles(avgQuotientBits(op, avg.numShift));
+      wmax = 1 + writerExtra;
+    }
+  }
+  return finish({
+    module, kind: 'pool', op, directive: d, lanes: 1, pipeline: true, pad, coCount: 1, writerExtra, avg,
+    outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: C }],
+    red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }],
+    accs: 1,
+    D: D_STREAM,
+    wmax,
+    lvLast: 1,
+    writes: oh * ow * C,
+    reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * C, strides: { oy: sh * iw * C, ox: sw * C, g: 1, ky: iw * C, kx: C } } }],
+    outAddr: { base: 0, strides: { oy: ow * C, ox: C, g: 1 } },
+    laneStep: 1,
+  });
+}
+
+/** Bits of the average-pool quotient magnitude: the window sum's width, shifted. */
+export function avgQuotientBits(op: QPool, numShift: number): number {
+  return poolAccBits(op) + numShift;
+}
+
+function planElementwise(op: QElementwise, d: ResolvedDirective, module: string): EnginePlan {
+  const [oh, ow, C] = op.out;
+  const size = oh * ow * C;
+  const common = { module, op, directive: d, lanes: 1, pipeline: true, coCount: 1, writerExtra: 0, accs: 1, D: D_STREAM, wmax: 1, lvLast: 1, writes: size, laneStep: 1, red: [] as Level[] };
+  if (op.op === 'pad') {
+    const [ih, iw] = op.inShapes[0];
+    const [pt, pl] = op.pad!;
+    return finish({
+      ...common,
+      kind: 'pad',
+      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: C }],
+      pad: { iy: { base: -pt, strides: { oy: 1 } }, ix: { base: -pl, strides: { ox: 1 } }, checkTop: pt > 0, checkLeft: pl > 0, checkBottom: oh - pt > ih, checkRight: ow - pl > iw, ih, iw },
+      reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * C, strides: { oy: iw * C, ox: C, g: 1 } } }],
+      outAddr: { base: 0, strides: { oy: ow * C, ox: C, g: 1 } },
+    });
+  }
+  return finish({
+    ...common,
+    kind: op.op === 'add' ? 'add' : 'copy',
+    outer: [{ name: 'i', count: size }],
+    reads: op.inputs.map((t, k) => ({ tensor: t, input: k, mode: 'broadcast' as const, addr: { base: 0, strides: { i: 1 } } })),
+    outAddr: { base: 0, strides: { i: 1 } },
+  });
+}
+
+function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, k: number): EnginePlan {
+  const [oh, ow, CO] = op.out;
+  const ck = op.inShapes[k][2];
+  const off = op.inShapes.slice(0, k).reduce((a, s) => a + s[2], 0);
+  return finish({
+    module, kind: 'copy', op, part: k, directive: d, lanes: 1, pipeline: true, coCount: 1, writerExtra: 0, accs: 1, D: D_STREAM, wmax: 1, lvLast: 1,
+    writes: oh * ow * ck, laneStep: 1,
+    outer: [{ name: 'p', count: oh * ow }, { name: 'c', count: ck }],
+    red: [],
+    reads: [{ tensor: op.inputs[k], input: k, mode: 'broadcast', addr: { base: 0, strides: { p: ck, c: 1 } } }],
+    outAddr: { base: off, strides: { p: CO, c: 1 } },
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * Test helpers: small ModelIRs built directly (random weights from a seeded generator), the number
+ * knobs, and one call that generates the RTL, simulates it on random inputs and returns both the
+ * simulated and the reference (src/sim/reference.ts) results.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NumberKnobs } from '../../src/cgen/precision';
+import type { Activation, Layer, LayerType, ModelIR } from '../../src/ir/types';
+import { maxInt, minInt } from '../../src/numerics/fixed';
+import type { DirectiveSet } from '../../src/rtl/directives';
+import { generateRtl, GeneratedRtl, RtlDevice } from '../../src/rtl/generate';
+import { encodeInputBytes } from '../../src/rtl/interface';
+import { runReference } from '../../src/sim/reference';
+import { simulate, SimulationResult } from '../../src/sim/simulate';
+
+/** Mulberry32: a small seeded generator, so every test sees the same "random" model. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function knobs(bits: number, integer: number, rounding: NumberKnobs['rounding'] = 'half-even', overflow: NumberKnobs['overflow'] = 'saturate', accumulatorBits = 0): NumberKnobs {
+  return { mode: 'fixed', weights: { bits, integer }, biases: { bits, integer }, activations: { bits, integer }, accumulatorBits, rounding, overflow };
+}
+
+const LINEAR: Activation = { kind: 'linear' };
+
+export class ModelBuilder {
+  readonly layers: Layer[] = [];
+  private readonly r: () => number;
+  constructor(
+    readonly name: string,
+    inputShape: number[],
+    seed = 1,
+  ) {
+    this.r = rng(seed);
+    this.layers.push({ name: 'input', type: 'input', inputs: [], inputShapes: [], outputShape: inputShape, activation: LINEAR, weights: {} });
+  }
+  get last(): Layer {
+    return this.layers[this.layers.length - 1];
+  }
+  private uniform(n: number, scale: number): Float32Array {
+    return Float32Array.from({ length: n }, () => (this.r() * 2 - 1) * scale);
+  }
+  add(l: Omit<Layer, 'inputs' | 'inputShapes' | 'activation' | 'weights'> & Partial<Pick<Layer, 'inputs' | 'activation' | 'weights'>>): this {
+    const inputs = l.inputs ?? [this.last.name];
+    const inputShapes = inputs.map((n) => this.layers.find((x) => x.name === n)!.outputShape);
+    this.layers.push({ activation: LINEAR, weights: {}, ...l, inputs, inputShapes } as Layer);
+    return this;
+  }
+  dense(name: string, units: number, opts: { activation?: Activation; scale?: number; bias?: boolean; ternary?: boolean } = {}): this {
+    const inShape = this.last.outputShape;
+    const cin = inShape[inShape.length - 1];
+    const kernel = opts.ternary ? this.ternaryData(cin * units) : this.uniform(cin * units, opts.scale ?? 1);
+    return this.add({
+      name, type: 'dense', units, outputShape: [...inShape.slice(0, -1), units], activation: opts.activation ?? LINEAR, useBias: opts.bias !== false,
+      weights: { kernel: { shape: [cin, units], data: kernel }, ...(opts.bias === false ? {} : { bias: { shape: [units], data: this.uniform(units, opts.scale ?? 1) } }) },
+      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: units }, () => 0.25 + this.r()) } } : {}),
+    });
+  }
+  conv2d(name: string, filters: number, k: number, opts: { stride?: number; padding?: 'valid' | 'same'; activation?: Activation; scale?: number; ternary?: boolean; bias?: boolean } = {}): this {
+    const [h, w, cin] = this.last.outputShape;
+    const s = opts.stride ?? 1;
+    const pad = opts.padding ?? 'valid';
+    const oh = pad === 'same' ? Math.ceil(h / s) : Math.floor((h - k) / s) + 1;
+    const ow = pad === 'same' ? Math.ceil(w / s) : Math.floor((w - k) / s) + 1;
+    const kernel = opts.ternary ? this.ternaryData(k * k * cin * filters) : this.uniform(k * k * cin * filters, opts.scale ?? 0.5);
+    return this.add({
+      name, type: 'conv2d', filters, kernel: [k, k], strides: [s, s], dilation: [1, 1], padding: pad, outputShape: [oh, ow, filters], activation: opts.activation ?? LINEAR, useBias: opts.bias !== false,
+      weights: { kernel: { shape: [k, k, cin, filters], data: kernel }, ...(opts.bias === false ? {} : { bias: { shape: [filters], data: this.uniform(filters, opts.scale ?? 0.5) } }) },
+      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: filters }, () => 0.25 + this.r()) } } : {}),
+    });
+  }
+  depthwise(name: string, k: number, opts: { stride?: number; padding?: 'valid' | 'same'; multiplier?: number; activation?: Activation } = {}): this {
+    const [h, w, c] = this.last.outputShape;
+    const s = opts.stride ?? 1;
+    const m = opts.multiplier ?? 1;
+    const pad = opts.padding ?? 'valid';
+    const oh = pad === 'same' ? Math.ceil(h / s) : Math.floor((h - k) / s) + 1;
+    const ow = pad === 'same' ? Math.ceil(w / s) : Math.floor((w - k) / s) + 1;
+    return this.add({
+      name, type: 'depthwise_conv2d', depthMultiplier: m, kernel: [k, k], strides: [s, s], dilation: [1, 1], padding: pad, outputShape: [oh, ow, c * m], activation: opts.activation ?? LINEAR, useBias: true,
+      weights: { kernel: { shape: [k, k, c, m], data: this.uniform(k * k * c * m, 0.5) }, bias: { shape: [c * m], data: this.uniform(c * m, 0.5) } },
+    });
+  }
+  pool(name: string, type: LayerType, p: number, opts: { stride?: number; padding?: 'valid' | 'same' } = {}): this {
+    const [h, w, c] = this.last.outputShape;
+    const s = opts.stride ?? p;
+    const pad = opts.padding ?? 'valid';
+    const oh = pad === 'same' ? Math.ceil(h / s) : Math.floor((h - p) / s) + 1;
+    const ow = pad === 'same' ? Math.ceil(w / s) : Math.floor((w - p) / s) + 1;
+    return this.add({ name, type, pool: [p, p], strides: [s, s], padding: pad, outputShape: [oh, ow, c] });
+  }
+  globalPool(name: string, type: 'global_avgpool2d' | 'global_maxpool2d'): this {
+    const shape = this.last.outputShape;
+    return this.add({ name, type, outputShape: [shape[shape.length - 1]] });
+  }
+  flatten(name = 'flatten'): this {
+    return this.add({ name, type: 'flatten', outputShape: [this.last.outputShape.reduce((a, b) => a * b, 1)] });
+  }
+  private ternaryData(n: number): Float32Array {
+    return Float32Array.from({ length: n }, () => {
+      const u = this.r();
+      return u < 0.3 ? -1 : u < 0.6 ? 1 : 0;
+    });
+  }
+  build(outputs = [this.last.name]): ModelIR {
+    return { name: this.name, source: { format: 'keras-h5', file: 'test' }, layers: this.layers, inputs: ['input'], outputs };
+  }
+}
+
+export const UP5K: RtlDevice = { name: 'ice40-up5k', dsp: 8, spram: 4 };
+export const HX8K: RtlDevice = { name: 'ice40-hx8k', dsp: 0, spram: 0 };
+
+/** Random input integers spanning the input format (extremes included, to exercise overflow paths). */
+export function randomInputs(n: number, size: number, bits: number, seed: number): Int32Array[] {
+  const r = rng(seed);
+  const lo = minInt(bits);
+  const hi = maxInt(bits);
+  return Array.from({ length: n }, (_, s) =>
+    Int32Array.from({ length: size }, (_, i) => {
+      if (s === 0) return i % 2 === 0 ? hi : lo;
+      return lo + Math.floor(r() * (hi - lo + 1));
+    }),
+  );
+}
+
+export interface RunResult {
+  gen: GeneratedRtl;
+  sim: SimulationResult;
+  expected: { output: Int32Array; cls: number }[];
+  inputs: Int32Array[];
+}
+
+let scratch: string | undefined;
+/** One folder per test process for builds (kept across tests so identical designs are built once). */
+export function scratchDir(): string {
+  if (!scratch) scratch = mkdtempSync(join(tmpdir(), 'dm-rtl-test-'));
+  return scratch;
+}
+
+export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directives: DirectiveSet, opts: { samples?: number; seed?: number; device?: RtlDevice } = {}): Promise<RunResult> {
+  const gen = generateRtl(ir, k, directives, opts.device ?? UP5K);
+  const dir = join(scratchDir(), `${ir.name}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir, { recursive: true });
+  const sources: string[] = [];
+  for (const [name, text] of gen.verilog) {
+    writeFileSync(join(dir, name), text);
+    sources.push(join(dir, name));
+  }
+  const dataFiles: string[] = [];
+  for (const [name, text] of gen.hex) {
+    writeFileSync(join(dir, name), text);
+    dataFiles.push(join(dir, name));
+  }
+  const inputs = randomInputs(opts.samples ?? 4, gen.interface.inputElements, gen.interface.inputFormat.bits, opts.seed ?? 7);
+  const sim = await simulate({
+    sources,
+    dataFiles,
+    top: gen.top,
+    inputBytes: gen.interface.inputBytes,
+    outputs: gen.interface.outputs,
+    outBits: gen.interface.outBits,
+    samples: inputs.map((x) => encodeInputBytes(x, gen.interface.inputFormat)),
+    workDir: join(scratchDir(), 'builds'),
+    optimize: 0,
+    maxCyclesPerSample: gen.cycles.cycles * 4 + 100_000,
+  });
+  const expected = inputs.map((x) => runReference(gen.q, x));
+  return { gen, sim, expected, inputs };
+}
