@@ -2,7 +2,8 @@ import { resolve, dirname } from 'node:path';
 import { loadSpec, SpecError } from '../spec/load';
 import { runStage } from '../plugin/runner';
 import { STAGES, upstreamClosure } from '../plugin/stages';
-import { isDeepMakerError } from '../util/errors';
+import { DeepMakerError, isDeepMakerError } from '../util/errors';
+import { nearest } from '../spec/suggest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,7 +36,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'run': {
         const stage = args[0];
-        if (!stage) throw new Error('usage: deepmaker run <stage> [--spec path]');
+        const known = ['spec', ...STAGES.map((s) => s.name)];
+        if (!stage || stage.startsWith('-')) throw new DeepMakerError('no stage given', { where: 'deepmaker run' }, `usage: deepmaker run <stage> [--spec path] [--force]; stages: ${known.join(', ')}`);
+        if (!known.includes(stage)) {
+          const guess = nearest(stage, known);
+          throw new DeepMakerError(`unknown stage '${stage}'${guess ? `; did you mean '${guess}'?` : ''}`, { where: 'deepmaker run' }, `stages: ${known.join(', ')}`);
+        }
         const specFile = resolve(flag(args, '--spec') ?? 'deepmaker.yaml');
         const projectRoot = dirname(specFile);
         const force = args.includes('--force');
