@@ -91,8 +91,13 @@ export async function selectBackend(pref: BackendPreference = 'auto', log?: Logg
 /** A human-readable description: the backend and, for wasm, its SIMD and thread figures. */
 export function describeBackend(name: BackendName = currentBackend()): string {
   if (name !== 'wasm') return name;
-  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+  let simd: boolean | undefined;
+  try {
+    simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  } catch {
+    simd = undefined; // an async flag not evaluated yet
+  }
+  return `wasm (${simd === undefined ? 'SIMD unknown' : simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
 }
 
 /** The active backend under our names. */
