@@ -15,6 +15,7 @@ import { emitInputLoopNest, emitLoopNest, LayerSymbols } from './layers';
 import { MAC_TYPES, NumberKnobs, growthBits, fanIn } from './precision';
 import { FIXED_RUNTIME_C, FLOAT_RUNTIME_C } from './runtime';
 import { weightFileName } from '../ir/serialize';
+import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from '../quant/cgen-ternary';
 
 export interface CGenOptions {
   knobs: NumberKnobs;
@@ -60,7 +61,8 @@ export function layerSymbols(model: ModelIR): LayerSymbols[] {
       inputBufs: producers.map((p) => `dm_buf_${p.loopNest}`),
       isOutput: model.outputs.some((o) => source(o) === l),
     };
-    if (MAC_TYPES.has(l.type)) {
+    // Ternary layers keep their data in model.c as 2-bit codes (src/quant/cgen-ternary.ts), not in weight arrays.
+    if (MAC_TYPES.has(l.type) && !l.ternary) {
       s.kernel = `dm_w_${l.loopNest}_kernel`;
       if (l.weights.bias && l.useBias !== false) s.bias = `dm_w_${l.loopNest}_bias`;
     }
@@ -256,7 +258,10 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     if (s.bias) L.push(`static int64_t dm_bq_${s.id}[${s.layer.weights.bias!.data.length}]; /* aligned to ${s.m}_P_FRAC */`);
     if (s.layer.activation.maxValue !== undefined) L.push(`static int32_t dm_c_${s.m}_max;`);
   }
-  L.push('#endif', '', '/* ---- layer outputs ---- */');
+  L.push('#endif');
+  const ternary = syms.filter((s) => s.layer.ternary);
+  if (ternary.length) L.push(TERNARY_RUNTIME_C.trim(), ...ternary.flatMap(ternaryDeclarations));
+  L.push('', '/* ---- layer outputs ---- */');
   for (const s of syms) L.push(`static dm_act_t ${s.buf}[${sizeOf(s.layer.outputShape)}];`);
   L.push('');
   // Loop nests.
@@ -265,7 +270,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     if (s.layer.type === 'input') {
       L.push(...emitInputLoopNest(s, inputOffset), '');
       inputOffset += sizeOf(s.layer.outputShape);
-    } else L.push(...emitLoopNest(s), '');
+    } else L.push(...(s.layer.ternary ? emitTernaryLoopNest(s) : emitLoopNest(s)), '');
   }
   // dm_init.
   if (files && arrays.length) {
@@ -319,6 +324,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     }
     L.push('#endif');
   }
+  L.push(...ternary.flatMap(ternaryInit));
   L.push('    return 0;', '}', '');
   // dm_infer.
   L.push('void dm_infer(const float *input, float *output)', '{', '    long i;');
@@ -406,9 +412,6 @@ function makefile(opts: CGenOptions): string {
 }
 
 export function generateC(model: ModelIR, opts: CGenOptions): GeneratedC {
-  for (const l of model.layers) {
-    if (l.ternary) throw new Error(`layer '${l.name}' has ternary weights, which the C generator does not emit yet`);
-  }
   const syms = layerSymbols(model);
   const byName = new Map(syms.map((s) => [s.layer.name, s]));
   const resolve = (name: string): LayerSymbols => {

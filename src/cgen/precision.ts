@@ -49,6 +49,23 @@ export interface LayerFormats {
   fanIn?: number;
 }
 
+/** Integer bits (sign included) that represent every value in [-m, m]: floor(log2(m)) + 2 (1 for m = 0). */
+export function integerBitsFor(maxAbs: number): number {
+  if (!(maxAbs > 0)) return 1;
+  return Math.floor(Math.log2(maxAbs)) + 2;
+}
+
+/** The largest |value| of a tensor class over the model's MAC layers. */
+export function maxAbsWeight(model: ModelIR, slot: 'kernel' | 'bias'): number {
+  let m = 0;
+  for (const l of model.layers) {
+    const t = l.weights[slot];
+    if (!MAC_TYPES.has(l.type) || !t) continue;
+    for (const v of t.data) m = Math.max(m, Math.abs(v));
+  }
+  return m;
+}
+
 export const MAC_TYPES = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2d']);
 
 export function fanIn(layer: Layer): number {

@@ -13,11 +13,18 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
   deepmaker run <stage> [--spec path] [--force]
                                              run one stage; missing upstream outputs are built first
   deepmaker stages                           list the stages
+  deepmaker convert <model> --out DIR [--weights W.h5] [--format float|fixed<W,I>] [--storage arrays|files]
+                                             any Keras/TF.js model to flat C (layer table, knobs, harness)
+  deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--format fixed<W,I>] [--sweep 4,6,8]
+                                             compile and run the C on X; compare with Y or TensorFlow.js
 
 Stages: spec, ${STAGES.map((s) => s.name).join(', ')}`;
 
 /** Extra commands registered by other concerns (convert, verify...). */
-export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {};
+export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  convert: async (args) => (await import('../cgen/cli.js')).convertCommand(args),
+  verify: async (args) => (await import('../verify/cli.js')).verifyCommand(args),
+};
 
 export function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

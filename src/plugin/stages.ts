@@ -45,6 +45,26 @@ export const STAGES: StageDef[] = [
     sources: ['nn', 'data', 'util'],
     load: async () => (await import('../nn/stage.js')).runTrainStage,
   },
+  {
+    name: 'convert',
+    description: "DeepHLS: the trained model (or the spec's model: file) to the layer table (layers.json) and flat ANSI C with float/fixed-point knobs.",
+    // The spec's model file is hashed into the view (files); without model:, train's output is the input.
+    upstream: ['train'],
+    view: (s) => ({ model: s.model, convert: s.convert }),
+    files: (s) => [s.model, s.convert?.weights].filter((f): f is string => !!f),
+    externalDependencies: ['h5wasm', 'fflate'],
+    sources: ['importers', 'ir', 'cgen', 'numerics', 'quant', 'util'],
+    load: async () => (await import('../cgen/stage.js')).runConvertStage,
+  },
+  {
+    name: 'verify',
+    description: 'Compile the C, run it on the test set through the file-to-memory harness, compare with TensorFlow.js; precision sweep and per-layer trace diff.',
+    upstream: ['convert', 'data'],
+    view: (s) => ({ verify: s.verify }),
+    externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'h5wasm', 'fflate'],
+    sources: ['verify', 'cgen', 'ir', 'importers', 'numerics', 'quant', 'nn', 'data', 'util'],
+    load: async () => (await import('../verify/stage.js')).runVerifyStage,
+  },
 ];
 
 function dataFiles(s: Spec): string[] {

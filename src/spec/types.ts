@@ -1,4 +1,6 @@
 /** TypeScript view of schemas/deepmaker.schema.json (after ajv filled the defaults). */
+import type { ConvertSpec } from '../cgen/convert';
+import type { VerifySpec } from '../verify/stage';
 export interface FixedFormatSpec {
   bits: number;
   integer: number;
@@ -62,8 +64,8 @@ export interface Spec {
   search: Record<string, any>;
   train: TrainSpec;
   quantize: Record<string, any> & { mode: 'float' | 'fixed' | 'ternary' };
-  convert: Record<string, any>;
-  verify: Record<string, any>;
+  convert: ConvertSpec;
+  verify: VerifySpec;
   dse: Record<string, any>;
   rtl: Record<string, any>;
   sim: Record<string, any>;

@@ -55,13 +55,15 @@ export interface CompileOptions {
   optimize?: string;
   /** e.g. ['-fsanitize=address,undefined', '-fno-sanitize-recover=all'] */
   extraFlags?: string[];
+  /** false: compile with model.h's own defaults (no -D knobs). */
+  defines?: boolean;
 }
 
 /** Compiles harness.c + model.c (+ weights.c) in `dir` with the strict flags; throws with the compiler's messages on failure. */
 export async function compileHarness(dir: string, opts: CompileOptions): Promise<string> {
   const sources = ['harness.c', 'model.c', ...(existsSync(join(dir, 'weights.c')) ? ['weights.c'] : [])];
   const cc = opts.compiler ?? 'cc';
-  const args = [...STRICT_CFLAGS, opts.optimize ?? '-O2', ...(opts.extraFlags ?? []), ...knobDefines(opts.knobs), '-o', opts.exe, ...sources, '-lm'];
+  const args = [...STRICT_CFLAGS, opts.optimize ?? '-O2', ...(opts.extraFlags ?? []), ...(opts.defines === false ? [] : knobDefines(opts.knobs)), '-o', opts.exe, ...sources, '-lm'];
   const r = await run(cc, args, dir);
   if (r.code !== 0) {
     throw new DeepMakerError(`the generated C does not compile (${cc} ${args.join(' ')}):\n${r.stderr.slice(0, 4000)}`, { file: dir });

@@ -1,0 +1,92 @@
+/**
+ * `deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5]
+ *   [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N]`
+ * Converts M, compiles and runs the C on X, and compares with Y (or, without Y, with TensorFlow.js
+ * on the same weights); prints the report and writes report.json, precision-sweep.svg and
+ * trace.json to DIR (default ./deepmaker-verify).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { convertModel, parseFormatFlag } from '../cgen/convert';
+import { importModel } from '../importers';
+import { DeepMakerError } from '../util/errors';
+import { consoleLogger } from '../util/log';
+import { formatVerification, writeVerification } from './report';
+import { readVectors } from './vectors';
+import { verifyC } from './verify';
+
+export const VERIFY_USAGE =
+  'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N]';
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const modelArg = flag(args, '--model');
+  const inputsArg = flag(args, '--inputs');
+  if (!modelArg || !inputsArg) {
+    console.error(`usage: ${VERIFY_USAGE}`);
+    return 2;
+  }
+  const log = consoleLogger('verify');
+  const out = resolve(flag(args, '--out') ?? 'deepmaker-verify');
+  const work = join(out, 'work');
+  mkdirSync(work, { recursive: true });
+  const weights = flag(args, '--weights') ? resolve(flag(args, '--weights')!) : undefined;
+  const formatFlag = flag(args, '--format');
+  const format = parseFormatFlag(formatFlag ?? 'fixed<16,6>');
+  if (format.format === 'float') throw new DeepMakerError('--format float: verify always checks float and a fixed-point format; give fixed<W,I>');
+  const conv = await convertModel({ file: resolve(modelArg), weights, outDir: join(work, 'convert'), spec: { ...format, weightStorage: 'files' }, log });
+  const inputs = await readVectors(inputsArg, 'inputs');
+  const inputSize = conv.report.inputSize as number;
+  const outputSize = conv.report.outputSize as number;
+  if (inputs.width !== inputSize) throw new DeepMakerError(`each input sample has ${inputs.width} values; the model takes ${inputSize}`, { file: inputs.file });
+  let n = inputs.count;
+  const samplesFlag = flag(args, '--samples');
+  if (samplesFlag) n = Math.min(n, Number(samplesFlag));
+  let expected: { values: Float32Array; file: string } | undefined;
+  const expectedArg = flag(args, '--expected');
+  if (expectedArg) {
+    const e = await readVectors(expectedArg, 'expected');
+    if (e.width !== outputSize) throw new DeepMakerError(`each expected sample has ${e.width} values; the model outputs ${outputSize}`, { file: e.file });
+    if (e.count < n) throw new DeepMakerError(`${e.count} expected samples for ${n} inputs`, { file: e.file });
+    expected = { values: e.values.subarray(0, n * outputSize), file: e.file };
+  }
+  let labels: Int32Array | undefined;
+  const labelsArg = flag(args, '--labels');
+  if (labelsArg) {
+    const l = await readVectors(labelsArg, 'expected');
+    if (l.count < n) throw new DeepMakerError(`${l.count} labels for ${n} inputs`, { file: l.file });
+    labels = l.width === 1 ? Int32Array.from(l.values.subarray(0, n)) : Int32Array.from({ length: n }, (_, i) => {
+      let best = 0;
+      for (let j = 1; j < l.width; j++) if (l.values[i * l.width + j] > l.values[i * l.width + best]) best = j;
+      return best;
+    });
+  }
+  const sweepFlag = flag(args, '--sweep');
+  const sweep = sweepFlag ? sweepFlag.split(',').map(Number) : [4, 6, 8, 10, 12, 16];
+  if (sweep.some((b) => !Number.isInteger(b) || b < 2 || b > 32)) throw new DeepMakerError(`--sweep '${sweepFlag}': give widths 2..32, comma-separated`);
+  const sourceFile = join(work, 'convert', (conv.report.source as { copy: string }).copy);
+  const sourceWeights = (conv.report.source as { weights?: string }).weights;
+  const result = await verifyC({
+    model: conv.model,
+    imported: expected ? undefined : await importModel(sourceFile, { weights: sourceWeights ? join(work, 'convert', sourceWeights) : undefined }),
+    modelFile: sourceFile,
+    x: inputs.values,
+    count: n,
+    labels,
+    expected,
+    fixed: conv.knobs,
+    sweep,
+    tolerance: Number(flag(args, '--tolerance') ?? 0.01),
+    workDir: work,
+    log,
+    sanitizeSamples: Number(flag(args, '--sanitize') ?? 0),
+  });
+  console.log(formatVerification(result));
+  writeVerification(out, result, { model: resolve(modelArg), inputs: inputs.file });
+  console.log(`\nwrote ${join(out, 'report.json')}, precision-sweep.svg, trace.json`);
+  return 0;
+}

@@ -1,0 +1,82 @@
+/**
+ * The verify stage: dist/convert (the IR, the C, the knobs, the source model) + dist/data (the
+ * test split) -> dist/verify/{report.json, precision-sweep.svg, trace.json}. The delivered C
+ * (dist/convert as written) is also compiled as is and must give exactly the outputs of the build
+ * verification uses.
+ */
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSplit } from '../data/tensors';
+import { importModel } from '../importers';
+import { readModelIR } from '../ir/serialize';
+import type { NumberKnobs } from '../cgen/precision';
+import type { StageContext } from '../plugin/stage-context';
+import { DeepMakerError } from '../util/errors';
+import { readJson } from '../util/fs';
+import { compileHarness, runHarness } from './run-c';
+import { formatVerification, writeVerification } from './report';
+import { verifyC } from './verify';
+
+export interface VerifySpec {
+  samples?: number;
+  sweep?: number[];
+  tolerance?: number;
+  compiler?: string;
+  traceSamples?: number;
+  searchSamples?: number;
+  searchRadius?: number;
+  sanitizeSamples?: number;
+  backend?: 'auto' | 'wasm' | 'cpu';
+}
+
+export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>): Promise<void> {
+  const spec = ctx.spec.verify ?? {};
+  const convDir = ctx.inputDir('convert');
+  const model = readModelIR(convDir);
+  const knobs = readJson<NumberKnobs>(join(convDir, 'knobs.json'));
+  const conv = readJson<{ source: { copy: string; weights?: string }; inputSize: number; outputSize: number }>(join(convDir, 'report.json'));
+  const test = readSplit(ctx.inputDir('data'), 'test');
+  const width = test.shape.reduce((a, b) => a * b, 1);
+  if (width !== conv.inputSize) {
+    throw new DeepMakerError(`the test samples have ${width} values ([${test.shape.join(', ')}]) but the model takes ${conv.inputSize}`, { file: join(ctx.inputDir('data'), 'test_x.npy') }, 'the model was not made for this dataset');
+  }
+  const n = Math.min(spec.samples ?? 10000, test.count);
+  const source = join(convDir, conv.source.copy);
+  const imported = await importModel(source, { weights: conv.source.weights ? join(convDir, conv.source.weights) : undefined });
+  const result = await verifyC({
+    model,
+    imported,
+    modelFile: source,
+    x: test.x,
+    count: n,
+    labels: test.y.subarray(0, n),
+    fixed: knobs,
+    sweep: spec.sweep ?? [4, 6, 8, 10, 12, 16],
+    tolerance: spec.tolerance ?? 0.01,
+    compiler: spec.compiler,
+    workDir: ctx.workDir,
+    log: ctx.log,
+    traceSamples: spec.traceSamples,
+    searchSamples: spec.searchSamples,
+    searchRadius: spec.searchRadius,
+    sanitizeSamples: spec.sanitizeSamples ?? 20,
+    backend: spec.backend,
+  });
+  // The delivered C, compiled as written (its model.h defaults), against the same build here.
+  const delivered = join(ctx.workDir, 'delivered');
+  rmSync(delivered, { recursive: true, force: true });
+  mkdirSync(delivered, { recursive: true });
+  for (const f of ['model.h', 'model.c', 'harness.c', 'weights.c', 'weights.h', 'weights']) {
+    if (existsSync(join(convDir, f))) cpSync(join(convDir, f), join(delivered, f), { recursive: true });
+  }
+  const exe = await compileHarness(delivered, { compiler: spec.compiler, knobs, exe: 'harness', defines: false });
+  const dn = Math.min(n, 200);
+  const run = await runHarness(exe, delivered, test.x, dn, conv.inputSize, conv.outputSize, { tag: 'delivered', weightsDir: join(delivered, 'weights') });
+  const mine = knobs.mode === 'float' ? result.outputs.float : result.outputs.fixed;
+  let differing = 0;
+  for (let i = 0; i < run.outputs.length; i++) if (run.outputs[i] !== mine[i]) differing++;
+  if (differing) throw new DeepMakerError(`the delivered C (dist/convert, compiled as written) differs from the verified build on ${differing} output values`, { file: convDir }, 'rerun convert; if it persists, report a bug');
+  ctx.log.info(`the delivered C (${knobs.mode}, as written) compiles with ${spec.compiler ?? 'cc'} -std=c99 -pedantic -Wall -Wextra -Werror and gives the verified outputs on ${dn} samples`);
+  ctx.log.info(formatVerification(result));
+  writeVerification(ctx.outDir, result, { delivered: { mode: knobs.mode, samples: dn, identical: true } });
+}
