@@ -303,7 +303,10 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     }
 
     // ---- writer
-    emitWriter(L, p, accBits, srcFrac, writeAddrBits, obReg.width, cow, roms, ctx, (n) => {
+    // The writer walks the group's outputs (base + lane·step): its registers must reach one step past the last.
+    const wobWidth = Math.max(obReg.width, signedBitsFor(0, out.size + p.laneStep));
+    const wcoWidth = Math.max(cow, signedBitsFor(0, p.coCount + p.laneStep));
+    emitWriter(L, p, accBits, srcFrac, writeAddrBits, wobWidth, wcoWidth, roms, ctx, (n) => {
       dspMultipliers += n.dsp;
       lutMultipliers += n.lut;
     });
@@ -371,16 +374,21 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
     L.line('f2 <= f1; t2 <= t1; e2 <= e1;');
   });
   L.line('end');
-  const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget;
+  // An SB_MAC16 takes 16x16 operands; Yosys maps products of 11 bits or more (DSP_Y_MINWIDTH) to it.
+  const dspFits = WB <= 16 && XB <= 16;
+  const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget && dspFits && PB >= 11;
+  // Narrow products stay `*` (Yosys builds them from LUTs); only wide ones without a DSP get the explicit LUT form.
+  const lutForm = (l: number) => !useDsp(l) && (p.directive.multiplier === 'lut' || PB >= 11);
   for (let l = 0; l < lanes; l++) {
     L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
     if (ternary) {
       // Sign-magnitude code: bit0 = magnitude, bit1 = sign. +x, -x or 0: an add/sub lane, no multiplier.
       L.line(`wire [${PB - 1}:0] xe${l} = ${sext(xOf(l), XB, PB)};`);
       L.line(`always @(posedge clk) prod${l} <= wq${l}[0] ? (wq${l}[1] ? -xe${l} : xe${l}) : ${PB}'d0;`);
-    } else if (useDsp(l)) {
+    } else if (!lutForm(l)) {
       L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(${xOf(l)});`);
-      dsp++;
+      if (useDsp(l)) dsp++;
+      else lut++;
     } else {
       L.line(`always @(posedge clk) prod${l} <= ${lutMultiply(`wq${l}`, WB, xOf(l), XB, PB)};`);
       lut++;
@@ -592,7 +600,7 @@ function emitWriter(
       biasW1 = 'bias_q';
     }
     if (mac.ternaryScale) {
-      romInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.weightFormat.bits, 'wco_addr', 'scale_q');
+      romInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.scaleFormat!.bits, 'wco_addr', 'scale_q');
       scaleW1 = 'scale_q';
     }
   }
@@ -604,8 +612,8 @@ function emitWriter(
   L.line('always @(posedge clk) begin');
   L.indent(() => {
     if (scaleW1 && mac) {
-      const SB = mac.weightFormat.bits;
-      const useDsp = p.directive.multiplier !== 'lut' && ctx.dspBudget > p.lanes;
+      const SB = mac.scaleFormat!.bits;
+      const useDsp = p.directive.multiplier !== 'lut' && ctx.dspBudget > 0 && A0 <= 16 && SB <= 16;
       if (useDsp) L.line(`wm2 <= $signed(wv1) * $signed(${scaleW1});`);
       else L.line(`wm2 <= ${lutMultiply(scaleW1, SB, 'wv1', A0, A)};`);
       count(useDsp ? { dsp: 1, lut: 0 } : { dsp: 0, lut: 1 });

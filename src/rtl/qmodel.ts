@@ -16,7 +16,7 @@
  *    rounding) and added modulo 2^accBits; then ONE `requantize` to the output format, then the
  *    activation on the output integer: relu = max(0, y); ReLU(max_value) also min(y, quantizeConstant(max_value)).
  *  - Ternary layers (Layer.ternary): kernel values t ∈ {-1, 0, 1}, a per-output-channel scale
- *    qs = quantize(scale, weights). The lanes add/subtract inputs (Σ t·x, frac fx), the sum is
+ *    qs = quantize(scale, precision.scale, else the weights format). The lanes add/subtract inputs (Σ t·x, frac fx), the sum is
  *    multiplied by qs once per output (frac fw + fx), then bias, requantize and activation as above.
  *    Modulo 2^accBits this equals a fixed-point layer with integer weights t·qs.
  *  - Max pool: the maximum of the (valid) window integers, requantized from the input format.
@@ -79,8 +79,9 @@ export interface QMac extends QOpBase {
    */
   weights: Int32Array;
   weightFormat: FixedFormat;
-  /** Ternary: per-output-channel scale integers in weightFormat. */
+  /** Ternary: per-output-channel scale integers in scaleFormat. */
   ternaryScale?: Int32Array;
+  scaleFormat?: FixedFormat;
   /** Bias per output channel, aligned to prodFrac and wrapped to accBits (zeros without bias). */
   bias: number[];
   hasBias: boolean;
@@ -373,9 +374,12 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   }
   const fx = fracBits(x.format);
   const fw = fracBits(wf);
-  const prodFrac = fw + fx;
+  // Ternary: Σ t·x has frac fx; × the scale (frac fs) gives the product frac fs + fx.
+  const fs = l.ternary ? fracBits(withRules(l.precision?.scale ?? wf)) : fw;
+  const prodFrac = fs + fx;
   const weights = new Int32Array(kernel.data.length);
   let ternaryScale: Int32Array | undefined;
+  let scaleFormat: FixedFormat | undefined;
   if (l.ternary) {
     for (let i = 0; i < weights.length; i++) {
       const t = kernel.data[i];
@@ -383,14 +387,16 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
       weights[i] = t;
     }
     if (l.ternary.scale.length !== cout) throw new DeepMakerError(`ternary scale has ${l.ternary.scale.length} entries for ${cout} output channels`, { where });
-    ternaryScale = Int32Array.from(l.ternary.scale, (s) => quantize(s, wf));
+    scaleFormat = withRules(l.precision?.scale ?? wf);
+    const sf = scaleFormat;
+    ternaryScale = Int32Array.from(l.ternary.scale, (s) => quantize(s, sf));
   } else {
     for (let i = 0; i < weights.length; i++) weights[i] = quantize(kernel.data[i], wf);
   }
   const bf = l.weights.bias && l.useBias !== false ? withRules(needFormat(l, lf.biases, 'bias')) : undefined;
   const qbias = bf ? Array.from(l.weights.bias!.data, (b) => quantize(b, bf)) : new Array<number>(cout).fill(0);
   if (qbias.length !== cout) throw new DeepMakerError(`bias has ${qbias.length} entries for ${cout} output channels`, { where });
-  if (lf.productFrac !== undefined && lf.productFrac !== prodFrac) throw new Error(`product frac ${prodFrac} != C model's ${lf.productFrac} at ${where}`);
+  if (!l.ternary && lf.productFrac !== undefined && lf.productFrac !== prodFrac) throw new Error(`product frac ${prodFrac} != C model's ${lf.productFrac} at ${where}`);
   // The accumulator width is the C model's (its own, the knob, or auto = exact).
   if (lf.accumulatorBits === undefined) throw new Error(`no accumulator width resolved for ${where}`);
   const accBits = lf.accumulatorBits;
@@ -399,7 +405,7 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   return {
     kind: 'mac', layer: l.name, irType: l.type, act: lowerActivation(l, of, isOutput), conv,
     in: x.shape, out: outShape, kernel: [kh, kw], stride: [sh, sw], pad, multiplier,
-    weights, weightFormat: wf, ternaryScale, bias, hasBias: !!bf, inFormat: x.format, accBits, prodFrac, outFormat: of,
+    weights, weightFormat: wf, ternaryScale, scaleFormat, bias, hasBias: !!bf, inFormat: x.format, accBits, prodFrac, outFormat: of,
   };
 }
 

@@ -3,7 +3,7 @@
  * src/numerics/fixed.ts with plain loops in the reference (Keras) order. It is the oracle of the RTL
  * unit tests; the sim stage compares against the C fixed-point model (src/cgen) instead.
  */
-import { applyOverflow, fracBits, requantize, Rounding, wrap } from '../numerics/fixed';
+import { fracBits, requantize, requantizeDiv, wrap } from '../numerics/fixed';
 import type { QAct, QElementwise, QMac, QModel, QPool } from '../rtl/qmodel';
 
 export interface ReferenceResult {
@@ -28,17 +28,11 @@ function applyAct(y: number, act: QAct): number {
   return r;
 }
 
-/** floor / banker's rounding of the exact quotient a/d (d > 0), integers only. */
-export function roundDiv(a: number, d: number, rounding: Rounding): number {
-  const q = Math.floor(a / d);
-  if (rounding === 'truncate') return q;
-  const r = a - q * d;
-  if (2 * r > d) return q + 1;
-  if (2 * r < d) return q;
-  return q % 2 === 0 ? q : q + 1;
-}
-
 export function runReference(q: QModel, input: ArrayLike<number>): ReferenceResult {
+  for (const op of q.ops) {
+    // Sums are exact in a double up to 2^53; wider accumulators would need BigInt here.
+    if (op.kind === 'mac' && (op.accBits > 52 || op.weightFormat.bits + op.inFormat.bits > 52)) throw new Error(`reference: accumulator of ${op.accBits} bits at '${op.layer}' exceeds exact double arithmetic`);
+  }
   const tensors = new Map<string, Int32Array>();
   if (input.length !== q.input.size) throw new Error(`input has ${input.length} elements, the model takes ${q.input.size}`);
   tensors.set(q.input.name, Int32Array.from(input));
@@ -101,7 +95,6 @@ function runPool(op: QPool, x: Int32Array): Int32Array {
   const [sh, sw] = op.stride;
   const [pt, pl] = op.pad;
   const fx = fracBits(op.inFormat);
-  const fo = fracBits(op.outFormat);
   const y = new Int32Array(oh * ow * c);
   for (let oy = 0; oy < oh; oy++)
     for (let ox = 0; ox < ow; ox++)
@@ -121,11 +114,7 @@ function runPool(op: QPool, x: Int32Array): Int32Array {
           }
         let r: number;
         if (op.op === 'max') r = requantize(best, fx, op.outFormat);
-        else {
-          const num = sum * 2 ** Math.max(0, fo - fx);
-          const den = n * 2 ** Math.max(0, fx - fo);
-          r = applyOverflow(roundDiv(num, den, op.outFormat.rounding), op.outFormat.bits, op.outFormat.overflow);
-        }
+        else r = requantizeDiv(sum, fx, n, op.outFormat);
         y[(oy * ow + ox) * c + ch] = applyAct(r, op.act);
       }
   return y;
