@@ -51,8 +51,10 @@ export interface ShareResult {
 
 export async function createModel(spec: ReplicaSpec): Promise<tf.LayersModel> {
   if (!spec.modelFactory) return buildModel(spec.arch, { seed: spec.seed });
-  const mod = await import(spec.modelFactory.module);
-  const factory = mod[spec.modelFactory.exportName] ?? mod.default?.[spec.modelFactory.exportName];
+  // require, not import(): our modules are CommonJS, and in a worker thread under tsx only its
+  // require hook is registered (train.ts starts workers with require('tsx/cjs')).
+  const mod = require(spec.modelFactory.module);
+  const factory = mod[spec.modelFactory.exportName];
   if (typeof factory !== 'function') throw new Error(`model factory ${spec.modelFactory.module}#${spec.modelFactory.exportName} is not a function`);
   return await factory(spec.arch, spec.seed, spec.modelFactory.options);
 }

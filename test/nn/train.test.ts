@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { trainArchitecture, evaluate, type TrainOptions } from '../../src/nn/train';
+import { join } from 'node:path';
+import { buildModel } from '../../src/nn/build';
 import { quadrants, tinyConv } from './fixtures';
 
 const data = { train: quadrants(320, 1), validation: quadrants(128, 2) };
@@ -35,6 +37,18 @@ test('two training threads: deterministic, and the same optimisation as one thre
   // BatchNorm statistics are per share and the summation order differs: close, not equal.
   assert.ok(Math.abs(two.r.history[0].loss - one.r.history[0].loss) < 0.05, `${two.r.history[0].loss} vs ${one.r.history[0].loss}`);
   assert.ok(two.r.validationAccuracy > 0.8, `validation accuracy ${two.r.validationAccuracy}`);
+});
+
+test('a model factory module builds the model on every thread; initFrom starts from given weights', async () => {
+  const viaFactory = await weightsAfter({ epochs: 1, workers: 2, modelFactory: { module: join(__dirname, 'factory-fixture'), exportName: 'buildWithSeedOffset', options: { offset: 1 } } });
+  const direct = await weightsAfter({ epochs: 1, workers: 2, seed: 8 });
+  // Same initial weights (seed 7 + 1 = 8), but the batch order follows the trainer's seed: 7 vs 8.
+  assert.notDeepEqual(viaFactory.w, direct.w);
+  const init8 = buildModel(tinyConv, { seed: 8 });
+  const fromInit = await trainArchitecture(tinyConv, data, { ...base, epochs: 1, workers: 2, seed: 7, initFrom: init8 });
+  assert.deepEqual(fromInit.model.getWeights().map((t) => Array.from(t.dataSync())), viaFactory.w);
+  fromInit.model.dispose();
+  init8.dispose();
 });
 
 test('early stopping stops on a rising validation loss and restores the best epoch', async () => {
