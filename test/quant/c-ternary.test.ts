@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { decodeTernary } from '../../src/numerics/fixed';
+import { packTernaryKernel } from '../../src/quant/cgen-ternary';
+import { runQuantizedReference } from '../../src/quant/reference';
+import { fixedKnobs, runGeneratedC, TINY_ARCH, trainedAndConverted, uniform } from './helpers';
+
+const SAMPLES = 1000;
+
+describe('ternary networks carried through C', () => {
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('packs 2-bit sign-magnitude codes, four per byte, first weight in the low bits', () => {
+    const t = [1, -1, 0, 1, -1];
+    const packed = packTernaryKernel(t);
+    assert.deepEqual(Array.from(packed), [0b01_00_11_01, 0b00_00_00_11]);
+    for (let i = 0; i < t.length; i++) assert.equal(decodeTernary((packed[i >> 2] >> ((i & 3) * 2)) & 3), t[i]);
+    assert.throws(() => packTernaryKernel([0.5]));
+  });
+
+  for (const activations of [false, true]) {
+    it(`ternary weights${activations ? ' and activations' : ''}: the C and the TF.js quantized reference give identical integer logits`, async () => {
+      const { ir, dir } = await trainedAndConverted(TINY_ARCH, { mode: 'ternary', activations: { bits: 12, integer: 3 }, ternary: { activations } });
+      // The IR carries ternary codes and per-filter scales for every conv/dense layer (BN folded into the depthwise one).
+      const macs = ir.layers.filter((l) => ['conv2d', 'depthwise_conv2d', 'dense'].includes(l.type));
+      assert.equal(macs.length, 4);
+      for (const l of macs) {
+        assert.ok(l.ternary, `${l.name} is ternary`);
+        assert.ok(Array.from(l.weights.kernel!.data).every((v) => v === -1 || v === 0 || v === 1));
+        assert.equal(l.ternary!.scale.length, l.outputShape[l.outputShape.length - 1]);
+      }
+      assert.ok(!ir.layers.some((l) => l.name.endsWith('_bn')), 'BatchNormalization folded');
+      assert.ok(macs.find((l) => l.type === 'depthwise_conv2d')!.weights.bias, 'the fold gives the depthwise layer a bias');
+      assert.equal(macs.filter((l) => l.activation.kind === 'ternary').length, activations ? 3 : 0);
+
+      const x = uniform(SAMPLES * 64, 99);
+      const knobs = fixedKnobs({ activations: { bits: 12, integer: 3 } });
+      const c = runGeneratedC(ir, knobs, x, SAMPLES, dir);
+      const ref = runQuantizedReference(ir, knobs, x, SAMPLES);
+      assert.deepEqual(c.values, Array.from({ length: SAMPLES }, (_, i) => Array.from(ref.raw.subarray(i * 3, i * 3 + 3))));
+      // Not a degenerate agreement: the logits vary across samples.
+      assert.ok(new Set(c.values.map((v) => v.join())).size > 20);
+      // The C holds ternary kernels only as packed codes and does add/subtract/skip.
+      assert.match(c.modelC, /static const unsigned char dm_tk_/);
+      assert.match(c.modelC, /DM_TMAC\(acc, DM_TMUL\(/, 'a ternary-input layer may use the 2-bit code product');
+      assert.doesNotMatch(c.modelC, /static int32_t dm_wq_/, 'no int32 copy of a ternary kernel');
+    });
+  }
+});
