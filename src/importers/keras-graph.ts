@@ -86,6 +86,13 @@ function withShape(layer: ReturnType<typeof convertKerasLayer>['layer'], inputs:
   if (l.targetShape && l.type.startsWith('global_')) l.targetShape = l.targetShape.map((v) => (v === -1 ? inputShapes[0][inputShapes[0].length - 1] : v));
   if (l.type.startsWith('global_') && l.targetShape) l.outputShape = l.targetShape;
   if (l.type === 'concatenate') l.axis = (l.axis ?? -1) < 0 ? l.axis : l.axis! - 1 - inputShapes[0].length;
+  if (l.kerasClass === 'Softmax') {
+    const axis = l.axis ?? -1;
+    if (axis !== -1 && axis !== inputShapes[0].length) {
+      throw new DeepMakerError(`layer '${l.name}' (Softmax): axis ${axis} is not the last axis of its input [batch, ${inputShapes[0].join(', ')}] (only the last axis is supported)`, { file, where: l.name });
+    }
+    delete l.axis;
+  }
   if (l.outputShape.some((d) => !(d > 0))) {
     throw new DeepMakerError(`layer '${l.name}' (${l.kerasClass}) has an empty output [${l.outputShape.join(',')}] for input [${inputShapes[0]?.join(',')}]`, { file, where: l.name }, 'the kernel or pool is larger than its input');
   }

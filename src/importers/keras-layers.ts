@@ -210,11 +210,10 @@ const CONVERTERS: Record<string, Converter> = {
   ELU: (cfg, _ctx, name) => ({ layer: base(name, 'activation', 'ELU', { kind: 'elu', alpha: Number(cfg.alpha ?? 1) }), slots: [] }),
   ThresholdedReLU: (cfg, _ctx, name) => ({ layer: base(name, 'activation', 'ThresholdedReLU', { kind: 'thresholded_relu', theta: Number(cfg.theta ?? 1) }), slots: [] }),
   Softmax: (cfg, _ctx, name) => {
-    const axis = cfg.axis ?? -1;
-    if (axis !== -1 && !(Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) {
-      throw new DeepMakerError(`layer '${name}' (Softmax): axis ${JSON.stringify(axis)} is not supported (only the last axis)`, { where: name });
-    }
-    return { layer: base(name, 'activation', 'Softmax', { kind: 'softmax' }), slots: [] };
+    const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
+    if (axis.length !== 1) throw new DeepMakerError(`layer '${name}' (Softmax): axes ${JSON.stringify(cfg.axis)} are not supported (only the last axis)`, { where: name });
+    // Checked against the input rank once shapes are known (Keras counts the batch axis).
+    return { layer: { ...base(name, 'activation', 'Softmax', { kind: 'softmax' }), axis: axis[0] }, slots: [] };
   },
   Flatten: (cfg, _ctx, name) => {
     channelsLast(cfg, name, 'Flatten');

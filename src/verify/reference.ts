@@ -235,7 +235,16 @@ export async function referenceFor(file: string, imported: ImportedModel, opts: 
   const backend = await referenceBackend(opts.backend ?? 'auto', opts.log);
   if (imported.source.format === 'tfjs-layers') {
     const r = await tfjsLayersReference(file, backend);
-    if (r) return r;
+    // TF.js's layers cannot run everything they can load (causal Conv1D, for one): try one sample.
+    const size = imported.inputs.reduce((a, n) => a + sizeOf(imported.layers.find((l) => l.name === n)!.outputShape), 0);
+    if (r) {
+      try {
+        await r.predict(new Float32Array(size), 1);
+        return r;
+      } catch (e) {
+        opts.log?.warn(`tf.loadLayersModel cannot run this model (${(e as Error).message.split('\n')[0]}); using TF.js ops over the imported graph`);
+      }
+    }
   }
   return opsReference(imported, backend);
 }
