@@ -14,6 +14,7 @@ import { formatLayerTable, tableRows } from '../ir/table';
 import type { ModelIR } from '../ir/types';
 import type { Overflow, Rounding } from '../numerics/fixed';
 import { readQuantizationFile, QUANTIZATION_FILE } from '../quant/file';
+import { annotateImportedModel } from '../quant/ir';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
@@ -91,8 +92,10 @@ export async function convertModel(opts: { file: string; weights?: string; outDi
   const file = resolve(opts.file);
   const started = Date.now();
   const imported = await importModel(file, { weights: opts.weights });
-  let model = normalize(imported);
   const quant = readQuantizationFile(dirname(file));
+  // Ternary outputs become activations before the passes, so fuseActivation carries them into their convolution.
+  if (quant) annotateImportedModel(imported, quant);
+  let model = normalize(imported);
   const spec = { ...opts.spec };
   if (quant) {
     model = applyQuantization(model, quant, join(dirname(file), QUANTIZATION_FILE));

@@ -16,6 +16,7 @@ import { readJson } from '../util/fs';
 import { compileHarness, runHarness } from './run-c';
 import { formatVerification, writeVerification } from './report';
 import { verifyC } from './verify';
+import { checkQuantizedReference } from '../quant/verify';
 
 export interface VerifySpec {
   samples?: number;
@@ -77,6 +78,8 @@ export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>):
   for (let i = 0; i < run.outputs.length; i++) if (run.outputs[i] !== mine[i]) differing++;
   if (differing) throw new DeepMakerError(`the delivered C (dist/convert, compiled as written) differs from the verified build on ${differing} output values`, { file: convDir }, 'rerun convert; if it persists, report a bug');
   ctx.log.info(`the delivered C (${knobs.mode}, as written) compiles with ${spec.compiler ?? 'cc'} -std=c99 -pedantic -Wall -Wextra -Werror and gives the verified outputs on ${dn} samples`);
+  // Fixed point: the TF.js integer reference must give the C's very integers (src/quant/verify.ts).
+  const quantizedReference = knobs.mode === 'fixed' ? checkQuantizedReference(model, knobs, test.x, n, result.outputs.fixed, ctx.log) : undefined;
   ctx.log.info(formatVerification(result));
-  writeVerification(ctx.outDir, result, { delivered: { mode: knobs.mode, samples: dn, identical: true } });
+  writeVerification(ctx.outDir, result, { delivered: { mode: knobs.mode, samples: dn, identical: true }, ...(quantizedReference ? { quantizedReference } : {}) });
 }
