@@ -30,7 +30,7 @@ export interface RomImage {
   file: string;
   /** The ROM's own module. */
   module: string;
-  role: 'weights' | 'bias' | 'scale';
+  role: 'weights' | 'bias' | 'scale' | 'threshold';
   width: number;
   /** Words, padded to a multiple of 256 (icebram swaps whole EBR images). */
   depth: number;
@@ -589,42 +589,62 @@ function emitWriter(
     L.line(`wv1 <= ${v1Expr}; wa1 <= ${a1Src}; wa2 <= wa1;`);
   });
   L.line('end');
-  // bias / scale ROMs indexed by output channel, read at W0 -> valid at W1
+  // bias / scale / threshold ROMs indexed by output channel, read at W0 -> valid at W1.
+  // Y: width of the value requantized (ternary layers: acc·α + b exactly, else the accumulator).
+  const Y = mac?.ternaryScale ? mac.yBits : A;
+  const W = Math.max(Y, v1Bits);
   let biasW1: string | undefined;
   let scaleW1: string | undefined;
+  let thetaW1: string | undefined;
+  const TW = Y + 2;
   if (mac) {
     const coBits = clog2(romDepth(mac.out[2]));
     L.line(`wire [${coBits - 1}:0] wco_addr = ${cow >= coBits ? `wco[${coBits - 1}:0]` : `{{${coBits - cow}{1'b0}}, wco}`};`);
     if (mac.hasBias && mac.bias.some((b) => b !== 0)) {
-      romInstance(L, roms, p, 'bias', 'bias', mac.bias, A, 'wco_addr', 'bias_q');
+      romInstance(L, roms, p, 'bias', 'bias', mac.bias, Y, 'wco_addr', 'bias_q');
       biasW1 = 'bias_q';
     }
     if (mac.ternaryScale) {
       romInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.scaleFormat!.bits, 'wco_addr', 'scale_q');
       scaleW1 = 'scale_q';
     }
+    if (op.act.ternary) {
+      // θ above every |y| never fires: store min(θ, 2^Y) so it fits TW bits.
+      romInstance(L, roms, p, 'threshold', 'theta', op.act.ternary.map((t) => Math.min(t, 2 ** Y)), TW, 'wco_addr', 'theta_q');
+      thetaW1 = 'theta_q';
+    }
   }
-  // W2 registers (wide enough for the divider's quotient too)
-  const A0 = A;
-  A = Math.max(A, v1Bits);
-  L.line(`reg [${A - 1}:0] wm2;`);
-  L.line(`reg [${A - 1}:0] wb2;`);
+  // W2 registers (wide enough for the divider's quotient and the ternary y)
+  L.line(`reg [${W - 1}:0] wm2;`);
+  L.line(`reg [${W - 1}:0] wb2;`);
+  if (thetaW1) L.line(`reg [${TW - 1}:0] wt2;`);
   L.line('always @(posedge clk) begin');
   L.indent(() => {
     if (scaleW1 && mac) {
       const SB = mac.scaleFormat!.bits;
-      const useDsp = p.directive.multiplier !== 'lut' && ctx.dspBudget > 0 && A0 <= 16 && SB <= 16;
+      const useDsp = p.directive.multiplier !== 'lut' && ctx.dspBudget > 0 && A <= 16 && SB <= 16;
+      // Operands sign-extended to W bits: the product is exact (W ≥ A + SB).
       if (useDsp) L.line(`wm2 <= $signed(wv1) * $signed(${scaleW1});`);
-      else L.line(`wm2 <= ${lutMultiply(scaleW1, SB, 'wv1', A0, A)};`);
+      else L.line(`wm2 <= ${lutMultiply(scaleW1, SB, 'wv1', A, W)};`);
       count(useDsp ? { dsp: 1, lut: 0 } : { dsp: 0, lut: 1 });
     } else {
-      L.line(`wm2 <= ${sext('wv1', v1Bits, A)};`);
+      L.line(`wm2 <= ${sext('wv1', v1Bits, W)};`);
     }
-    L.line(`wb2 <= ${biasW1 ?? `${A}'d0`};`);
+    L.line(`wb2 <= ${biasW1 ? sext(biasW1, Y, W) : `${W}'d0`};`);
+    if (thetaW1) L.line(`wt2 <= ${thetaW1};`);
   });
   L.line('end');
-  L.line(`wire [${A - 1}:0] ws2 = wm2 + wb2;`);
-  const y = emitRequantize(L, 'rq', 'ws2', A, shiftFrac, outFmt, op.act);
+  L.line(`wire [${W - 1}:0] ws2 = wm2 + wb2;`);
+  let y: string;
+  if (thetaW1) {
+    // Ternary output: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00).
+    L.line(`wire [${TW - 1}:0] ys = ${sext('ws2', W, TW)};`);
+    L.line(`wire [${TW - 1}:0] nt = -wt2;`);
+    L.line(`wire [1:0] tern = ($signed(ys) >= $signed(wt2)) ? 2'b01 : (($signed(ys) <= $signed(nt)) ? 2'b11 : 2'b00);`);
+    y = 'tern';
+  } else {
+    y = emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
+  }
   L.line('assign wr_en = we2;');
   L.line('assign wr_addr = wa2;');
   L.line(`assign wr_data = ${y};`);

@@ -15,10 +15,11 @@
  *    the bias qb = quantize(b, biases) is aligned to frac fw + fx with `alignFrac` (the knobs'
  *    rounding) and added modulo 2^accBits; then ONE `requantize` to the output format, then the
  *    activation on the output integer: relu = max(0, y); ReLU(max_value) also min(y, quantizeConstant(max_value)).
- *  - Ternary layers (Layer.ternary): kernel values t ∈ {-1, 0, 1}, a per-output-channel scale
- *    qs = quantize(scale, precision.scale, else the weights format). The lanes add/subtract inputs (Σ t·x, frac fx), the sum is
- *    multiplied by qs once per output (frac fw + fx), then bias, requantize and activation as above.
- *    Modulo 2^accBits this equals a fixed-point layer with integer weights t·qs.
+ *  - Ternary layers (Layer.ternary; src/quant/ir.ts defines them, the C follows): kernel codes
+ *    t ∈ {-1, 0, 1}, a per-output-channel scale α_q = quantize(α, precision.scale), saturating.
+ *    acc = wrap(Σ t·x, accBits) (add/subtract lanes, frac fx); y = acc·α_q + align(b_q -> F), exact,
+ *    F = fx + fs; then requantize(y, F, output) and the activation, or the ternary output activation:
+ *    1 if y ≥ θ_c, -1 if y ≤ -θ_c, else 0, with θ_c = max(1, ceil(Δ_c·2^F)) (Δ_c as float32, as in C).
  *  - Max pool: the maximum of the (valid) window integers, requantized from the input format.
  *  - Average pool: the exact quotient sum/n of the window's n valid elements (Keras excludes padding),
  *    rounded to the output frac with the output rounding, then the output overflow rule:
@@ -51,6 +52,8 @@ export interface QAct {
   relu: boolean;
   /** Upper clamp as an output-format integer (ReLU max_value), applied after relu. */
   max?: number;
+  /** Ternary output (ternary layers only): per-channel thresholds θ_c on y (frac F); replaces requantize. */
+  ternary?: number[];
 }
 
 interface QOpBase {
@@ -82,8 +85,10 @@ export interface QMac extends QOpBase {
   /** Ternary: per-output-channel scale integers in scaleFormat. */
   ternaryScale?: Int32Array;
   scaleFormat?: FixedFormat;
-  /** Bias per output channel, aligned to prodFrac and wrapped to accBits (zeros without bias). */
+  /** Bias per output channel, aligned to prodFrac (zeros without bias); wrapped to accBits except in ternary layers. */
   bias: number[];
+  /** Width of the value requantized per output: accBits, or for ternary layers the exact width of acc·α_q + b. */
+  yBits: number;
   hasBias: boolean;
   inFormat: FixedFormat;
   accBits: number;
@@ -374,12 +379,10 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   }
   const fx = fracBits(x.format);
   const fw = fracBits(wf);
-  // Ternary: Σ t·x has frac fx; × the scale (frac fs) gives the product frac fs + fx.
-  const fs = l.ternary ? fracBits(withRules(l.precision?.scale ?? wf)) : fw;
-  const prodFrac = fs + fx;
   const weights = new Int32Array(kernel.data.length);
   let ternaryScale: Int32Array | undefined;
   let scaleFormat: FixedFormat | undefined;
+  let fs = fw;
   if (l.ternary) {
     for (let i = 0; i < weights.length; i++) {
       const t = kernel.data[i];
@@ -387,12 +390,17 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
       weights[i] = t;
     }
     if (l.ternary.scale.length !== cout) throw new DeepMakerError(`ternary scale has ${l.ternary.scale.length} entries for ${cout} output channels`, { where });
-    scaleFormat = withRules(l.precision?.scale ?? wf);
-    const sf = scaleFormat;
-    ternaryScale = Int32Array.from(l.ternary.scale, (s) => quantize(s, sf));
+    if (!l.precision?.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/quant/ir.ts) sets it: rerun the train and convert stages');
+    scaleFormat = withRules(l.precision.scale);
+    // α is quantized saturating, whatever the overflow knob (as dm_init does).
+    const sat: FixedFormat = { ...scaleFormat, overflow: 'saturate' };
+    ternaryScale = Int32Array.from(l.ternary.scale, (v) => quantize(v, sat));
+    fs = fracBits(scaleFormat);
   } else {
     for (let i = 0; i < weights.length; i++) weights[i] = quantize(kernel.data[i], wf);
   }
+  // The frac of the value requantized per output: products fw + fx; ternary: acc (fx) × α (fs).
+  const prodFrac = l.ternary ? fx + fs : fw + fx;
   const bf = l.weights.bias && l.useBias !== false ? withRules(needFormat(l, lf.biases, 'bias')) : undefined;
   const qbias = bf ? Array.from(l.weights.bias!.data, (b) => quantize(b, bf)) : new Array<number>(cout).fill(0);
   if (qbias.length !== cout) throw new DeepMakerError(`bias has ${qbias.length} entries for ${cout} output channels`, { where });
@@ -401,11 +409,31 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   if (lf.accumulatorBits === undefined) throw new Error(`no accumulator width resolved for ${where}`);
   const accBits = lf.accumulatorBits;
   const aligned = qbias.map((b) => (bf ? alignFrac(b, fracBits(bf), prodFrac, of.rounding) : 0));
-  const bias = aligned.map((b) => wrap(b, accBits));
+  let bias: number[];
+  let yBits = accBits;
+  if (ternaryScale) {
+    bias = aligned;
+    const maxS = Math.max(1, ...Array.from(ternaryScale, Math.abs));
+    const maxB = Math.max(0, ...aligned.map(Math.abs));
+    const bound = 2 ** (accBits - 1) * maxS + maxB;
+    yBits = signedBitsFor(-bound, bound);
+  } else {
+    bias = aligned.map((b) => wrap(b, accBits));
+  }
+  let act: QAct;
+  if (l.activation.kind === 'ternary') {
+    if (!ternaryScale) throw new DeepMakerError('a ternary output activation on a layer without ternary weights is not supported', { where }, 'ternarize the weights of this layer too, or use relu');
+    const th = l.activation.thresholds;
+    if (!th || th.length !== cout) throw new DeepMakerError(`ternary activation needs ${cout} thresholds`, { where });
+    act = { relu: false, ternary: th.map((d) => Math.max(1, Math.ceil(Math.fround(d) * 2 ** prodFrac))) };
+    if (of.bits !== 2 || of.integer !== 2) throw new DeepMakerError(`a ternary output must be in fixed<2,2>, not fixed<${of.bits},${of.integer}>`, { where });
+  } else {
+    act = lowerActivation(l, of, isOutput);
+  }
   return {
-    kind: 'mac', layer: l.name, irType: l.type, act: lowerActivation(l, of, isOutput), conv,
+    kind: 'mac', layer: l.name, irType: l.type, act, conv,
     in: x.shape, out: outShape, kernel: [kh, kw], stride: [sh, sw], pad, multiplier,
-    weights, weightFormat: wf, ternaryScale, scaleFormat, bias, hasBias: !!bf, inFormat: x.format, accBits, prodFrac, outFormat: of,
+    weights, weightFormat: wf, ternaryScale, scaleFormat, bias, yBits, hasBias: !!bf, inFormat: x.format, accBits, prodFrac, outFormat: of,
   };
 }
 

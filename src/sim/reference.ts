@@ -81,9 +81,11 @@ function runMac(op: QMac, x: Int32Array): Int32Array {
               }
             }
           }
-        if (op.ternaryScale) acc = wrap(acc * op.ternaryScale[co], op.accBits);
-        acc = wrap(acc + op.bias[co], op.accBits);
-        y[(oy * ow + ox) * cout + co] = applyAct(requantize(acc, op.prodFrac, op.outFormat), op.act);
+        let v: number;
+        if (op.ternaryScale) v = acc * op.ternaryScale[co] + op.bias[co]; // exact (C: int64)
+        else v = wrap(acc + op.bias[co], op.accBits);
+        const th = op.act.ternary;
+        y[(oy * ow + ox) * cout + co] = th ? (v >= th[co] ? 1 : v <= -th[co] ? -1 : 0) : applyAct(requantize(v, op.prodFrac, op.outFormat), op.act);
       }
   return y;
 }

@@ -12,7 +12,7 @@ import { maxInt, minInt } from '../../src/numerics/fixed';
 import type { DirectiveSet } from '../../src/rtl/directives';
 import { generateRtl, GeneratedRtl, RtlDevice } from '../../src/rtl/generate';
 import { encodeInputBytes } from '../../src/rtl/interface';
-import { runReference } from '../../src/sim/reference';
+import { runReference, type ReferenceResult } from '../../src/sim/reference';
 import { simulate, SimulationResult } from '../../src/sim/simulate';
 
 /** Mulberry32: a small seeded generator, so every test sees the same "random" model. */
@@ -56,17 +56,23 @@ export class ModelBuilder {
     this.layers.push({ activation: LINEAR, weights: {}, ...l, inputs, inputShapes } as Layer);
     return this;
   }
-  dense(name: string, units: number, opts: { activation?: Activation; scale?: number; bias?: boolean; ternary?: boolean } = {}): this {
+  /** Ternary layers as src/quant/ir.ts leaves them: codes held as fixed<2,2>, a scale format; optionally a ternary output. */
+  private ternaryPrecision(channels: number, ternaryOut: boolean | undefined): Pick<Layer, 'precision' | 'activation'> | undefined {
+    const f = (bits: number, integer: number) => ({ bits, integer, rounding: 'half-even' as const, overflow: 'saturate' as const });
+    const precision = { weights: f(2, 2), scale: f(6, 1), ...(ternaryOut ? { output: f(2, 2) } : {}) };
+    return ternaryOut ? { precision, activation: { kind: 'ternary', thresholds: Array.from({ length: channels }, () => 0.2 + this.r()) } } : { precision } as never;
+  }
+  dense(name: string, units: number, opts: { activation?: Activation; scale?: number; bias?: boolean; ternary?: boolean; ternaryOut?: boolean } = {}): this {
     const inShape = this.last.outputShape;
     const cin = inShape[inShape.length - 1];
     const kernel = opts.ternary ? this.ternaryData(cin * units) : this.uniform(cin * units, opts.scale ?? 1);
     return this.add({
       name, type: 'dense', units, outputShape: [...inShape.slice(0, -1), units], activation: opts.activation ?? LINEAR, useBias: opts.bias !== false,
       weights: { kernel: { shape: [cin, units], data: kernel }, ...(opts.bias === false ? {} : { bias: { shape: [units], data: this.uniform(units, opts.scale ?? 1) } }) },
-      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: units }, () => 0.25 + this.r()) } } : {}),
+      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: units }, () => 0.25 + this.r()) }, ...this.ternaryPrecision(units, opts.ternaryOut) } : {}),
     });
   }
-  conv2d(name: string, filters: number, k: number, opts: { stride?: number; padding?: 'valid' | 'same'; activation?: Activation; scale?: number; ternary?: boolean; bias?: boolean } = {}): this {
+  conv2d(name: string, filters: number, k: number, opts: { stride?: number; padding?: 'valid' | 'same'; activation?: Activation; scale?: number; ternary?: boolean; ternaryOut?: boolean; bias?: boolean } = {}): this {
     const [h, w, cin] = this.last.outputShape;
     const s = opts.stride ?? 1;
     const pad = opts.padding ?? 'valid';
@@ -76,7 +82,7 @@ export class ModelBuilder {
     return this.add({
       name, type: 'conv2d', filters, kernel: [k, k], strides: [s, s], dilation: [1, 1], padding: pad, outputShape: [oh, ow, filters], activation: opts.activation ?? LINEAR, useBias: opts.bias !== false,
       weights: { kernel: { shape: [k, k, cin, filters], data: kernel }, ...(opts.bias === false ? {} : { bias: { shape: [filters], data: this.uniform(filters, opts.scale ?? 0.5) } }) },
-      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: filters }, () => 0.25 + this.r()) } } : {}),
+      ...(opts.ternary ? { ternary: { scale: Float32Array.from({ length: filters }, () => 0.25 + this.r()) }, ...this.ternaryPrecision(filters, opts.ternaryOut) } : {}),
     });
   }
   depthwise(name: string, k: number, opts: { stride?: number; padding?: 'valid' | 'same'; multiplier?: number; activation?: Activation } = {}): this {
@@ -136,7 +142,7 @@ export function randomInputs(n: number, size: number, bits: number, seed: number
 export interface RunResult {
   gen: GeneratedRtl;
   sim: SimulationResult;
-  expected: { output: Int32Array; cls: number }[];
+  expected: ReferenceResult[];
   inputs: Int32Array[];
 }
 

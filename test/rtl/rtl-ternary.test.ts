@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import type { FixedFormat } from '../../src/numerics/fixed';
 import { knobs, ModelBuilder, generateAndSimulate } from './helpers';
 
-test('ternary conv (add/sub lanes) + ternary dense (no pipeline, block banking) + dense: 14-bit wrapping accumulators, half-even/wrap', async () => {
+test('ternary conv (add/sub lanes, ternary outputs) + ternary dense on ternary inputs (no pipeline, block banking) + dense: 14-bit wrapping accumulators, half-even/wrap', async () => {
   const ir = new ModelBuilder('tern', [6, 6, 3], 11)
-    .conv2d('tc', 5, 3, { ternary: true, activation: { kind: 'relu' } })
+    .conv2d('tc', 5, 3, { ternary: true, ternaryOut: true })
     .flatten()
-    .dense('td', 7, { ternary: true })
+    .dense('td', 7, { ternary: true, activation: { kind: 'relu' } })
     .dense('fc', 4)
     .build();
   const r = await generateAndSimulate(ir, knobs(8, 3, 'half-even', 'wrap', 14), {
@@ -26,6 +26,10 @@ test('ternary conv (add/sub lanes) + ternary dense (no pipeline, block banking) 
   const tc = r.gen.engines.find((e) => e.plan.op.layer === 'tc')!;
   assert.ok(tc.roms.filter((x) => x.role === 'weights').every((x) => x.width === 2));
   assert.equal(tc.dspMultipliers + tc.lutMultipliers, 1);
+  // tc's outputs are ternary: fixed<2,2> values, so td reads 2-bit inputs.
+  assert.equal(r.gen.q.tensors.get('tc')!.format.bits, 2);
+  const tcValues = new Set(r.expected.flatMap((e) => Array.from(e.tensors.get('tc')!)));
+  assert.deepEqual([...tcValues].sort(), [-1, 0, 1], 'the thresholds produce all three ternary values');
 });
 
 test('avg pools with other output formats (3x3 divider, global 9-way), conv1d + maxpool1d, LUT multipliers, 6-bit half-even/saturate', async () => {
