@@ -8,6 +8,7 @@
  *    `<stem>_weights.h5` / `<stem>.weights.h5` / `<stem>.h5` beside it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelIR } from '../ir/types';
 import { normalize } from '../ir/passes/normalize';
@@ -56,15 +57,20 @@ function parseJson(bytes: Uint8Array, file: string): any {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    let loc: { line?: number; column?: number } = {};
-    if (m) {
-      const before = text.slice(0, Number(m[1]));
-      const lines = before.split('\n');
-      loc = { line: lines.length, column: lines[lines.length - 1].length + 1 };
-    }
-    throw new DeepMakerError(`invalid JSON: ${(e as Error).message}`, { file, ...loc });
+    throw new DeepMakerError(`invalid JSON: ${(e as Error).message.split('\n')[0]}`, { file, ...jsonErrorLocation(text, e as Error) });
   }
+}
+
+/** Line and column of a JSON syntax error: from V8's "position N", or from the YAML parser (JSON is YAML). */
+function jsonErrorLocation(text: string, e: Error): { line?: number; column?: number } {
+  const m = /position (\d+)/.exec(e.message);
+  if (m) {
+    const lines = text.slice(0, Number(m[1])).split('\n');
+    return { line: lines.length, column: lines[lines.length - 1].length + 1 };
+  }
+  const doc = parseDocument(text);
+  const pos = doc.errors[0]?.linePos?.[0];
+  return pos ? { line: pos.line, column: pos.col } : {};
 }
 
 /** The weights file that goes with a Keras JSON config when none is given. */
