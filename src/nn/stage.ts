@@ -20,8 +20,10 @@ import { describeBackend } from './backend';
 import { architectureCost, type LayerCost } from './cost';
 import { saveModel } from './save';
 import { evaluate, trainArchitecture, type EpochRecord } from './train';
+import { quantizationEnabled, quantizeTrainedModel, type QuantizeView } from '../quant/train-stage';
+import type { QuantizationReport } from '../quant/qat';
 
-export interface TrainView {
+export interface TrainView extends QuantizeView {
   train: TrainSpec;
   /** The spec's `model:` (an existing model): nothing to train. */
   model?: string;
@@ -54,6 +56,11 @@ export type TrainReport =
       history: EpochRecord[];
       layers: LayerCost[];
       files: string[];
+      /** Quantization-aware training (quantize.mode fixed/ternary): testAccuracy above is the quantized model's. */
+      quantization?: QuantizationReport['quantization'];
+      sparsity?: QuantizationReport['sparsity'];
+      weightBits?: number;
+      weightMemory?: QuantizationReport['weightMemory'];
     };
 
 /** The architecture to train: the spec's layer list, or nas's selected.json. */
@@ -91,8 +98,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
   ctx.log.info(`architecture from ${source === 'spec' ? 'the spec' : 'nas'}: ${cost.params} params, ${cost.macs} MACs, ${cost.weights} stored weights`);
   const data = { train: readSplit(dataDir, 'train'), validation: readSplit(dataDir, 'validation') };
 
-  const result = await trainArchitecture(arch, data, {
-    epochs: t.epochs,
+  const options = {
     batchSize: t.batchSize,
     learningRate: t.learningRate,
     optimizer: t.optimizer,
@@ -101,21 +107,27 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     backend: t.backend,
     workers: t.workers,
     log: ctx.log,
-  });
+  };
+  const result = await trainArchitecture(arch, data, { ...options, epochs: t.epochs });
 
-  // The test split is touched once, here, after every training decision was made.
-  const test = evaluate(result.model, readSplit(dataDir, 'test'));
+  // The test split is touched once per model, here, after every training decision was made.
+  const testSplit = readSplit(dataDir, 'test');
+  const test = evaluate(result.model, testSplit);
   ctx.log.info(`test accuracy ${(test.accuracy * 100).toFixed(2)}% on ${test.count} samples (validation ${(result.validationAccuracy * 100).toFixed(2)}%)`);
 
-  const modelFiles = await saveModel(result.model, join(ctx.outDir, 'model'), { output: 'logits', classes: arch.classes });
+  // quantize.mode fixed/ternary: fine-tune quantization-aware from this float model (src/quant); the quantized model is the one handed on.
+  const quantized = quantizationEnabled(ctx.spec)
+    ? await quantizeTrainedModel({ view: ctx.spec, arch, data: { ...data, test: testSplit }, floatModel: result.model, train: options, modelDir: join(ctx.outDir, 'model'), floatAccuracy: { validation: result.validationAccuracy, test: test.accuracy } })
+    : undefined;
+  const modelFiles = quantized ? quantized.files : await saveModel(result.model, join(ctx.outDir, 'model'), { output: 'logits', classes: arch.classes });
   writeFileSync(join(ctx.outDir, 'architecture.json'), canonicalJson(arch));
   report({
     skipped: false,
     architectureSource: source,
-    validationAccuracy: result.validationAccuracy,
-    validationLoss: result.validationLoss,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
+    validationAccuracy: quantized ? quantized.validationAccuracy : result.validationAccuracy,
+    validationLoss: quantized ? quantized.validationLoss : result.validationLoss,
+    testAccuracy: quantized ? quantized.testAccuracy : test.accuracy,
+    testLoss: quantized ? quantized.testLoss : test.loss,
     params: result.params,
     macs: result.macs,
     weights: cost.weights,
@@ -131,6 +143,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     history: result.history,
     layers: cost.layers,
     files: [...modelFiles.map((f) => `model/${f}`), 'architecture.json'],
+    ...(quantized ? quantized.report : {}),
   });
   result.model.dispose();
 }

@@ -1,5 +1,6 @@
 import type { Spec } from '../spec/types';
 import type { StageRunner } from './stage-context';
+import { DEVICES } from '../fpga/devices';
 
 /**
  * The pipeline: one entry per Nx target. Only stages that are implemented are listed, so every
@@ -40,9 +41,9 @@ export const STAGES: StageDef[] = [
     description: 'Train the selected (or spec-given) architecture at full fidelity; save it in TensorFlow.js layers format; test accuracy once.',
     // TODO(nas): becomes ['data', 'nas'] once the nas stage is registered (train reads dist/nas/selected.json).
     upstream: ['data'],
-    view: (s) => ({ train: s.train, model: s.model }),
+    view: (s) => ({ train: s.train, model: s.model, ...quantizeView(s) }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
-    sources: ['nn', 'data', 'util'],
+    sources: ['nn', 'data', 'util', 'quant', 'numerics'],
     load: async () => (await import('../nn/stage.js')).runTrainStage,
   },
   {
@@ -65,6 +66,26 @@ export const STAGES: StageDef[] = [
     sources: ['verify', 'cgen', 'ir', 'importers', 'numerics', 'quant', 'nn', 'data', 'util'],
     load: async () => (await import('../verify/stage.js')).runVerifyStage,
   },
+  {
+    name: 'rtl',
+    description: 'Verilog-2005 accelerator from the converted model and a directive set (one engine per layer, MAC lanes, weight ROMs), ROM images, a testbench and the exact cycle prediction.',
+    // Reads target.device (DSPs, SPRAM), not the clock: a clock edit does not regenerate the RTL.
+    upstream: ['convert'],
+    view: (s) => ({ rtl: s.rtl, target: { device: s.target.device } }),
+    files: (s) => (s.rtl?.directives ? [s.rtl.directives] : []),
+    externalDependencies: [],
+    sources: ['rtl', 'sim', 'ir', 'cgen', 'numerics', 'fpga', 'util'],
+    load: async () => (await import('../rtl/stage.js')).runRtlStage,
+  },
+  {
+    name: 'sim',
+    description: 'Simulate the RTL (Verilator or CXXRTL) on test samples through the file-to-memory testbench; every output bit-exact against the C fixed-point model; cycles, latency at target.clockMHz, ratio to the MACs/lanes floor.',
+    upstream: ['rtl', 'convert', 'data'],
+    view: (s) => ({ sim: s.sim, target: { clockMHz: s.target.clockMHz } }),
+    externalDependencies: ['@yowasp/yosys'],
+    sources: ['sim', 'rtl', 'verify', 'cgen', 'ir', 'numerics', 'fpga', 'data', 'util'],
+    load: async () => (await import('../sim/stage.js')).runSimStage,
+  },
 ];
 
 function dataFiles(s: Spec): string[] {
@@ -74,6 +95,21 @@ function dataFiles(s: Spec): string[] {
     for (const f of [split.images, split.labels, split.x, split.y, ...(split.files ?? [])]) if (f) out.push(f);
   }
   return out;
+}
+
+/**
+ * What quantization-aware training reads (src/quant/train-stage.ts): the quantize section and, when
+ * it quantizes, the C's rounding/overflow (training must hold the values the C holds) and the target
+ * device's EBR bits (the weight-memory figure; the number, so a device with the same EBR keeps the cache).
+ */
+function quantizeView(s: Spec): Record<string, unknown> {
+  if (!s.quantize || s.quantize.mode === 'float') return { quantize: s.quantize };
+  const device = DEVICES[s.target.device as keyof typeof DEVICES];
+  return {
+    quantize: s.quantize,
+    numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow },
+    ...(device ? { ebrBits: device.ebr * device.ebrBitsEach } : {}),
+  };
 }
 
 export function stageByName(name: string): StageDef | undefined {

@@ -38,6 +38,8 @@ export interface QatInput {
   ebrBits?: number;
   /** Test samples the activation sparsity is measured on (default 2000). */
   sparsitySamples?: number;
+  /** The float model's accuracies when the caller already measured them. */
+  floatAccuracy?: { validation: number; test: number };
 }
 
 export interface LayerSparsity {
@@ -68,7 +70,7 @@ export interface QuantizationReport {
     ternary?: { threshold: number; activations: boolean; scaleBits: number };
     fineTuneEpochs: number;
     float: { validationAccuracy: number; testAccuracy: number };
-    quantized: { validationAccuracy: number; testAccuracy: number };
+    quantized: { validationAccuracy: number; validationLoss: number; testAccuracy: number; testLoss: number };
     /** quantized − float test accuracy, in points (percent). */
     testAccuracyDeltaPoints: number;
   };
@@ -107,8 +109,8 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     validation: quantizeInputs(input.data.validation, plan.activations!),
     test: quantizeInputs(input.data.test, plan.activations!),
   };
-  const floatVal = evaluate(input.floatModel, input.data.validation).accuracy;
-  const floatTest = evaluate(input.floatModel, input.data.test).accuracy;
+  const floatVal = input.floatAccuracy?.validation ?? evaluate(input.floatModel, input.data.validation).accuracy;
+  const floatTest = input.floatAccuracy?.test ?? evaluate(input.floatModel, input.data.test).accuracy;
   log.info(`float model: validation accuracy ${floatVal.toFixed(4)}, test accuracy ${floatTest.toFixed(4)}; fine-tuning ${plan.mode} for ${plan.fineTune.epochs} epochs`);
 
   const training = await trainArchitecture(arch, { train: data.train, validation: data.validation }, {
@@ -119,7 +121,8 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     initFrom: input.floatModel,
   });
   const model = training.model;
-  const quantTest = evaluate(model, data.test).accuracy;
+  const quantEval = evaluate(model, data.test);
+  const quantTest = quantEval.accuracy;
   log.info(`${plan.mode} model: validation accuracy ${training.validationAccuracy.toFixed(4)}, test accuracy ${quantTest.toFixed(4)} (float ${floatTest.toFixed(4)})`);
 
   const exported = exportStandardModel(arch, input.train.seed, model);
@@ -134,7 +137,7 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
       ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
       fineTuneEpochs: training.epochs,
       float: { validationAccuracy: floatVal, testAccuracy: floatTest },
-      quantized: { validationAccuracy: training.validationAccuracy, testAccuracy: quantTest },
+      quantized: { validationAccuracy: training.validationAccuracy, validationLoss: training.validationLoss, testAccuracy: quantTest, testLoss: quantEval.loss },
       testAccuracyDeltaPoints: Math.round((quantTest - floatTest) * 1e4) / 1e2,
     },
     sparsity,
