@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { fakeQuantize } from '../../src/numerics/fixed';
+import { trainArchitecture } from '../../src/nn/train';
+import { resolveQuantization } from '../../src/quant/config';
+import { quantizationAwareTraining } from '../../src/quant/qat';
+import { quadrants, tinyConv } from '../nn/fixtures';
+
+const data = { train: quadrants(384, 1), validation: quadrants(128, 2), test: quadrants(256, 3) };
+const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'cpu' as const };
+
+describe('quantization-aware fine-tuning', () => {
+  it('ternary: fine-tunes the float model, exports α·t kernels, per-channel thresholds and the report fields', async () => {
+    const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
+    const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 3 }, ternary: { activations: true }, fineTune: { epochs: 3 } }, { rounding: 'half-even', overflow: 'saturate' });
+    const r = await quantizationAwareTraining({ arch: tinyConv, data, floatModel: float.model, plan, train: base, ebrBits: 122880 });
+    const q = r.report.quantization;
+    assert.equal(q.mode, 'ternary');
+    assert.ok(q.float.testAccuracy > 0.9, `float accuracy ${q.float.testAccuracy}`);
+    assert.ok(q.quantized.testAccuracy > 0.85, `ternary accuracy ${q.quantized.testAccuracy}`);
+    // Exported kernels: per output filter, every non-zero weight is ±α.
+    for (const name of ['l0_conv2d', 'l2_depthwise_conv2d', 'classifier']) {
+      const k = r.exported.getLayer(name).getWeights()[0];
+      const v = k.dataSync();
+      const c = name === 'l2_depthwise_conv2d' ? k.shape[2]! : k.shape[k.rank - 1]!;
+      for (let f = 0; f < c; f++) {
+        const mags = new Set<number>();
+        for (let i = f; i < v.length; i += c) if (v[i] !== 0) mags.add(Math.abs(v[i]));
+        assert.ok(mags.size <= 1, `${name} filter ${f} holds ${[...mags]}`);
+      }
+      assert.equal(r.file.layers[name].weights, 'ternary');
+    }
+    // Ternary outputs at the two activations (the BN's Activation layer hosts the depthwise one); the logits stay fixed point.
+    assert.equal(r.file.layers.l0_conv2d.output?.kind, 'ternary');
+    assert.equal(r.file.layers.l2_depthwise_conv2d_act.output?.kind, 'ternary');
+    assert.equal(r.file.layers.classifier.output?.kind, 'fixed');
+    const th = r.file.layers.l0_conv2d.output as { thresholds: number[] };
+    assert.equal(th.thresholds.length, 4);
+    assert.ok(th.thresholds.every((t) => t > 0));
+    // Sparsity and memory: zeros are counted, 2 bits per kernel weight plus scales and biases.
+    assert.ok(r.report.sparsity.weights > 0.1 && r.report.sparsity.weights < 0.9, `weight sparsity ${r.report.sparsity.weights}`);
+    assert.ok(r.report.sparsity.activations > 0 && r.report.sparsity.activations < 1);
+    const m = r.report.weightMemory;
+    assert.equal(m.kernels, 2 * (3 * 3 * 1 * 4 + 3 * 3 * 4 + 16 * 4));
+    assert.equal(m.scales, 16 * (4 + 4 + 4));
+    assert.equal(m.biases, 16 * (4 + 4 + 4));
+    assert.equal(r.report.weightBits, m.kernels + m.scales + m.biases);
+    assert.equal(m.fits, true);
+    // The quantized model was trained on inputs quantized as the C quantizes them.
+    assert.equal(r.data.train.x[5], fakeQuantize(data.train.x[5], { ...plan.activations!, overflow: 'saturate' }));
+  });
+
+  it('fixed: 8-bit kernels on the grid, within a few points of float on an easy problem', async () => {
+    const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
+    const plan = resolveQuantization({ mode: 'fixed', weights: { bits: 8, integer: 1 }, activations: { bits: 8, integer: 3 }, fineTune: { epochs: 2 } }, { rounding: 'half-even', overflow: 'saturate' });
+    const r = await quantizationAwareTraining({ arch: tinyConv, data, floatModel: float.model, plan, train: base });
+    const k = r.exported.getLayer('l0_conv2d').getWeights()[0].dataSync();
+    assert.ok(Array.from(k).every((v) => Number.isInteger(v * 128)), 'kernel values on the fixed<8,1> grid');
+    assert.ok(r.report.quantization.quantized.testAccuracy >= r.report.quantization.float.testAccuracy - 0.05);
+    assert.equal(r.report.weightMemory.kernelBits, 8);
+    tf.dispose([float.model, r.model, r.exported]);
+  });
+});
