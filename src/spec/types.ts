@@ -45,6 +45,23 @@ export interface ArchLayerSpec {
   compression?: number;
 }
 
+/** The `search` section (the nas stage). */
+export interface SearchSpec {
+  enabled: boolean;
+  space: 'densenet' | 'chain';
+  algorithm: 'nsga2' | 'random' | 'aging';
+  population: number;
+  generations: number;
+  objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
+  constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device' };
+  fidelity: { subset: number; epochs: number[]; promote: number };
+  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu' };
+  activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
+  workers: number;
+  seed: number;
+  select: 'lowest-error' | 'knee';
+}
+
 export interface TrainSpec {
   architecture: 'selected' | ArchLayerSpec[];
   epochs: number;
@@ -57,17 +74,31 @@ export interface TrainSpec {
   seed: number;
 }
 
+/** The `rtl` section. */
+export interface RtlSpec {
+  lanes: number;
+  /** A directive-set file (schemas/directives.schema.json), relative to the project. */
+  directives?: string;
+}
+
+/** The `sim` section. */
+export interface SimSpec {
+  samples: number;
+  netlistSamples: number;
+  simulator: 'auto' | 'verilator' | 'cxxrtl';
+}
+
 export interface Spec {
   name: string;
   model?: string;
   data: DataSpec;
-  search: Record<string, any>;
+  search: SearchSpec;
   train: TrainSpec;
   quantize: Record<string, any> & { mode: 'float' | 'fixed' | 'ternary' };
   convert: ConvertSpec;
   verify: VerifySpec;
   dse: Record<string, any>;
-  rtl: Record<string, any>;
-  sim: Record<string, any>;
+  rtl: RtlSpec;
+  sim: SimSpec;
   target: { device: string; package?: string; board: string; clockMHz: number; toolchain: 'auto' | 'native' | 'yowasp' };
 }

@@ -1,0 +1,118 @@
+/**
+ * One evaluation = one training of one architecture at one fidelity. Its identity is a content
+ * address: sha256 over the canonical architecture, the fidelity, the training settings, the data's
+ * hash, the search seed and the evaluator. The training seed is derived from that key, so a result
+ * depends only on what is being evaluated, never on which worker ran it or in what order; and a
+ * stored result can stand for a rerun.
+ */
+import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Architecture } from '../nn/arch';
+import { canonicalJson, sha256, writeFileAtomically } from '../util/fs';
+
+export interface Fidelity {
+  /** Training epochs at this rung. */
+  epochs: number;
+  /** Training samples (a seeded subset of the training split). */
+  subset: number;
+}
+
+export interface SearchTraining {
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  backend: 'auto' | 'node' | 'wasm' | 'cpu';
+}
+
+export interface EvaluationTask {
+  key: string;
+  arch: Architecture;
+  fidelity: Fidelity;
+  training: SearchTraining;
+  /** Derived from the key (seedFromKey). */
+  seed: number;
+  /** dist/data of the project. */
+  dataDir: string;
+}
+
+export interface EvaluationResult {
+  /** 1 - validation accuracy. */
+  error: number;
+  validationAccuracy: number;
+  validationLoss?: number;
+  /** Epochs run. */
+  epochs: number;
+  /** Wall time of the training, seconds. */
+  seconds: number;
+  imagesPerSecond?: number;
+  backend?: string;
+}
+
+/** A module exporting an Evaluator under `name`; `module` is an absolute path without extension (so it loads from src/ under tsx and from build/). */
+export interface EvaluatorRef {
+  module: string;
+  name: string;
+  /** Part of every key: bump when the evaluator's results change meaning. */
+  version: string;
+}
+
+export type Evaluator = (task: EvaluationTask, progress: (msg: string) => void) => Promise<EvaluationResult>;
+
+export interface KeyParts {
+  arch: Architecture;
+  fidelity: Fidelity;
+  training: SearchTraining;
+  dataHash: string;
+  seed: number;
+  evaluator: EvaluatorRef;
+}
+
+export function evaluationKey(p: KeyParts): string {
+  return sha256(
+    canonicalJson(
+      {
+        arch: p.arch,
+        fidelity: { epochs: p.fidelity.epochs, subset: p.fidelity.subset },
+        training: p.training,
+        data: p.dataHash,
+        seed: p.seed,
+        evaluator: `${p.evaluator.name}@${p.evaluator.version}`,
+      },
+      0,
+    ),
+  );
+}
+
+export interface StoredEvaluation {
+  key: string;
+  fidelity: Fidelity;
+  result: EvaluationResult;
+}
+
+/**
+ * Finished evaluations, one JSON file per key (evals/<first two hex>/<key>.json), each written
+ * through a temporary file and a rename: a kill at any moment leaves either the whole record or
+ * none, and nothing ever has to be repaired before a rerun.
+ */
+export class EvaluationStore {
+  constructor(readonly dir: string) {}
+
+  private file(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  get(key: string): StoredEvaluation | undefined {
+    const f = this.file(key);
+    if (!existsSync(f)) return undefined;
+    try {
+      const rec = JSON.parse(readFileSync(f, 'utf8')) as StoredEvaluation;
+      return rec.key === key ? rec : undefined;
+    } catch {
+      return undefined; // unreadable: evaluate again (and overwrite)
+    }
+  }
+
+  put(rec: StoredEvaluation): void {
+    writeFileAtomically(this.file(rec.key), JSON.stringify(rec) + '\n');
+  }
+}

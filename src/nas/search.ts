@@ -1,0 +1,280 @@
+/**
+ * The architecture search: an optimiser from src/moo over a search space, with
+ *  - analytic objectives and constraints computed before any training (objectives.ts); infeasible
+ *    candidates are never trained;
+ *  - multi-fidelity evaluation by successive halving inside each generation: every feasible new
+ *    candidate is trained at rung 0 (fidelity.epochs[0] epochs on fidelity.subset samples); the
+ *    best `promote` fraction of those (NSGA-II's order: constrained non-dominated rank, then
+ *    crowding distance, on the rung's errors) is trained at rung 1 (epochs[1]), and so on; a
+ *    candidate's error objective is the error at the highest rung it reached;
+ *  - parallel evaluation on a pool of worker processes;
+ *  - every evaluation stored content-addressed (evaluation.ts) and looked up before it is run.
+ *
+ * Resuming is replay: the optimiser is a pure function of its seed and of the results it is told,
+ * and every result is a pure function of its key, so a rerun (after kill -9, or with more
+ * generations) walks the same path, takes every finished evaluation from the store and trains
+ * only what is missing.
+ */
+import { crowdingDistance, constrainedDominates, nonDominatedSort, paretoIndices } from '../moo/dominance';
+import { hypervolume } from '../moo/hypervolume';
+import { seedFromKey } from '../moo/rng';
+import { makeOptimizer, runOptimizer, type AlgorithmName } from '../moo/run';
+import type { Evaluated } from '../moo/types';
+import type { Architecture } from '../nn/arch';
+import { architectureCost } from '../nn/cost';
+import type { QuantizationPlan } from '../quant/config';
+import { isDeepMakerError } from '../util/errors';
+import type { Logger } from '../util/log';
+import { evaluationKey, EvaluationStore, type EvaluationResult, type EvaluatorRef, type Fidelity, type SearchTraining } from './evaluation';
+import { measureCandidate, type Constraint } from './objectives';
+import { WorkerPool } from './pool';
+import type { SearchSpace } from './space';
+
+export interface SearchOptions<G> {
+  space: SearchSpace<G>;
+  algorithm: AlgorithmName;
+  population: number;
+  generations: number;
+  /** Minimised; must contain 'error' (the result lists it first). */
+  objectives: string[];
+  constraints: Constraint[];
+  quantization: QuantizationPlan;
+  device: string;
+  fidelity: { subset: number; epochs: number[]; promote: number };
+  training: SearchTraining;
+  seed: number;
+  workers: number;
+  evaluator: EvaluatorRef;
+  dataDir: string;
+  /** Identifies the data (part of every evaluation key). */
+  dataHash: string;
+  store: EvaluationStore;
+  log: Logger;
+}
+
+export interface RungRecord {
+  rung: number;
+  epochs: number;
+  subset: number;
+  key: string;
+  error: number;
+  validationAccuracy: number;
+  seconds: number;
+  cached: boolean;
+}
+
+export interface Candidate<G = unknown> {
+  /** Short id: the first 10 hex digits of the architecture key. */
+  id: string;
+  key: string;
+  generation: number;
+  /** Position in evaluation order (0-based). */
+  index: number;
+  genome: G;
+  architecture: Architecture;
+  description: string;
+  /** Analytic objective and constraint values (params, macs, weightBits, ...). */
+  values: Record<string, number>;
+  violation: number;
+  feasible: boolean;
+  /** Validation error at the highest rung reached; null when not trained (infeasible or invalid). */
+  error: number | null;
+  /** Highest rung reached (-1: not trained). */
+  rung: number;
+  rungs: RungRecord[];
+  /** The objective vector the optimiser was told (error 1 for untrained candidates). */
+  objectives: number[];
+  /** Why the candidate could not be built, when it could not. */
+  invalid?: string;
+}
+
+export interface GenerationSummary {
+  generation: number;
+  candidates: number;
+  feasible: number;
+  /** Trainings asked for in this generation (all rungs), and how many came from the store. */
+  evaluations: number;
+  cacheHits: number;
+  /** Normalised hypervolume of the feasible Pareto set of every candidate so far. */
+  hypervolume: number;
+  paretoSize: number;
+}
+
+export interface SearchResult<G = unknown> {
+  candidates: Candidate<G>[];
+  /** The feasible Pareto set over all candidates (or, if none is feasible, the least-violating ones). */
+  pareto: Candidate<G>[];
+  generations: GenerationSummary[];
+  evaluations: number;
+  cacheHits: number;
+  /** Reference point of the hypervolume, in objective units (objectives are divided by it). */
+  reference: number[];
+  objectives: string[];
+}
+
+const UNTRAINED_ERROR = 1;
+/** Measured for every candidate (reports and pictures), whether or not they are objectives. */
+const REPORTED = ['params', 'macs', 'weightBits'];
+const INVALID_VIOLATION = 1e6;
+
+export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>> {
+  if (!o.objectives.includes('error')) throw new Error("the search's objectives must include 'error'");
+  // Error first, then the analytic objectives in the spec's order.
+  const analytic = o.objectives.filter((n) => n !== 'error');
+  const objectives = ['error', ...analytic];
+  const optimizer = makeOptimizer(o.algorithm, feasibleFirst(o.space, (g) => {
+    try {
+      const arch = o.space.toArchitecture(g);
+      return measureCandidate({ arch, cost: architectureCost(arch), quantization: o.quantization, device: o.device }, [], o.constraints).violation === 0;
+    } catch (e) {
+      if (isDeepMakerError(e)) return false;
+      throw e;
+    }
+  }), { populationSize: o.population, seed: o.seed });
+  const pool = new WorkerPool(o.workers, o.evaluator, o.log);
+  const candidates: Candidate<G>[] = [];
+  const generations: GenerationSummary[] = [];
+  let reference: number[] | undefined;
+  let totalEvals = 0, totalHits = 0;
+  let lastCounts = { evals: 0, hits: 0 };
+
+  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, label: string): Promise<{ result: EvaluationResult; cached: boolean }> => {
+    const stored = o.store.get(key);
+    if (stored) return { result: stored.result, cached: true };
+    const result = await pool.run(
+      { key, arch, fidelity, training: o.training, seed: seedFromKey(key), dataDir: o.dataDir },
+      (msg) => o.log.info(`  ${label} ${msg}`),
+    );
+    o.store.put({ key, fidelity, result });
+    return { result, cached: false };
+  };
+
+  const evaluateBatch = async (genomes: G[], generation: number): Promise<Evaluated<G>[]> => {
+    const batch: Candidate<G>[] = genomes.map((genome, i) => {
+      const architecture = o.space.toArchitecture(genome);
+      const key = o.space.key(genome);
+      const base = { id: key.slice(0, 10), key, generation, index: candidates.length + i, genome, architecture, description: o.space.describe(genome), rungs: [], rung: -1, error: null, objectives: [] };
+      try {
+        const cost = architectureCost(architecture);
+        const m = measureCandidate({ arch: architecture, cost, quantization: o.quantization, device: o.device }, [...new Set([...analytic, ...REPORTED])], o.constraints);
+        return { ...base, values: m.values, violation: m.violation, feasible: m.violation === 0 };
+      } catch (e) {
+        if (!isDeepMakerError(e)) throw e;
+        return { ...base, values: {}, violation: INVALID_VIOLATION, feasible: false, invalid: (e as Error).message };
+      }
+    });
+    let evals = 0, hits = 0;
+    let contenders = batch.filter((c) => c.feasible);
+    for (let rung = 0; rung < o.fidelity.epochs.length && contenders.length; rung++) {
+      const fidelity: Fidelity = { epochs: o.fidelity.epochs[rung], subset: o.fidelity.subset };
+      await Promise.all(
+        contenders.map(async (c) => {
+          const key = evaluationKey({ arch: c.architecture, fidelity, training: o.training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
+          const label = `gen ${generation} ${c.id} rung ${rung}`;
+          const { result, cached } = await evaluate(key, c.architecture, fidelity, label);
+          evals++;
+          if (cached) hits++;
+          c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached });
+          c.rung = rung;
+          c.error = result.error;
+          o.log.info(
+            `gen ${generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
+              `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+          );
+        }),
+      );
+      // Successive halving: the best `promote` fraction (by NSGA-II's own order) goes on.
+      contenders = promoteBest(contenders, analytic, o.fidelity.promote);
+    }
+    for (const c of batch) {
+      c.objectives = [c.error ?? UNTRAINED_ERROR, ...analytic.map((n) => c.values[n] ?? Infinity)];
+      if (!c.feasible) o.log.info(`gen ${generation} ${c.id} not trained: ${c.invalid ?? `violates the constraints by ${(c.violation * 100).toFixed(1)}% (${formatValues(c.values)})`}`);
+    }
+    candidates.push(...batch);
+    totalEvals += evals;
+    totalHits += hits;
+    lastCounts = { evals, hits };
+    return batch.map((c) => ({ genome: c.genome, key: c.key, objectives: c.objectives, violation: c.violation }));
+  };
+
+  try {
+    await runOptimizer(optimizer, evaluateBatch, o.generations, ({ generation, batch }) => {
+      if (!reference) reference = referencePoint(objectives, candidates, o.constraints);
+      const front = paretoIndices(candidates).map((i) => candidates[i]).filter((c) => c.feasible);
+      const hv = hypervolume(front.map((c) => c.objectives.map((v, k) => v / reference![k])), objectives.map(() => 1));
+      const summary: GenerationSummary = {
+        generation,
+        candidates: batch.length,
+        feasible: batch.filter((b) => b.violation === 0).length,
+        evaluations: lastCounts.evals,
+        cacheHits: lastCounts.hits,
+        hypervolume: hv,
+        paretoSize: front.length,
+      };
+      generations.push(summary);
+      const best = front.reduce<Candidate<G> | undefined>((b, c) => (!b || (c.error ?? 1) < (b.error ?? 1) ? c : b), undefined);
+      o.log.info(
+        `generation ${generation + 1}/${o.generations}: ${summary.candidates} candidates (${summary.feasible} feasible), ${summary.evaluations} trainings (${summary.cacheHits} stored), ` +
+          `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}`,
+      );
+    });
+  } finally {
+    await pool.close();
+  }
+  const pareto = paretoIndices(candidates).map((i) => candidates[i]);
+  return { candidates, pareto, generations, evaluations: totalEvals, cacheHits: totalHits, reference: reference ?? objectives.map(() => 1), objectives };
+}
+
+/**
+ * The space's operators with a feasibility-aware random(): up to RANDOM_TRIES draws until one meets
+ * the (analytic, instant) constraints, so that the initial population and the random refills are
+ * not wasted on networks that can never be chosen. Variation is left to constraint-domination.
+ */
+const RANDOM_TRIES = 64;
+function feasibleFirst<G>(space: SearchSpace<G>, feasible: (g: G) => boolean): SearchSpace<G> {
+  return {
+    ...space,
+    random: (rng) => {
+      let g = space.random(rng);
+      for (let t = 1; t < RANDOM_TRIES && !feasible(g); t++) g = space.random(rng);
+      return g;
+    },
+  };
+}
+
+/** The best `fraction` (at least one) of candidates by constrained rank, then crowding, on their current objectives. */
+function promoteBest<G>(cs: Candidate<G>[], analytic: string[], fraction: number): Candidate<G>[] {
+  if (cs.length === 0) return cs;
+  const n = Math.max(1, Math.ceil(cs.length * fraction - 1e-9));
+  if (n >= cs.length && fraction >= 1) return cs;
+  const points = cs.map((c) => ({ objectives: [c.error ?? UNTRAINED_ERROR, ...analytic.map((a) => c.values[a])], violation: c.violation }));
+  const order: number[] = [];
+  for (const front of nonDominatedSort(points, constrainedDominates)) {
+    const crowd = crowdingDistance(front.map((i) => points[i].objectives));
+    order.push(...front.map((i, j) => ({ i, d: crowd[j] })).sort((a, b) => b.d - a.d || a.i - b.i).map((x) => x.i));
+  }
+  return order.slice(0, n).sort((a, b) => a - b).map((i) => cs[i]);
+}
+
+/**
+ * The hypervolume's reference point, fixed after the first generation so that the curve is
+ * comparable across generations (and identical when a search is resumed or grown): error 1; an
+ * objective with a constraint, its limit; any other, 1.1 x its largest value among the first
+ * generation's feasible candidates.
+ */
+function referencePoint(objectives: string[], firstGeneration: Candidate[], constraints: Constraint[]): number[] {
+  const pool = firstGeneration.filter((c) => c.feasible);
+  const source = pool.length ? pool : firstGeneration.filter((c) => !c.invalid);
+  return objectives.map((n, k) => {
+    if (n === 'error') return 1;
+    const limit = constraints.find((c) => c.objective === n)?.limit;
+    if (limit !== undefined) return limit;
+    const max = Math.max(0, ...source.map((c) => c.objectives[k]).filter((v) => Number.isFinite(v)));
+    return max > 0 ? 1.1 * max : 1;
+  });
+}
+
+export function formatValues(v: Record<string, number>): string {
+  const f = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : `${x}`);
+  return Object.entries(v).map(([k, x]) => `${k} ${f(x)}`).join(', ');
+}

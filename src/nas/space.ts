@@ -1,0 +1,45 @@
+/**
+ * A search space: a genome type, the variation operators NSGA-II needs (src/moo GenomeOps), and the
+ * mapping of a genome to an Architecture (src/nn/arch.ts) that the trainer builds and the cost
+ * model counts. The canonical key of a genome is the sha256 of its *architecture*, so two genomes
+ * describing the same network are one candidate (dedup) and share one stored evaluation.
+ */
+import type { Rng } from '../moo/rng';
+import type { GenomeOps } from '../moo/types';
+import type { ArchActivation, Architecture } from '../nn/arch';
+import { canonicalJson, sha256 } from '../util/fs';
+
+export interface SpaceContext {
+  /** Input shape without batch, channels last, e.g. [28, 28, 1]. */
+  input: number[];
+  classes: number;
+  /** Activation choices for the activation gene (only those the C and RTL back ends implement). */
+  activations: ArchActivation[];
+}
+
+export interface SearchSpace<G> extends GenomeOps<G> {
+  readonly name: 'densenet' | 'chain';
+  toArchitecture(g: G): Architecture;
+  /** One line, for progress output. */
+  describe(g: G): string;
+}
+
+export function architectureKey(arch: Architecture): string {
+  return sha256(canonicalJson(arch, 0));
+}
+
+/** Picks a different element of `choices` than `current` when there is one (mutation must change something). */
+export function otherChoice<T>(choices: readonly T[], current: T, rng: Rng): T {
+  const others = choices.filter((c) => c !== current);
+  return others.length ? rng.pick(others) : current;
+}
+
+/** For ordered numeric choices: half the time a neighbouring value (a small step), else any other. */
+export function stepChoice(choices: readonly number[], current: number, rng: Rng): number {
+  const i = choices.indexOf(current);
+  if (i >= 0 && rng.bool(0.5)) {
+    const j = i + (rng.bool(0.5) ? 1 : -1);
+    if (j >= 0 && j < choices.length) return choices[j];
+  }
+  return otherChoice(choices, current, rng);
+}

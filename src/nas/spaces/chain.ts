@@ -1,0 +1,163 @@
+/**
+ * The chain macro space: a plain sequence of feature layers, a head, and dense layers.
+ *
+ *   input -> features[0] -> ... -> features[n-1] -> head -> dense(hidden[0]) -> ... -> dense(classes)
+ *
+ * Genome:
+ *   features   1..6 genes, each one of
+ *                conv       { filters 4, 8, 12, 16, 24, 32, 48, 64; kernel 1, 3, 5; stride 1, 2 }
+ *                depthwise  { kernel 3, 5; stride 1, 2 }   (a depthwise conv; a following 1x1 conv makes it separable)
+ *                pool       { kind max | avg }             (2x2, stride 2)
+ *              convolutions use `same` padding with BN and the activation; only strides and pools shrink the map
+ *   head       flatten | gap (global average pool)
+ *   hidden     0..2 dense layers of 16, 32, 64 or 128 units, with the activation
+ *   activation one of the space's activations (relu unless the spec allows more)
+ * Repairs (applied when mapping to an architecture; the key follows the architecture): a stride or
+ * pool that would shrink a map below 1x1 (pool: below 2x2 input) is dropped or made stride 1.
+ */
+import type { Rng } from '../../moo/rng';
+import type { ArchActivation, ArchNode, Architecture } from '../../nn/arch';
+import { architectureKey, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
+
+export type FeatureGene =
+  | { op: 'conv'; filters: number; kernel: number; stride: number }
+  | { op: 'depthwise'; kernel: number; stride: number }
+  | { op: 'pool'; kind: 'max' | 'avg' };
+
+export interface ChainGenome {
+  features: FeatureGene[];
+  head: 'flatten' | 'gap';
+  hidden: number[];
+  activation: ArchActivation;
+}
+
+export const CHAIN_CHOICES = {
+  filters: [4, 8, 12, 16, 24, 32, 48, 64],
+  convKernel: [1, 3, 5],
+  depthwiseKernel: [3, 5],
+  stride: [1, 2],
+  pool: ['max', 'avg'] as const,
+  head: ['flatten', 'gap'] as const,
+  hidden: [16, 32, 64, 128],
+  maxFeatures: 6,
+  maxHidden: 2,
+};
+
+export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
+  const C = CHAIN_CHOICES;
+  const randomFeature = (rng: Rng): FeatureGene => {
+    const r = rng.next();
+    if (r < 0.55) return { op: 'conv', filters: rng.pick(C.filters), kernel: rng.pick(C.convKernel), stride: rng.pick(C.stride) };
+    if (r < 0.75) return { op: 'depthwise', kernel: rng.pick(C.depthwiseKernel), stride: rng.pick(C.stride) };
+    return { op: 'pool', kind: rng.pick(C.pool) };
+  };
+
+  const random = (rng: Rng): ChainGenome => {
+    const n = rng.intBetween(1, C.maxFeatures);
+    // Start with a convolution: a depthwise conv or a pool on the raw input is rarely useful.
+    const features: FeatureGene[] = [{ op: 'conv', filters: rng.pick(C.filters), kernel: rng.pick([3, 5]), stride: rng.pick(C.stride) }];
+    while (features.length < n) features.push(randomFeature(rng));
+    return {
+      features,
+      head: rng.pick(C.head),
+      hidden: Array.from({ length: rng.int(C.maxHidden + 1) }, () => rng.pick(C.hidden)),
+      activation: rng.pick(ctx.activations),
+    };
+  };
+
+  const mutateFeature = (f: FeatureGene, rng: Rng): FeatureGene => {
+    switch (f.op) {
+      case 'conv': {
+        const which = rng.int(3);
+        if (which === 0) return { ...f, filters: stepChoice(C.filters, f.filters, rng) };
+        if (which === 1) return { ...f, kernel: stepChoice(C.convKernel, f.kernel, rng) };
+        return { ...f, stride: otherChoice(C.stride, f.stride, rng) };
+      }
+      case 'depthwise':
+        return rng.bool() ? { ...f, kernel: otherChoice(C.depthwiseKernel, f.kernel, rng) } : { ...f, stride: otherChoice(C.stride, f.stride, rng) };
+      case 'pool':
+        return { ...f, kind: otherChoice(C.pool, f.kind, rng) };
+    }
+  };
+
+  const mutate = (g: ChainGenome, rng: Rng): ChainGenome => {
+    const out = clone(g);
+    const r = rng.next();
+    if (r < 0.4) {
+      const i = rng.int(out.features.length);
+      out.features[i] = mutateFeature(out.features[i], rng);
+    } else if (r < 0.55 && out.features.length < C.maxFeatures) {
+      out.features.splice(rng.intBetween(1, out.features.length), 0, randomFeature(rng));
+    } else if (r < 0.7 && out.features.length > 1) {
+      out.features.splice(rng.intBetween(1, out.features.length - 1), 1);
+    } else if (r < 0.85) {
+      if (out.hidden.length && rng.bool()) {
+        const i = rng.int(out.hidden.length);
+        out.hidden[i] = stepChoice(C.hidden, out.hidden[i], rng);
+      } else if (out.hidden.length < C.maxHidden && rng.bool()) out.hidden.push(rng.pick(C.hidden));
+      else if (out.hidden.length) out.hidden.pop();
+      else out.hidden.push(rng.pick(C.hidden));
+    } else if (r < 0.95 || ctx.activations.length < 2) {
+      out.head = otherChoice(C.head, out.head, rng);
+    } else {
+      out.activation = otherChoice(ctx.activations, out.activation, rng);
+    }
+    return out;
+  };
+
+  const toArchitecture = (g: ChainGenome): Architecture => {
+    const act = g.activation;
+    const layers: ArchNode[] = [];
+    let h = ctx.input[0], w = ctx.input[1];
+    for (const f of g.features) {
+      if (f.op === 'pool') {
+        if (h < 2 || w < 2) continue;
+        layers.push({ type: f.kind === 'max' ? 'maxpool2d' : 'avgpool2d', pool: 2 });
+        h = Math.floor(h / 2);
+        w = Math.floor(w / 2);
+        continue;
+      }
+      const stride = h < 2 || w < 2 ? 1 : f.stride;
+      h = Math.ceil(h / stride);
+      w = Math.ceil(w / stride);
+      if (f.op === 'conv') {
+        layers.push({ type: 'conv2d', filters: f.filters, kernel: f.kernel, ...(stride > 1 ? { stride } : {}), padding: 'same', activation: act, batchnorm: true });
+      } else {
+        layers.push({ type: 'depthwise_conv2d', kernel: f.kernel, ...(stride > 1 ? { stride } : {}), padding: 'same', activation: act, batchnorm: true });
+      }
+    }
+    layers.push(g.head === 'gap' ? { type: 'global_avgpool2d' } : { type: 'flatten' });
+    for (const units of g.hidden) layers.push({ type: 'dense', units, activation: act });
+    layers.push({ type: 'dense', units: ctx.classes });
+    return { input: [...ctx.input], classes: ctx.classes, layers };
+  };
+
+  return {
+    name: 'chain',
+    random,
+    mutate,
+    toArchitecture,
+    key: (g) => architectureKey(toArchitecture(g)),
+    // One-point crossover of the feature lists (cut points drawn in each parent), uniform for the rest.
+    crossover: (a, b, rng) => {
+      const i = rng.intBetween(1, a.features.length), j = rng.intBetween(1, b.features.length);
+      const f1 = [...a.features.slice(0, i), ...b.features.slice(j)].slice(0, C.maxFeatures);
+      const f2 = [...b.features.slice(0, j), ...a.features.slice(i)].slice(0, C.maxFeatures);
+      const swap = <T>(x: T, y: T): [T, T] => (rng.bool() ? [y, x] : [x, y]);
+      const [h1, h2] = swap(a.head, b.head);
+      const [d1, d2] = swap(a.hidden, b.hidden);
+      const [a1, a2] = swap(a.activation, b.activation);
+      return [
+        { features: f1.map((f) => ({ ...f })), head: h1, hidden: [...d1], activation: a1 },
+        { features: f2.map((f) => ({ ...f })), head: h2, hidden: [...d2], activation: a2 },
+      ];
+    },
+    describe: (g) =>
+      g.features.map((f) => (f.op === 'conv' ? `conv${f.kernel}x${f.kernel}/${f.stride}:${f.filters}` : f.op === 'depthwise' ? `dw${f.kernel}x${f.kernel}/${f.stride}` : `${f.kind}pool`)).join(' ') +
+      ` ${g.head}${g.hidden.map((u) => ` fc${u}`).join('')} ${g.activation}`,
+  };
+}
+
+function clone(g: ChainGenome): ChainGenome {
+  return { features: g.features.map((f) => ({ ...f })), head: g.head, hidden: [...g.hidden], activation: g.activation };
+}

@@ -1,0 +1,223 @@
+/**
+ * The nas stage: multi-objective architecture search over the data stage's output.
+ *
+ * Reads dist/spec/nas.json (search, quantize, target.device, model) and dist/data; writes
+ *   candidates.jsonl  one line per candidate, in evaluation order (genome, architecture, values, rungs)
+ *   pareto.json       the feasible Pareto set (id, error, params, macs, weightBits, architecture, ...)
+ *   pareto.svg        error vs params and error vs MACs, the front highlighted
+ *   hypervolume.svg   hypervolume of the Pareto set per generation
+ *   selected.json     the Architecture handed to train (search.select)
+ *   report.json       NasReport
+ * Evaluations are stored in .deepmaker/nas/evals (content-addressed), so an interrupted search
+ * resumes where it stopped and a larger `generations` reuses every earlier evaluation.
+ * With search.enabled false, or a spec that starts from an existing model, it writes only a report
+ * {skipped: true, reason}; train then uses train.architecture.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readDataReport, splitFiles } from '../data/tensors';
+import type { AlgorithmName } from '../moo/run';
+import type { ArchActivation } from '../nn/arch';
+import type { StageContext } from '../plugin/stage-context';
+import type { QuantizeSpec } from '../quant/config';
+import type { SearchSpec } from '../spec/types';
+import { DeepMakerError } from '../util/errors';
+import { canonicalJson, sha256, sha256File } from '../util/fs';
+import { EvaluationStore, type EvaluatorRef } from './evaluation';
+import { quantizationForCounting, resolveConstraints } from './objectives';
+import { runSearch, type Candidate, type SearchResult } from './search';
+import { selectCandidate } from './select';
+import type { SearchSpace, SpaceContext } from './space';
+import { chainSpace } from './spaces/chain';
+import { denseNetSpace } from './spaces/densenet';
+import { compact, hypervolumeSvg, paretoSvg } from './svg';
+import { TRAIN_EVALUATOR } from './train-evaluator';
+
+export interface NasView {
+  search: SearchSpec;
+  quantize: QuantizeSpec;
+  target: { device: string };
+  model?: string;
+}
+
+export interface ParetoEntry {
+  id: string;
+  error: number | null;
+  validationAccuracy: number | null;
+  params: number;
+  macs: number;
+  weightBits: number;
+  /** Any further objective values (hardware objectives once registered). */
+  values: Record<string, number>;
+  /** Epochs and samples of the training the error comes from. */
+  epochs: number | null;
+  subset: number;
+  generation: number;
+  description: string;
+}
+
+export type NasReport =
+  | { skipped: true; reason: string }
+  | {
+      skipped: false;
+      algorithm: AlgorithmName;
+      space: string;
+      objectives: string[];
+      constraints: { objective: string; limit: number }[];
+      fidelity: SearchSpec['fidelity'];
+      population: number;
+      generations: number;
+      /** Candidates proposed (each a distinct architecture). */
+      candidates: number;
+      feasible: number;
+      /** Trainings asked for (every rung of every candidate), and how many came from the store. */
+      evaluations: number;
+      cacheHits: number;
+      /** Trainings actually run in this invocation. */
+      trained: number;
+      pareto: ParetoEntry[];
+      /** Normalised hypervolume of the Pareto set after each generation. */
+      hypervolume: number[];
+      /** Objective values that map to 1 in the hypervolume (error first). */
+      hypervolumeReference: number[];
+      selected: ParetoEntry;
+      select: string;
+      workers: number;
+      wallSeconds: number;
+      files: string[];
+    };
+
+export function makeSpace(name: 'densenet' | 'chain', ctx: SpaceContext): SearchSpace<unknown> {
+  return (name === 'chain' ? chainSpace(ctx) : denseNetSpace(ctx)) as unknown as SearchSpace<unknown>;
+}
+
+/** sha256 over the training and validation tensors: part of every evaluation key. */
+export async function dataHash(dataDir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const split of ['train', 'validation'] as const) {
+    const f = splitFiles(split);
+    parts.push(await sha256File(join(dataDir, f.x)), await sha256File(join(dataDir, f.y)));
+  }
+  return sha256(parts.join('\n'));
+}
+
+export function paretoEntry(c: Candidate): ParetoEntry {
+  const top = c.rungs[c.rungs.length - 1];
+  const { params, macs, weightBits, ...rest } = c.values;
+  return {
+    id: c.id,
+    error: c.error,
+    validationAccuracy: top ? top.validationAccuracy : null,
+    params,
+    macs,
+    weightBits,
+    values: rest,
+    epochs: top ? top.epochs : null,
+    subset: top ? top.subset : 0,
+    generation: c.generation,
+    description: c.description,
+  };
+}
+
+export interface NasRunOptions {
+  /** The evaluator (tests substitute a cheap synthetic one; the stage trains). */
+  evaluator?: EvaluatorRef;
+}
+
+export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOptions = {}): Promise<void> {
+  const writeReport = (r: NasReport) => writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(r));
+  const s = ctx.spec.search;
+  if (ctx.spec.model) {
+    const reason = `the spec starts from an existing model (${ctx.spec.model}); there is nothing to search`;
+    ctx.log.info(`skipped: ${reason}`);
+    return writeReport({ skipped: true, reason });
+  }
+  if (!s.enabled) {
+    const reason = 'search.enabled is false; train uses train.architecture';
+    ctx.log.info(`skipped: ${reason}`);
+    return writeReport({ skipped: true, reason });
+  }
+  if (!s.objectives.includes('error')) {
+    throw new DeepMakerError(`search.objectives is [${s.objectives.join(', ')}] without 'error'`, { where: 'search.objectives' }, 'add error: the search ranks networks by validation error and their costs together');
+  }
+  const started = Date.now();
+  const dataDir = ctx.inputDir('data');
+  const data = readDataReport(dataDir);
+  const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] });
+  const quantization = quantizationForCounting(ctx.spec.quantize);
+  const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);
+  ctx.log.info(
+    `${s.algorithm} over the ${s.space} space: population ${s.population}, ${s.generations} generations, objectives ${s.objectives.join(', ')}` +
+      `${constraints.length ? `, constraints ${constraints.map((c) => `${c.objective} <= ${c.limit}`).join(', ')}` : ''}; ` +
+      `fidelity ${s.fidelity.epochs.join('/')} epochs on ${s.fidelity.subset} samples (promote ${s.fidelity.promote}); ${s.workers} workers`,
+  );
+  const result: SearchResult = await runSearch({
+    space,
+    algorithm: s.algorithm,
+    population: s.population,
+    generations: s.generations,
+    objectives: s.objectives,
+    constraints,
+    quantization,
+    device: ctx.spec.target.device,
+    fidelity: s.fidelity,
+    training: s.training,
+    seed: s.seed,
+    workers: s.workers,
+    evaluator: opts.evaluator ?? TRAIN_EVALUATOR,
+    dataDir,
+    dataHash: await dataHash(dataDir),
+    store: new EvaluationStore(join(ctx.workDir, 'evals')),
+    log: ctx.log,
+  });
+  const selected = selectCandidate(result.pareto, s.select, result.reference);
+  const front = result.pareto.filter((c) => c.feasible);
+
+  writeFileSync(
+    join(ctx.outDir, 'candidates.jsonl'),
+    result.candidates
+      .map((c) =>
+        JSON.stringify({
+          id: c.id, key: c.key, generation: c.generation, index: c.index, description: c.description, genome: c.genome,
+          architecture: c.architecture, values: c.values, violation: c.violation, feasible: c.feasible, error: c.error,
+          rung: c.rung, rungs: c.rungs, objectives: c.objectives, pareto: front.includes(c), ...(c.invalid ? { invalid: c.invalid } : {}),
+        }),
+      )
+      .join('\n') + '\n',
+  );
+  writeFileSync(join(ctx.outDir, 'pareto.json'), canonicalJson(front.map((c) => ({ ...paretoEntry(c), architecture: c.architecture }))));
+  writeFileSync(join(ctx.outDir, 'selected.json'), canonicalJson(selected.architecture));
+  const caption = `${s.algorithm}, ${s.space} space, ${result.candidates.length} candidates, ${result.evaluations} trainings; selected ${selected.id} by ${s.select}`;
+  writeFileSync(join(ctx.outDir, 'pareto.svg'), paretoSvg(result.candidates, result.pareto, selected, caption));
+  const ref = result.objectives.map((n, k) => `${n} ${compact(result.reference[k])}`).join(', ');
+  writeFileSync(join(ctx.outDir, 'hypervolume.svg'), hypervolumeSvg(result.generations, `objectives divided by the reference point (${ref})`));
+
+  const wallSeconds = (Date.now() - started) / 1000;
+  writeReport({
+    skipped: false,
+    algorithm: s.algorithm,
+    space: s.space,
+    objectives: result.objectives,
+    constraints,
+    fidelity: s.fidelity,
+    population: s.population,
+    generations: result.generations.length,
+    candidates: result.candidates.length,
+    feasible: result.candidates.filter((c) => c.feasible).length,
+    evaluations: result.evaluations,
+    cacheHits: result.cacheHits,
+    trained: result.evaluations - result.cacheHits,
+    pareto: front.map(paretoEntry),
+    hypervolume: result.generations.map((g) => g.hypervolume),
+    hypervolumeReference: result.reference,
+    selected: paretoEntry(selected),
+    select: s.select,
+    workers: s.workers,
+    wallSeconds,
+    files: ['candidates.jsonl', 'pareto.json', 'pareto.svg', 'hypervolume.svg', 'selected.json', 'report.json'],
+  });
+  ctx.log.info(
+    `selected ${selected.id} (${s.select}): validation error ${((selected.error ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
+      `${selected.values.weightBits} weight bits; ${result.evaluations} trainings (${result.cacheHits} stored) in ${wallSeconds.toFixed(1)} s`,
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * The real evaluator: trains the candidate with src/nn's trainer at the task's fidelity (a seeded
+ * subset of the training split, a few epochs) and measures the validation error. Runs inside a
+ * worker process; the data is read once per process.
+ */
+import { readSplit, type Split } from '../data/tensors';
+import { trainArchitecture } from '../nn/train';
+import type { EvaluationResult, EvaluationTask, EvaluatorRef } from './evaluation';
+
+export const TRAIN_EVALUATOR: EvaluatorRef = { module: __filename.replace(/\.[cm]?[jt]s$/, ''), name: 'trainEvaluator', version: '1' };
+
+let cached: { dir: string; train: Split; validation: Split } | undefined;
+
+function data(dir: string) {
+  if (!cached || cached.dir !== dir) cached = { dir, train: readSplit(dir, 'train'), validation: readSplit(dir, 'validation') };
+  return cached;
+}
+
+export async function trainEvaluator(task: EvaluationTask, progress: (msg: string) => void): Promise<EvaluationResult> {
+  const d = data(task.dataDir);
+  const started = Date.now();
+  const r = await trainArchitecture(task.arch, { train: d.train, validation: d.validation }, {
+    epochs: task.fidelity.epochs,
+    batchSize: task.training.batchSize,
+    learningRate: task.training.learningRate,
+    optimizer: task.training.optimizer,
+    backend: task.training.backend,
+    seed: task.seed,
+    subset: task.fidelity.subset,
+    workers: 1,
+    onEpoch: (e) => progress(`epoch ${e.epoch}/${task.fidelity.epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`),
+  });
+  r.model.dispose();
+  return {
+    error: 1 - r.validationAccuracy,
+    validationAccuracy: r.validationAccuracy,
+    validationLoss: r.validationLoss,
+    epochs: r.epochs,
+    seconds: (Date.now() - started) / 1000,
+    imagesPerSecond: r.imagesPerSecond,
+    backend: r.backend,
+  };
+}
