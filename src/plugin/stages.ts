@@ -37,10 +37,25 @@ export const STAGES: StageDef[] = [
     load: async () => (await import('../data/stage.js')).runDataStage,
   },
   {
+    name: 'nas',
+    description: 'Multi-objective architecture search (NSGA-II, or the random/aging baselines): validation error vs MACs, params and weight bits under the device constraints; selects the architecture to train.',
+    upstream: ['data'],
+    // Only what changes the search: the quantize fields that set the weight-memory bit count.
+    view: (s) => ({
+      search: s.search,
+      quantize: { mode: s.quantize.mode, weights: s.quantize.weights, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } },
+      target: { device: s.target.device },
+      model: s.model,
+    }),
+    externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+    sources: ['nas', 'moo', 'nn', 'quant', 'fpga', 'data', 'util'],
+    load: async () => (await import('../nas/stage.js')).runNasStage,
+  },
+  {
     name: 'train',
     description: 'Train the selected (or spec-given) architecture at full fidelity; save it in TensorFlow.js layers format; test accuracy once.',
-    // TODO(nas): becomes ['data', 'nas'] once the nas stage is registered (train reads dist/nas/selected.json).
-    upstream: ['data'],
+    // train reads dist/nas/selected.json (or, when nas is skipped, train.architecture).
+    upstream: ['data', 'nas'],
     view: (s) => ({ train: s.train, model: s.model, ...quantizeView(s) }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
     sources: ['nn', 'data', 'util', 'quant', 'numerics'],

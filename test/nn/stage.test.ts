@@ -31,6 +31,9 @@ function project(train: Partial<TrainSpec>, model?: string): string {
   };
   mkdirSync(join(root, 'dist', 'spec'), { recursive: true });
   writeFileSync(join(root, 'dist', 'spec', 'train.json'), canonicalJson(view));
+  // train's upstream nas, skipped (search.enabled: false): a report and no selected.json.
+  mkdirSync(join(root, 'dist', 'nas'), { recursive: true });
+  writeFileSync(join(root, 'dist', 'nas', 'report.json'), canonicalJson({ skipped: true, reason: 'search.enabled is false; train uses train.architecture' }));
   return root;
 }
 
