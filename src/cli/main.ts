@@ -1,6 +1,7 @@
 import { resolve, dirname } from 'node:path';
 import { loadSpec, SpecError } from '../spec/load';
 import { runStage } from '../plugin/runner';
+import { referencedFilesStamp } from '../spec/views';
 import { STAGES, upstreamClosure } from '../plugin/stages';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { nearest } from '../spec/suggest';
@@ -57,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
           const done = existsSync(join(projectRoot, 'dist', s, 'report.json'));
           if (s === stage || force || !done) await runStage(s, projectRoot, process.cwd());
         }
+        return 0;
+      }
+      case 'input-stamp': {
+        // Used by the spec target's Nx `runtime` input (see referencedFilesStamp); not for people.
+        console.log(referencedFilesStamp(resolve(args[0] ?? '.'), loadSpec));
         return 0;
       }
       case 'stages':

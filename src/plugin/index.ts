@@ -41,6 +41,8 @@ function nodesFor(file: string, options: DeepMakerPluginOptions, context: Create
         '!{projectRoot}/dist/**/*',
         '!{projectRoot}/.deepmaker/**/*',
         ...(inRepo ? ['{workspaceRoot}/src/spec/**/*', '{workspaceRoot}/schemas/**/*'] : []),
+        // Data files may be gitignored or outside the project, where Nx does not hash them: stamp them.
+        { runtime: `node node_modules/deepmaker/bin/deepmaker.js input-stamp ${root}` },
         { externalDependencies: inRepo ? ['yaml', 'ajv'] : ['deepmaker', 'yaml', 'ajv'] },
       ],
       outputs: ['{projectRoot}/dist/spec'],

@@ -115,6 +115,18 @@ describe('nx: caching per stage', () => {
     assert.deepEqual(tasks(r.out), { 'model:spec': 'ran', 'model:data': 'ran' });
   });
 
+  it('editing a gitignored data file reruns data too (Nx does not hash it; the spec target stamps it)', async () => {
+    ws.write('.gitignore', ws.read('.gitignore') + 'data/\n');
+    const first = await ws.nx(['run', 'model:data', '--output-style=static']);
+    assert.equal(first.code, 0, first.out);
+    ws.write('data/test-labels.idx', idxFiles(60, 10, 4).labels);
+    const r = await ws.nx(['run', 'model:data', '--output-style=static']);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(tasks(r.out), { 'model:spec': 'ran', 'model:data': 'ran' });
+    const again = await ws.nx(['run', 'model:data', '--output-style=static']);
+    assert.deepEqual(tasks(again.out), { 'model:spec': 'local cache', 'model:data': 'local cache' });
+  });
+
   it('a mistyped key fails with file:line:column and a suggestion', async () => {
     ws.write('deepmaker.yaml', MODEL_YAML.replace('  seed: 1', '  seeed: 1'));
     const r = await ws.nx(['run', 'model:data', '--output-style=static']);
