@@ -1,0 +1,133 @@
+/**
+ * The nas stage with real training (src/nn through the worker pool) on a tiny image problem, and
+ * its skip behaviour. Kept small: a few candidates, a few hundred 8x8 samples.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeNpy } from '../../src/data/npy';
+import { Rng } from '../../src/moo/rng';
+import type { Architecture } from '../../src/nn/arch';
+import { architectureCost } from '../../src/nn/cost';
+import { runStage } from '../../src/plugin/runner';
+import { canonicalJson } from '../../src/util/fs';
+import type { Logger } from '../../src/util/log';
+
+/** 8x8 images with a bright 3x3 blob in one quadrant; the class is the quadrant. */
+function quadrants(n: number, seed: number) {
+  const rng = new Rng(`quadrants-${seed}`);
+  const x = new Float32Array(n * 64), y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(4);
+    y[i] = c;
+    for (let p = 0; p < 64; p++) x[i * 64 + p] = rng.uniform(0, 0.3);
+    const r0 = (c >> 1) * 4 + rng.int(2), c0 = (c & 1) * 4 + rng.int(2);
+    for (let dr = 0; dr < 3; dr++) for (let dc = 0; dc < 3; dc++) x[i * 64 + (r0 + dr) * 8 + c0 + dc] = 1;
+  }
+  return { x, y, count: n };
+}
+
+function project(search: Record<string, unknown>, model?: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'dm-nas-stage-'));
+  const data = join(root, 'dist', 'data');
+  mkdirSync(data, { recursive: true });
+  for (const [name, n, seed] of [['train', 384, 1], ['validation', 128, 2], ['test', 64, 3]] as const) {
+    const s = quadrants(n, seed);
+    writeNpy(join(data, `${name}_x.npy`), s.x, [n, 8, 8, 1]);
+    writeNpy(join(data, `${name}_y.npy`), s.y, [n]);
+  }
+  writeFileSync(join(data, 'report.json'), canonicalJson({ shape: [8, 8, 1], classes: 4, counts: { train: 384, validation: 128, test: 64 } }));
+  const view = {
+    search: {
+      enabled: true, space: 'chain', algorithm: 'nsga2', population: 3, generations: 2,
+      objectives: ['error', 'macs', 'params', 'weightBits'], constraints: { maxWeightBits: 'device', maxMacs: 60000 },
+      fidelity: { subset: 256, epochs: [2, 4], promote: 0.5 },
+      training: { batchSize: 16, learningRate: 0.01, optimizer: 'adam', backend: 'wasm' },
+      activations: ['relu'], workers: 2, seed: 1, select: 'lowest-error', ...search,
+    },
+    quantize: { mode: 'fixed', weights: { bits: 8, integer: 1 } },
+    target: { device: 'ice40-up5k' },
+    ...(model ? { model } : {}),
+    files: {},
+  };
+  mkdirSync(join(root, 'dist', 'spec'), { recursive: true });
+  writeFileSync(join(root, 'dist', 'spec', 'nas.json'), canonicalJson(view));
+  return root;
+}
+
+function capture(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
+}
+
+const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+
+describe('the nas stage', () => {
+  it('searches with real training, writes its outputs, and a rerun takes every evaluation from the store', async () => {
+    const root = project({});
+    try {
+      const log = capture();
+      await runStage('nas', root, root, log);
+      const out = join(root, 'dist', 'nas');
+      assert.deepEqual(readdirSync(out).sort(), ['candidates.jsonl', 'hypervolume.svg', 'pareto.json', 'pareto.svg', 'report.json', 'selected.json']);
+      const report = json(join(out, 'report.json'));
+      assert.equal(report.skipped, false);
+      assert.equal(report.cacheHits, 0);
+      assert.ok(report.evaluations >= 3 && report.trained === report.evaluations, JSON.stringify(report));
+      assert.equal(report.hypervolume.length, 2);
+      assert.ok(report.hypervolume[1] > 0);
+      for (const p of report.pareto) for (const f of ['id', 'error', 'params', 'macs', 'weightBits']) assert.ok(typeof p[f] === (f === 'id' ? 'string' : 'number'), `${f} in ${JSON.stringify(p)}`);
+      // The selected architecture is the report's, builds, meets the constraints and learned the task (chance is 75% error).
+      const selected: Architecture = json(join(out, 'selected.json'));
+      const cost = architectureCost(selected);
+      assert.equal(cost.params, report.selected.params);
+      assert.ok(report.selected.macs <= 60000 && report.selected.weightBits <= 122880);
+      assert.ok(report.selected.error < 0.5, `selected error ${report.selected.error}`);
+      assert.equal(report.selected.error, Math.min(...report.pareto.map((p: { error: number }) => p.error)));
+      // Progress: one line per training and per generation.
+      assert.equal(log.lines.filter((l) => / rung \d \(\d+ epochs?, 256 samples\): error /.test(l)).length, report.evaluations);
+      assert.equal(log.lines.filter((l) => /^generation \d\/2: /.test(l)).length, 2);
+      assert.match(readFileSync(join(out, 'pareto.svg'), 'utf8'), /^<svg[^]*error vs parameters[^]*error vs MACs[^]*<\/svg>\n$/);
+      const candidates = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(candidates.length, report.candidates);
+
+      const again = capture();
+      await runStage('nas', root, root, again);
+      const second = json(join(out, 'report.json'));
+      assert.equal(second.trained, 0);
+      assert.equal(second.cacheHits, report.evaluations);
+      assert.deepEqual(second.pareto, report.pareto);
+      assert.ok(!again.lines.some((l) => /evaluation worker/.test(l)), 'no worker is started when everything is stored');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('with search.enabled false it reports skipped and selects nothing (train uses train.architecture)', async () => {
+    const root = project({ enabled: false });
+    try {
+      await runStage('nas', root, root, capture());
+      assert.deepEqual(readdirSync(join(root, 'dist', 'nas')), ['report.json']);
+      const r = json(join(root, 'dist', 'nas', 'report.json'));
+      assert.equal(r.skipped, true);
+      assert.match(r.reason, /search\.enabled is false/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('with model: in the spec it reports skipped', async () => {
+    const root = project({}, 'models/my.h5');
+    try {
+      await runStage('nas', root, root, capture());
+      const r = json(join(root, 'dist', 'nas', 'report.json'));
+      assert.equal(r.skipped, true);
+      assert.match(r.reason, /existing model/);
+      assert.equal(existsSync(join(root, 'dist', 'nas', 'selected.json')), false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
