@@ -1,0 +1,293 @@
+/**
+ * The DSE cost model: for a point of the directive space, the cycles per inference and the device
+ * resources of the hardware src/rtl would generate for it.
+ *
+ *  - Cycles are EXACT: they come from the same engine plans the RTL emitter builds and the cycle
+ *    formula the emitter's timing follows (src/rtl/cycles.ts); test/dse checks them against
+ *    simulation.
+ *  - Logic (LUTs, flip-flops, carry cells) is predicted by the calibrated linear model
+ *    (src/dse/calibration.ts) over features of the emitted engines and top.
+ *  - EBR, SPRAM and DSP blocks are counted: DSPs exactly as the generator assigns them (layer
+ *    order, while the device has them), EBR/SPRAM from the ROM and activation-memory geometries
+ *    with the mapping rules the calibration measured.
+ *
+ * Engines are independent of one another given their directive and DSP budget, so each
+ * (partition, choice, budget) is emitted once and cached; a point then costs a sum and one buffer
+ * allocation, which is what makes exhaustive search over 10^4-10^5 points affordable.
+ *
+ * The NAS hook (`hardwareObjective`) builds this model for an IR and reports the cycles and logic
+ * of the fastest point that fits the device, or of a fixed directive set.
+ */
+import type { NumberKnobs } from '../cgen/precision';
+import type { Device } from '../fpga/devices';
+import type { ModelIR } from '../ir/types';
+import { allocateBuffers } from '../rtl/buffers';
+import { engineCycles, TOP_OVERHEAD_CYCLES } from '../rtl/cycles';
+import type { DirectiveSet, ResolvedDirective } from '../rtl/directives';
+import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
+import { emitEngine, EngineModule } from '../rtl/engines';
+import { buildPlans, EnginePlan } from '../rtl/plan';
+import { lowerModel, QModel } from '../rtl/qmodel';
+import { DeepMakerError, isDeepMakerError } from '../util/errors';
+import { Calibration, loadCalibration, predictLogic } from './calibration';
+import { addFeatures, engineFeatures, Features, topFeatures } from './features';
+import { buildSpace, choiceDirective, DirectiveSpace, Genome, genomeOf } from './space';
+
+export interface ResourceFigures {
+  luts: number;
+  ffs: number;
+  carry: number;
+  /** max(luts, ffs, carry): the logic cells the design needs at least (what "fits" is checked on). */
+  logicCells: number;
+  ebr: number;
+  dsp: number;
+  spram: number;
+}
+
+export interface PartitionCost extends ResourceFigures {
+  layer: string;
+  cycles: number;
+  lanes: number;
+}
+
+export interface PointCost extends ResourceFigures {
+  cycles: number;
+  perPartition: PartitionCost[];
+  /** The top (memories, port multiplexing, argmax, stream): shared by all partitions. */
+  top: ResourceFigures;
+  /** false when the whole design cannot be built (e.g. two engines disagree on a buffer's banking). */
+  legal: boolean;
+  problem?: string;
+}
+
+export interface DeviceBudget {
+  logicCells: number;
+  ebr: number;
+  dsp: number;
+  spram: number;
+}
+
+/** What the device offers after keeping `margin` of each resource free. */
+export function deviceBudget(device: Device, margin: number): DeviceBudget {
+  const keep = (n: number) => Math.floor(n * (1 - margin));
+  return { logicCells: keep(device.logicCells), ebr: keep(device.ebr), dsp: device.dsp, spram: device.spram };
+}
+
+/** Sum of relative overshoots over the budget (0 = fits): NSGA-II's constraint violation. */
+export function violation(c: ResourceFigures, b: DeviceBudget): number {
+  const over = (used: number, avail: number) => (used <= avail ? 0 : avail === 0 ? used : (used - avail) / avail);
+  return over(c.logicCells, b.logicCells) + over(c.ebr, b.ebr) + over(c.dsp, b.dsp) + over(c.spram, b.spram);
+}
+
+interface EngineCost {
+  plans: EnginePlan[];
+  modules: EngineModule[];
+  cycles: number;
+  features: Features;
+  ebr: number;
+  dsp: number;
+}
+
+export interface CostModelOptions {
+  ir: ModelIR;
+  knobs: NumberKnobs;
+  device: Device;
+  maxLanes?: number;
+  calibration?: Calibration;
+}
+
+export class CostModel {
+  readonly q: QModel;
+  readonly space: DirectiveSpace;
+  readonly device: Device;
+  readonly calibration: Calibration;
+  private readonly ir: ModelIR;
+  private readonly opIndex: number[];
+  private readonly resolved: ResolvedDirective[][];
+  private readonly engines = new Map<string, EngineCost>();
+
+  constructor(opts: CostModelOptions) {
+    this.ir = opts.ir;
+    this.device = opts.device;
+    this.calibration = opts.calibration ?? loadCalibration();
+    this.q = lowerModel(opts.ir, opts.knobs);
+    const withOps = new Set(this.q.ops.map((o) => o.layer));
+    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0, device: opts.device.name, layers: withOps });
+    this.opIndex = this.space.partitions.map((p) => this.q.ops.findIndex((o) => o.layer === p.layer));
+    // Resolve every choice once with the RTL's own rules; a choice it rejects is a bug in the space.
+    this.resolved = this.space.partitions.map((p) =>
+      p.choices.map((c) => {
+        const set: DirectiveSet = { version: 1, layers: MAC_LAYERS.has(p.type) ? { [p.layer]: choiceDirective(p, c) } : {} };
+        return resolveDirectives(opts.ir, set, 'dse').get(p.layer)!;
+      }),
+    );
+  }
+
+  /** The engine module(s) of one partition with one choice and DSP budget, freshly emitted (Verilog and ROM images included). */
+  emitPartition(part: number, choice: number, dspBudget: number): { plans: EnginePlan[]; modules: EngineModule[] } {
+    const op = this.q.ops[this.opIndex[part]];
+    const d = this.resolved[part][choice];
+    const plans = buildPlans({ ...this.q, ops: [op] }, new Map([[op.layer, d]]));
+    const tensor = (name: string) => {
+      const t = this.q.tensors.get(name)!;
+      return { size: t.size, bits: t.format.bits, banks: 1 };
+    };
+    return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget })) };
+  }
+
+  private engine(part: number, choice: number, dspBudget: number): EngineCost {
+    const key = `${part}:${choice}:${dspBudget}`;
+    let e = this.engines.get(key);
+    if (e) return e;
+    const { plans, modules } = this.emitPartition(part, choice, dspBudget);
+    const features: Features = {};
+    let ebr = 0;
+    let dsp = 0;
+    for (const m of modules) {
+      const f = engineFeatures(m, this.calibration.memory);
+      addFeatures(features, f.features);
+      ebr += f.ebr;
+      dsp += f.dsp;
+    }
+    e = { plans, modules, cycles: plans.reduce((s, p) => s + engineCycles(p), 0), features, ebr, dsp };
+    // Keep the Verilog and ROM images out of the cache: only the figures are needed again.
+    for (const m of modules) {
+      (m as { verilog: string }).verilog = '';
+      for (const r of m.roms) (r as { contents: string }).contents = '';
+    }
+    this.engines.set(key, e);
+    return e;
+  }
+
+  /** Engines of a point in op order, with the DSP budget the generator gives each (layer order, while DSPs are left). */
+  private walk(g: Genome): { part: number; engine: EngineCost; lanes: number }[] {
+    let dspLeft = this.device.dsp;
+    const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
+    return order.map((i) => {
+      const d = this.resolved[i][g[i]];
+      const op = this.q.ops[this.opIndex[i]];
+      const budget = op.kind === 'mac' && d.multiplier !== 'lut' ? Math.min(op.ternaryScale ? 1 : d.lanes, dspLeft) : 0;
+      const engine = this.engine(i, g[i], budget);
+      dspLeft -= engine.dsp;
+      return { part: i, engine, lanes: d.lanes };
+    });
+  }
+
+  /** The top's features and memory blocks for a point (throws DeepMakerError when the buffers cannot be banked). */
+  private top(engines: EngineCost[]): { features: Features; ebr: number; spram: number } {
+    const plans = engines.flatMap((e) => e.plans);
+    const { buffers, memories } = allocateBuffers(this.q, plans, { spram: this.device.spram });
+    return topFeatures({ q: this.q, engines: engines.flatMap((e) => e.modules), buffers, memories }, this.calibration.memory);
+  }
+
+  /** Summed features and block counts of a whole design (what the calibration fits against a real synthesis). */
+  designFeatures(g: Genome): { features: Features; ebr: number; dsp: number; spram: number } {
+    const walk = this.walk(g);
+    const features: Features = {};
+    let ebr = 0;
+    let dsp = 0;
+    for (const w of walk) {
+      addFeatures(features, w.engine.features);
+      ebr += w.engine.ebr;
+      dsp += w.engine.dsp;
+    }
+    const t = this.top(walk.map((w) => w.engine));
+    addFeatures(features, t.features);
+    return { features, ebr: ebr + t.ebr, dsp, spram: t.spram };
+  }
+
+  evaluate(g: Genome): PointCost {
+    const coeff = this.calibration.coefficients;
+    const walk = this.walk(g);
+    const byPart = new Map<number, PartitionCost>();
+    let cycles = TOP_OVERHEAD_CYCLES;
+    for (const w of walk) {
+      cycles += w.engine.cycles;
+      const logic = predictLogic(coeff, w.engine.features);
+      byPart.set(w.part, { layer: this.space.partitions[w.part].layer, cycles: w.engine.cycles, lanes: w.lanes, ...logic, ebr: w.engine.ebr, dsp: w.engine.dsp, spram: 0 });
+    }
+    const perPartition = this.space.partitions.map((_, i) => byPart.get(i)!);
+    let top: ResourceFigures = { luts: 0, ffs: 0, carry: 0, logicCells: 0, ebr: 0, dsp: 0, spram: 0 };
+    let legal = true;
+    let problem: string | undefined;
+    try {
+      const t = this.top(walk.map((w) => w.engine));
+      top = { ...predictLogic(coeff, t.features), ebr: t.ebr, dsp: 0, spram: t.spram };
+    } catch (e) {
+      if (!isDeepMakerError(e)) throw e;
+      legal = false;
+      problem = e.message;
+    }
+    const sum = (k: keyof ResourceFigures) => perPartition.reduce((s, p) => s + p[k], 0) + top[k];
+    const luts = sum('luts');
+    const ffs = sum('ffs');
+    const carry = sum('carry');
+    return { cycles, perPartition, top, luts, ffs, carry, logicCells: Math.max(luts, ffs, carry), ebr: sum('ebr'), dsp: sum('dsp'), spram: sum('spram'), legal, ...(problem ? { problem } : {}) };
+  }
+
+  /** The cost of a directive file (e.g. the rtl stage's default), when its directives are points of this space. */
+  evaluateSet(set: DirectiveSet): PointCost {
+    const g = genomeOf(this.space, set);
+    if (!g) throw new DeepMakerError('the directive set has a directive outside the explored space', { where: this.ir.name }, 'use lanes the space offers (see dist/dse/report.json space)');
+    return this.evaluate(g);
+  }
+}
+
+export interface HardwareObjective {
+  /** Cycles per inference of the fastest point that fits (or of `directives`). */
+  cycles: number;
+  /** Logic cells of that point. */
+  logicCells: number;
+  luts: number;
+  ebr: number;
+  dsp: number;
+  /** Whether that point fits the device with the margin (false: even the one-lane design does not). */
+  fits: boolean;
+  /** Cycles of the one-lane design. */
+  baselineCycles: number;
+}
+
+/**
+ * The NAS hook: predicted cycles and logic cells of a network on `device`. Without `directives`, it
+ * is the fastest point that fits the device with `margin`, found by a greedy descent (each step
+ * takes the choice with the best cycles saved per logic cell added, among points that still fit):
+ * cheap enough to call once per candidate. With `directives`, that set's cost.
+ */
+export function hardwareObjective(opts: CostModelOptions & { margin?: number; directives?: DirectiveSet }): HardwareObjective {
+  const model = new CostModel(opts);
+  const budget = deviceBudget(opts.device, opts.margin ?? 0.1);
+  const g: Genome = model.space.partitions.map(() => 0);
+  const base = model.evaluate(g);
+  if (opts.directives) {
+    const c = model.evaluateSet(opts.directives);
+    return { cycles: c.cycles, logicCells: c.logicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
+  }
+  const best = greedyFastest(model, budget);
+  const c = best?.cost ?? base;
+  return { cycles: c.cycles, logicCells: c.logicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
+}
+
+/** Greedy descent toward the fastest fitting point (see hardwareObjective). Undefined when the baseline does not fit. */
+export function greedyFastest(model: CostModel, budget: DeviceBudget, start?: Genome): { genome: Genome; cost: PointCost } | undefined {
+  let g: Genome = start ? [...start] : model.space.partitions.map(() => 0);
+  let cur = model.evaluate(g);
+  if (!cur.legal || violation(cur, budget) > 0) return undefined;
+  for (;;) {
+    let best: { g: Genome; c: PointCost; score: number } | undefined;
+    for (const i of model.space.genes) {
+      for (let j = 0; j < model.space.partitions[i].choices.length; j++) {
+        if (j === g[i]) continue;
+        const cand = [...g];
+        cand[i] = j;
+        const c = model.evaluate(cand);
+        if (!c.legal || c.cycles >= cur.cycles || violation(c, budget) > 0) continue;
+        // Cycles saved per logic cell added (a step that saves logic too is taken first).
+        const score = (cur.cycles - c.cycles) / Math.max(1, c.logicCells - cur.logicCells + 1);
+        if (!best || score > best.score) best = { g: cand, c, score };
+      }
+    }
+    if (!best) return { genome: g, cost: cur };
+    g = best.g;
+    cur = best.c;
+  }
+}

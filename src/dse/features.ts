@@ -1,0 +1,246 @@
+/**
+ * What the resource predictor regresses on: a few counts read off the generated hardware (the
+ * engine plans, the emitted Verilog and the memory allocation), each proportional to some part of
+ * the logic Yosys builds. The calibration (src/dse/calibration.ts) fits one non-negative
+ * coefficient per feature and resource (LUTs, flip-flops, carry cells) on real syntheses; EBR,
+ * SPRAM and DSP blocks are counted directly with the mapping rules measured by the same
+ * calibration (`MemoryRules`).
+ *
+ * Features are computed from the same objects the RTL emitter uses (src/rtl), so a change in the
+ * RTL changes the features too; `npm run calibrate` then refits the coefficients.
+ */
+import type { PhysicalMemory, TensorBuffer } from '../rtl/buffers';
+import { SPRAM_WIDTH, SPRAM_WORDS } from '../rtl/buffers';
+import type { EngineModule } from '../rtl/engines';
+import type { Affine, EnginePlan, Level } from '../rtl/plan';
+import { poolAccBits } from '../rtl/plan';
+import type { QModel } from '../rtl/qmodel';
+import { signedBitsFor } from '../rtl/qmodel';
+import { clog2 } from '../rtl/verilog';
+import { bytesPerElement } from '../rtl/interface';
+
+export type Features = Record<string, number>;
+
+/** How Yosys maps a memory of `width` x `depth` on iCE40, as measured by the calibration. */
+export interface MemoryRules {
+  /** A ROM (initialised, read-only) of at most this many bits becomes logic instead of EBR. */
+  romLogicMaxBits: number;
+  /** A RAM of at most this many bits becomes flip-flops and logic instead of EBR. */
+  ramLogicMaxBits: number;
+  /** EBR geometries (depth x width) a SB_RAM40_4K can take. */
+  ebrModes: { depth: number; width: number }[];
+}
+
+export const ICE40_EBR_MODES = [
+  { depth: 256, width: 16 },
+  { depth: 512, width: 8 },
+  { depth: 1024, width: 4 },
+  { depth: 2048, width: 2 },
+];
+
+export interface MemoryMapping {
+  ebr: number;
+  /** Bits that went to logic (LUTs / flip-flops) instead. */
+  logicBits: number;
+}
+
+/** EBR blocks (or logic bits) for one memory: the cheapest mode that tiles width x depth. */
+export function mapMemory(width: number, depth: number, kind: 'rom' | 'ram', rules: MemoryRules): MemoryMapping {
+  const bits = width * depth;
+  if (bits <= (kind === 'rom' ? rules.romLogicMaxBits : rules.ramLogicMaxBits)) return { ebr: 0, logicBits: bits };
+  let best = Infinity;
+  for (const m of rules.ebrModes) best = Math.min(best, Math.ceil(width / m.width) * Math.ceil(depth / m.depth));
+  return { ebr: best, logicBits: 0 };
+}
+
+export function spramBlocks(m: Pick<PhysicalMemory, 'banks' | 'depth' | 'width'>): number {
+  return m.banks * Math.ceil(m.depth / SPRAM_WORDS) * Math.ceil(m.width / SPRAM_WIDTH);
+}
+
+/**
+ * Register bits declared in a Verilog text (`reg [7:0] a, b;`, `reg x;`, `(* keep *) reg [3:0] p;`),
+ * memories (`reg [..] mem [0:N]`) excluded. Flip-flops are these bits minus what Yosys proves
+ * constant or merges, so the sum is the first feature of the flip-flop count.
+ */
+export function regBits(verilog: string): number {
+  let bits = 0;
+  const re = /\breg\s+(?:signed\s+)?(?:\[\s*(\d+)\s*:\s*(\d+)\s*\]\s*)?([^;]+);/g;
+  for (let m = re.exec(verilog); m; m = re.exec(verilog)) {
+    const w = m[1] !== undefined ? Math.abs(Number(m[1]) - Number(m[2])) + 1 : 1;
+    for (const decl of m[3].split(',')) {
+      if (/\[/.test(decl)) continue; // a memory array
+      if (decl.trim()) bits += w;
+    }
+  }
+  return bits;
+}
+
+function affineWidth(aff: Affine, levels: Level[]): number {
+  let lo = aff.base;
+  let hi = aff.base;
+  for (const l of levels) {
+    const s = (aff.strides[l.name] ?? 0) * (l.count - 1);
+    if (s < 0) lo += s;
+    else hi += s;
+  }
+  return signedBitsFor(lo, hi);
+}
+
+/** Widths of the datapath, as the emitter derives them. */
+function macWidths(p: EnginePlan): { A: number; XB: number; WB: number; PB: number; ternary: boolean } | undefined {
+  if (p.op.kind !== 'mac') return undefined;
+  const ternary = !!p.op.ternaryScale;
+  const XB = p.op.inFormat.bits;
+  const WB = ternary ? 2 : p.op.weightFormat.bits;
+  const PB = ternary ? XB + 1 : WB + XB;
+  return { A: p.op.accBits, XB, WB, PB, ternary };
+}
+
+export const ENGINE_FEATURES = [
+  'engine',
+  'regBits',
+  'counterBits',
+  'affineBits',
+  'accBits',
+  'shadowBits',
+  'lutMulBits',
+  'ternaryBits',
+  'treeBits',
+  'writerBits',
+  'romLogicBits',
+  'dividerBits',
+  'compareBits',
+  'romPorts',
+] as const;
+
+export const TOP_FEATURES = ['design', 'topRegBits', 'memPortBits', 'bankSelectBits', 'ramLogicBits', 'ramBanks', 'ramBankBits', 'argmaxBits'] as const;
+
+export const ALL_FEATURES: readonly string[] = [...ENGINE_FEATURES, ...TOP_FEATURES];
+
+export function emptyFeatures(): Features {
+  const f: Features = {};
+  for (const k of ALL_FEATURES) f[k] = 0;
+  return f;
+}
+
+export function addFeatures(into: Features, f: Features): Features {
+  for (const [k, v] of Object.entries(f)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+/** Features and block counts of one engine module as emitted. */
+export function engineFeatures(e: EngineModule, rules: MemoryRules): { features: Features; ebr: number; dsp: number } {
+  const p = e.plan;
+  const f = emptyFeatures();
+  f.engine = 1;
+  // The engine module only: the ROM modules after it hold their output register in the EBR.
+  const end = e.verilog.indexOf('endmodule');
+  f.regBits = regBits(end >= 0 ? e.verilog.slice(0, end) : e.verilog);
+  f.counterBits = p.levels.reduce((s, l) => s + clog2(l.count), 0);
+  let aff = p.reads.reduce((s, r) => s + affineWidth(r.addr, p.levels), 0) + affineWidth(p.outAddr, p.levels);
+  if (p.coIndex) aff += affineWidth(p.coIndex, p.levels);
+  if (p.weightAddr) aff += affineWidth(p.weightAddr, p.levels);
+  if (p.pad) aff += affineWidth(p.pad.iy, p.levels) + affineWidth(p.pad.ix, p.levels);
+  f.affineBits = aff;
+  const w = macWidths(p);
+  let A: number;
+  if (w) {
+    A = w.A;
+    // A LUT multiplier is a sum of WB partial products of XB bits; a ternary layer's only multiplier
+    // is the per-channel scale in its writer (scale bits x accumulator bits).
+    if (p.op.kind === 'mac') f.lutMulBits = w.ternary ? e.lutMultipliers * p.op.weightFormat.bits * A : e.lutMultipliers * w.WB * w.XB;
+    f.ternaryBits = w.ternary ? p.lanes * w.PB : 0;
+    f.treeBits = p.directive.unroll === 'reduction' && p.lanes > 1 ? (p.lanes - 1) * A : 0;
+  } else if (p.op.kind === 'pool') {
+    A = poolAccBits(p.op);
+    f.compareBits = p.op.op === 'max' ? A : 0;
+  } else {
+    A = e.reads.reduce((m, r) => Math.max(m, r.bits), 0) + (p.kind === 'add' ? clog2(e.reads.length) + 1 : 0);
+  }
+  f.accBits = p.accs * A;
+  f.shadowBits = p.pipeline || p.accs === 1 ? p.accs * A : 0;
+  f.writerBits = A + e.writeBits;
+  if (p.avg?.kind === 'divide') f.dividerBits = 2 * (p.writerExtra - 2);
+  let ebr = 0;
+  for (const r of e.roms) {
+    ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;
+    addFeatures(f, memoryFeatures('rom', r.width, r.depth, rules));
+  }
+  return { features: f, ebr, dsp: e.dspMultipliers };
+}
+
+export interface TopInput {
+  q: QModel;
+  engines: EngineModule[];
+  buffers: Map<string, TensorBuffer>;
+  memories: PhysicalMemory[];
+}
+
+/**
+ * Features of the top (src/rtl/top.ts): the input loader, the port multiplexing of the activation
+ * memories (every engine's read and write ports are OR-ed onto the memory it uses), the bank
+ * selection of broadcast reads from banked memories, the argmax, the output stream; plus the
+ * activation memories themselves (EBR / SPRAM blocks, or logic when tiny).
+ */
+export function topFeatures(t: TopInput, rules: MemoryRules): { features: Features; ebr: number; spram: number } {
+  const f = emptyFeatures();
+  f.design = 1;
+  const out = t.q.tensors.get(t.q.output)!;
+  const bufOf = (name: string) => t.buffers.get(t.q.alias.get(name) ?? name)!;
+  const memById = new Map(t.memories.map((m) => [m.id, m]));
+  // Loader and output stream registers.
+  const ew = clog2(t.q.input.size);
+  const bpe = bytesPerElement(t.q.input.format);
+  f.topRegBits = ew + clog2(Math.max(2, bpe)) + 8 * (bpe - 1) + 2 + 2 * clog2(out.size) + out.format.bits + 2;
+  let port = 0;
+  let bankSel = 0;
+  // The loader writes the input memory.
+  const inMem = memById.get(bufOf(t.q.input.name).mem)!;
+  port += clog2(inMem.depth) + inMem.width;
+  for (const e of t.engines) {
+    const wm = memById.get(bufOf(e.plan.op.output).mem)!;
+    port += clog2(wm.depth) + wm.width + wm.banks;
+    e.reads.forEach((r) => {
+      const m = memById.get(bufOf(r.tensor).mem)!;
+      port += clog2(m.depth);
+      if (r.mode === 'broadcast' && m.banks > 1) {
+        bankSel += m.banks * r.bits;
+        f.topRegBits += Math.log2(m.banks);
+      }
+    });
+  }
+  const outMem = memById.get(bufOf(t.q.output).mem)!;
+  port += clog2(outMem.depth);
+  f.memPortBits = port;
+  f.bankSelectBits = bankSel;
+  f.argmaxBits = out.format.bits + clog2(out.size);
+  let ebr = 0;
+  let spram = 0;
+  for (const m of t.memories) {
+    if (m.kind === 'spram') {
+      spram += spramBlocks(m);
+      continue;
+    }
+    const one = mapMemory(m.width, m.depth, 'ram', rules);
+    ebr += one.ebr * m.banks;
+    addFeatures(f, scale(memoryFeatures('ram', m.width, m.depth, rules), m.banks));
+  }
+  return { features: f, ebr, spram };
+}
+
+function scale(f: Features, k: number): Features {
+  const out: Features = {};
+  for (const [n, v] of Object.entries(f)) out[n] = v * k;
+  return out;
+}
+
+/**
+ * Features of one memory: a ROM or RAM small enough for logic counts its bits; a RAM in EBR still
+ * costs a little logic at its ports (the calibration measured it), counted by banks and port bits.
+ */
+export function memoryFeatures(kind: 'rom' | 'ram', width: number, depth: number, rules: MemoryRules): Features {
+  const m = mapMemory(width, depth, kind, rules);
+  if (kind === 'rom') return { romLogicBits: m.logicBits, romPorts: 1 };
+  if (m.ebr === 0) return { ramLogicBits: m.logicBits };
+  return { ramBanks: 1, ramBankBits: width + clog2(depth) };
+}

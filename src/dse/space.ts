@@ -1,0 +1,224 @@
+/**
+ * The directive space: one partition per top-level loop nest of the IR (= one C function dm_<id>
+ * of the convert stage = one engine of the RTL), and for each partition the directive choices that
+ * are legal for the hardware this project generates.
+ *
+ * A choice fixes, for the loop nest's MAC loop:
+ *  - `lanes`: the unroll factor of the loop the RTL parallelizes;
+ *  - `unroll`: which loop that is: `outputs` (output channels: Dense units, Conv filters,
+ *    depthwise channels) or `reduction` (input channels of one output, summed by an adder tree);
+ *  - `pipeline`: the reduction loop at II = 1 with the write-back of one group overlapping the next;
+ *  - the array partitioning of the arrays the loop reads: the weight array is always split into
+ *    `lanes` banks (cyclic or block over output channels), the input activation array into `lanes`
+ *    cyclic banks over input channels when the lanes read different inputs (unroll reduction,
+ *    depthwise), else one bank broadcast to every lane;
+ *  - `multiplier`: DSP blocks where the device has them (`auto`) or LUT multipliers (`lut`).
+ *
+ * Legality rules (the same rules src/rtl/directives.ts enforces, stated here because the search
+ * only ever proposes legal choices):
+ *  - banks feed lanes: every lane reads one word per cycle from its own bank, so a partition
+ *    factor always equals the lane count (weights) or is 1 / the lane count (inputs);
+ *  - unroll reduction and depthwise unroll bank the input buffer cyclically over channels, which
+ *    the address logic does with the low bits of the channel index: lanes must be a power of two
+ *    dividing the channel count (no remainder loop on this axis);
+ *  - unroll outputs may leave a remainder: when lanes do not divide the output channels, the last
+ *    group runs with the remaining channels only (its other lanes compute on zero weights and are
+ *    not written). That remainder is handled by the RTL, so such factors are legal; a factor is
+ *    offered only when it lowers the number of groups ceil(C/lanes) below every smaller factor's
+ *    (otherwise it costs lanes for no cycle);
+ *  - lanes ≤ dse.maxLanes, ≤ 64 (the directive schema), ≤ the channels they unroll;
+ *  - ternary layers have no multipliers: `multiplier` is `auto` only;
+ *  - whole-design rules checked per point: a buffer read by two lane-parallel engines has one
+ *    banking (so both must use the same lanes); DSP blocks: `auto` takes DSPs in layer order while
+ *    the device has them left and LUT multipliers after that, so a point never asks for more DSPs
+ *    than exist; the device's logic cells, EBR, DSP and SPRAM, less the spec's margin.
+ * Pools and element-wise layers have one fixed choice (one element per cycle) but are partitions
+ * too: their cycles and logic count.
+ */
+import type { Layer, ModelIR } from '../ir/types';
+import type { DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
+import { MAC_LAYERS } from '../rtl/directives';
+import { DeepMakerError } from '../util/errors';
+
+/** Largest lane count the directive schema allows. */
+export const SCHEMA_MAX_LANES = 64;
+
+export interface PartitionChoice {
+  lanes: number;
+  unroll: Unroll;
+  pipeline: boolean;
+  /** Weight banking over output channels (meaningful with lanes > 1 and unroll outputs). */
+  partition: Partition;
+  multiplier: MultiplierKind;
+}
+
+export interface DsePartition {
+  /** IR layer name (what directives bind to). */
+  layer: string;
+  type: string;
+  /** The C loop nest id (dm_<id>, loop labels <id>_<var>), when the layer has one. */
+  loopNest?: string;
+  /** Trip counts of the loops the directives act on. */
+  trips: { outputs: number; reduction: number; positions: number; kernel: number };
+  /** Legal choices, the one-lane baseline first. Pools and element-wise layers have exactly one. */
+  choices: PartitionChoice[];
+}
+
+export interface DirectiveSpace {
+  model: string;
+  device: string;
+  partitions: DsePartition[];
+  /** Indices (into `partitions`) of the partitions with more than one choice: the genome's genes. */
+  genes: number[];
+  /** Number of points: the product of the choice counts. */
+  size: number;
+}
+
+export interface SpaceOptions {
+  maxLanes: number;
+  /** The device has DSP blocks (then `lut` multipliers are a choice too). */
+  hasDsp: boolean;
+  device: string;
+  /** Only these layers are partitions (the layers that become engines; default: every layer that moves data). */
+  layers?: Set<string>;
+}
+
+const BASELINE: PartitionChoice = { lanes: 1, unroll: 'outputs', pipeline: true, partition: 'cyclic', multiplier: 'auto' };
+
+function lastDim(shape: number[]): number {
+  return shape[shape.length - 1];
+}
+
+/** Lane counts worth offering for an outputs unroll of `c` channels: each strictly lowers ceil(c / lanes). */
+export function outputLaneOptions(c: number, max: number): number[] {
+  const out: number[] = [];
+  let groups = Infinity;
+  for (let l = 1; l <= Math.min(c, max); l++) {
+    const g = Math.ceil(c / l);
+    if (g < groups) {
+      out.push(l);
+      groups = g;
+    }
+  }
+  return out;
+}
+
+/** Powers of two ≤ max dividing c (1 included). */
+export function bankedLaneOptions(c: number, max: number): number[] {
+  const out: number[] = [];
+  for (let l = 1; l <= Math.min(c, max); l *= 2) if (c % l === 0) out.push(l);
+  return out;
+}
+
+function trips(l: Layer): DsePartition['trips'] {
+  const x = l.inputShapes[0] ?? l.outputShape;
+  const cin = lastDim(x);
+  const cout = lastDim(l.outputShape);
+  const positions = l.outputShape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const kernel = (l.kernel ?? [1]).reduce((a, b) => a * b, 1);
+  if (l.type === 'depthwise_conv2d') return { outputs: cout, reduction: kernel, positions, kernel };
+  if (MAC_LAYERS.has(l.type)) return { outputs: cout, reduction: cin * kernel, positions, kernel };
+  return { outputs: cout, reduction: l.pool ? l.pool.reduce((a, b) => a * b, 1) : 1, positions, kernel: 1 };
+}
+
+/** The legal choices of one layer (the baseline first). */
+export function layerChoices(l: Layer, opts: SpaceOptions): PartitionChoice[] {
+  if (!MAC_LAYERS.has(l.type)) return [BASELINE];
+  const max = Math.min(opts.maxLanes, SCHEMA_MAX_LANES);
+  const cin = lastDim(l.inputShapes[0]);
+  const cout = lastDim(l.outputShape);
+  const multipliers: MultiplierKind[] = opts.hasDsp && !l.ternary ? ['auto', 'lut'] : ['auto'];
+  const out: PartitionChoice[] = [];
+  const push = (lanes: number, unroll: Unroll, partition: Partition) => {
+    for (const pipeline of [true, false]) for (const multiplier of multipliers) out.push({ lanes, unroll, pipeline, partition, multiplier });
+  };
+  if (l.type === 'depthwise_conv2d') {
+    for (const lanes of bankedLaneOptions(cin, max)) push(lanes, 'outputs', 'cyclic');
+    return out;
+  }
+  for (const lanes of outputLaneOptions(cout, max)) {
+    push(lanes, 'outputs', 'cyclic');
+    // Block banking only differs from cyclic with more than one lane.
+    if (lanes > 1) push(lanes, 'outputs', 'block');
+  }
+  // A one-lane reduction unroll is the one-lane outputs unroll: not offered twice.
+  for (const lanes of bankedLaneOptions(cin, max)) if (lanes > 1) push(lanes, 'reduction', 'cyclic');
+  return out;
+}
+
+export function buildSpace(ir: ModelIR, opts: SpaceOptions): DirectiveSpace {
+  if (!(opts.maxLanes >= 1)) throw new DeepMakerError(`dse.maxLanes must be at least 1, got ${opts.maxLanes}`, { where: 'dse.maxLanes' });
+  const partitions: DsePartition[] = [];
+  for (const l of ir.layers) {
+    // Input, Flatten and Reshape (free in hardware) are not partitions; every other layer is one engine.
+    if (l.type === 'input' || l.type === 'flatten' || l.type === 'reshape') continue;
+    if (opts.layers && !opts.layers.has(l.name)) continue;
+    partitions.push({ layer: l.name, type: l.type, loopNest: l.loopNest, trips: trips(l), choices: layerChoices(l, opts) });
+  }
+  const genes = partitions.flatMap((p, i) => (p.choices.length > 1 ? [i] : []));
+  const size = partitions.reduce((a, p) => a * p.choices.length, 1);
+  return { model: ir.name, device: opts.device, partitions, genes, size };
+}
+
+/** A point of the space: one choice index per partition. */
+export type Genome = number[];
+
+export function baselineGenome(space: DirectiveSpace): Genome {
+  return space.partitions.map(() => 0);
+}
+
+export function genomeKey(g: Genome): string {
+  return g.join('.');
+}
+
+export function choicesOf(space: DirectiveSpace, g: Genome): PartitionChoice[] {
+  return space.partitions.map((p, i) => p.choices[g[i]]);
+}
+
+/** The directive file (schemas/directives.schema.json) of a point. Only MAC layers are listed. */
+export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
+  const layers: Record<string, LayerDirective> = {};
+  space.partitions.forEach((p, i) => {
+    if (!MAC_LAYERS.has(p.type)) return;
+    layers[p.layer] = choiceDirective(p, p.choices[g[i]]);
+  });
+  return { version: 1, model: space.model, device: space.device, defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
+}
+
+export function choiceDirective(p: DsePartition, c: PartitionChoice): LayerDirective {
+  const banked = c.unroll === 'reduction' || p.type === 'depthwise_conv2d';
+  const d: LayerDirective = { lanes: c.lanes, unroll: c.unroll, pipeline: c.pipeline, weights: { factor: c.lanes, partition: c.partition }, multiplier: c.multiplier };
+  d.input = { factor: banked ? c.lanes : 1, partition: 'cyclic' };
+  return d;
+}
+
+/** Reads a directive set back into a genome of this space (e.g. to evaluate a user's set); undefined when a layer's directive is not a choice here. */
+export function genomeOf(space: DirectiveSpace, set: DirectiveSet): Genome | undefined {
+  const g: Genome = [];
+  for (const p of space.partitions) {
+    const d: LayerDirective = { ...(set.defaults ?? {}), ...(set.layers?.[p.layer] ?? {}) };
+    const idx = p.choices.findIndex(
+      (c) =>
+        c.lanes === (d.lanes ?? 1) &&
+        c.unroll === (d.unroll ?? 'outputs') &&
+        c.pipeline === (d.pipeline ?? true) &&
+        c.partition === (d.weights?.partition ?? 'cyclic') &&
+        c.multiplier === (d.multiplier ?? 'auto'),
+    );
+    if (idx < 0) {
+      if (p.choices.length === 1) {
+        g.push(0);
+        continue;
+      }
+      return undefined;
+    }
+    g.push(idx);
+  }
+  return g;
+}
+
+export function describeChoice(c: PartitionChoice): string {
+  if (c.lanes === 1) return `1 lane${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
+  return `${c.lanes} lanes ${c.unroll}${c.unroll === 'outputs' ? ` ${c.partition}` : ''}${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
+}
+

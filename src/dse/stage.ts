@@ -1,0 +1,162 @@
+/**
+ * The dse stage: dist/convert (the IR, knobs.json, the C) and target.device -> dist/dse:
+ *   points.jsonl   every explored point: directives per partition, predicted cycles and resources, fits
+ *   pareto.json    the frontier (fitting points not dominated on cycles, logic cells, EBR, DSP)
+ *   pareto.svg     cycles vs logic cells: explored points, frontier, device budget, chosen point
+ *   chosen.json    the chosen point: `directives` (schemas/directives.schema.json, read by the rtl
+ *                  stage) and its predicted figures
+ *   hls/           the convert C with Vitis HLS pragmas for the chosen point, directives.tcl, run_hls.tcl
+ *   report.json    explored, pareto, chosen {directives, cycles, luts, ffs, ebr, dsp}, predictorError,
+ *                  baseline and speedup, space, search, budget
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NumberKnobs } from '../cgen/precision';
+import { getDevice } from '../fpga/devices';
+import { selectToolchain } from '../fpga/toolchain';
+import { readModelIR } from '../ir/serialize';
+import type { StageContext } from '../plugin/stage-context';
+import { MAC_LAYERS } from '../rtl/directives';
+import { DeepMakerError } from '../util/errors';
+import { canonicalJson, readJson } from '../util/fs';
+import { checkPredictor, pickCheckPoints, PredictorCheck } from './check';
+import { CostModel, deviceBudget, PointCost } from './cost-model';
+import { exportHls } from './hls';
+import { ChooseRule, choosePoint, paretoFront, paretoSvg } from './pareto';
+import { DEFAULT_SEARCH, explore, ExploredPoint, SearchAlgorithm } from './search';
+import { choicesOf, DirectiveSpace, toDirectiveSet } from './space';
+
+export interface DseSpec {
+  algorithm?: SearchAlgorithm;
+  margin?: number;
+  choose?: ChooseRule;
+  check?: number;
+  maxLanes?: number;
+  seed?: number;
+  population?: number;
+  generations?: number;
+  exhaustiveLimit?: number;
+  simulate?: number;
+  hlsPart?: string;
+}
+
+export interface DseView {
+  dse: DseSpec;
+  target: { device: string };
+}
+
+/** The seed's figure the speedup is set beside (DeepMaker on LeNet-5: 24.34 ms without directives -> 0.55 ms). */
+export const SEED_LENET5 = { baselineMs: 24.34, optimizedMs: 0.55, speedup: Math.round((24.34 / 0.55) * 10) / 10 };
+
+function figures(c: PointCost) {
+  return { cycles: c.cycles, luts: c.luts, ffs: c.ffs, carry: c.carry, logicCells: c.logicCells, ebr: c.ebr, dsp: c.dsp, spram: c.spram };
+}
+
+/** One partition's directive in compact form, for points.jsonl and pareto.json. */
+function compactDirectives(space: DirectiveSpace, p: ExploredPoint): Record<string, string> {
+  const out: Record<string, string> = {};
+  choicesOf(space, p.genome).forEach((c, i) => {
+    const part = space.partitions[i];
+    if (!MAC_LAYERS.has(part.type)) return;
+    out[part.layer] = `${c.lanes}${c.unroll === 'reduction' ? 'r' : 'o'}${c.lanes > 1 && c.unroll === 'outputs' ? (c.partition === 'block' ? 'b' : 'c') : ''}${c.pipeline ? '' : '-np'}${c.multiplier === 'lut' ? '-lut' : ''}`;
+  });
+  return out;
+}
+
+export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
+  const started = Date.now();
+  const spec = ctx.spec.dse ?? {};
+  const convDir = ctx.inputDir('convert');
+  const ir = readModelIR(convDir);
+  const knobs = readJson<NumberKnobs>(join(convDir, 'knobs.json'));
+  if (knobs.mode !== 'fixed') {
+    throw new DeepMakerError('the converted model is in floating point', { file: join(convDir, 'knobs.json') }, 'the hardware is fixed point: set convert.format: fixed');
+  }
+  const device = getDevice(ctx.spec.target.device);
+  const margin = spec.margin ?? 0.1;
+  const budget = deviceBudget(device, margin);
+  const model = new CostModel({ ir, knobs, device, maxLanes: spec.maxLanes ?? 16 });
+  const space = model.space;
+  ctx.log.info(`${space.partitions.length} partitions (loop nests), ${space.genes.length} with directive choices; ${space.size.toExponential(3)} points; budget ${budget.logicCells} logic cells, ${budget.ebr} EBR, ${budget.dsp} DSP, ${budget.spram} SPRAM (${device.name}, margin ${margin})`);
+  const result = explore(model, budget, {
+    algorithm: spec.algorithm ?? 'auto',
+    exhaustiveLimit: spec.exhaustiveLimit ?? DEFAULT_SEARCH.exhaustiveLimit,
+    population: spec.population ?? DEFAULT_SEARCH.population,
+    generations: spec.generations ?? DEFAULT_SEARCH.generations,
+    seed: spec.seed ?? DEFAULT_SEARCH.seed,
+    log: ctx.log,
+  });
+  const searchSeconds = (Date.now() - started) / 1000;
+  const points = result.points;
+  const baseline = points.find((p) => p.genome.every((c) => c === 0))!;
+  const front = paretoFront(points);
+  const chosen = choosePoint(points, spec.choose ?? 'min-latency');
+  const fitting = points.filter((p) => p.fits).length;
+  ctx.log.info(`${result.algorithm}: ${points.length} points explored (${fitting} fit), ${front.length} on the frontier; chosen #${chosen.id}: ${chosen.cost.cycles} cycles, ${chosen.cost.logicCells} logic cells, ${chosen.cost.ebr} EBR, ${chosen.cost.dsp} DSP (baseline ${baseline.cost.cycles} cycles)`);
+
+  // points.jsonl, pareto.json, pareto.svg, chosen.json
+  const lines = points.map((p) => JSON.stringify({ id: p.id, origin: p.origin, fits: p.fits, violation: Math.round(p.violation * 1e4) / 1e4, ...figures(p.cost), directives: compactDirectives(space, p), ...(p.cost.legal ? {} : { problem: p.cost.problem }) }));
+  writeFileSync(join(ctx.outDir, 'points.jsonl'), lines.join('\n') + '\n');
+  const frontJson = front.map((p) => ({ id: p.id, ...figures(p.cost), directives: compactDirectives(space, p) }));
+  writeFileSync(join(ctx.outDir, 'pareto.json'), canonicalJson({ objectives: ['cycles', 'logicCells', 'ebr', 'dsp'], budget, points: frontJson }));
+  writeFileSync(join(ctx.outDir, 'pareto.svg'), paretoSvg(points, front, chosen, { title: `${ir.name} on ${device.name}: ${points.length} points, ${front.length} on the frontier`, budgetLogicCells: budget.logicCells, baseline }));
+  const directives = toDirectiveSet(space, chosen.genome);
+  const chosenJson = {
+    id: chosen.id,
+    rule: spec.choose ?? 'min-latency',
+    directives,
+    ...figures(chosen.cost),
+    perPartition: chosen.cost.perPartition,
+    note: 'cycles are exact for the generated RTL; luts/ffs/carry/logicCells are predicted by the calibrated model; ebr/dsp/spram are counted from the generated memories and multipliers',
+  };
+  writeFileSync(join(ctx.outDir, 'chosen.json'), canonicalJson(chosenJson));
+
+  // Vendor export.
+  const hls = exportHls({
+    convertDir: convDir,
+    outDir: join(ctx.outDir, 'hls'),
+    model: ir.name,
+    partitions: space.partitions.map((p, i) => ({ partition: p, choice: p.choices[chosen.genome[i]] })),
+    part: spec.hlsPart ?? 'xc7z020clg400-1',
+    inputSize: model.q.input.size,
+    outputSize: model.q.tensors.get(model.q.output)!.size,
+    provenance: `DSE point #${chosen.id}, ${chosen.cost.cycles} cycles in the generated RTL`,
+  });
+  if (hls.tclOnly.length) ctx.log.warn(`${hls.tclOnly.length} directive(s) had no place in model.c and are in directives.tcl only`);
+
+  // Predictor check: K frontier points built for real.
+  const k = Math.min(spec.check ?? 3, front.length);
+  let check: PredictorCheck | undefined;
+  if (k > 0) {
+    const toolchain = selectToolchain('auto', ['yosys']);
+    check = await checkPredictor({ ir, knobs, device, space, points: pickCheckPoints(front, chosen, k), toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, log: ctx.log });
+    ctx.log.info(`predictor check on ${check.points.length} points: median logic-cell error ${(check.logicCells.medianRelError * 100).toFixed(1)} %, LUT ${(check.luts.medianRelError * 100).toFixed(1)} %; cycles ${check.cycles.exact ? 'exact' : 'NOT exact'} on ${check.cycles.checked} simulated points`);
+  }
+  const speedup = Math.round((baseline.cost.cycles / chosen.cost.cycles) * 100) / 100;
+  const report = {
+    model: ir.name,
+    device: device.name,
+    margin,
+    budget,
+    space: {
+      points: space.size,
+      partitions: space.partitions.map((p) => ({ layer: p.layer, type: p.type, loopNest: p.loopNest, trips: p.trips, choices: p.choices.length })),
+    },
+    search: { algorithm: result.algorithm, generations: result.generations, seconds: Math.round(searchSeconds * 100) / 100 },
+    explored: points.length,
+    fitting,
+    pareto: frontJson,
+    chosen: { id: chosen.id, rule: chosenJson.rule, directives, ...figures(chosen.cost) },
+    baseline: { id: baseline.id, ...figures(baseline.cost), fits: baseline.fits },
+    speedup: { vsOneLane: speedup, seedLenet5: SEED_LENET5, note: `${speedup}x fewer cycles than one lane per layer (the seed: LeNet-5 ${SEED_LENET5.baselineMs} ms -> ${SEED_LENET5.optimizedMs} ms, ${SEED_LENET5.speedup}x)` },
+    predictorError: check
+      ? { logicCells: check.logicCells, luts: check.luts, ffs: check.ffs, ebrExact: `${check.ebrExact}/${check.points.length}`, dspExact: `${check.dspExact}/${check.points.length}`, cycles: check.cycles, points: check.points, toolchain: check.toolchain, simulator: check.simulator }
+      : { skipped: 'dse.check is 0' },
+    syntheses: check?.syntheses ?? 0,
+    hls: { files: hls.files.map((f) => `hls/${f}`), directives: hls.directives.length, tclOnly: hls.tclOnly.map((d) => d.tcl) },
+    calibration: { toolchain: model.calibration.toolchain, designFit: model.calibration.fit.designs.logicCells },
+    seconds: Math.round(((Date.now() - started) / 1000) * 100) / 100,
+    files: ['points.jsonl', 'pareto.json', 'pareto.svg', 'chosen.json', 'report.json', ...hls.files.map((f) => `hls/${f}`)].sort(),
+  };
+  writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(report));
+}
