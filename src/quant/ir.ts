@@ -13,7 +13,8 @@
  *      * weights: fixed mode, the trained format; ternary, t held as fixed<2,2> (frac 0: the
  *        integers -1, 0, 1, so products keep the input's frac);
  *      * outputs: the activations format, or fixed<2,2> for a ternarized output; layers that only
- *        move values (pooling, flatten, padding, concatenation of equal formats) keep their input's;
+ *        move values (max pooling, flatten, padding, concatenation of equal formats) keep their
+ *        input's; average pooling rounds to the activations format (as training does);
  *      * biases: `biasBits` wide, with as many fractional bits as the largest bias allows but no more
  *        than the accumulator they are added to has (so aligning them is an exact left shift);
  *      * ternary scales: `scaleBits` wide, integer bits fitted to the largest |α|;
@@ -36,8 +37,6 @@ export const TERNARY_FORMAT = { bits: 2, integer: 2 } as const;
 const MAC_TYPES = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2d']);
 /** Layers whose output values are (a selection or rearrangement of) their input values. */
 const MOVERS = new Set(['maxpool1d', 'maxpool2d', 'global_maxpool1d', 'global_maxpool2d', 'flatten', 'reshape', 'zeropad1d', 'zeropad2d', 'concatenate']);
-/** Averages of ternary values rounded to frac 0 stay in {-1, 0, 1}: they keep the ternary format too. */
-const AVERAGERS = new Set(['avgpool1d', 'avgpool2d', 'global_avgpool1d', 'global_avgpool2d']);
 
 export function annotateImportedModel(model: ImportedModel, q: QuantizationFile): ImportedModel {
   for (const [name, entry] of Object.entries(q.layers)) {
@@ -160,7 +159,7 @@ export function applyQuantization(model: ModelIR, q: QuantizationFile): ModelIR 
         { file, where: l.name },
         'ternary activations must directly follow a Conv2D/Dense (optionally through BatchNormalization)',
       );
-    } else if ((MOVERS.has(l.type) || AVERAGERS.has(l.type)) && ins.every((f) => same(f, ins[0]))) {
+    } else if (MOVERS.has(l.type) && ins.every((f) => same(f, ins[0]))) {
       precision.output = ins[0];
     } else {
       precision.output = A;

@@ -336,10 +336,51 @@ export class QuantActivation extends QuantizedBase {
   }
 }
 
-export type QuantizedLayer = QuantConv2D | QuantDepthwiseConv2D | QuantDense | QuantActivation;
+/**
+ * Average pooling (windowed or global) followed by the output quantizer: the C divides the exact
+ * sum by the window count and rounds once to the activations format (fixed.ts requantizeDiv), also
+ * when the input is ternary (an average of ternary values is not ternary).
+ */
+export class QuantAveragePooling2D extends QuantizedBase {
+  static className = 'DeepMakerQuantAveragePooling2D';
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly global: boolean;
+
+  constructor(args: { name?: string; poolSize?: number | number[]; strides?: number | number[]; global?: boolean; quantizers: Quantizers }) {
+    super({ name: args.name, quantizers: args.quantizers });
+    this.global = !!args.global;
+    this.poolSize = pair(args.poolSize, 2);
+    this.strides = pair(args.strides ?? args.poolSize, 2);
+  }
+
+  build(): void {
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    if (this.global) return [s[0], s[3]];
+    return [s[0], windowOut(s[1], this.poolSize[0], this.strides[0], 'valid'), windowOut(s[2], this.poolSize[1], this.strides[1], 'valid'), s[3]];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs) as tf.Tensor4D;
+      const y = this.global ? tf.mean(x, [1, 2]) : tf.avgPool(x, this.poolSize, this.strides, 'valid');
+      return this.finish(y, kwargs);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), poolSize: this.poolSize, strides: this.strides, global: this.global };
+  }
+}
+
+export type QuantizedLayer = QuantConv2D | QuantDepthwiseConv2D | QuantDense | QuantActivation | QuantAveragePooling2D;
 
 export function isQuantizedLayer(l: tf.layers.Layer): l is QuantizedLayer {
   return l instanceof QuantizedBase;
 }
 
-for (const c of [QuantConv2D, QuantDepthwiseConv2D, QuantDense, QuantActivation]) tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+for (const c of [QuantConv2D, QuantDepthwiseConv2D, QuantDense, QuantActivation, QuantAveragePooling2D]) tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);

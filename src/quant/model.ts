@@ -9,6 +9,8 @@
  *  - every value that leaves a layer to the next in the C: fixed-point `activations` format, or, in
  *    ternary mode with ternary activations, t ∈ {-1,0,1} at every non-linear activation (the
  *    logits and any linear output stay in the `activations` format);
+ *  - average pooling rounds its averages to the `activations` format (also after ternary outputs:
+ *    an average of ternary values is not ternary);
  *  - a convolution followed by BatchNormalization is not quantized at its output: in the C the BN
  *    is folded into it and the value leaves after the BN's activation (ternary kernels stay ternary
  *    under that fold: it multiplies each filter's α by the BN scale).
@@ -19,7 +21,7 @@ import type { Architecture } from '../nn/arch';
 import { buildModel, type BuildOptions } from '../nn/build';
 import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
 import type { QuantizationPlan } from './config';
-import { QuantActivation, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
+import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
 
 /** The quantizer on the value a planned layer hands on, or undefined when it is not quantized there. */
 export function outputQuantizerOf(l: PlannedLayer, archPlan: ArchitecturePlan, q: QuantizationPlan): OutputQuantizer | undefined {
@@ -53,6 +55,10 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
         return new QuantDense({ ...(a as unknown as QuantDenseArgs), quantizers: { weights, output } });
       case 'Activation':
         return new QuantActivation({ name: planned.name, activation: planned.config.activation, quantizers: { output } });
+      case 'AveragePooling2D':
+        return new QuantAveragePooling2D({ name: planned.name, poolSize: planned.config.pool, strides: planned.config.stride, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
+      case 'GlobalAveragePooling2D':
+        return new QuantAveragePooling2D({ name: planned.name, global: true, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
       default:
         return undefined;
     }

@@ -17,8 +17,9 @@ import { buildModel } from '../nn/build';
 import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { silentLogger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
+import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
 import type { LayerQuantization, QuantizationFile } from './file';
-import { isQuantizedLayer, QuantActivation, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
+import { isQuantizedLayer, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
 import { buildQuantizedModel, QUANTIZED_MODEL_MODULE } from './model';
 
 export interface QatData {
@@ -69,6 +70,8 @@ export interface QuantizationReport {
     activations?: FixedFormat;
     ternary?: { threshold: number; activations: boolean; scaleBits: number };
     fineTuneEpochs: number;
+    /** Fixed mode: BatchNormalization was folded into the layers before it for fine-tuning (fold.ts). */
+    batchNormFolded: boolean;
     float: { validationAccuracy: number; testAccuracy: number };
     quantized: { validationAccuracy: number; validationLoss: number; testAccuracy: number; testLoss: number };
     /** quantized − float test accuracy, in points (percent). */
@@ -90,6 +93,8 @@ export interface QatResult {
   training: TrainResult;
   /** The data with inputs quantized to the activations format (what the C sees). */
   data: QatData;
+  /** The architecture fine-tuned and exported (BN folded in fixed mode). */
+  architecture: Architecture;
 }
 
 /** The split with every input value quantized to `f` (as the C's input layer does: saturating). */
@@ -113,19 +118,29 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
   const floatTest = input.floatAccuracy?.test ?? evaluate(input.floatModel, input.data.test).accuracy;
   log.info(`float model: validation accuracy ${floatVal.toFixed(4)}, test accuracy ${floatTest.toFixed(4)}; fine-tuning ${plan.mode} for ${plan.fineTune.epochs} epochs`);
 
-  const training = await trainArchitecture(arch, { train: data.train, validation: data.validation }, {
+  // Fixed point quantizes the BN-folded kernels, as the C does (fold.ts); ternary kernels stay ternary under the fold.
+  const foldBn = plan.mode === 'fixed' && hasFoldableBatchNorm(arch);
+  const qatArch = foldBn ? foldBatchNormArchitecture(arch) : arch;
+  let init = input.floatModel;
+  if (foldBn) {
+    init = buildModel(qatArch, { seed: input.train.seed });
+    copyFoldedWeights(arch, input.floatModel, init);
+    log.info('BatchNormalization folded into the layers before it for fixed-point fine-tuning');
+  }
+  const training = await trainArchitecture(qatArch, { train: data.train, validation: data.validation }, {
     ...input.train,
     epochs: plan.fineTune.epochs,
     learningRate: plan.fineTune.learningRate ?? input.train.learningRate,
     modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
-    initFrom: input.floatModel,
+    initFrom: init,
   });
+  if (init !== input.floatModel) init.dispose();
   const model = training.model;
   const quantEval = evaluate(model, data.test);
   const quantTest = quantEval.accuracy;
   log.info(`${plan.mode} model: validation accuracy ${training.validationAccuracy.toFixed(4)}, test accuracy ${quantTest.toFixed(4)} (float ${floatTest.toFixed(4)})`);
 
-  const exported = exportStandardModel(arch, input.train.seed, model);
+  const exported = exportStandardModel(qatArch, input.train.seed, model);
   const file = quantizationFileOf(model, plan);
   const sparsity = measureSparsity(model, data.test, input.sparsitySamples ?? 2000);
   const memory = weightMemory(model, plan, input.ebrBits);
@@ -136,6 +151,7 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
       activations: plan.activations,
       ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
       fineTuneEpochs: training.epochs,
+      batchNormFolded: foldBn,
       float: { validationAccuracy: floatVal, testAccuracy: floatTest },
       quantized: { validationAccuracy: training.validationAccuracy, validationLoss: training.validationLoss, testAccuracy: quantTest, testLoss: quantEval.loss },
       testAccuracyDeltaPoints: Math.round((quantTest - floatTest) * 1e4) / 1e2,
@@ -144,16 +160,22 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     weightBits: memory.total,
     weightMemory: memory,
   };
-  return { model, exported, file, report, training, data };
+  return { model, exported, file, report, training, data, architecture: qatArch };
 }
 
 function quantizedLayers(model: tf.LayersModel): QuantizedLayer[] {
   return model.layers.filter(isQuantizedLayer);
 }
 
+type WeightedLayer = QuantConv2D | QuantDepthwiseConv2D | QuantDense;
+
+function isWeighted(l: QuantizedLayer): l is WeightedLayer {
+  return l instanceof QuantConv2D || l instanceof QuantDepthwiseConv2D || l instanceof QuantDense;
+}
+
 /** The layer's kernel as the quantized model computes with it (α·t, or fixed-point values). */
 function effectiveKernel(l: QuantizedLayer): tf.Tensor | undefined {
-  return l instanceof QuantActivation ? undefined : l.effectiveKernel();
+  return isWeighted(l) ? l.effectiveKernel() : undefined;
 }
 
 /**
@@ -254,7 +276,7 @@ export function weightMemory(model: tf.LayersModel, plan: QuantizationPlan, ebrB
   const bitsPerKernel = kernelBits(plan);
   let kernels = 0, biases = 0, scales = 0;
   for (const l of quantizedLayers(model)) {
-    if (l instanceof QuantActivation) continue;
+    if (!isWeighted(l)) continue;
     const kernel = l.kernel!.read();
     const channels = l instanceof QuantDepthwiseConv2D ? kernel.shape[2]! * kernel.shape[3]! : kernel.shape[kernel.rank - 1]!;
     kernels += kernel.size * bitsPerKernel;

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { fakeQuantize } from '../../src/numerics/fixed';
 import { trainArchitecture } from '../../src/nn/train';
+import { buildModel } from '../../src/nn/build';
 import { resolveQuantization } from '../../src/quant/config';
+import { copyFoldedWeights, foldBatchNormArchitecture } from '../../src/quant/fold';
 import { quantizationAwareTraining } from '../../src/quant/qat';
 import { quadrants, tinyConv } from '../nn/fixtures';
 
@@ -11,6 +13,20 @@ const data = { train: quadrants(384, 1), validation: quadrants(128, 2), test: qu
 const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'cpu' as const };
 
 describe('quantization-aware fine-tuning', () => {
+  it('folding BatchNormalization into the layer before it keeps the float model\'s outputs', () => {
+    const model = buildModel(tinyConv, { seed: 2 });
+    const bn = model.getLayer('l2_depthwise_conv2d_bn');
+    bn.setWeights([tf.tensor1d([1.5, -0.7, 0.9, 1.1]), tf.tensor1d([0.1, -0.2, 0.3, 0]), tf.tensor1d([0.05, -0.1, 0.2, 0.3]), tf.tensor1d([0.5, 2, 1, 0.25])]);
+    const twin = foldBatchNormArchitecture(tinyConv);
+    assert.deepEqual(twin.layers[2], { ...tinyConv.layers[2], batchnorm: false });
+    const folded = buildModel(twin, { seed: 9 });
+    copyFoldedWeights(tinyConv, model, folded);
+    assert.deepEqual(folded.layers.map((l) => l.name).filter((n) => !n.endsWith('_bn') && !n.endsWith('_act')), folded.layers.map((l) => l.name));
+    const x = tf.tensor(data.test.x.subarray(0, 64 * 20), [20, 8, 8, 1]);
+    const a = (model.predict(x) as tf.Tensor).dataSync(), b = (folded.predict(x) as tf.Tensor).dataSync();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `${a[i]} vs ${b[i]}`);
+  });
+
   it('ternary: fine-tunes the float model, exports α·t kernels, per-channel thresholds and the report fields', async () => {
     const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
     const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 3 }, ternary: { activations: true }, fineTune: { epochs: 3 } }, { rounding: 'half-even', overflow: 'saturate' });
@@ -55,10 +71,15 @@ describe('quantization-aware fine-tuning', () => {
     const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
     const plan = resolveQuantization({ mode: 'fixed', weights: { bits: 8, integer: 1 }, activations: { bits: 8, integer: 3 }, fineTune: { epochs: 2 } }, { rounding: 'half-even', overflow: 'saturate' });
     const r = await quantizationAwareTraining({ arch: tinyConv, data, floatModel: float.model, plan, train: base });
-    const k = r.exported.getLayer('l0_conv2d').getWeights()[0].dataSync();
-    assert.ok(Array.from(k).every((v) => Number.isInteger(v * 128)), 'kernel values on the fixed<8,1> grid');
+    // BatchNormalization was folded before fine-tuning, so the folded kernels are the ones on the grid.
+    assert.equal(r.report.quantization.batchNormFolded, true);
+    assert.ok(!r.exported.layers.some((l) => l.getClassName() === 'BatchNormalization'));
+    for (const name of ['l0_conv2d', 'l2_depthwise_conv2d', 'classifier']) {
+      const k = r.exported.getLayer(name).getWeights()[0].dataSync();
+      assert.ok(Array.from(k).every((v) => Number.isInteger(v * 128)), `${name}: kernel values on the fixed<8,1> grid`);
+    }
     assert.ok(r.report.quantization.quantized.testAccuracy >= r.report.quantization.float.testAccuracy - 0.05);
     assert.equal(r.report.weightMemory.kernelBits, 8);
-    tf.dispose([float.model, r.model, r.exported]);
+    for (const m of [float.model, r.model, r.exported]) m.dispose();
   });
 });
