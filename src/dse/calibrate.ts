@@ -121,7 +121,7 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[]
     model.space.partitions.forEach((p, i) => {
       // LeNet-5 only lends its large layers' engines (its whole design is synthesized below).
       const picks = new Set<number>([0]);
-      const want = p.choices.length === 1 ? 1 : isLenet ? 3 : perLayer;
+      const want = p.choices.length === 1 ? 1 : isLenet ? 2 : perLayer;
       for (let t = 0; picks.size < Math.min(want, p.choices.length) && t < 100; t++) picks.add(rng.int(p.choices.length));
       for (const c of [...picks].sort((a, b) => a - b)) {
         const choice = p.choices[c];
@@ -144,9 +144,13 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[]
       }
     });
     // Whole designs: the baseline and seeded random points, on UP5K (DSP, SPRAM) and HX8K (neither).
-    const designs: { device: typeof UP5K; genome: number[]; label: string }[] = [{ device: UP5K, genome: model.space.partitions.map(() => 0), label: 'baseline' }];
-    for (let n = 0; n < 2; n++) designs.push({ device: UP5K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: `random${n}` });
-    designs.push({ device: HX8K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'hx8k' });
+    // (LeNet-5 at 8 bits needs more EBR than any iCE40 has: its engines are samples, its whole design is not.)
+    const designs: { device: typeof UP5K; genome: number[]; label: string }[] = [];
+    if (!isLenet) {
+      designs.push({ device: UP5K, genome: model.space.partitions.map(() => 0), label: 'baseline' });
+      for (let n = 0; n < 2; n++) designs.push({ device: UP5K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: `random${n}` });
+      designs.push({ device: HX8K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'hx8k' });
+    }
     for (const d of designs) {
       const m = d.device === UP5K ? model : new CostModel({ ir, knobs, device: d.device, maxLanes: 16, calibration: cal });
       const g = d.device === UP5K ? d.genome : d.genome.map((c, i) => Math.min(c, m.space.partitions[i].choices.length - 1));
@@ -238,7 +242,7 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   });
   const rules = fitMemoryRules(samples);
   log.info(`memory rules: ROMs up to ${rules.romLogicMaxBits} bits and RAMs up to ${rules.ramLogicMaxBits} bits become logic`);
-  const jobs = engineAndDesignJobs(rules, opts.perLayer ?? 5);
+  const jobs = engineAndDesignJobs(rules, opts.perLayer ?? 3);
   log.info(`${jobs.length} engine and design syntheses`);
   await pool(jobs, workers, async (j) => {
     const a = await runJob(j, toolchain, root, log);

@@ -135,7 +135,7 @@ export class CostModel {
     return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget })) };
   }
 
-  private engine(part: number, choice: number, dspBudget: number): EngineCost {
+  private emitted(part: number, choice: number, dspBudget: number): EngineCost {
     const key = `${part}:${choice}:${dspBudget}`;
     let e = this.engines.get(key);
     if (e) return e;
@@ -155,6 +155,33 @@ export class CostModel {
       (m as { verilog: string }).verilog = '';
       for (const r of m.roms) (r as { contents: string }).contents = '';
     }
+    this.engines.set(key, e);
+    return e;
+  }
+
+  /**
+   * One engine's cost for a DSP budget. The emitter gives DSPs to the first `budget` eligible lanes
+   * and LUT multipliers to the rest, and every feature is a count over lanes, so the cost at any
+   * budget is the one-lane-per-DSP interpolation between the all-LUT and the all-DSP emissions:
+   * each (partition, choice) is emitted at most twice.
+   */
+  private engine(part: number, choice: number, dspBudget: number): EngineCost {
+    const none = this.emitted(part, choice, 0);
+    if (dspBudget === 0) return none;
+    const op = this.q.ops[this.opIndex[part]];
+    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.resolved[part][choice].lanes);
+    const dsp = Math.min(dspBudget, most.dsp);
+    if (dsp === 0) return none;
+    if (dsp === most.dsp) return most;
+    const key = `${part}:${choice}:${dspBudget}`;
+    let e = this.engines.get(key);
+    if (e) return e;
+    const t = dsp / most.dsp;
+    const features: Features = {};
+    for (const k of new Set([...Object.keys(none.features), ...Object.keys(most.features)])) {
+      features[k] = (none.features[k] ?? 0) + t * ((most.features[k] ?? 0) - (none.features[k] ?? 0));
+    }
+    e = { ...none, features, dsp };
     this.engines.set(key, e);
     return e;
   }

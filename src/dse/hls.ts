@@ -142,27 +142,29 @@ export function insertPragmas(c: string, directives: HlsDirective[]): { text: st
     }
     lines.splice(at + 2, 0, ...ds.map((d) => `    ${d.pragma}${d.note ? ` /* ${d.note} */` : ''}`));
   }
-  // Loop pragmas.
-  for (const d of directives) {
-    if (d.kind !== 'unroll' && d.kind !== 'pipeline') continue;
-    const at = lines.findIndex((l) => l.includes(`DM_LOOP(${d.target})`));
+  // Loop pragmas, in the order given, right after the loop header.
+  const byLoop = new Map<string, HlsDirective[]>();
+  for (const d of directives) if (d.kind === 'unroll' || d.kind === 'pipeline') byLoop.set(d.target!, [...(byLoop.get(d.target!) ?? []), d]);
+  for (const [target, ds] of byLoop) {
+    const at = lines.findIndex((l) => l.includes(`DM_LOOP(${target})`));
     if (at < 0) {
-      missing.push(d);
+      missing.push(...ds);
       continue;
     }
     const header = lines[at];
     const ind = indentOf(header) + '    ';
+    const pragmas = ds.map((d) => `${ind}${d.pragma}`);
     if (header.trimEnd().endsWith('{')) {
-      lines.splice(at + 1, 0, `${ind}${d.pragma}`);
+      lines.splice(at + 1, 0, ...pragmas);
       continue;
     }
-    // A one-statement body: give it braces so the pragma sits inside the loop.
+    // A one-statement body: give it braces so the pragmas sit inside the loop.
     const body = lines[at + 1];
     if (body === undefined || body.trim().startsWith('#') || !body.trimEnd().endsWith(';')) {
-      missing.push(d);
+      missing.push(...ds);
       continue;
     }
-    lines.splice(at, 2, `${header.trimEnd()} {`, `${ind}${d.pragma}`, body, `${indentOf(header)}}`);
+    lines.splice(at, 2, `${header.trimEnd()} {`, ...pragmas, body, `${indentOf(header)}}`);
   }
   return { text: lines.join('\n'), missing };
 }

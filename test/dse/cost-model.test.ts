@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CostModel, deviceBudget, greedyFastest, hardwareObjective, violation } from '../../src/dse/cost-model';
+import { mapMemory } from '../../src/dse/features';
+import { toDirectiveSet } from '../../src/dse/space';
+import { lenet5 } from '../../src/dse/synthetic';
+import { Rng } from '../../src/moo/rng';
+import { getDevice } from '../../src/fpga/devices';
+import { generateRtl } from '../../src/rtl/generate';
+import { KNOBS8, mixedModel, TEST_CALIBRATION, tinyCnn } from './helpers';
+
+const UP5K = getDevice('ice40-up5k');
+const HX8K = getDevice('ice40-hx8k');
+
+describe('dse: cost model', () => {
+  it('predicts the cycles, DSP blocks and ROM blocks of the RTL the generator emits, point for point', () => {
+    const rng = new Rng('cost-model-test');
+    for (const [ir, device] of [[tinyCnn(), UP5K], [mixedModel(), UP5K], [mixedModel(), HX8K], [lenet5(), UP5K]] as const) {
+      const model = new CostModel({ ir, knobs: KNOBS8, device, maxLanes: 16, calibration: TEST_CALIBRATION });
+      for (let n = 0; n < 6; n++) {
+        const g = model.space.partitions.map((p) => (n === 0 ? 0 : rng.int(p.choices.length)));
+        const cost = model.evaluate(g);
+        let gen;
+        try {
+          gen = generateRtl(ir, KNOBS8, toDirectiveSet(model.space, g), { name: device.name, dsp: device.dsp, spram: device.spram });
+        } catch (e) {
+          // The generator refuses exactly the points the model calls illegal (one buffer, two bankings).
+          assert.equal(cost.legal, false, (e as Error).message);
+          continue;
+        }
+        assert.equal(cost.legal, true);
+        assert.equal(cost.cycles, gen.cycles.cycles, `${ir.name} point ${g.join('.')}`);
+        assert.equal(cost.dsp, gen.dspUsed);
+        const romEbr = gen.roms.reduce((s, r) => s + mapMemory(r.width, r.depth, 'rom', TEST_CALIBRATION.memory).ebr, 0);
+        const ramEbr = gen.memories.filter((m) => m.kind === 'ebr').reduce((s, m) => s + m.banks * mapMemory(m.width, m.depth, 'ram', TEST_CALIBRATION.memory).ebr, 0);
+        assert.equal(cost.ebr, romEbr + ramEbr);
+        assert.equal(cost.spram, gen.memories.filter((m) => m.kind === 'spram').reduce((s, m) => s + m.banks * Math.ceil(m.depth / 16384) * Math.ceil(m.width / 16), 0));
+        assert.equal(cost.perPartition.reduce((s, p) => s + p.cycles, 0) + 3, cost.cycles);
+      }
+    }
+  });
+
+  it('maps memories the way the calibration measured: small ROMs to logic, EBR modes tiled', () => {
+    const rules = TEST_CALIBRATION.memory;
+    assert.deepEqual(mapMemory(2, 256, 'rom', rules), { ebr: 0, logicBits: 512 });
+    assert.deepEqual(mapMemory(8, 256, 'rom', rules), { ebr: 1, logicBits: 0 });
+    assert.deepEqual(mapMemory(8, 1024, 'rom', rules), { ebr: 2, logicBits: 0 });
+    assert.deepEqual(mapMemory(24, 256, 'rom', rules), { ebr: 2, logicBits: 0 });
+    assert.deepEqual(mapMemory(4, 1024, 'ram', rules), { ebr: 1, logicBits: 0 });
+    assert.deepEqual(mapMemory(8, 4, 'ram', rules), { ebr: 0, logicBits: 32 });
+  });
+
+  it('more lanes: fewer cycles, more multipliers; LUT multipliers instead of DSPs when asked', () => {
+    const ir = tinyCnn();
+    const model = new CostModel({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 4, calibration: TEST_CALIBRATION });
+    const conv = model.space.partitions.findIndex((p) => p.layer === 'conv');
+    const idx = (lanes: number, multiplier: 'auto' | 'lut') => model.space.partitions[conv].choices.findIndex((c) => c.lanes === lanes && c.unroll === 'outputs' && c.pipeline && c.partition === 'cyclic' && c.multiplier === multiplier);
+    const base = model.space.partitions.map(() => 0);
+    const at = (choice: number) => model.evaluate(base.map((c, i) => (i === conv ? choice : c)));
+    const one = at(idx(1, 'auto'));
+    const four = at(idx(4, 'auto'));
+    const fourLut = at(idx(4, 'lut'));
+    assert.ok(four.cycles < one.cycles);
+    assert.equal(four.dsp - one.dsp, 3);
+    assert.equal(fourLut.dsp, one.dsp - 1);
+    assert.equal(fourLut.cycles, four.cycles);
+  });
+
+  it('checks the fit against the device less the margin', () => {
+    const b = deviceBudget(UP5K, 0.1);
+    assert.deepEqual(b, { logicCells: 4752, ebr: 27, dsp: 8, spram: 4 });
+    const ok = { luts: 100, ffs: 100, carry: 0, logicCells: 100, ebr: 27, dsp: 8, spram: 0 };
+    assert.equal(violation(ok, b), 0);
+    assert.ok(violation({ ...ok, ebr: 28 }, b) > 0);
+    assert.ok(violation({ ...ok, logicCells: 4753 }, b) > 0);
+  });
+
+  it('greedy descent (the NAS hook) ends at a fitting point faster than the baseline', () => {
+    const ir = mixedModel();
+    const model = new CostModel({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION });
+    const budget = deviceBudget(UP5K, 0.1);
+    const g = greedyFastest(model, budget)!;
+    assert.ok(g);
+    assert.equal(violation(g.cost, budget), 0);
+    assert.ok(g.cost.cycles < model.evaluate(model.space.partitions.map(() => 0)).cycles);
+    const h = hardwareObjective({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION });
+    assert.equal(h.cycles, g.cost.cycles);
+    assert.ok(h.fits && h.baselineCycles > h.cycles);
+    // LeNet-5 at 8 bits needs ~100 EBR for its weights: it does not fit the UP5K's 30 at all.
+    const l = hardwareObjective({ ir: lenet5(), knobs: KNOBS8, device: UP5K, calibration: TEST_CALIBRATION });
+    assert.equal(l.fits, false);
+  });
+});

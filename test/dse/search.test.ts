@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CostModel, deviceBudget } from '../../src/dse/cost-model';
+import { choosePoint, front2d, paretoFront, paretoSvg } from '../../src/dse/pareto';
+import { allGenomes, explore, objectives } from '../../src/dse/search';
+import { lenet5 } from '../../src/dse/synthetic';
+import { getDevice } from '../../src/fpga/devices';
+import { dominates } from '../../src/moo/dominance';
+import { KNOBS8, TEST_CALIBRATION, tinyCnn } from './helpers';
+
+const UP5K = getDevice('ice40-up5k');
+
+describe('dse: search and frontier', () => {
+  const model = new CostModel({ ir: tinyCnn(), knobs: KNOBS8, device: UP5K, maxLanes: 4, calibration: TEST_CALIBRATION });
+  // A tight budget so that some points do not fit.
+  const budget = { ...deviceBudget(UP5K, 0.1), dsp: 3 };
+
+  it('exhaustive search visits every point once', () => {
+    const r = explore(model, budget, { algorithm: 'auto', exhaustiveLimit: 100_000, population: 8, generations: 2, seed: 1 });
+    assert.equal(r.algorithm, 'exhaustive');
+    assert.equal(r.points.length, model.space.size);
+    assert.equal(new Set(r.points.map((p) => p.key)).size, model.space.size);
+    assert.equal([...allGenomes(model.space)].length, model.space.size);
+    assert.ok(r.points.some((p) => !p.fits) && r.points.some((p) => p.fits));
+  });
+
+  it('the frontier holds only fitting, mutually non-dominated points, and dominates every other fitting point', () => {
+    const r = explore(model, budget, { algorithm: 'exhaustive', exhaustiveLimit: 0, population: 8, generations: 2, seed: 1 });
+    const front = paretoFront(r.points);
+    assert.ok(front.length >= 2);
+    for (const p of front) {
+      assert.ok(p.fits && p.cost.dsp <= 3);
+      for (const q of front) if (q !== p) assert.ok(!dominates(objectives(q.cost), objectives(p.cost)));
+    }
+    for (const p of r.points.filter((x) => x.fits && !front.includes(x))) {
+      assert.ok(front.some((f) => dominates(objectives(f.cost), objectives(p.cost)) || objectives(f.cost).every((v, i) => v === objectives(p.cost)[i])), `#${p.id} not covered`);
+    }
+    // Rules.
+    const fast = choosePoint(r.points, 'min-latency');
+    const small = choosePoint(r.points, 'min-luts');
+    const knee = choosePoint(r.points, 'knee');
+    const fit = r.points.filter((p) => p.fits);
+    assert.equal(fast.cost.cycles, Math.min(...fit.map((p) => p.cost.cycles)));
+    assert.equal(small.cost.logicCells, Math.min(...fit.map((p) => p.cost.logicCells)));
+    assert.ok(front2d(r.points).includes(knee));
+    assert.ok(knee.cost.cycles >= fast.cost.cycles && knee.cost.logicCells >= small.cost.logicCells);
+    const svg = paretoSvg(r.points, front, fast, { title: 'tiny', budgetLogicCells: budget.logicCells });
+    assert.match(svg, /^<svg[^>]+xmlns/);
+    assert.equal((svg.match(/<title>#/g) ?? []).length, front.length);
+  });
+
+  it('says what to do when nothing fits', () => {
+    const r = explore(model, { logicCells: 10, ebr: 0, dsp: 0, spram: 0 }, { algorithm: 'exhaustive', exhaustiveLimit: 0, population: 8, generations: 2, seed: 1 });
+    assert.throws(() => choosePoint(r.points, 'min-latency'), /no explored directive set fits[\s\S]*hint:/);
+  });
+
+  it('NSGA-II on LeNet-5 (10^9 points) with room for its weights: deterministic per seed, beats the greedy seed point or equals it', () => {
+    // LeNet-5 at 8 bits needs ~100 EBR: give it an imaginary device budget so that the search has room.
+    const big = new CostModel({ ir: lenet5(), knobs: KNOBS8, device: UP5K, maxLanes: 16, calibration: TEST_CALIBRATION });
+    const b = { logicCells: 20_000, ebr: 200, dsp: 8, spram: 4 };
+    const opts = { algorithm: 'nsga2' as const, exhaustiveLimit: 0, population: 16, generations: 6, seed: 3 };
+    const r1 = explore(big, b, opts);
+    const r2 = explore(big, b, opts);
+    assert.equal(r1.algorithm, 'nsga2');
+    assert.deepEqual(r1.points.map((p) => p.key), r2.points.map((p) => p.key));
+    const greedy = r1.points.find((p) => p.origin === 'greedy')!;
+    const best = choosePoint(r1.points, 'min-latency');
+    assert.ok(best.cost.cycles <= greedy.cost.cycles);
+    const baseline = r1.points.find((p) => p.origin === 'baseline')!;
+    assert.ok(baseline.cost.cycles / best.cost.cycles > 5, `${baseline.cost.cycles} / ${best.cost.cycles}`);
+    assert.ok(r1.points.length <= 16 * 6 + 2);
+  });
+});
