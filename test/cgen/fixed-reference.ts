@@ -34,7 +34,14 @@ function act(a: Activation, z: number, out: FixedFormat, isOutput: boolean): num
   throw new Error(`oracle: activation ${a.kind}`);
 }
 
+/** The stored integers of the outputs (harness -r). */
 export function fixedInference(model: ModelIR, knobs: NumberKnobs, x: Float32Array): number[] {
+  const values = fixedLayerValues(model, knobs, x);
+  return model.outputs.flatMap((o) => values.get(o)!);
+}
+
+/** Every layer's stored integers, by layer name (what the harness's -x trace dequantizes). */
+export function fixedLayerValues(model: ModelIR, knobs: NumberKnobs, x: Float32Array): Map<string, number[]> {
   const formats = resolveFormats(model, knobs);
   const values = new Map<string, number[]>();
   let inOff = 0;
@@ -196,5 +203,5 @@ export function fixedInference(model: ModelIR, knobs: NumberKnobs, x: Float32Arr
     }
     values.set(l.name, y);
   }
-  return model.outputs.flatMap((o) => values.get(o)!);
+  return values;
 }

@@ -11,7 +11,11 @@ import { loadModel, importModel } from '../../src/importers';
 import type { NumberKnobs } from '../../src/cgen/precision';
 import type { ModelIR } from '../../src/ir/types';
 import { referenceFor } from '../../src/verify/reference';
-import { fixedInference } from './fixed-reference';
+import { fixedInference, fixedLayerValues } from './fixed-reference';
+import { resolveFormats } from '../../src/cgen/precision';
+import { fracBits } from '../../src/numerics/fixed';
+import { runHarness } from '../../src/verify/run-c';
+import { join } from 'node:path';
 import { buildC, FIXED16, FLOAT, maxAbsDiff, runFloat, runRaw, tmp } from './helpers';
 import * as models from './tfjs-models';
 
@@ -52,7 +56,7 @@ for (const name of ['cnn', 'seq', 'multi'] as const) {
       rmSync(b.dir, { recursive: true, force: true });
     });
 
-    it('fixed-point C equals the fixed.ts oracle bit for bit under every knob set', async () => {
+    it('fixed-point C equals the fixed.ts oracle bit for bit, every layer, under every knob set', async () => {
       for (const knobs of KNOB_SETS) {
         const b = await buildC(ir, knobs);
         const got = await runRaw(b, x, SAMPLES);
@@ -60,6 +64,20 @@ for (const name of ['cnn', 'seq', 'multi'] as const) {
         const want: number[] = [];
         for (let s = 0; s < SAMPLES; s++) want.push(...fixedInference(ir, knobs, x.subarray(s * size, (s + 1) * size)));
         assert.deepEqual(got, want, `knobs ${JSON.stringify(knobs)}`);
+        // Every layer, not only the outputs: the trace holds each layer's values, dequantized (exact in float32).
+        const traced = await runHarness(b.exe, b.dir, x, 3, size, b.gen.outputSize, { tag: 'trace', weightsDir: join(b.dir, 'weights'), trace: true });
+        const formats = resolveFormats(ir, knobs);
+        const per = b.gen.trace.reduce((a, t) => a + t.size, 0);
+        for (let s = 0; s < 3; s++) {
+          const layers = fixedLayerValues(ir, knobs, x.subarray(s * size, (s + 1) * size));
+          let off = s * per;
+          for (const t of b.gen.trace) {
+            const frac = fracBits(formats.get(t.name)!.output);
+            const expect = layers.get(t.name)!.map((q) => Math.fround(q * 2 ** -frac));
+            assert.deepEqual(Array.from(traced.trace!.subarray(off, off + t.size)), expect, `layer ${t.name}, sample ${s}, knobs ${JSON.stringify(knobs)}`);
+            off += t.size;
+          }
+        }
         rmSync(b.dir, { recursive: true, force: true });
       }
     });
