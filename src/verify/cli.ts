@@ -1,6 +1,7 @@
 /**
  * `deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5]
- *   [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N]`
+ *   [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N] [--sanitize N]`
+ * (--sanitize N: also run N samples through -fsanitize=address,undefined builds)
  * Converts M, compiles and runs the C on X, and compares with Y (or, without Y, with TensorFlow.js
  * on the same weights); prints the report and writes report.json, precision-sweep.svg and
  * trace.json to DIR (default ./deepmaker-verify).
@@ -16,7 +17,7 @@ import { readVectors } from './vectors';
 import { verifyC } from './verify';
 
 export const VERIFY_USAGE =
-  'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N]';
+  'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N] [--sanitize N]';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

@@ -71,6 +71,46 @@ describe('model formats', () => {
     assert.deepEqual(Array.from(ir.layers[1].weights.kernel!.data), Array.from(model.layers[0].getWeights()[0].dataSync()));
   });
 
+  it('TF.js weights quantized by the converter (uint8 with scale/min, float16) are dequantized', async () => {
+    const model = kerasV3Dense();
+    const sub = join(dir, 'tfjs-q');
+    const file = await saveTfjsModel(model, sub);
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const specs = json.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string; quantization?: unknown }[];
+    const floats = new Float32Array(readFileSync(join(sub, json.weightsManifest[0].paths[0])).buffer.slice(0));
+    // Re-encode: the first weight as uint8 (v = q * scale + min), the second as float16, the rest as they are.
+    const parts: Buffer[] = [];
+    let off = 0;
+    const want: number[][] = [];
+    specs.forEach((w, i) => {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      const v = floats.subarray(off, off + n);
+      off += n;
+      if (i === 0) {
+        const min = Math.min(...v), max = Math.max(...v), scale = (max - min) / 255;
+        const q = Uint8Array.from(v, (x) => Math.round((x - min) / scale));
+        w.quantization = { dtype: 'uint8', scale, min };
+        parts.push(Buffer.from(q));
+        want.push(Array.from(q, (x) => Math.fround(x * scale + min)));
+      } else if (i === 1) {
+        const h = Uint16Array.from(v, () => 0x3c00); // 1.0 in IEEE half precision
+        w.quantization = { dtype: 'float16' };
+        parts.push(Buffer.from(h.buffer));
+        want.push(Array.from(v, () => 1));
+      } else {
+        parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+        want.push(Array.from(v));
+      }
+    });
+    json.weightsManifest[0].paths = ['q.bin'];
+    writeFileSync(join(sub, 'q.bin'), Buffer.concat(parts));
+    writeFileSync(join(sub, 'q.json'), JSON.stringify(json));
+    const ir = await loadModel(join(sub, 'q.json'));
+    assert.deepEqual(Array.from(ir.layers[1].weights.kernel!.data), want[0]);
+    assert.deepEqual(Array.from(ir.layers[1].weights.bias!.data), want[1]);
+    assert.deepEqual(Array.from(ir.layers[2].weights.kernel!.data), want[2]);
+  });
+
   it('a Keras 2 HDF5 renamed without extension is still read as HDF5', async () => {
     const f = join(dir, 'model_without_extension');
     copyFileSync(join(FIXTURES, 'dl4j_cnn_batchnorm/cnn_batch_norm.h5'), f);
