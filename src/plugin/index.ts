@@ -72,7 +72,7 @@ function stageTarget(stage: StageDef, root: string, inRepo: boolean, prefix: str
     dependsOn: [`${prefix}spec`, ...stage.upstream.map((u) => `${prefix}${u}`)],
     inputs: [
       { dependentTasksOutputFiles: `${rel}dist/spec/${stage.name}.json` },
-      ...stage.upstream.map((u) => ({ dependentTasksOutputFiles: `${rel}dist/${u}/**/*` })),
+      ...stage.upstream.flatMap((u) => (stage.reads?.[u] ?? ['**/*']).map((glob) => ({ dependentTasksOutputFiles: `${rel}dist/${u}/${glob}` }))),
       ...(inRepo ? stage.sources.map((s) => `{workspaceRoot}/src/${s}/**/*`) : []),
       { externalDependencies: inRepo ? stage.externalDependencies : ['deepmaker', ...stage.externalDependencies] },
     ],

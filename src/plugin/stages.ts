@@ -20,6 +20,12 @@ export interface StageDef {
   view(spec: Spec): unknown;
   /** Files (relative to the project root) whose contents the stage reads; hashed into its view. */
   files?(spec: Spec): string[];
+  /**
+   * What the stage reads of an upstream's outputs, as globs under dist/<upstream> (default: all).
+   * Reports carry timings; a stage that reads only an upstream's artifacts names them, so a rerun
+   * upstream that produces the same artifacts cuts off here (Nx early cut-off).
+   */
+  reads?: Record<string, string[]>;
   externalDependencies: string[];
   sources: string[];
   load(): Promise<StageRunner>;
@@ -56,6 +62,7 @@ export const STAGES: StageDef[] = [
     description: 'Train the selected (or spec-given) architecture at full fidelity; save it in TensorFlow.js layers format; test accuracy once.',
     // train reads dist/nas/selected.json (or, when nas is skipped, train.architecture).
     upstream: ['data', 'nas'],
+    reads: { nas: ['selected.json'] },
     view: (s) => ({ train: s.train, model: s.model, ...quantizeView(s) }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
     sources: ['nn', 'data', 'util', 'quant', 'numerics'],
@@ -66,6 +73,7 @@ export const STAGES: StageDef[] = [
     description: "DeepHLS: the trained model (or the spec's model: file) to the layer table (layers.json) and flat ANSI C with float/fixed-point knobs.",
     // The spec's model file is hashed into the view (files); without model:, train's output is the input.
     upstream: ['train'],
+    reads: { train: ['model/**/*'] },
     view: (s) => ({ model: s.model, convert: s.convert }),
     files: (s) => [s.model, s.convert?.weights].filter((f): f is string => !!f),
     externalDependencies: ['h5wasm', 'fflate'],
