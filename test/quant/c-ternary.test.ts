@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/nn/backend';
 import { decodeTernary } from '../../src/numerics/fixed';
 import { packTernaryKernel } from '../../src/quant/cgen-ternary';
 import { runQuantizedReference } from '../../src/quant/reference';
+import { denseNetLike } from '../nn/fixtures';
 import { fixedKnobs, runGeneratedC, TINY_ARCH, trainedAndConverted, uniform } from './helpers';
 
 const SAMPLES = 1000;
 
 describe('ternary networks carried through C', () => {
   before(async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('wasm');
   });
 
   it('packs 2-bit sign-magnitude codes, four per byte, first weight in the low bits', () => {
@@ -47,6 +48,32 @@ describe('ternary networks carried through C', () => {
       assert.match(c.modelC, /static const unsigned char dm_tk_/);
       assert.match(c.modelC, /DM_TMAC\(acc, DM_TMUL\(/, 'a ternary-input layer may use the 2-bit code product');
       assert.doesNotMatch(c.modelC, /static int32_t dm_wq_/, 'no int32 copy of a ternary kernel');
+    });
+  }
+});
+
+describe('the quantized reference on a DenseNet-like model', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  // Dense blocks (concatenation), transitions with average and max pooling, BatchNormalization,
+  // global average pooling, ReLU6 and tanh: every layer kind the search spaces produce.
+  for (const spec of [
+    { mode: 'fixed' as const, weights: { bits: 8, integer: 1 }, activations: { bits: 10, integer: 3 } },
+    { mode: 'ternary' as const, activations: { bits: 10, integer: 3 }, ternary: { activations: true } },
+  ]) {
+    it(`${spec.mode}: identical integer outputs from the C and the TF.js reference`, async () => {
+      const { ir, dir } = await trainedAndConverted(denseNetLike, spec, 4, 0);
+      assert.ok(ir.layers.some((l) => l.type === 'concatenate') && ir.layers.some((l) => l.type === 'avgpool2d') && ir.layers.some((l) => l.type === 'global_avgpool2d'));
+      const n = 200;
+      const x = uniform(n * 256, 17);
+      const knobs = fixedKnobs(spec);
+      const c = runGeneratedC(ir, knobs, x, n, dir);
+      const ref = runQuantizedReference(ir, knobs, x, n);
+      const w = ref.outputSize;
+      assert.deepEqual(c.values, Array.from({ length: n }, (_, i) => Array.from(ref.raw.subarray(i * w, (i + 1) * w))));
+      assert.ok(new Set(c.values.map((v) => v.join())).size > 10);
     });
   }
 });

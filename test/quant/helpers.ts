@@ -49,10 +49,11 @@ export interface ConvertedModel {
 }
 
 /**
- * The quantization-aware model of `arch` after a few SGD steps on random labels (so kernels, BN
- * statistics and moving thresholds are not at their initial values), saved and converted.
+ * The quantization-aware model of `arch` after `steps` SGD steps on random labels (so kernels and
+ * moving thresholds are not at their initial values) and with non-trivial BN statistics, saved
+ * and converted.
  */
-export async function trainedAndConverted(arch: Architecture, spec: QuantizeSpec, seed = 3): Promise<ConvertedModel> {
+export async function trainedAndConverted(arch: Architecture, spec: QuantizeSpec, seed = 3, steps = 5): Promise<ConvertedModel> {
   const plan = resolveQuantization(spec, { rounding: 'half-even', overflow: 'saturate' });
   const model = buildQuantizedModel(arch, seed, plan);
   const n = 32;
@@ -60,9 +61,11 @@ export async function trainedAndConverted(arch: Architecture, spec: QuantizeSpec
   const x = tf.tensor(uniform(n * size, seed), [n, ...arch.input]);
   const y = tf.oneHot(tf.tensor1d(Array.from(uniform(n, seed + 1), (v) => Math.floor(v * arch.classes)), 'int32'), arch.classes);
   const opt = tf.train.sgd(0.05);
-  for (let step = 0; step < 5; step++) {
+  for (let step = 0; step < steps; step++) {
     opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
   }
+  // One forward pass in training mode at least: it sets the moving Δ of ternary activations.
+  if (steps === 0) tf.tidy(() => model.apply(x, { training: true }));
   // Non-trivial BatchNormalization statistics (including a negative gamma) so folding is exercised.
   for (const l of model.layers) {
     if (l.getClassName() !== 'BatchNormalization') continue;

@@ -10,7 +10,7 @@ import { quantizationAwareTraining } from '../../src/quant/qat';
 import { quadrants, tinyConv } from '../nn/fixtures';
 
 const data = { train: quadrants(384, 1), validation: quadrants(128, 2), test: quadrants(256, 3) };
-const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'cpu' as const };
+const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'wasm' as const };
 
 describe('quantization-aware fine-tuning', () => {
   it('folding BatchNormalization into the layer before it keeps the float model\'s outputs', () => {
