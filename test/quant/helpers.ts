@@ -65,7 +65,9 @@ export async function trainedAndConverted(arch: Architecture, spec: QuantizeSpec
     opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
   }
   // One forward pass in training mode at least: it sets the moving Δ of ternary activations.
-  if (steps === 0) tf.tidy(() => model.apply(x, { training: true }));
+  if (steps === 0) tf.tidy(() => {
+    model.apply(x, { training: true });
+  });
   // Non-trivial BatchNormalization statistics (including a negative gamma) so folding is exercised.
   for (const l of model.layers) {
     if (l.getClassName() !== 'BatchNormalization') continue;
