@@ -76,6 +76,8 @@ export interface QuantizationReport {
     quantized: { validationAccuracy: number; validationLoss: number; testAccuracy: number; testLoss: number };
     /** quantized − float test accuracy, in points (percent). */
     testAccuracyDeltaPoints: number;
+    /** The fine-tuning epochs (loss, accuracy, validation loss and accuracy, images/s). */
+    history: TrainResult['history'];
   };
   sparsity: { weights: number; activations: number; samples: number; layers: LayerSparsity[] };
   /** Total weight memory in bits (kernels + biases + scales); breakdown in weightMemory. */
@@ -155,6 +157,7 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
       float: { validationAccuracy: floatVal, testAccuracy: floatTest },
       quantized: { validationAccuracy: training.validationAccuracy, validationLoss: training.validationLoss, testAccuracy: quantTest, testLoss: quantEval.loss },
       testAccuracyDeltaPoints: Math.round((quantTest - floatTest) * 1e4) / 1e2,
+      history: training.history,
     },
     sparsity,
     weightBits: memory.total,
