@@ -119,14 +119,15 @@ function prepare(layer: Layer, f: LayerFormats): Prepared {
     const sf = layer.precision?.scale;
     if (!sf) throw new Error(`ternary layer '${layer.name}' has no scale format (src/quant/ir.ts applyQuantization sets it)`);
     p.scaleFrac = fracBits(sf);
-    p.scaleQ = Float64Array.from(layer.ternary.scale, (v) => quantize(v, { ...sf, overflow: 'saturate' }));
+    // The scale is quantized saturating whatever the knobs say (cgen-ternary.ts: a scale never wraps).
+    p.scaleQ = Float64Array.from(layer.ternary.scale, (v) => quantize(v, { ...sf, rounding: f.output.rounding, overflow: 'saturate' }));
   } else {
-    p.wq = Float32Array.from(k.data, (v) => quantize(v, { ...f.weights!, overflow: 'saturate' }));
+    p.wq = Float32Array.from(k.data, (v) => quantize(v, f.weights!));
   }
   const target = f.productFrac! + (p.scaleFrac ?? 0);
   if (layer.weights.bias && layer.useBias !== false) {
     const bf = f.biases!;
-    p.bq = Float64Array.from(layer.weights.bias.data, (v) => alignFrac(quantize(v, { ...bf, overflow: 'saturate' }), fracBits(bf), target, bf.rounding));
+    p.bq = Float64Array.from(layer.weights.bias.data, (v) => alignFrac(quantize(v, bf), fracBits(bf), target, bf.rounding));
   }
   if (layer.activation.kind === 'ternary') p.thresholds = layer.activation.thresholds!.map((d) => ternaryThresholdInt(d, target));
   if (layer.activation.maxValue !== undefined) p.maxQ = quantizeConstant(layer.activation.maxValue, f.output);
@@ -375,13 +376,19 @@ function runActivation(p: Prepared, x: Values, inFrac: number, isOutput: boolean
   return Int32Array.from(x, (v) => activate(p, requantize(v, inFrac, p.f.output), isOutput));
 }
 
+function withKnobNumerics(formats: Map<string, LayerFormats>, knobs: NumberKnobs): Map<string, LayerFormats> {
+  const fix = (f: FixedFormat | undefined) => (f ? { ...f, rounding: knobs.rounding, overflow: knobs.overflow } : undefined);
+  return new Map([...formats].map(([name, f]) => [name, { ...f, output: fix(f.output)!, weights: fix(f.weights), biases: fix(f.biases) }]));
+}
+
 /**
  * Runs the IR in fixed point on `count` samples of `x` (inputs concatenated per sample, float32, as
  * the C harness reads them) and returns the stored integers of the outputs.
  */
 export function runQuantizedReference(model: ModelIR, knobs: NumberKnobs, x: Float32Array, count: number, opts: { batch?: number } = {}): QuantizedOutputs {
   if (knobs.mode !== 'fixed') throw new Error('the quantized reference runs fixed-point knobs only');
-  const formats = resolveFormats(model, knobs);
+  // The C applies the knobs' rounding and overflow everywhere (DM_ROUNDING, DM_OVERFLOW), whatever a layer's own format says.
+  const formats = withKnobNumerics(resolveFormats(model, knobs), knobs);
   const prepared = new Map(model.layers.map((l) => [l.name, prepare(l, formats.get(l.name)!)]));
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const source = (name: string): Layer => {
@@ -404,8 +411,7 @@ export function runQuantizedReference(model: ModelIR, knobs: NumberKnobs, x: Flo
       if (l.type === 'input') {
         const n = sizeOf(l.outputShape);
         const v = new Int32Array(batch * n);
-        const sat: FixedFormat = { ...p.f.output, overflow: 'saturate' };
-        for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) v[b * n + i] = quantize(x[(start + b) * inputSize + inputOffset + i], sat);
+        for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) v[b * n + i] = quantize(x[(start + b) * inputSize + inputOffset + i], p.f.output);
         inputOffset += n;
         values.set(l.name, v);
         continue;

@@ -52,6 +52,23 @@ describe('ternary networks carried through C', () => {
   }
 });
 
+describe('the quantized reference follows the knobs', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('truncation and wrap-around (narrow formats that overflow) give the C\'s integers too', async () => {
+    const { ir, dir } = await trainedAndConverted(TINY_ARCH, { mode: 'ternary', activations: { bits: 6, integer: 1 } });
+    const x = uniform(300 * 64, 5).map((v) => 4 * v - 1); // beyond fixed<6,1>'s [-1, 1): the input wraps, and the layers after it
+    const knobs = { ...fixedKnobs({ activations: { bits: 6, integer: 1 } }), rounding: 'truncate' as const, overflow: 'wrap' as const };
+    const c = runGeneratedC(ir, knobs, x, 300, dir);
+    const ref = runQuantizedReference(ir, knobs, x, 300);
+    assert.deepEqual(c.values, Array.from({ length: 300 }, (_, i) => Array.from(ref.raw.subarray(i * 3, i * 3 + 3))));
+    const saturating = runQuantizedReference(ir, { ...knobs, overflow: 'saturate' }, x, 300);
+    assert.notDeepEqual(Array.from(saturating.raw), Array.from(ref.raw), 'the formats are narrow enough to wrap');
+  });
+});
+
 describe('the quantized reference on a DenseNet-like model', () => {
   before(async () => {
     await selectBackend('wasm');
