@@ -42,6 +42,12 @@ export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>):
     throw new DeepMakerError(`the test samples have ${width} values ([${test.shape.join(', ')}]) but the model takes ${conv.inputSize}`, { file: join(ctx.inputDir('data'), 'test_x.npy') }, 'the model was not made for this dataset');
   }
   const n = Math.min(spec.samples ?? 10000, test.count);
+  // The sweep chooses integer bits on validation samples when dist/data has them; test samples are only measured.
+  let search: { x: Float32Array; count: number; labels: Int32Array } | undefined;
+  if (existsSync(join(ctx.inputDir('data'), 'validation_x.npy'))) {
+    const v = readSplit(ctx.inputDir('data'), 'validation');
+    search = { x: v.x, count: v.count, labels: v.y };
+  }
   const source = join(convDir, conv.source.copy);
   const imported = await importModel(source, { weights: conv.source.weights ? join(convDir, conv.source.weights) : undefined });
   const result = await verifyC({
@@ -60,6 +66,7 @@ export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>):
     traceSamples: spec.traceSamples,
     searchSamples: spec.searchSamples,
     searchRadius: spec.searchRadius,
+    search,
     sanitizeSamples: spec.sanitizeSamples ?? 20,
     backend: spec.backend,
   });

@@ -38,6 +38,8 @@ export interface VerifyOptions {
   searchSamples?: number;
   /** Integer-bit candidates around the observed need: ±searchRadius for weights and activations. */
   searchRadius?: number;
+  /** Samples that choose each sweep width's integer bits (e.g. the validation split); default: the first `searchSamples` of x. */
+  search?: { x: Float32Array; count: number; labels?: Int32Array };
   backend?: 'auto' | 'wasm' | 'cpu';
   /** Also build both modes with -fsanitize=address,undefined and run this many samples (0 = skip). */
   sanitizeSamples?: number;
@@ -65,6 +67,8 @@ export interface VerifyResult {
   trace: TraceDiff;
   /** Integer bits the observed values need, per tensor class (what the sweep starts from). */
   observedIntegerBits: { weights: number; biases: number; activations: number };
+  /** Where each sweep width's integer bits were chosen. */
+  sweepSearch: { samples: number; on: 'validation' | 'the verified samples'; splitsPerWidth: number };
   /** Float and fixed builds with AddressSanitizer + UndefinedBehaviorSanitizer: 'clean' or the first report. */
   sanitizers?: { samples: number; float: string; fixed: string };
   /** The raw outputs of the float and fixed runs (not part of the report). */
@@ -190,26 +194,34 @@ export async function verifyC(o: VerifyOptions): Promise<VerifyResult> {
     activations: Math.max(...trace.layers.map((d) => d.integerBits)),
   };
 
-  // Precision sweep: for each width, the integer-bit split that scores best on a subset, then all samples.
+  // Precision sweep. For each width, integer-bit splits around the observed need are scored on the
+  // search set: the validation split when the caller has one (the test samples are then only measured,
+  // never used to choose), else the first `searchSamples` samples. Candidates go observed need first,
+  // then ±1, ±2...; a later one wins only when strictly better (accuracy, then top-1 agreement with the
+  // float C), so ties keep the observed need. The chosen split then runs on all samples.
   const sweep: SweepEntry[] = [];
-  const ns = Math.min(n, o.searchSamples ?? 500);
+  const search = o.search ?? { x: o.x, count: n, labels: o.labels };
+  const sameSet = !o.search;
+  const ns = Math.min(search.count, o.searchSamples ?? 500);
   const radius = o.searchRadius ?? 1;
-  const score = (top: Int32Array, count: number) => (o.labels ? agreement(top, o.labels.subarray(0, count)) : agreement(top, refTop.subarray(0, count)));
+  const runSearch = (exe: string, tag: string) => runHarness(exe, dir, search.x, ns, gen.inputSize, width, { tag, weightsDir });
+  const floatSearchTop = sameSet ? floatTop.subarray(0, ns) : argmaxRows((await runSearch(floatExe, 'float-search')).outputs, ns, width);
+  const primary = (top: Int32Array) => (search.labels ? agreement(top, search.labels.subarray(0, ns)) : agreement(top, refTop.subarray(0, ns)));
+  const offsets = [0, ...Array.from({ length: radius }, (_, i) => [-(i + 1), i + 1]).flat()];
   for (const bits of o.sweep) {
-    let best: { knobs: NumberKnobs; score: number; exe: string; top: Int32Array } | undefined;
+    let best: { knobs: NumberKnobs; score: [number, number]; exe: string; top: Int32Array } | undefined;
     let tried = 0;
-    for (let da = -radius; da <= radius; da++) {
-      for (let dw = -radius; dw <= radius; dw++) {
+    for (const da of offsets) {
+      for (const dw of offsets) {
         const knobs = withFormats(o.fixed, { bits, integer: observed.weights + dw }, { bits, integer: observed.biases }, { bits, integer: observed.activations + da });
         const exe = await build(knobs);
-        const r = await runOn(exe, ns, `sweep${bits}`);
-        const top = argmaxRows(r.outputs, ns, width);
-        const s = score(top, ns);
+        const top = argmaxRows((await runSearch(exe, `sweep${bits}`)).outputs, ns, width);
+        const score: [number, number] = [primary(top), agreement(top, floatSearchTop)];
         tried++;
-        if (!best || s > best.score) best = { knobs, score: s, exe, top };
+        if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1])) best = { knobs, score, exe, top };
       }
     }
-    const top = ns === n ? best!.top : argmaxRows((await runOn(best!.exe, n, `sweep${bits}-all`)).outputs, n, width);
+    const top = sameSet && ns === n ? best!.top : argmaxRows((await runOn(best!.exe, n, `sweep${bits}-all`)).outputs, n, width);
     const entry: SweepEntry = {
       bits,
       weights: formatName(best!.knobs.weights),
@@ -237,5 +249,5 @@ export async function verifyC(o: VerifyOptions): Promise<VerifyResult> {
     log.info(`sanitizers: float and fixed builds with -fsanitize=address,undefined on ${sn} samples`);
     sanitizers = { samples: sn, float: await check(floatKnobs, 'float'), fixed: await check(fixedKnobs, 'fixed') };
   }
-  return { samples: n, reference, float, fixed, sweep, trace, observedIntegerBits: observed, ...(sanitizers ? { sanitizers } : {}), outputs: { float: floatRun.outputs, fixed: fixedRun.outputs, width } };
+  return { samples: n, reference, float, fixed, sweep, trace, observedIntegerBits: observed, sweepSearch: { samples: ns, on: sameSet ? 'the verified samples' : 'validation', splitsPerWidth: offsets.length ** 2 }, ...(sanitizers ? { sanitizers } : {}), outputs: { float: floatRun.outputs, fixed: fixedRun.outputs, width } };
 }

@@ -40,6 +40,10 @@ describe('convert and verify stages', () => {
     mkdirSync(join(root, 'dist', 'data'), { recursive: true });
     writeNpy(join(root, 'dist', 'data', 'test_x.npy'), x, [N, 12, 12, 3]);
     writeNpy(join(root, 'dist', 'data', 'test_y.npy'), y, [N]);
+    // A validation split: the sweep chooses its integer bits there, never on the test samples.
+    const vx = randomInputs(30, 12 * 12 * 3, 23, 0, 1);
+    writeNpy(join(root, 'dist', 'data', 'validation_x.npy'), vx, [30, 12, 12, 3]);
+    writeNpy(join(root, 'dist', 'data', 'validation_y.npy'), argmaxRows(tfjsPredict(model, vx, 30), 30, 5), [30]);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -76,6 +80,7 @@ describe('convert and verify stages', () => {
     assert.match(r.fixed.format, /activations fixed<16,6>/);
     assert.ok(r.fixed.top1Agreement >= 0.95, `fixed agreement ${r.fixed.top1Agreement}`);
     assert.deepEqual(r.sweep.map((s: any) => s.bits), [4, 12]);
+    assert.deepEqual(r.sweepSearch, { samples: 20, on: 'validation', splitsPerWidth: 1 });
     assert.ok(r.sweep[1].accuracy >= r.sweep[0].accuracy);
     assert.ok(r.sweep[1].accuracy >= 0.9);
     assert.deepEqual(r.delivered, { mode: 'fixed', samples: N, identical: true });
