@@ -32,10 +32,12 @@ export interface RomImage {
   module: string;
   role: 'weights' | 'bias' | 'scale' | 'threshold';
   width: number;
-  /** Words, padded to a multiple of 256 (icebram swaps whole EBR images). */
+  /** Words; EBR images are padded to a multiple of 256 (icebram swaps whole EBR images). */
   depth: number;
   words: number;
   contents: string;
+  /** ebr: initialised block RAM (icebram can swap it in a bitstream); logic: a small table in LUTs (needs resynthesis). */
+  memory: 'ebr' | 'logic';
 }
 
 export interface ReadPortInfo {
@@ -312,7 +314,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     });
   });
   L.line('endmodule');
-  const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file)).join('\n');
+  const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file, r.memory === 'logic')).join('\n');
   return { plan: p, verilog: L.toString() + '\n' + romText, roms, reads, writeAddrBits, writeBits, dspMultipliers, lutMultipliers };
 }
 
@@ -321,13 +323,21 @@ function describe(p: EnginePlan): string {
   return `${p.kind}, lanes=${p.lanes}, unroll=${p.directive.unroll}, pipeline=${p.pipeline}, loops [${loops}], K=${p.K}, groups=${p.NG}`;
 }
 
-/** Module text of one ROM (a module per image: the file name is a literal, which every tool accepts). */
-export function romModule(name: string, width: number, depth: number, file: string): string {
+/** ROM word width limit: EBR words are at most 16 bits, and icebram swaps images word for word. */
+export const ROM_MAX_WIDTH = 16;
+/** Tables this small (bias, scale, thresholds per channel) go to logic: a few LUTs per bit instead of a whole EBR. */
+export const LOGIC_ROM_MAX_DEPTH = 64;
+
+/**
+ * Module text of one ROM (a module per image: the file name is a literal, which every tool accepts).
+ * `logic`: (* rom_style = "logic" *) keeps a small table out of EBR.
+ */
+export function romModule(name: string, width: number, depth: number, file: string, logic = false): string {
   const aw = clog2(depth);
   return [
-    `// ${file}: ${depth} x ${width} bits, read on the clock edge (EBR).`,
+    `// ${file}: ${depth} x ${width} bits, read on the clock edge (${logic ? 'logic' : 'EBR'}).`,
     `module ${name} (input wire clk, input wire [${aw - 1}:0] addr, output reg [${width - 1}:0] q);`,
-    `  reg [${width - 1}:0] mem [0:${depth - 1}];`,
+    `  ${logic ? '(* rom_style = "logic" *) ' : ''}reg [${width - 1}:0] mem [0:${depth - 1}];`,
     `  initial $readmemh("${file}", mem);`,
     '  always @(posedge clk) q <= mem[addr];',
     'endmodule',
@@ -335,13 +345,19 @@ export function romModule(name: string, width: number, depth: number, file: stri
   ].join('\n');
 }
 
-function romInstance(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number>, width: number, addr: string, q: string): void {
-  const depth = romDepth(words.length);
+/** One ROM image and its instance; words are two's-complement values of `width` bits (BigInt for packed words). */
+function romInstance(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number | bigint>, width: number, addr: string, q: string, logic = false): void {
+  const depth = logic ? Math.max(2, words.length) : romDepth(words.length);
   const file = `${p.module}_${suffix}.hex`;
   const module = `${p.module}_rom_${suffix}`;
-  roms.push({ file, module, role, width, depth, words: words.length, contents: hexImage(words, width, depth) });
+  roms.push({ file, module, role, width, depth, words: words.length, contents: hexImage(words, width, depth), memory: logic ? 'logic' : 'ebr' });
   L.line(`wire [${width - 1}:0] ${q};`);
   L.line(`${module} u_${suffix} (.clk(clk), .addr(${addr}), .q(${q}));`);
+}
+
+/** A per-channel table: in logic when small, else an EBR ROM. */
+function tableInstance(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number>, width: number, addr: string, q: string): void {
+  romInstance(L, roms, p, role, suffix, words, width, addr, q, words.length <= LOGIC_ROM_MAX_DEPTH);
 }
 
 function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ctx: EngineContext, roms: RomImage[], wReg: AffineReg): { accBits: number; dsp: number; lut: number } {
@@ -356,9 +372,19 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   let dsp = 0;
   let lut = 0;
   L.line(`wire [${waw - 1}:0] w_addr = ${addrSlice(wReg, waw)};`);
-  for (let l = 0; l < lanes; l++) {
-    const words = ternary ? Array.from(banks[l], (t) => (t === 0 ? 0 : t === 1 ? 1 : 3)) : banks[l];
-    romInstance(L, roms, p, 'weights', `w${l}`, words, WB, 'w_addr', `wq${l}`);
+  // All banks are read at the same address: pack as many lanes as fit in a 16-bit word into one ROM
+  // (a shallow layer then takes one EBR for several lanes instead of one each).
+  const perRom = Math.max(1, Math.floor(ROM_MAX_WIDTH / WB));
+  const code = (v: number) => (ternary ? (v === 0 ? 0 : v === 1 ? 1 : 3) : v);
+  for (let first = 0, r = 0; first < lanes; first += perRom, r++) {
+    const group = Math.min(perRom, lanes - first);
+    const words = Array.from({ length: banks[0].length }, (_, a) => {
+      let w = 0n;
+      for (let g = group - 1; g >= 0; g--) w = (w << BigInt(WB)) | BigInt.asUintN(WB, BigInt(code(banks[first + g][a])));
+      return w;
+    });
+    romInstance(L, roms, p, 'weights', `w${r}`, words, WB * group, 'w_addr', `wrom${r}`);
+    for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
   }
   // S1: operands (padding reads as zero).
   for (let l = 0; l < lanes; l++) {
@@ -598,19 +624,19 @@ function emitWriter(
   let thetaW1: string | undefined;
   const TW = Y + 2;
   if (mac) {
-    const coBits = clog2(romDepth(mac.out[2]));
+    const coBits = clog2(mac.out[2] <= LOGIC_ROM_MAX_DEPTH ? Math.max(2, mac.out[2]) : romDepth(mac.out[2]));
     L.line(`wire [${coBits - 1}:0] wco_addr = ${cow >= coBits ? `wco[${coBits - 1}:0]` : `{{${coBits - cow}{1'b0}}, wco}`};`);
     if (mac.hasBias && mac.bias.some((b) => b !== 0)) {
-      romInstance(L, roms, p, 'bias', 'bias', mac.bias, Y, 'wco_addr', 'bias_q');
+      tableInstance(L, roms, p, 'bias', 'bias', mac.bias, Y, 'wco_addr', 'bias_q');
       biasW1 = 'bias_q';
     }
     if (mac.ternaryScale) {
-      romInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.scaleFormat!.bits, 'wco_addr', 'scale_q');
+      tableInstance(L, roms, p, 'scale', 'scale', mac.ternaryScale, mac.scaleFormat!.bits, 'wco_addr', 'scale_q');
       scaleW1 = 'scale_q';
     }
     if (op.act.ternary) {
       // θ above every |y| never fires: store min(θ, 2^Y) so it fits TW bits.
-      romInstance(L, roms, p, 'threshold', 'theta', op.act.ternary.map((t) => Math.min(t, 2 ** Y)), TW, 'wco_addr', 'theta_q');
+      tableInstance(L, roms, p, 'threshold', 'theta', op.act.ternary.map((t) => Math.min(t, 2 ** Y)), TW, 'wco_addr', 'theta_q');
       thetaW1 = 'theta_q';
     }
   }

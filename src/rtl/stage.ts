@@ -116,7 +116,7 @@ export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: st
       macs: cyc.macs,
       cycles: cyc.cycles,
       multipliers: { dsp: e.dspMultipliers, lut: e.lutMultipliers },
-      roms: e.roms.map((r) => ({ file: r.file, role: r.role, width: r.width, depth: r.depth, words: r.words })),
+      roms: e.roms.map((r) => ({ file: r.file, role: r.role, memory: r.memory, width: r.width, depth: r.depth, words: r.words })),
     };
   });
   const mac = gen.plans.filter((p) => p.kind === 'mac');

@@ -115,7 +115,7 @@ export function emitRequantize(L: Lines, p: string, src: string, inBits: number,
 }
 
 /** A hex image for $readmemh: one word per line, `width` bits, two's complement, padded with zeros to `depth` words. */
-export function hexImage(words: ArrayLike<number>, width: number, depth: number): string {
+export function hexImage(words: ArrayLike<number | bigint>, width: number, depth: number): string {
   const digits = Math.ceil(width / 4);
   const lines: string[] = new Array(depth);
   for (let i = 0; i < depth; i++) {

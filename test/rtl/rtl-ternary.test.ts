@@ -22,9 +22,10 @@ test('ternary conv (add/sub lanes, ternary outputs) + ternary dense on ternary i
   r.inputs.forEach((_, i) => assert.deepEqual(Array.from(r.sim.logits[i]), Array.from(r.expected[i].output), `sample ${i}`));
   assert.deepEqual(r.sim.classes, r.expected.map((e) => e.cls));
   for (const c of r.sim.cycles) assert.equal(c, r.gen.cycles.cycles);
-  // Ternary lanes carry 2-bit codes and no multiplier; the scale multiply is one per layer.
+  // Ternary lanes carry 2-bit codes (both lanes' codes in one ROM word) and no multiplier; the scale multiply is one per layer.
   const tc = r.gen.engines.find((e) => e.plan.op.layer === 'tc')!;
-  assert.ok(tc.roms.filter((x) => x.role === 'weights').every((x) => x.width === 2));
+  assert.deepEqual(tc.roms.filter((x) => x.role === 'weights').map((x) => x.width), [4]);
+  assert.deepEqual(tc.roms.filter((x) => x.role !== 'weights').map((x) => x.memory), ['logic', 'logic', 'logic']);
   assert.equal(tc.dspMultipliers + tc.lutMultipliers, 1);
   // tc's outputs are ternary: fixed<2,2> values, so td reads 2-bit inputs.
   assert.equal(r.gen.q.tensors.get('tc')!.format.bits, 2);

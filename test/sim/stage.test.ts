@@ -62,7 +62,9 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   assert.deepEqual(rtl.modules.map((m: any) => m.layer), ['ftr0a', 'ftr0b', 'ftr1a', 'ftr1b', 'GAP', 'fc1']);
   assert.equal(rtl.parallelism.perLayer.ftr0a.lanes, 4);
   assert.ok(existsSync(join(root, 'dist/rtl/deepmaker_accel.v')) && existsSync(join(root, 'dist/rtl/tb_deepmaker_accel.v')));
-  for (const m of rtl.modules) for (const r of m.roms) assert.equal(r.depth % 256, 0, `${r.file}: whole 256-word blocks for icebram`);
+  for (const m of rtl.modules) for (const r of m.roms.filter((x: any) => x.memory === 'ebr')) assert.equal(r.depth % 256, 0, `${r.file}: whole 256-word blocks for icebram`);
+  // 8-bit weights: two lanes share a 16-bit ROM word.
+  assert.deepEqual(rtl.modules[0].roms.filter((x: any) => x.role === 'weights').map((x: any) => x.width), [16, 16]);
 
   await runStage('sim', root, root, silentLogger);
   const sim = readJson<any>(join(root, 'dist/sim/report.json'));
