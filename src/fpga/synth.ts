@@ -27,6 +27,8 @@ export interface SynthInput {
    */
   netlists?: string[];
   top: string;
+  /** Parameter overrides of the top module (chparam). */
+  parameters?: Record<string, number>;
   /** Extra synth_ice40 options (the device's own, e.g. -dsp on UP5K, are added). */
   synthOptions?: string[];
   /** Output base name: <name>.json, <name>.v, <name>.stat.json, <name>.log. */
@@ -44,13 +46,14 @@ export interface SynthResult {
   seconds: number;
 }
 
-export function synthScript(input: Pick<SynthInput, 'device' | 'top' | 'synthOptions' | 'name'>, sources: string[], netlists: string[]): string {
+export function synthScript(input: Pick<SynthInput, 'device' | 'top' | 'synthOptions' | 'name' | 'parameters'>, sources: string[], netlists: string[]): string {
   const name = input.name ?? 'netlist';
   const opts = [...input.device.synthOptions, ...(input.synthOptions ?? [])].join(' ');
   const lines: string[] = [];
   // Mapped netlists first; synth_ice40 reads the iCE40 cell library itself, so their SB_* cells resolve.
   for (const n of netlists) lines.push(`read_verilog ${q(n)}`);
   for (const s of sources) lines.push(`read_verilog ${q(s)}`);
+  for (const [k, v] of Object.entries(input.parameters ?? {})) lines.push(`chparam -set ${k} ${Math.trunc(v)} ${input.top}`);
   lines.push(`synth_ice40 -top ${input.top} ${opts}`.replace(/\s+/g, ' ').trim());
   // Yosys >= 0.40 leaves $scopeinfo cells (names of flattened instances) behind: no hardware, and
   // no simulation model, so they go before anything is written.
