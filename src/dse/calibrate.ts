@@ -11,7 +11,7 @@
  * folder (by the hash of the job's sources), so an interrupted run resumes, and `--refit` refits
  * the stored samples without synthesizing.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NumberKnobs } from '../cgen/precision';
 import { Device, getDevice } from '../fpga/devices';
@@ -111,7 +111,12 @@ function provisional(rules: MemoryRules): Calibration {
   };
 }
 
-export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[] {
+/**
+ * `reuse`: names of engine jobs already synthesized in the work folder (eng_<model>_<layer>_c<choice>);
+ * they are added to the sample too, so a smaller rerun keeps what a larger one measured (a job whose
+ * module has changed since is synthesized again: results are keyed by the module's hash).
+ */
+export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse: string[] = []): Job[] {
   const jobs: Job[] = [];
   const cal = provisional(rules);
   const rng = new Rng('calibration-engines');
@@ -121,8 +126,13 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[]
     model.space.partitions.forEach((p, i) => {
       // LeNet-5 only lends its large layers' engines (its whole design is synthesized below).
       const picks = new Set<number>([0]);
-      const want = p.choices.length === 1 ? 1 : isLenet ? 2 : perLayer;
+      const want = p.choices.length === 1 || isLenet ? 1 : perLayer;
       for (let t = 0; picks.size < Math.min(want, p.choices.length) && t < 100; t++) picks.add(rng.int(p.choices.length));
+      const prefix = `eng_${ir.name}_${p.layer}_c`;
+      for (const name of reuse) {
+        const m = name.startsWith(prefix) ? /^(\d+)(?:_p\d+)?$/.exec(name.slice(prefix.length)) : null;
+        if (m && Number(m[1]) < p.choices.length) picks.add(Number(m[1]));
+      }
       for (const c of [...picks].sort((a, b) => a - b)) {
         const choice = p.choices[c];
         const layer = ir.layers.find((l) => l.name === p.layer)!;
@@ -148,7 +158,7 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[]
     const designs: { device: typeof UP5K; genome: number[]; label: string }[] = [];
     if (!isLenet) {
       designs.push({ device: UP5K, genome: model.space.partitions.map(() => 0), label: 'baseline' });
-      for (let n = 0; n < 2; n++) designs.push({ device: UP5K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: `random${n}` });
+      designs.push({ device: UP5K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'random0' });
       designs.push({ device: HX8K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'hx8k' });
     }
     for (const d of designs) {
@@ -175,15 +185,17 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number): Job[]
   return jobs;
 }
 
-async function runJob(job: Job, toolchain: Toolchain, root: string, log: Logger): Promise<SynthFigures | undefined> {
+async function runJob(job: Job, toolchain: Toolchain, root: string, log: Logger, cachedOnly = false): Promise<SynthFigures | undefined> {
   const device = job.device ?? UP5K;
   const hash = sha256(JSON.stringify({ top: job.top, files: [...job.files], data: [...job.data].map(([n, t]) => [n, sha256(t)]), device: device.name })).slice(0, 16);
   const dir = join(root, job.name);
   const resultFile = join(dir, 'result.json');
   if (existsSync(resultFile)) {
     const r = JSON.parse(readFileSync(resultFile, 'utf8'));
-    if (r.hash === hash) return r.actual as SynthFigures;
+    // A provisional fit (cachedOnly) also takes results of an older version of the same module.
+    if (r.hash === hash || cachedOnly) return r.actual as SynthFigures;
   }
+  if (cachedOnly) return undefined;
   mkdirSync(dir, { recursive: true });
   const sources: string[] = [];
   for (const [n, t] of job.files) {
@@ -224,6 +236,8 @@ export interface CalibrateOptions {
   jobs?: number;
   /** Engine choices sampled per MAC layer of the small models. */
   perLayer?: number;
+  /** Fit only the jobs already synthesized in the work folder (a quick provisional fit while a run is under way). */
+  cachedOnly?: boolean;
   log?: Logger;
 }
 
@@ -237,15 +251,16 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   const samples: CalibrationSample[] = [];
   const mem = memoryJobs();
   await pool(mem, workers, async (j) => {
-    const a = await runJob(j, toolchain, root, log);
+    const a = await runJob(j, toolchain, root, log, opts.cachedOnly);
     if (a) samples.push(j.sample(a));
   });
   const rules = fitMemoryRules(samples);
   log.info(`memory rules: ROMs up to ${rules.romLogicMaxBits} bits and RAMs up to ${rules.ramLogicMaxBits} bits become logic`);
-  const jobs = engineAndDesignJobs(rules, opts.perLayer ?? 3);
+  const reuse = existsSync(root) ? readdirSync(root).filter((n) => n.startsWith('eng_') && existsSync(join(root, n, 'result.json'))) : [];
+  const jobs = engineAndDesignJobs(rules, opts.perLayer ?? 2, reuse);
   log.info(`${jobs.length} engine and design syntheses`);
   await pool(jobs, workers, async (j) => {
-    const a = await runJob(j, toolchain, root, log);
+    const a = await runJob(j, toolchain, root, log, opts.cachedOnly);
     if (a) samples.push(j.sample(a));
   });
   return finish(samples, rules, version, opts.out, log);
@@ -288,6 +303,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     jobs: flag('--jobs') ? Number(flag('--jobs')) : undefined,
     workDir: flag('--work'),
     out: flag('--out'),
+    cachedOnly: args.includes('--cached'),
   });
   return 0;
 }

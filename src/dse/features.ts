@@ -163,8 +163,10 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   if (p.avg?.kind === 'divide') f.dividerBits = 2 * (p.writerExtra - 2);
   let ebr = 0;
   for (const r of e.roms) {
-    ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;
-    addFeatures(f, memoryFeatures('rom', r.width, r.depth, rules));
+    // A ROM the emitter marks (* rom_style = "logic" *) never takes an EBR, whatever its size.
+    const forced = (r as { memory?: string }).memory === 'logic';
+    if (!forced) ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;
+    addFeatures(f, forced ? { romLogicBits: r.width * r.depth, romPorts: 1 } : memoryFeatures('rom', r.width, r.depth, rules));
   }
   return { features: f, ebr, dsp: e.dspMultipliers };
 }

@@ -25,6 +25,8 @@ import { DeepMakerError } from '../util/errors';
 import { canonicalJson, sha256, sha256File } from '../util/fs';
 import { EvaluationStore, type EvaluatorRef } from './evaluation';
 import { quantizationForCounting, resolveConstraints } from './objectives';
+// Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
+import '../dse/nas-objectives';
 import { runSearch, type Candidate, type SearchResult } from './search';
 import { selectCandidate } from './select';
 import type { SearchSpace, SpaceContext } from './space';

@@ -90,10 +90,21 @@ export const STAGES: StageDef[] = [
     load: async () => (await import('../verify/stage.js')).runVerifyStage,
   },
   {
+    name: 'dse',
+    description: 'Design-space exploration of the hardware directives (unroll, pipeline, array partitioning) per loop nest under target.device: exact cycles, calibrated resource prediction, exhaustive or NSGA-II search, Pareto frontier, the chosen point (chosen.json), a predictor check on real syntheses, and the Vitis HLS export.',
+    upstream: ['convert'],
+    // The device, not the clock or the board: cycles and resources do not depend on them.
+    view: (s) => ({ dse: s.dse, target: { device: s.target.device } }),
+    externalDependencies: ['@yowasp/yosys'],
+    sources: ['dse', 'rtl', 'sim', 'fpga', 'cgen', 'ir', 'moo', 'numerics', 'util'],
+    load: async () => (await import('../dse/stage.js')).runDseStage,
+  },
+  {
     name: 'rtl',
     description: 'Verilog-2005 accelerator from the converted model and a directive set (one engine per layer, MAC lanes, weight ROMs), ROM images, a testbench and the exact cycle prediction.',
     // Reads target.device (DSPs, SPRAM), not the clock: a clock edit does not regenerate the RTL.
-    upstream: ['convert'],
+    // The directive set is the dse stage's chosen point (dist/dse/chosen.json).
+    upstream: ['convert', 'dse'],
     view: (s) => ({ rtl: s.rtl, target: { device: s.target.device } }),
     files: (s) => (s.rtl?.directives ? [s.rtl.directives] : []),
     externalDependencies: [],
@@ -108,6 +119,15 @@ export const STAGES: StageDef[] = [
     externalDependencies: ['@yowasp/yosys'],
     sources: ['sim', 'rtl', 'verify', 'cgen', 'ir', 'numerics', 'fpga', 'data', 'util'],
     load: async () => (await import('../sim/stage.js')).runSimStage,
+  },
+  {
+    name: 'hls',
+    description: "AMD Vitis HLS on the dse stage's export (dist/dse/hls: C with HLS pragmas, directives.tcl, run_hls.tcl) when vitis_hls is on PATH; fails, saying so, when it is not.",
+    upstream: ['dse'],
+    view: () => ({}),
+    externalDependencies: [],
+    sources: ['dse', 'util'],
+    load: async () => (await import('../dse/hls-stage.js')).runHlsStage,
   },
 ];
 

@@ -31,7 +31,7 @@ describe('dse: cost model', () => {
         assert.equal(cost.legal, true);
         assert.equal(cost.cycles, gen.cycles.cycles, `${ir.name} point ${g.join('.')}`);
         assert.equal(cost.dsp, gen.dspUsed);
-        const romEbr = gen.roms.reduce((s, r) => s + mapMemory(r.width, r.depth, 'rom', TEST_CALIBRATION.memory).ebr, 0);
+        const romEbr = gen.roms.reduce((s, r) => s + (r.memory === 'logic' ? 0 : mapMemory(r.width, r.depth, 'rom', TEST_CALIBRATION.memory).ebr), 0);
         const ramEbr = gen.memories.filter((m) => m.kind === 'ebr').reduce((s, m) => s + m.banks * mapMemory(m.width, m.depth, 'ram', TEST_CALIBRATION.memory).ebr, 0);
         assert.equal(cost.ebr, romEbr + ramEbr);
         assert.equal(cost.spram, gen.memories.filter((m) => m.kind === 'spram').reduce((s, m) => s + m.banks * Math.ceil(m.depth / 16384) * Math.ceil(m.width / 16), 0));

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Ajv from 'ajv';
+import { emitC } from '../../src/cgen';
+import { runDseStage } from '../../src/dse/stage';
+import { writeModelIR } from '../../src/ir/serialize';
+import { canonicalJson } from '../../src/util/fs';
+import { silentLogger } from '../../src/util/log';
+import { KNOBS8, tinyCnn } from './helpers';
+
+const root = mkdtempSync(join(tmpdir(), 'dm-dse-stage-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** dist/convert as the convert stage leaves it: the IR, knobs.json and the C. */
+function convertOutput(): string {
+  const dir = join(root, 'dist', 'convert');
+  mkdirSync(dir, { recursive: true });
+  const ir = tinyCnn(3);
+  writeModelIR(dir, ir);
+  emitC(dir, ir, { knobs: KNOBS8, weightStorage: 'arrays' });
+  writeFileSync(join(dir, 'knobs.json'), canonicalJson(KNOBS8));
+  return dir;
+}
+
+function context(spec: unknown, out: string) {
+  mkdirSync(out, { recursive: true });
+  return { stage: 'dse', projectRoot: root, workspaceRoot: root, spec, outDir: out, workDir: join(root, '.deepmaker', 'dse'), log: silentLogger, inputDir: (s: string) => join(root, 'dist', s) };
+}
+
+describe('dse stage', () => {
+  const convert = convertOutput();
+  void convert;
+  const spec = { dse: { check: 1, simulate: 1, maxLanes: 4 }, target: { device: 'ice40-up5k' } };
+
+  it('explores, writes the frontier and the chosen directive set, checks the predictor on a real synthesis and exports Vitis HLS', async () => {
+    const out = join(root, 'out1');
+    await runDseStage(context(spec, out) as never);
+    for (const f of ['points.jsonl', 'pareto.json', 'pareto.svg', 'chosen.json', 'report.json', 'hls/model.c', 'hls/directives.tcl', 'hls/run_hls.tcl']) assert.ok(existsSync(join(out, f)), f);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    assert.equal(report.search.algorithm, 'exhaustive');
+    assert.equal(report.explored, report.space.points);
+    assert.equal(readFileSync(join(out, 'points.jsonl'), 'utf8').trim().split('\n').length, report.explored);
+    assert.ok(report.pareto.length >= 1);
+    for (const k of ['directives', 'cycles', 'luts', 'ffs', 'ebr', 'dsp']) assert.ok(k in report.chosen, k);
+    // min-latency: nothing that fits is faster.
+    const points = readFileSync(join(out, 'points.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(report.chosen.cycles, Math.min(...points.filter((p) => p.fits).map((p) => p.cycles)));
+    assert.ok(report.chosen.logicCells <= report.budget.logicCells && report.chosen.ebr <= report.budget.ebr);
+    assert.ok(report.speedup.vsOneLane > 1 && report.speedup.seedLenet5.speedup === 44.3);
+    // chosen.json is a directive file the rtl stage accepts.
+    const chosen = JSON.parse(readFileSync(join(out, 'chosen.json'), 'utf8'));
+    const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'directives.schema.json'), 'utf8'));
+    const validate = new Ajv({ strict: false }).compile(schema);
+    assert.ok(validate(chosen.directives), JSON.stringify(validate.errors));
+    // The predictor check: one real synthesis, cycles confirmed in simulation.
+    assert.equal(report.syntheses, 1);
+    assert.equal(report.predictorError.points.length, 1);
+    assert.equal(report.predictorError.points[0].id, chosen.id);
+    assert.equal(typeof report.predictorError.logicCells.medianRelError, 'number');
+    assert.equal(report.predictorError.cycles.exact, true);
+    assert.deepEqual(report.predictorError.points[0].simulatedCycles, [chosen.cycles]);
+    assert.match(readFileSync(join(out, 'pareto.svg'), 'utf8'), /chosen #/);
+  });
+
+  it('a rerun with another margin reuses the checked synthesis of the same chosen point', async () => {
+    const out = join(root, 'out2');
+    await runDseStage(context({ ...spec, dse: { ...spec.dse, margin: 0.2 } }, out) as never);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const first = JSON.parse(readFileSync(join(root, 'out1', 'report.json'), 'utf8'));
+    assert.equal(report.chosen.id, first.chosen.id);
+    assert.equal(report.syntheses, 0);
+    assert.deepEqual(report.predictorError.points[0].synthesized, first.predictorError.points[0].synthesized);
+    assert.equal(report.predictorError.points[0].cached, true);
+  });
+
+  it('min-luts picks the smallest fitting point (no check)', async () => {
+    const out = join(root, 'out3');
+    await runDseStage(context({ ...spec, dse: { ...spec.dse, choose: 'min-luts', check: 0 } }, out) as never);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const first = JSON.parse(readFileSync(join(root, 'out1', 'report.json'), 'utf8'));
+    assert.ok(report.chosen.logicCells <= first.chosen.logicCells && report.chosen.cycles >= first.chosen.cycles);
+    assert.equal(report.syntheses, 0);
+    assert.deepEqual(report.predictorError, { skipped: 'dse.check is 0' });
+  });
+
+  it('refuses a floating-point model with a hint', async () => {
+    writeFileSync(join(root, 'dist', 'convert', 'knobs.json'), canonicalJson({ ...KNOBS8, mode: 'float' }));
+    await assert.rejects(runDseStage(context(spec, join(root, 'out4')) as never), /floating point[\s\S]*hint: .*convert.format: fixed/);
+    writeFileSync(join(root, 'dist', 'convert', 'knobs.json'), canonicalJson(KNOBS8));
+  });
+});
