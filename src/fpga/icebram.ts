@@ -94,3 +94,53 @@ export function ascRamData(asc: string): { x: number; y: number; words: Uint16Ar
   }
   return out;
 }
+
+/** The 256 words of a block RAM cell's INIT_0..INIT_F parameters (Yosys JSON: binary strings, MSB first). */
+export function ramInitWords(params: Record<string, string | number>): Uint16Array {
+  const words = new Uint16Array(256);
+  for (let blk = 0; blk < 16; blk++) {
+    const v = String(params[`INIT_${blk.toString(16).toUpperCase()}`] ?? '').replace(/[xz]/g, '0').padStart(256, '0');
+    for (let i = 0; i < 16; i++) {
+      let w = 0;
+      for (let b = 0; b < 16; b++) if (v[255 - (16 * i + b)] === '1') w |= 1 << b;
+      words[blk * 16 + i] = w;
+    }
+  }
+  return words;
+}
+
+function initParams(words: Uint16Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let blk = 0; blk < 16; blk++) {
+    const bits = new Array<string>(256);
+    for (let i = 0; i < 16; i++) for (let b = 0; b < 16; b++) bits[255 - (16 * i + b)] = (words[blk * 16 + i] >> b) & 1 ? '1' : '0';
+    out[`INIT_${blk.toString(16).toUpperCase()}`] = bits.join('');
+  }
+  return out;
+}
+
+/**
+ * Puts the block-RAM contents of a (weight-swapped) .asc back into the netlist it was built from, so
+ * the netlist simulator can check what the bitstream's RAMs now hold. Each RAM cell is found in the
+ * original .asc by its contents (nextpnr placed it somewhere), then takes the contents of the same
+ * site in `swappedAsc`. Returns how many RAM cells were rewritten.
+ */
+export function applyAscRams(netlist: { modules: Record<string, { cells: Record<string, { type: string; parameters: Record<string, string | number> }> }> }, top: string, originalAsc: string, swappedAsc: string): number {
+  const before = ascRamData(originalAsc);
+  const after = new Map(ascRamData(swappedAsc).map((r) => [`${r.x},${r.y}`, r.words]));
+  let n = 0;
+  for (const [name, cell] of Object.entries(netlist.modules[top].cells)) {
+    if (!cell.type.startsWith('SB_RAM40_4K')) continue;
+    const init = ramInitWords(cell.parameters).join(',');
+    const sites = before.filter((r) => Array.from(r.words).join(',') === init);
+    // An all-zero RAM may have no .ram_data section at all; icebram cannot have changed it.
+    if (sites.length === 0 && /^[0,]+$/.test(init)) continue;
+    if (sites.length === 0) throw new Error(`RAM ${name}: its contents are in no block RAM of the original bitstream`);
+    // Equal contents (e.g. two unused RAMs) are interchangeable: any site with them will do.
+    const swapped = after.get(`${sites[0].x},${sites[0].y}`);
+    if (!swapped) throw new Error(`RAM ${name}: no block RAM at ${sites[0].x},${sites[0].y} in the swapped bitstream`);
+    Object.assign(cell.parameters, initParams(swapped));
+    n++;
+  }
+  return n;
+}

@@ -46,22 +46,39 @@ export interface SynthResult {
   seconds: number;
 }
 
+/**
+ * The Yosys script. With `netlists`, synthesis runs in two steps so that those netlists pass through
+ * untouched: first the sources alone, the netlists' modules read as black boxes (`-lib`), then a
+ * second script only stitches the results together (hierarchy + flatten, no optimisation). Letting
+ * synth_ice40 run over an already-mapped netlist is not safe: measured with Yosys 0.55 -dsp, it tied
+ * the CLK, CE and OHOLD pins of every SB_MAC16 of the re-read netlist to 0, silently.
+ */
 export function synthScript(input: Pick<SynthInput, 'device' | 'top' | 'synthOptions' | 'name' | 'parameters'>, sources: string[], netlists: string[]): string {
   const name = input.name ?? 'netlist';
   const opts = [...input.device.synthOptions, ...(input.synthOptions ?? [])].join(' ');
   const lines: string[] = [];
-  // Mapped netlists first; synth_ice40 reads the iCE40 cell library itself, so their SB_* cells resolve.
-  for (const n of netlists) lines.push(`read_verilog ${q(n)}`);
+  for (const n of netlists) lines.push(`read_verilog -lib ${q(n)}`);
   for (const s of sources) lines.push(`read_verilog ${q(s)}`);
   for (const [k, v] of Object.entries(input.parameters ?? {})) lines.push(`chparam -set ${k} ${Math.trunc(v)} ${input.top}`);
   lines.push(`synth_ice40 -top ${input.top} ${opts}`.replace(/\s+/g, ' ').trim());
   // Yosys >= 0.40 leaves $scopeinfo cells (names of flattened instances) behind: no hardware, and
   // no simulation model, so they go before anything is written.
   lines.push('delete t:$scopeinfo');
-  lines.push(`tee -q -o ${q(name + '.stat.json')} stat -json`);
-  lines.push(`write_json ${q(name + '.json')}`);
-  lines.push(`write_verilog -noattr ${q(name + '.v')}`);
+  if (netlists.length === 0) lines.push(...outputs(name));
+  else lines.push(`write_verilog -noattr ${q(name + '.own.v')}`);
   return lines.join('\n') + '\n';
+}
+
+/** The second step with `netlists`: stitch the synthesized sources and the netlists, nothing else. */
+export function stitchScript(top: string, name: string, netlists: string[]): string {
+  const lines = ['read_verilog -lib +/ice40/cells_sim.v', `read_verilog ${q(name + '.own.v')}`];
+  for (const n of netlists) lines.push(`read_verilog ${q(n)}`);
+  lines.push(`hierarchy -check -top ${top}`, 'flatten', 'delete t:$scopeinfo', 'blackbox =A:whitebox', ...outputs(name));
+  return lines.join('\n') + '\n';
+}
+
+function outputs(name: string): string[] {
+  return [`tee -q -o ${q(name + '.stat.json')} stat -json`, `write_json ${q(name + '.json')}`, `write_verilog -noattr ${q(name + '.v')}`];
 }
 
 function q(path: string): string {
@@ -86,6 +103,13 @@ export async function synthesize(input: SynthInput): Promise<SynthResult> {
   const scriptFile = `${name}.ys`;
   writeFileSync(join(input.dir, scriptFile), synthScript(input, sources, netlists));
   const r = await input.toolchain.run('yosys', { dir: input.dir, args: ['-s', scriptFile], inputs: [scriptFile, ...all], logFile: `${name}.log` });
+  let seconds = r.seconds;
+  if (netlists.length > 0) {
+    const stitchFile = `${name}.stitch.ys`;
+    writeFileSync(join(input.dir, stitchFile), stitchScript(input.top, name, netlists));
+    const s = await input.toolchain.run('yosys', { dir: input.dir, args: ['-s', stitchFile], inputs: [stitchFile, `${name}.own.v`, ...netlists], logFile: `${name}.stitch.log` });
+    seconds += s.seconds;
+  }
 
   const netlistJson = join(input.dir, `${name}.json`);
   const statJson = join(input.dir, `${name}.stat.json`);
@@ -105,7 +129,7 @@ export async function synthesize(input: SynthInput): Promise<SynthResult> {
     statJson,
     logFile: join(input.dir, `${name}.log`),
     resources: resourcesFromCells(cells),
-    seconds: r.seconds,
+    seconds,
   };
 }
 
