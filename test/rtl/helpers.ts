@@ -13,7 +13,7 @@ import type { DirectiveSet } from '../../src/rtl/directives';
 import { generateRtl, GeneratedRtl, RtlDevice } from '../../src/rtl/generate';
 import { encodeInputBytes } from '../../src/rtl/interface';
 import { runReference, type ReferenceResult } from '../../src/sim/reference';
-import { simulate, SimulationResult } from '../../src/sim/simulate';
+import { simulate, SimulationResult, type SimulatorName } from '../../src/sim/simulate';
 
 /** Mulberry32: a small seeded generator, so every test sees the same "random" model. */
 export function rng(seed: number): () => number {
@@ -153,7 +153,7 @@ export function scratchDir(): string {
   return scratch;
 }
 
-export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directives: DirectiveSet, opts: { samples?: number; seed?: number; device?: RtlDevice } = {}): Promise<RunResult> {
+export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directives: DirectiveSet, opts: { samples?: number; seed?: number; device?: RtlDevice; simulator?: SimulatorName } = {}): Promise<RunResult> {
   const gen = generateRtl(ir, k, directives, opts.device ?? UP5K);
   const dir = join(scratchDir(), `${ir.name}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(dir, { recursive: true });
@@ -177,6 +177,8 @@ export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directive
     outBits: gen.interface.outBits,
     samples: inputs.map((x) => encodeInputBytes(x, gen.interface.inputFormat)),
     workDir: join(scratchDir(), 'builds'),
+    // CXXRTL unless asked: the simulator every machine has after npm ci.
+    simulator: opts.simulator ?? 'cxxrtl',
     optimize: 0,
     maxCyclesPerSample: gen.cycles.cycles * 4 + 100_000,
   });

@@ -34,6 +34,7 @@ rtl:
   lanes: ${extra.lanes ?? 4}
 ${extra.directives ? `  directives: ${extra.directives}\n` : ''}sim:
   samples: ${SAMPLES}
+  simulator: cxxrtl
 target:
   device: ${extra.device ?? 'ice40-up5k'}
   clockMHz: ${extra.clockMHz ?? 12}

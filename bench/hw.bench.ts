@@ -1,0 +1,102 @@
+/**
+ * Hardware back-end figures. RTL + simulation part (this file's `rtlSim`): on TinyMaix's trained
+ * MNIST CNN (Keras HDF5: strided convs, BatchNorm folded, depthwise, global average pooling, dense)
+ * with 8-bit weights and activations, for 1, 4 and 8 lanes:
+ *  - rtl stage wall time, predicted cycles per inference, floor (MACs / lanes), DSP/LUT multipliers;
+ *  - sim stage on 200 MNIST test images with each simulator available (CXXRTL always; Verilator when
+ *    on PATH): wall time (build + run), bit-exact count against the C model, simulated cycles,
+ *    latency at 12 MHz, ratio to the floor, simulation speed.
+ * The load average is recorded (the machine is shared).
+ * Usage: npm run bench -- hw
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runConvertStage } from '../src/cgen/stage';
+import { findOnPath } from '../src/fpga/toolchain';
+import { runSpecStage, runStage } from '../src/plugin/runner';
+import { readJson, writeDirAtomically } from '../src/util/fs';
+import { silentLogger } from '../src/util/log';
+import { recordBench, timed } from './util';
+
+const FIXTURE = resolve(__dirname, '../../shared/fixtures/keras/tinymaix_mnist_cnn/mnist_dw.h5');
+const SAMPLES = 200;
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function yaml(lanes: number, simulator: string): string {
+  return `name: hwbench
+model: ${FIXTURE}
+data:
+  dataset: mnist
+  limit: { train: 32, test: ${SAMPLES} }
+convert:
+  format: fixed
+  precision:
+    weights: { bits: 8, integer: 2 }
+    biases: { bits: 16, integer: 6 }
+    activations: { bits: 8, integer: 3 }
+rtl:
+  lanes: ${lanes}
+sim:
+  samples: ${SAMPLES}
+  simulator: ${simulator}
+target:
+  device: ice40-up5k
+  clockMHz: 12
+`;
+}
+
+async function rtlSim(): Promise<Record<string, unknown>> {
+  const root = mkdtempSync(join(tmpdir(), 'dm-hw-bench-'));
+  const load = [loadavg()[0]];
+  writeFileSync(join(root, 'deepmaker.yaml'), yaml(1, 'cxxrtl'));
+  await runSpecStage(root, silentLogger);
+  await runStage('data', root, root, silentLogger);
+  await writeDirAtomically(join(root, 'dist', 'convert'), (outDir) =>
+    runConvertStage({ stage: 'convert', projectRoot: root, workspaceRoot: root, spec: readJson(join(root, 'dist/spec/convert.json')), outDir, inputDir: (s) => join(root, 'dist', s), workDir: join(root, '.deepmaker/convert'), log: silentLogger }),
+  );
+  const simulators = ['cxxrtl', ...(findOnPath('verilator') ? ['verilator'] : [])];
+  const runs: Record<string, unknown>[] = [];
+  for (const lanes of [1, 4, 8]) {
+    for (const simulator of simulators) {
+      writeFileSync(join(root, 'deepmaker.yaml'), yaml(lanes, simulator));
+      await runSpecStage(root, silentLogger);
+      const [, rtlSeconds] = await timed(() => runStage('rtl', root, root, silentLogger));
+      const [, simSeconds] = await timed(() => runStage('sim', root, root, silentLogger));
+      const rtl = readJson<any>(join(root, 'dist/rtl/report.json'));
+      const sim = readJson<any>(join(root, 'dist/sim/report.json'));
+      load.push(loadavg()[0]);
+      runs.push({
+        lanes,
+        simulator: sim.simulator.name,
+        rtlSeconds: r3(rtlSeconds),
+        simSeconds: r3(simSeconds),
+        simBuildSeconds: r3(sim.simulationSeconds.build),
+        simRunSeconds: r3(sim.simulationSeconds.run),
+        simulatedMcyclesPerSecond: sim.simulatedMcyclesPerSecond === null ? null : r3(sim.simulatedMcyclesPerSecond),
+        samples: sim.samples,
+        bitExact: sim.bitExact,
+        cyclesPerInference: sim.cycles,
+        predictedCycles: rtl.predictedCycles,
+        latencyUsAt12MHz: r3(sim.latencyUs),
+        floorCycles: rtl.floorCycles,
+        floorRatio: r3(sim.floorRatio),
+        totalLanes: rtl.parallelism.lanes,
+        dspMultipliers: rtl.parallelism.dspMultipliers,
+        lutMultipliers: rtl.parallelism.lutMultipliers,
+        activationMemories: rtl.memories.activations.map((m: any) => `${m.kind} ${m.banks}x${m.depth}x${m.width}`),
+        accuracy: sim.accuracy,
+      });
+      console.log(JSON.stringify(runs[runs.length - 1]));
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+  return { model: 'tinymaix_mnist_cnn/mnist_dw.h5 (weights fixed<8,2>, activations fixed<8,3>), ice40-up5k', samples: SAMPLES, runs, loadAverage: load.map(r3) };
+}
+
+(async () => {
+  recordBench('hw-rtl-sim', await rtlSim());
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
