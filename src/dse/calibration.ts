@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { DeepMakerError } from '../util/errors';
 import { ALL_FEATURES, Features, ICE40_EBR_MODES, MemoryRules } from './features';
 import { nnls } from './nnls';
+// Imported (not only read at run time) so that the build copies it beside the compiled code and an
+// installed package carries it.
+import shipped from './calibration/ice40.json';
 
 export const CALIBRATION_FORMAT = 'deepmaker-dse-calibration';
 export const CALIBRATION_VERSION = 1;
@@ -68,21 +71,31 @@ export const CALIBRATION_FILE = 'ice40.json';
 
 /** The repository's calibration (src/dse/calibration/ice40.json; build/ reads the same file from src/). */
 export function calibrationPath(): string {
-  // Compiled code runs from build/src/dse; the JSON stays in src/dse/calibration.
-  const candidates = [join(CALIBRATION_DIR, CALIBRATION_FILE), join(__dirname, '..', '..', '..', 'src', 'dse', 'calibration', CALIBRATION_FILE)];
+  // Compiled code runs from build/src/dse (with a copy of the JSON); the file to rewrite is the one in src/dse/calibration.
+  const candidates = [join(__dirname, '..', '..', '..', 'src', 'dse', 'calibration', CALIBRATION_FILE), join(CALIBRATION_DIR, CALIBRATION_FILE)];
   return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
 let cached: Calibration | undefined;
 
-export function loadCalibration(file = calibrationPath()): Calibration {
-  if (file === calibrationPath() && cached) return cached;
+/** The repository's calibration (as built), or a calibration file. */
+export function loadCalibration(file?: string): Calibration {
+  if (file === undefined) {
+    cached ??= check(shipped as unknown as Calibration, calibrationPath());
+    return cached;
+  }
+  return check(readCalibrationFile(file), file);
+}
+
+function readCalibrationFile(file: string): Calibration {
   if (!existsSync(file)) throw new DeepMakerError('the DSE calibration data is missing', { file }, 'run `npm run calibrate` to synthesize the calibration modules and write it');
-  const c = JSON.parse(readFileSync(file, 'utf8')) as Calibration;
+  return JSON.parse(readFileSync(file, 'utf8')) as Calibration;
+}
+
+function check(c: Calibration, file: string): Calibration {
   if (c.format !== CALIBRATION_FORMAT || c.version !== CALIBRATION_VERSION) {
     throw new DeepMakerError(`not a DSE calibration file of version ${CALIBRATION_VERSION} (format '${c.format}', version ${c.version})`, { file }, 'run `npm run calibrate` to rewrite it');
   }
-  if (file === calibrationPath()) cached = c;
   return c;
 }
 
