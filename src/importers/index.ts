@@ -27,6 +27,9 @@ export interface LoadOptions {
   weights?: string;
 }
 
+export { defaultWeightsFile } from './companions';
+import { defaultWeightsFile } from './companions';
+
 export type DetectedFormat = 'hdf5' | 'zip' | 'tfjs-json' | 'keras-json';
 
 export function detectFormat(bytes: Uint8Array, file: string): DetectedFormat {
@@ -71,17 +74,6 @@ function jsonErrorLocation(text: string, e: Error): { line?: number; column?: nu
   const doc = parseDocument(text);
   const pos = doc.errors[0]?.linePos?.[0];
   return pos ? { line: pos.line, column: pos.col } : {};
-}
-
-/** The weights file that goes with a Keras JSON config when none is given. */
-export function defaultWeightsFile(jsonFile: string): string | undefined {
-  const dir = dirname(jsonFile);
-  const stem = basename(jsonFile).replace(/\.json$/i, '').replace(/_config$/, '');
-  for (const c of [`${stem}_weights.h5`, `${stem}.weights.h5`, `${stem}_model.h5`, `${stem}.h5`]) {
-    const p = join(dir, c);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
 }
 
 async function withHdf5<T>(bytes: Uint8Array, file: string, fn: (h5: Hdf5Reader) => Promise<T> | T): Promise<T> {

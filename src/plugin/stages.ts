@@ -1,6 +1,8 @@
 import type { Spec } from '../spec/types';
 import type { StageRunner } from './stage-context';
 import { DEVICES } from '../fpga/devices';
+import { modelCompanionFiles } from '../importers/companions';
+import { resolve } from 'node:path';
 
 /**
  * The pipeline: one entry per Nx target. Only stages that are implemented are listed, so every
@@ -18,8 +20,8 @@ export interface StageDef {
   description: string;
   upstream: string[];
   view(spec: Spec): unknown;
-  /** Files (relative to the project root) whose contents the stage reads; hashed into its view. */
-  files?(spec: Spec): string[];
+  /** Files (relative to the project root, or absolute) whose contents the stage reads; hashed into its view. */
+  files?(spec: Spec, projectRoot: string): string[];
   /**
    * What the stage reads of an upstream's outputs, as globs under dist/<upstream> (default: all).
    * Reports carry timings; a stage that reads only an upstream's artifacts names them, so a rerun
@@ -75,7 +77,10 @@ export const STAGES: StageDef[] = [
     upstream: ['train'],
     reads: { train: ['model/**/*'] },
     view: (s) => ({ model: s.model, convert: s.convert }),
-    files: (s) => [s.model, s.convert?.weights].filter((f): f is string => !!f),
+    files: (s, root) => {
+      const given = [s.model, s.convert?.weights].filter((f): f is string => !!f);
+      return s.model ? [...given, ...modelCompanionFiles(resolve(root, s.model), s.convert?.weights)] : given;
+    },
     externalDependencies: ['h5wasm', 'fflate'],
     sources: ['importers', 'ir', 'cgen', 'numerics', 'quant', 'util'],
     load: async () => (await import('../cgen/stage.js')).runConvertStage,

@@ -14,7 +14,7 @@ export async function stageViews(spec: Spec, projectRoot: string, specFile: stri
   const views: Record<string, unknown> = {};
   for (const stage of STAGES) {
     const files: Record<string, string> = {};
-    for (const f of stage.files?.(spec) ?? []) {
+    for (const f of stage.files?.(spec, projectRoot) ?? []) {
       const abs = resolve(projectRoot, f);
       if (!existsSync(abs)) {
         throw new DeepMakerError(`file '${f}' named by the spec does not exist (looked for ${abs})`, { file: specFile, where: stage.name }, 'paths are relative to the folder of deepmaker.yaml');
@@ -47,7 +47,7 @@ export function referencedFilesStamp(projectRoot: string, load: (file: string) =
   }
   const stamp: string[] = [];
   for (const stage of STAGES) {
-    for (const f of stage.files?.(spec) ?? []) {
+    for (const f of stage.files?.(spec, projectRoot) ?? []) {
       const abs = resolve(projectRoot, f);
       try {
         const st = statSync(abs);

@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * The files a model file brings along and the importer reads: a Keras JSON config's weights HDF5
+ * (found beside it), a TensorFlow.js model.json's weight shards. The spec stage hashes them into the
+ * convert view, so editing only a shard or a weights file reruns convert. Light on purpose (fs only):
+ * the Nx plugin loads it with the stage table.
+ */
+export function modelCompanionFiles(file: string, explicitWeights?: string): string[] {
+  const abs = resolve(file);
+  if (!/\.json$/i.test(abs) || !existsSync(abs)) return [];
+  let json: any;
+  try {
+    json = JSON.parse(readFileSync(abs, 'utf8'));
+  } catch {
+    return []; // the importer reports a broken JSON with its position
+  }
+  if (json && Array.isArray(json.weightsManifest)) {
+    return json.weightsManifest.flatMap((g: { paths?: string[] }) => (g.paths ?? []).map((p) => join(dirname(abs), p)));
+  }
+  if (explicitWeights) return [];
+  const w = defaultWeightsFile(abs);
+  return w ? [w] : [];
+}
+
+/** The weights file that goes with a Keras JSON config when none is given. */
+export function defaultWeightsFile(jsonFile: string): string | undefined {
+  const dir = dirname(jsonFile);
+  const stem = basename(jsonFile).replace(/\.json$/i, '').replace(/_config$/, '');
+  for (const c of [`${stem}_weights.h5`, `${stem}.weights.h5`, `${stem}_model.h5`, `${stem}.h5`]) {
+    const p = join(dir, c);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
