@@ -88,13 +88,23 @@ export interface SimSpec {
   simulator: 'auto' | 'verilator' | 'cxxrtl';
 }
 
+/** The `quantize` section (resolved by src/quant/config.ts; README "Quantization"). */
+export interface QuantizeSpec {
+  mode: 'float' | 'fixed' | 'ternary';
+  weights?: FixedFormatSpec;
+  activations?: FixedFormatSpec;
+  biasBits: number;
+  ternary?: { activations: boolean; threshold: number; momentum: number; scaleBits: number };
+  fineTune?: { epochs?: number; learningRate?: number };
+}
+
 export interface Spec {
   name: string;
   model?: string;
   data: DataSpec;
   search: SearchSpec;
   train: TrainSpec;
-  quantize: Record<string, any> & { mode: 'float' | 'fixed' | 'ternary' };
+  quantize: QuantizeSpec;
   convert: ConvertSpec;
   verify: VerifySpec;
   dse: Record<string, any>;
