@@ -4,6 +4,7 @@ import { selectBackend } from '../../src/nn/backend';
 import { decodeTernary } from '../../src/numerics/fixed';
 import { packTernaryKernel } from '../../src/quant/cgen-ternary';
 import { runQuantizedReference } from '../../src/quant/reference';
+import { checkQuantizedReference } from '../../src/quant/verify';
 import { denseNetLike } from '../nn/fixtures';
 import { fixedKnobs, runGeneratedC, TINY_ARCH, trainedAndConverted, uniform } from './helpers';
 
@@ -66,6 +67,28 @@ describe('the quantized reference follows the knobs', () => {
     assert.deepEqual(c.values, Array.from({ length: 300 }, (_, i) => Array.from(ref.raw.subarray(i * 3, i * 3 + 3))));
     const saturating = runQuantizedReference(ir, { ...knobs, overflow: 'saturate' }, x, 300);
     assert.notDeepEqual(Array.from(saturating.raw), Array.from(ref.raw), 'the formats are narrow enough to wrap');
+  });
+});
+
+describe('the verify check (checkQuantizedReference)', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('counts the samples whose dequantized C outputs are the reference integers exactly', async () => {
+    const { ir } = await trainedAndConverted(TINY_ARCH, { mode: 'ternary', activations: { bits: 12, integer: 3 }, ternary: { activations: true } });
+    const knobs = fixedKnobs({ activations: { bits: 12, integer: 3 } });
+    const n = 50;
+    const x = uniform(n * 64, 8);
+    const ref = runQuantizedReference(ir, knobs, x, n);
+    const cOut = Float32Array.from(ref.raw, (q) => q * 2 ** -ref.fracs[0]); // what the harness writes for the same integers
+    assert.equal(checkQuantizedReference(ir, knobs, x, n, cOut).identical, true);
+    cOut[7 * 3 + 1] += 2 ** -ref.fracs[0]; // one integer off by one in sample 7
+    const r = checkQuantizedReference(ir, knobs, x, n, cOut);
+    assert.equal(r.identical, false);
+    assert.equal(r.identicalSamples, n - 1);
+    assert.equal(r.firstMismatch!.sample, 7);
+    assert.equal(r.firstMismatch!.c[1] - r.firstMismatch!.reference[1], 1);
   });
 });
 
