@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runConvertStage } from '../src/cgen/stage';
+import { runRtlStage } from '../src/rtl/stage';
 import { findOnPath } from '../src/fpga/toolchain';
 import { runSpecStage, runStage } from '../src/plugin/runner';
 import { readJson, writeDirAtomically } from '../src/util/fs';
@@ -61,7 +62,12 @@ async function rtlSim(): Promise<Record<string, unknown>> {
     for (const simulator of simulators) {
       writeFileSync(join(root, 'deepmaker.yaml'), yaml(lanes, simulator));
       await runSpecStage(root, silentLogger);
-      const [, rtlSeconds] = await timed(() => runStage('rtl', root, root, silentLogger));
+      // The rtl stage function directly: this bench sets lanes itself, without a dse run.
+      const [, rtlSeconds] = await timed(() =>
+        writeDirAtomically(join(root, 'dist', 'rtl'), (outDir) =>
+          runRtlStage({ stage: 'rtl', projectRoot: root, workspaceRoot: root, spec: readJson(join(root, 'dist/spec/rtl.json')), outDir, inputDir: (s) => join(root, 'dist', s), workDir: join(root, '.deepmaker/rtl'), log: silentLogger }),
+        ),
+      );
       const [, simSeconds] = await timed(() => runStage('sim', root, root, silentLogger));
       const rtl = readJson<any>(join(root, 'dist/rtl/report.json'));
       const sim = readJson<any>(join(root, 'dist/sim/report.json'));

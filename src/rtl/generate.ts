@@ -98,7 +98,8 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
   const roms = engines.flatMap((e) => e.roms);
   for (const r of roms) hex.set(r.file, r.contents);
   const outT = q.tensors.get(q.output)!;
-  const iface = streamInterface(q.input.shape.slice(0, 0).concat(ir.layers.find((l) => l.name === q.input.name)!.outputShape), q.input.format, outT.size, outT.format);
+  const inputShape = ir.layers.find((l) => l.name === q.input.name)!.outputShape;
+  const iface = streamInterface(inputShape, q.input.format, outT.size, outT.format);
   return {
     top: iface.top,
     verilog,

@@ -7,8 +7,8 @@
  *   tb_deepmaker_accel.v     a file-to-memory Verilog testbench (Icarus & co.)
  *   report.json              modules, parallelism, memories, predictedCycles, ...
  *
- * The directive set: dist/dse/chosen.json (`directives`) when the dse stage ran, else the file
- * `rtl.directives` names, else the default from `rtl.lanes`.
+ * The directive set: the file `rtl.directives` names, else dist/dse/chosen.json (`directives`),
+ * else the default from `rtl.lanes`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,6 @@ import type { NumberKnobs } from '../cgen/precision';
 import { getDevice } from '../fpga/devices';
 import { readModelIR } from '../ir/serialize';
 import type { StageContext } from '../plugin/stage-context';
-import { stageByName } from '../plugin/stages';
 import { verilogTestbench, TESTBENCH_FILE } from '../sim/testbench';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
@@ -54,18 +53,19 @@ export function readDirectiveSet(file: string, pick?: (json: any) => unknown): D
   return set as DirectiveSet;
 }
 
+/**
+ * The directive set: a file the user names (`rtl.directives`) wins; else the dse stage's chosen point
+ * (dist/dse/chosen.json, present whenever dse ran: it is an upstream stage of rtl); else `rtl.lanes`
+ * on every layer (the rtl stage called on its own, without a dse run).
+ */
 function chooseDirectives(ctx: StageContext<RtlView>, ir: ReturnType<typeof readModelIR>): { set: DirectiveSet; source: string } {
-  // When dse is an upstream stage of rtl, its chosen point is what gets built.
-  if (stageByName('rtl')?.upstream.includes('dse')) {
-    const chosen = join(ctx.inputDir('dse'), 'chosen.json');
-    if (!existsSync(chosen)) throw new DeepMakerError('the dse stage chose no design point', { file: chosen }, 'rerun the dse stage');
-    return { set: readDirectiveSet(chosen, (j) => j.directives), source: 'dist/dse/chosen.json' };
-  }
   if (ctx.spec.rtl.directives) {
     const file = resolve(ctx.projectRoot, ctx.spec.rtl.directives);
     if (!existsSync(file)) throw new DeepMakerError(`directive file ${ctx.spec.rtl.directives} does not exist`, { where: 'rtl.directives' }, 'paths are relative to deepmaker.yaml');
     return { set: readDirectiveSet(file), source: ctx.spec.rtl.directives };
   }
+  const chosen = join(ctx.inputDir('dse'), 'chosen.json');
+  if (existsSync(chosen)) return { set: readDirectiveSet(chosen, (j) => j.directives), source: 'dist/dse/chosen.json' };
   return { set: defaultDirectives(ir, ctx.spec.rtl.lanes ?? 1), source: `rtl.lanes = ${ctx.spec.rtl.lanes ?? 1}` };
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { runConvertStage } from '../../src/cgen/stage';
+import { runRtlStage } from '../../src/rtl/stage';
 import { runSpecStage, runStage } from '../../src/plugin/runner';
 import { readJson, writeDirAtomically } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';
@@ -41,23 +42,30 @@ target:
 `;
 }
 
-/** spec -> data -> convert (the convert stage function directly: with `model:` there is no train stage to wait for). */
+/** A stage function run directly (as runStage does, without its upstream check): convert has no train
+ * stage to wait for with `model:`, and rtl here builds the `rtl.lanes` / `rtl.directives` set without a dse run. */
+async function runDirect(name: 'convert' | 'rtl', root: string): Promise<void> {
+  const fn = name === 'convert' ? runConvertStage : runRtlStage;
+  await writeDirAtomically(join(root, 'dist', name), (outDir) =>
+    fn({
+      stage: name, projectRoot: root, workspaceRoot: root, spec: readJson(join(root, `dist/spec/${name}.json`)), outDir,
+      inputDir: (s: string) => join(root, 'dist', s), workDir: join(root, `.deepmaker/${name}`), log: silentLogger,
+    } as never),
+  );
+}
+
+/** spec -> data -> convert. */
 async function prepare(root: string): Promise<void> {
   await runSpecStage(root, silentLogger);
   await runStage('data', root, root, silentLogger);
-  await writeDirAtomically(join(root, 'dist', 'convert'), (outDir) =>
-    runConvertStage({
-      stage: 'convert', projectRoot: root, workspaceRoot: root, spec: readJson(join(root, 'dist/spec/convert.json')), outDir,
-      inputDir: (s) => join(root, 'dist', s), workDir: join(root, '.deepmaker/convert'), log: silentLogger,
-    }),
-  );
+  await runDirect('convert', root);
 }
 
 test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test images, cycles as predicted; a directive file; a tampered ROM is caught', async () => {
   const root = mkdtempSync(join(tmpdir(), 'dm-sim-stage-'));
   writeFileSync(join(root, 'deepmaker.yaml'), yaml());
   await prepare(root);
-  await runStage('rtl', root, root, silentLogger);
+  await runDirect('rtl', root);
   const rtl = readJson<any>(join(root, 'dist/rtl/report.json'));
   assert.equal(rtl.top, 'deepmaker_accel');
   assert.deepEqual(rtl.modules.map((m: any) => m.layer), ['ftr0a', 'ftr0b', 'ftr1a', 'ftr1b', 'GAP', 'fc1']);
@@ -84,7 +92,7 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   writeFileSync(join(root, 'directives.json'), JSON.stringify({ version: 1, defaults: { lanes: 2 }, layers: { ftr1a: { lanes: 4, unroll: 'reduction' }, fc1: { lanes: 5, pipeline: false } } }));
   writeFileSync(join(root, 'deepmaker.yaml'), yaml({ directives: 'directives.json' }));
   await runSpecStage(root, silentLogger);
-  await runStage('rtl', root, root, silentLogger);
+  await runDirect('rtl', root);
   await runStage('sim', root, root, silentLogger);
   const rtl2 = readJson<any>(join(root, 'dist/rtl/report.json'));
   const sim2 = readJson<any>(join(root, 'dist/sim/report.json'));
