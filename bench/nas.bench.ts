@@ -5,7 +5,7 @@
  * store. Figures are recorded, never asserted; the load average is recorded with them because other
  * work on the machine changes them.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSpecStage, runStage } from '../src/plugin/runner';
@@ -24,6 +24,18 @@ search:
   workers: ${workers}
 `;
 
+/**
+ * CPU seconds of this process and of its reaped children (the evaluation workers), from
+ * /proc/self/stat (Linux; undefined elsewhere). Unlike wall time this hardly depends on what else
+ * runs on the machine: on an idle machine with one core per worker, wall ~ CPU / workers.
+ */
+function cpuSeconds(): number | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  // After "pid (comm) ": state is field 3, so utime/stime/cutime/cstime (14-17) are at indices 11-14.
+  return fields.slice(11, 15).reduce((s, v) => s + Number(v), 0) / 100;
+}
+
 async function run(workers: number) {
   const dir = mkdtempSync(join(tmpdir(), 'dm-nas-bench-'));
   try {
@@ -31,7 +43,10 @@ async function run(workers: number) {
     await runSpecStage(dir, silentLogger);
     await runStage('data', dir, dir, silentLogger);
     const load = loadavg()[0];
+    const cpu0 = cpuSeconds();
     const [, seconds] = await timed(() => runStage('nas', dir, dir, silentLogger));
+    const cpu1 = cpuSeconds();
+    const cpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
     const r = JSON.parse(readFileSync(join(dir, 'dist', 'nas', 'report.json'), 'utf8'));
     return {
       workers,
@@ -40,6 +55,8 @@ async function run(workers: number) {
       trainings: r.trained,
       trainingsPerHour: Math.round((r.trained / seconds) * 3600),
       candidatesPerHour: Math.round((r.candidates / seconds) * 3600),
+      cpuSeconds: cpu === undefined ? null : +cpu.toFixed(1),
+      trainingsPerCpuHour: cpu ? Math.round((r.trained / cpu) * 3600) : null,
       selectedValidationError: r.selected.error,
       loadAverageAtStart: +load.toFixed(2),
     };
