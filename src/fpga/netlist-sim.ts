@@ -402,6 +402,8 @@ export class NetlistSimulator {
   readonly top: string;
   readonly cellCounts: Record<string, number> = {};
   private readonly v: Int32Array;
+  /** Yosys net number -> index in `v` (nets are renumbered in evaluation order). */
+  private netMap: Int32Array = new Int32Array(2);
   private readonly ports: YosysModule['ports'];
   private readonly rams: RamModel[] = [];
   private readonly macs: MacModel[] = [];
@@ -598,11 +600,62 @@ export class NetlistSimulator {
         }
       }
     }
+    // Renumber the nets in evaluation order (inputs before outputs), so that the straight-line code
+    // walks memory mostly forward: the value array of a 5,000-LUT design stays in cache.
+    const map = new Int32Array(this.v.length).fill(-1);
+    map[0] = 0;
+    map[1] = 1;
+    let next = 2;
+    const assign = (n: number) => {
+      if (map[n] < 0) map[n] = next++;
+    };
+    // Flip-flop outputs first, in flip-flop order: the clock edge commits them with one copy.
+    const ffBase = next;
+    for (const f of this.ffs) {
+      if (map[f.q] >= 0) throw new Error(`net ${f.q} is driven by two flip-flops`);
+      assign(f.q);
+    }
+    for (const i of order) {
+      comb[i].deps.forEach(assign);
+      comb[i].outs.forEach(assign);
+    }
+    for (let n = 2; n < map.length; n++) assign(n);
+    this.netMap = map;
+    const re = (n: number) => map[n];
+    const reAll = (a: number[]) => a.map(re);
+    for (const f of this.ffs) {
+      f.q = re(f.q);
+      f.d = re(f.d);
+      f.e = re(f.e);
+      f.r = re(f.r);
+      f.s = re(f.s);
+    }
+    for (const r of this.rams) {
+      r.rdata = reAll(r.rdata);
+      r.raddr = reAll(r.raddr);
+      r.waddr = reAll(r.waddr);
+      r.wdata = reAll(r.wdata);
+      r.mask = reAll(r.mask);
+      r.re = re(r.re);
+      r.rclke = re(r.rclke);
+      r.we = re(r.we);
+      r.wclke = re(r.wclke);
+    }
+    for (const m of this.macs) {
+      for (const k of MAC_INPUTS) m.ins[k] = reAll(m.ins[k]);
+      for (const k of MAC_CONTROLS) m.ctl[k] = re(m.ctl[k]);
+      m.outO = reAll(m.outO);
+      m.outCO = re(m.outCO);
+      m.outACCUMCO = re(m.outACCUMCO);
+      m.outSIGNEXTOUT = re(m.outSIGNEXTOUT);
+    }
+    const renumber = (code: string) => code.replace(/v\[(\d+)\]/g, (_, n: string) => `v[${map[Number(n)]}]`);
+
     // Straight-line code in chunks small enough for V8 to optimise.
     const chunks: string[][] = [[]];
     for (const i of order) {
       const n = comb[i];
-      const stmt = n.kind === 'mac' ? `mac(${n.mac});` : n.code!;
+      const stmt = n.kind === 'mac' ? `mac(${n.mac});` : renumber(n.code!);
       if (chunks[chunks.length - 1].length >= 400) chunks.push([]);
       chunks[chunks.length - 1].push(stmt);
     }
@@ -626,14 +679,13 @@ export class NetlistSimulator {
       }
       ffCode.push(`t[${k}] = ${next};`);
     });
-    const commit = this.ffs.map((f, k) => `v[${f.q}] = t[${k}];`);
     const ffChunks: string[][] = [];
     for (let i = 0; i < ffCode.length; i += 400) ffChunks.push(ffCode.slice(i, i + 400));
-    for (let i = 0; i < commit.length; i += 400) ffChunks.push(commit.slice(i, i + 400));
     const ffFns = ffChunks.map((c) => new Function('v', 't', `"use strict";\n${c.join('\n')}`) as (v: Int32Array, t: Int32Array) => void);
-    // Evaluate all next states before committing any (the commit chunks come last).
+    // Every next state is computed before any is committed; the Q nets are one block (ffBase + k).
     this.clockFfs = (v, t) => {
       for (const f of ffFns) f(v, t);
+      v.set(t, ffBase);
     };
     this.ffNext = new Int32Array(this.ffs.length);
     this.settle();
@@ -645,7 +697,7 @@ export class NetlistSimulator {
     const p = this.ports[name];
     if (!p) throw new DeepMakerError(`module '${this.top}' has no port '${name}'`, {}, `ports: ${Object.keys(this.ports).join(', ')}`);
     if (dir && p.direction !== dir) throw new Error(`port ${name} is an ${p.direction}`);
-    return p.bits.map((b) => netIndex(b));
+    return p.bits.map((b) => this.netMap[netIndex(b)]);
   }
 
   /** Drive an input port: one value per lane (lanes past the array get 0), bit i of the value -> port bit i. */
@@ -712,7 +764,8 @@ export class NetlistSimulator {
     for (const r of ramReads) r();
     for (const m of this.macs) for (let l = 0; l < this.lanes; l++) macClock(m.p, m.state[l], m.inputs[l], m.comb[l]);
     this.cycles++;
-    this.settle();
+    // The state changed; the logic settles when something is read or the next edge comes.
+    this.dirty = true;
   }
 
   // --- block RAM ---------------------------------------------------------------------------
@@ -734,19 +787,28 @@ export class NetlistSimulator {
   /** Performs the write and computes the read of one RAM at the edge; returns the commit of RDATA. */
   private ramEdge(r: RamModel): () => void {
     const v = this.v;
+    const lanes = this.lanes;
     const reading = (v[r.re] & v[r.rclke] & this.laneMask) >>> 0;
     const writing = (v[r.we] & v[r.wclke] & this.laneMask) >>> 0;
-    const newOut = new Uint16Array(r.out);
-    if (reading) {
-      for (let l = 0; l < this.lanes; l++) {
+    // Most addresses are counters, the same in every lane: gather them once.
+    const sameRead = this.uniform(r.raddr);
+    const ra0 = sameRead ? this.gather(r.raddr, 0) : 0;
+    // A ROM (no write port) holds the same words in every lane: with one address, one read for all.
+    const broadcast = sameRead && r.we === 0 && reading === this.laneMask >>> 0;
+    let newOut: Uint16Array | undefined;
+    let raw = 0;
+    if (broadcast) {
+      raw = r.mem[ra0 & 0xff] & ~WMASK[r.readMode](ra0 >> 8) & 0xffff;
+    } else if (reading) {
+      newOut = new Uint16Array(r.out);
+      for (let l = 0; l < lanes; l++) {
         if (!((reading >>> l) & 1)) continue;
-        const ra = this.gather(r.raddr, l);
-        const rmask = WMASK[r.readMode](ra >> 8);
-        newOut[l] = r.mem[l * 256 + (ra & 0xff)] & ~rmask & 0xffff;
+        const ra = sameRead ? ra0 : this.gather(r.raddr, l);
+        newOut[l] = r.mem[l * 256 + (ra & 0xff)] & ~WMASK[r.readMode](ra >> 8) & 0xffff;
       }
     }
     if (writing) {
-      for (let l = 0; l < this.lanes; l++) {
+      for (let l = 0; l < lanes; l++) {
         if (!((writing >>> l) & 1)) continue;
         const wa = this.gather(r.waddr, l);
         const wmask = r.writeMode === 0 ? this.gather(r.mask, l) : WMASK[r.writeMode](wa >> 8);
@@ -756,17 +818,19 @@ export class NetlistSimulator {
       }
     }
     return () => {
-      r.out.set(newOut);
-      for (let l = 0; l < this.lanes; l++) newOut[l] = readData(r.readMode, r.out[l]);
-      for (let b = 0; b < 16; b++) {
-        const n = r.rdata[b];
-        if (n <= 1) continue;
-        let w = 0;
-        for (let l = 0; l < this.lanes; l++) if ((newOut[l] >> b) & 1) w |= 1 << l;
-        v[n] = w;
+      if (broadcast) {
+        r.out.fill(raw);
+        const same = readData(r.readMode, raw);
+        for (let b = 0; b < 16; b++) if (r.rdata[b] > 1) v[r.rdata[b]] = (same >> b) & 1 ? -1 : 0;
+        return;
       }
+      if (!newOut) return;
+      r.out.set(newOut);
+      for (let l = 0; l < lanes; l++) newOut[l] = readData(r.readMode, r.out[l]);
+      this.scatter(r.rdata, newOut);
     };
   }
+
 
   // --- DSP ---------------------------------------------------------------------------------
 

@@ -129,3 +129,27 @@ function explainPnrFailure(e: ToolFailure, input: PnrInput): Error {
   }
   return e;
 }
+
+/**
+ * nextpnr's packer alone (--pack-only, a few seconds): the exact number of logic cells the design
+ * takes. Yosys's LUT and flip-flop counts are only a lower bound: nextpnr pairs a flip-flop with the
+ * LUT driving it and gives carry chains cells of their own (measured on a 4-lane MNIST CNN: 5,125
+ * LUTs and 2,524 flip-flops packed into 6,256 logic cells).
+ */
+export async function packedUtilization(input: Omit<PnrInput, 'freqMHz' | 'seed'>): Promise<Record<string, { used: number; available: number }>> {
+  const name = input.name ?? 'pack';
+  const json = basename(input.netlistJson);
+  if (join(input.dir, json) !== input.netlistJson) copyFileSync(input.netlistJson, join(input.dir, json));
+  const args = [input.device.nextpnrFlag, '--package', input.package, '--json', json, '--pack-only', '--report', `${name}.pack.json`];
+  const inputs = [json];
+  if (input.pcf) {
+    const pcf = basename(input.pcf);
+    copyFileSync(input.pcf, join(input.dir, pcf));
+    inputs.push(pcf);
+    args.push('--pcf', pcf);
+  }
+  const r = await input.toolchain.run('nextpnr-ice40', { dir: input.dir, args, inputs, logFile: `${name}.pack.log` });
+  const reportFile = join(input.dir, `${name}.pack.json`);
+  return existsSync(reportFile) ? ((JSON.parse(readFileSync(reportFile, 'utf8')) as NextpnrReport).utilization ?? {}) : utilizationFromLog(r.log);
+}
+

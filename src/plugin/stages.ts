@@ -126,6 +126,29 @@ export const STAGES: StageDef[] = [
     load: async () => (await import('../sim/stage.js')).runSimStage,
   },
   {
+    name: 'synth',
+    description: 'Yosys synth_ice40 (-dsp on the UP5K) of the accelerator: netlist, LUTs/FFs/EBR/DSP/SPRAM, a clear error when it does not fit; the netlist simulated bit-exact against the C model on the sim vectors; the board UART wrapper stitched around it.',
+    // The sim stage's vectors (with the C model's outputs), not its report: a clock edit reruns sim
+    // (latency) but leaves the vectors, and so this stage, untouched.
+    upstream: ['rtl', 'sim'],
+    reads: { rtl: ['*.v', '*.hex', '*.mem', 'interface.json'], sim: ['vectors.bin', 'vectors.json'] },
+    // Not the clock: the UART divider comes from the board's oscillator.
+    view: (s) => ({ target: { device: s.target.device, package: s.target.package, board: s.target.board, toolchain: s.target.toolchain, baud: s.target.baud } }),
+    externalDependencies: ['@yowasp/yosys', '@yowasp/nextpnr-ice40'],
+    sources: ['fpga', 'rtl', 'util'],
+    load: async () => (await import('../fpga/synth-stage.js')).runSynthStage,
+  },
+  {
+    name: 'bitstream',
+    description: 'nextpnr-ice40 with the board pcf and --freq target.clockMHz, then icepack: the .bin (and .asc for icebram), Fmax against the clock, failing with the figures when timing is not met.',
+    upstream: ['synth'],
+    reads: { synth: ['netlist.json', 'manifest.json', 'rom/**'] },
+    view: (s) => ({ target: s.target }),
+    externalDependencies: ['@yowasp/nextpnr-ice40'],
+    sources: ['fpga', 'util'],
+    load: async () => (await import('../fpga/bitstream-stage.js')).runBitstreamStage,
+  },
+  {
     name: 'hls',
     description: "AMD Vitis HLS on the dse stage's export (dist/dse/hls: C with HLS pragmas, directives.tcl, run_hls.tcl) when vitis_hls is on PATH; fails, saying so, when it is not.",
     upstream: ['dse'],

@@ -1,0 +1,6 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { runStageExecutor } from '../../src/plugin/executor';
+
+export default function synthExecutor(_options: Record<string, never>, context: ExecutorContext) {
+  return runStageExecutor('synth', context);
+}
