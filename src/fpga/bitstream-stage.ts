@@ -55,17 +55,11 @@ export async function runBitstreamStage(ctx: StageContext<BitstreamView>): Promi
     name: BITSTREAM_NAME,
   });
   const versions = await toolchain.versions(['nextpnr-ice40', 'icepack']);
-  const requiredMHz = Math.max(t.clockMHz, board?.oscillatorMHz ?? 0);
+  const requiredMHz = requiredClockMHz(t.clockMHz, board?.oscillatorMHz);
   const lc = pnr.utilization.ICESTORM_LC;
   ctx.log.info(`Fmax ${pnr.fmaxMHz.toFixed(2)} MHz (required ${requiredMHz} MHz); ${lc ? `${lc.used}/${lc.available} logic cells` : ''}; ${pnr.bytes} bytes`);
-  if (!(pnr.fmaxMHz >= requiredMHz)) {
-    const why = board && board.oscillatorMHz > t.clockMHz ? ` (the ${board.name} clocks the design at its ${board.oscillatorMHz} MHz oscillator)` : '';
-    throw new DeepMakerError(
-      `timing not met: Fmax ${pnr.fmaxMHz.toFixed(2)} MHz < ${requiredMHz} MHz${why}; clocks: ${pnr.clocks.map((c) => `${c.clock} ${c.achievedMHz.toFixed(2)} MHz`).join(', ')}`,
-      { file: pnr.logFile },
-      'lower target.clockMHz, or shorten the critical path (fewer lanes per adder tree, pipeline: true in the directives)',
-    );
-  }
+  const problem = timingProblem(pnr.fmaxMHz, t.clockMHz, board?.oscillatorMHz, board?.name, pnr.clocks);
+  if (problem) throw new DeepMakerError(problem, { file: pnr.logFile }, 'lower target.clockMHz, or shorten the critical path (fewer lanes per adder tree, pipeline: true in the directives)');
   if (board && t.clockMHz !== board.oscillatorMHz) {
     ctx.log.warn(`target.clockMHz is ${t.clockMHz} MHz but the ${board.name} runs the design at its ${board.oscillatorMHz} MHz oscillator (the wrapper has no PLL): timing was checked at ${requiredMHz} MHz`);
   }
@@ -111,3 +105,18 @@ export async function runBitstreamStage(ctx: StageContext<BitstreamView>): Promi
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
+
+/** On a board the oscillator clocks the design (no PLL): timing must hold at it too. */
+export function requiredClockMHz(clockMHz: number, oscillatorMHz?: number): number {
+  return Math.max(clockMHz, oscillatorMHz ?? 0);
+}
+
+/** Why timing is not met (the message carries the figures), or undefined when it is. */
+export function timingProblem(fmaxMHz: number, clockMHz: number, oscillatorMHz?: number, boardName?: string, clocks: { clock: string; achievedMHz: number }[] = []): string | undefined {
+  const required = requiredClockMHz(clockMHz, oscillatorMHz);
+  if (fmaxMHz >= required) return undefined;
+  const why = oscillatorMHz !== undefined && oscillatorMHz > clockMHz ? ` (the ${boardName ?? 'board'} clocks the design at its ${oscillatorMHz} MHz oscillator)` : '';
+  const per = clocks.length ? `; clocks: ${clocks.map((c) => `${c.clock} ${c.achievedMHz.toFixed(2)} MHz`).join(', ')}` : '';
+  return `timing not met: Fmax ${fmaxMHz.toFixed(2)} MHz < ${required} MHz${why}${per}`;
+}
+

@@ -38,7 +38,7 @@ export interface SynthView {
 }
 
 /** What the sim stage leaves for this one (src/sim/stage.ts). */
-interface SimVectors {
+export interface SimVectors {
   file: string;
   samples: number;
   netlistSamples: number;
@@ -211,21 +211,48 @@ function simulateNetlist(ctx: StageContext<SynthView>, accel: SynthResult, iface
   if (vec.inputBytes !== iface.inputBytes || vec.outputs !== iface.outputs) {
     throw new DeepMakerError(`the sim vectors (${vec.inputBytes} bytes -> ${vec.outputs} outputs) do not match the accelerator (${iface.inputBytes} -> ${iface.outputs})`, { file: vecFile }, 'rerun the sim stage');
   }
-  const n = Math.min(vec.netlistSamples, vec.samples);
-  const bytes = readFileSync(join(simDir, vec.file));
-  const samples = Array.from({ length: n }, (_, s) => new Uint8Array(bytes.buffer, bytes.byteOffset + s * vec.inputBytes, vec.inputBytes));
-  const started = process.hrtime.bigint();
+  const bytes = new Uint8Array(readFileSync(join(simDir, vec.file)));
   const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
   let lastLog = Date.now();
-  const result = n === 0 ? undefined : runStreamOnNetlist(netlist, samples, {
-    top: iface.top,
-    progress: (done, total) => {
-      if (Date.now() - lastLog > 10_000) {
-        lastLog = Date.now();
-        ctx.log.info(`netlist simulation: ${done}/${total} samples`);
-      }
-    },
+  const check = checkNetlistAgainstVectors(netlist, iface.top, bytes, vec, (done, total) => {
+    if (Date.now() - lastLog > 10_000) {
+      lastLog = Date.now();
+      ctx.log.info(`netlist simulation: ${done}/${total} samples`);
+    }
   });
+  ctx.log.info(`netlist simulation: ${check.bitExact}/${check.samples} samples bit-exact with the C model (${check.cycles} cycles per inference, ${check.seconds.toFixed(1)} s)`);
+  if (check.bitExact < check.samples) {
+    const file = join(ctx.workDir, 'netlist-mismatches.jsonl');
+    writeFileSync(file, check.mismatches.map((m) => m + '\n').join(''));
+    throw new DeepMakerError(
+      `the synthesized netlist differs from the C fixed-point model on ${check.samples - check.bitExact} of ${check.samples} samples (the RTL did not: Yosys changed the design's behaviour)`,
+      { file },
+      'the traces name the samples and outputs; building the multipliers from logic (multiplier: lut in a directive set, rtl.directives) avoids the DSP mapping',
+    );
+  }
+  const { mismatches: _m, ...summary } = check;
+  return summary;
+}
+
+export interface NetlistCheck {
+  samples: number;
+  bitExact: number;
+  /** Clocks per inference on the netlist, from the first input beat to the last output beat. */
+  cycles: number;
+  simulator: string;
+  lanes: number;
+  simulatedCycles: number;
+  seconds: number;
+  /** One JSON line per sample that differs. */
+  mismatches: string[];
+}
+
+/** The first `vec.netlistSamples` samples of `bytes` through the netlist, compared with the C model's logits and classes. */
+export function checkNetlistAgainstVectors(netlist: YosysNetlist, top: string, bytes: Uint8Array, vec: SimVectors, progress?: (done: number, total: number) => void): NetlistCheck {
+  const n = Math.min(vec.netlistSamples, vec.samples, Math.floor(bytes.length / vec.inputBytes));
+  const samples = Array.from({ length: n }, (_, s) => bytes.subarray(s * vec.inputBytes, (s + 1) * vec.inputBytes));
+  const started = process.hrtime.bigint();
+  const result = n === 0 ? undefined : runStreamOnNetlist(netlist, samples, { top, progress });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const mismatches: string[] = [];
   let bitExact = 0;
@@ -236,16 +263,14 @@ function simulateNetlist(ctx: StageContext<SynthView>, accel: SynthResult, iface
     if (differing.length === 0 && got.length === want.length && result!.classes[s] === vec.classes[s]) bitExact++;
     else mismatches.push(JSON.stringify({ sample: s, netlist: { logits: got, class: result!.classes[s] }, c: { logits: want, class: vec.classes[s] }, differing }));
   }
-  const cycles = result ? Math.max(...result.cycles) : 0;
-  ctx.log.info(`netlist simulation: ${bitExact}/${n} samples bit-exact with the C model (${cycles} cycles per inference, ${seconds.toFixed(1)} s)`);
-  if (bitExact < n) {
-    const file = join(ctx.workDir, 'netlist-mismatches.jsonl');
-    writeFileSync(file, mismatches.map((m) => m + '\n').join(''));
-    throw new DeepMakerError(
-      `the synthesized netlist differs from the C fixed-point model on ${n - bitExact} of ${n} samples (the RTL did not: Yosys changed the design's behaviour)`,
-      { file },
-      'the traces name the samples and outputs; building the multipliers from logic (multiplier: lut in a directive set, rtl.directives) avoids the DSP mapping',
-    );
-  }
-  return { samples: n, bitExact, cycles, simulator: NETLIST_SIMULATOR, lanes: result?.lanes ?? 0, simulatedCycles: result?.simulatedCycles ?? 0, seconds: round(seconds) };
+  return {
+    samples: n,
+    bitExact,
+    cycles: result ? Math.max(...result.cycles) : 0,
+    simulator: NETLIST_SIMULATOR,
+    lanes: result?.lanes ?? 0,
+    simulatedCycles: result?.simulatedCycles ?? 0,
+    seconds: round(seconds),
+    mismatches,
+  };
 }

@@ -1,56 +1,87 @@
 /**
- * The FPGA flow end to end on a hand-written accelerator (fixtures/tiny_accel.v: 8 MAC lanes, a
- * 256 x 64-bit weight ROM): Yosys synthesis for the UP5K, netlist simulation against the reference
- * model, the iCEBreaker UART top, nextpnr + icepack to a .bin, an icebram weight swap, and the UART
- * bridge on the serial line. The toolchain is `auto` (YoWASP unless native tools are on PATH); the
- * slow steps run once in `before` and the tests share their outputs.
+ * The synth and bitstream stages end to end on a hand-written accelerator (fixtures/tiny_accel.v:
+ * 8 MAC lanes, a 256 x 64-bit weight ROM) standing in for the rtl stage: Yosys synthesis for the
+ * UP5K, netlist simulation against the reference outputs, the iCEBreaker UART top, nextpnr +
+ * icepack to a .bin; then an icebram weight swap, and the UART bridge on the serial line. The
+ * toolchain is `auto` (YoWASP unless native tools are on PATH); the slow steps run once in `before`
+ * and the tests share their outputs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getBoard } from '../../src/fpga/boards';
 import { getDevice } from '../../src/fpga/devices';
 import { applyAscRams, swapWeights } from '../../src/fpga/icebram';
 import { NetlistSimulator, YosysNetlist } from '../../src/fpga/netlist-sim';
-import { PnrResult, placeAndRoute } from '../../src/fpga/pnr';
 import { runStreamOnNetlist } from '../../src/fpga/stream-sim';
 import { SynthResult, synthesize } from '../../src/fpga/synth';
+import { checkNetlistAgainstVectors, SimVectors } from '../../src/fpga/synth-stage';
 import { selectToolchain, Toolchain } from '../../src/fpga/toolchain';
-import { boardTop, uartRtlPaths } from '../../src/fpga/uart-top';
+import { uartRtlPaths } from '../../src/fpga/uart-top';
+import { runStage } from '../../src/plugin/runner';
+import { streamInterface } from '../../src/rtl/interface';
+import { readJson } from '../../src/util/fs';
+import { silentLogger } from '../../src/util/log';
 import { argmax, randomSamples, randomWeights, referenceLogits, TINY, TINY_ACCEL, writeWeights } from './tiny-accel';
 import { decodeSerial, idleLine, runSerial, serialFrames } from './uart-bench';
 
 const device = getDevice('ice40-up5k');
 const board = getBoard('icebreaker')!;
+const NETLIST_SAMPLES = 40;
+
+/**
+ * A project folder as the rtl and sim stages would leave it for the tiny accelerator: dist/rtl (the
+ * Verilog, its ROM image, interface.json) and dist/sim (vectors with the reference outputs), plus
+ * the spec views of synth and bitstream.
+ */
+function fakeUpstream(root: string, weights: string[]): void {
+  const w = (f: string, data: string | Uint8Array) => {
+    mkdirSync(dirname(join(root, f)), { recursive: true });
+    writeFileSync(join(root, f), data);
+  };
+  const target = { device: device.name, board: board.name, toolchain: 'auto', baud: 115200 };
+  w('dist/spec/synth.json', JSON.stringify({ target, files: {} }));
+  w('dist/spec/bitstream.json', JSON.stringify({ target: { ...target, clockMHz: 12 }, files: {} }));
+  w('dist/rtl/deepmaker_accel.v', readFileSync(TINY_ACCEL));
+  w('dist/rtl/tiny_weights.hex', weights.join('\n') + '\n');
+  const fmt = (bits: number) => ({ bits, integer: bits, rounding: 'truncate' as const, overflow: 'wrap' as const });
+  w('dist/rtl/interface.json', JSON.stringify(streamInterface([TINY.inputs], fmt(8), TINY.outputs, fmt(TINY.outBits))));
+  w('dist/rtl/report.json', '{}');
+  const samples = randomSamples(NETLIST_SAMPLES, 7);
+  const logits = samples.map((x) => referenceLogits(weights, x));
+  w('dist/sim/vectors.bin', Buffer.concat(samples));
+  w('dist/sim/vectors.json', JSON.stringify({ file: 'vectors.bin', samples: NETLIST_SAMPLES, netlistSamples: NETLIST_SAMPLES, inputBytes: TINY.inputs, outputs: TINY.outputs, outBits: TINY.outBits, logits, classes: logits.map(argmax) }));
+  w('dist/sim/report.json', '{}');
+}
 
 describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }, () => {
-  let dir: string;
+  let root: string;
   let tc: Toolchain;
   let weights: string[];
-  let accel: SynthResult;
-  let top: SynthResult;
-  let pnr: PnrResult;
+  let synthReport: any;
+  let bitReport: any;
   let bridge: SynthResult;
+  const accelJson = () => join(root, 'dist/synth/accel.json');
+  const asc = () => join(root, 'dist/bitstream/deepmaker.asc');
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'deepmaker-fpga-'));
+    root = mkdtempSync(join(tmpdir(), 'deepmaker-fpga-'));
     tc = selectToolchain('auto');
     weights = randomWeights(1);
-    writeWeights(join(dir, 'tiny_weights.hex'), weights);
-    accel = await synthesize({ toolchain: tc, device, dir: join(dir, 'accel'), sources: [TINY_ACCEL], dataFiles: [join(dir, 'tiny_weights.hex')], top: 'deepmaker_accel', name: 'accel' });
-    const bt = boardTop(board, { inputBytes: TINY.inputs, outBits: TINY.outBits, classBits: TINY.classBits });
-    writeFileSync(join(dir, 'board_top.v'), bt.verilog);
-    top = await synthesize({ toolchain: tc, device, dir: join(dir, 'top'), sources: [...uartRtlPaths(), join(dir, 'board_top.v')], netlists: [accel.netlistVerilog], top: bt.module, name: 'top' });
-    pnr = await placeAndRoute({ toolchain: tc, device, package: board.package, dir: join(dir, 'top'), netlistJson: top.netlistJson, pcf: bt.pcf, freqMHz: board.oscillatorMHz });
+    fakeUpstream(root, weights);
+    await runStage('synth', root, root, silentLogger);
+    await runStage('bitstream', root, root, silentLogger);
+    synthReport = readJson(join(root, 'dist/synth/report.json'));
+    bitReport = readJson(join(root, 'dist/bitstream/report.json'));
     // The bridge alone (no board pins), with a short bit time and timeout so the serial bench stays small.
     bridge = await synthesize({
       toolchain: tc,
       device,
-      dir: join(dir, 'bridge'),
+      dir: join(root, 'bridge'),
       sources: uartRtlPaths(),
-      netlists: [accel.netlistVerilog],
+      netlists: [join(root, 'dist/synth/accel.v')],
       top: 'deepmaker_uart_bridge',
       parameters: { CLKS_PER_BIT: 16, INPUT_BYTES: TINY.inputs, OUT_BITS: TINY.outBits, CLASS_BITS: TINY.classBits, TIMEOUT_CLKS: 3000 },
       name: 'bridge',
@@ -58,35 +89,45 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
   });
 
   after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('maps the 8 lanes to the 8 DSPs and the ROM to block RAM, and counts cells like the netlist does', () => {
-    assert.equal(accel.resources.dsp, 8);
-    assert.ok(accel.resources.ebr >= 4, `ebr ${accel.resources.ebr}`);
-    assert.ok(accel.resources.luts > 100 && accel.resources.luts < device.logicCells, `luts ${accel.resources.luts}`);
-    assert.ok(accel.resources.ffs > 500, `ffs ${accel.resources.ffs}`);
-    const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
-    const cells = Object.values(netlist.modules.deepmaker_accel.cells);
-    assert.equal(cells.filter((c) => c.type === 'SB_LUT4').length, accel.resources.luts);
-    assert.equal(cells.filter((c) => c.type === 'SB_MAC16').length, accel.resources.dsp);
+  it('synth: maps the 8 lanes to the 8 DSPs and the ROM to block RAM, counts cells like the netlist, packs to a fitting cell count', () => {
+    assert.equal(synthReport.device, 'ice40-up5k');
+    assert.equal(synthReport.board, 'icebreaker');
+    assert.equal(synthReport.dsp, 8);
+    assert.ok(synthReport.ebr >= 4, `ebr ${synthReport.ebr}`);
+    assert.ok(synthReport.logicCells >= synthReport.logicCellsLowerBound && synthReport.logicCells <= device.logicCells, `logic cells ${synthReport.logicCells}`);
+    assert.equal(synthReport.tool, tc.kind);
+    assert.match(synthReport.version, /Yosys/);
+    const netlist = JSON.parse(readFileSync(join(root, 'dist/synth/netlist.json'), 'utf8')) as YosysNetlist;
+    const cells = Object.values(netlist.modules[synthReport.top].cells);
+    assert.equal(cells.filter((c) => c.type === 'SB_LUT4').length, synthReport.luts);
+    assert.equal(cells.filter((c) => c.type === 'SB_MAC16').length, synthReport.dsp);
+    // The accelerator is stitched in unchanged: every DSP still has its clock.
+    for (const c of cells.filter((c) => c.type === 'SB_MAC16')) assert.notEqual(c.connections.CLK[0], '0');
+    assert.deepEqual(readJson(join(root, 'dist/synth/manifest.json')), { device: 'ice40-up5k', package: 'sg48', board: 'icebreaker', top: synthReport.top, netlist: 'netlist.json', roms: ['rom/tiny_weights.hex'] });
   });
 
-  it('simulates the synthesized netlist bit-exactly against the reference model', () => {
-    const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
-    const samples = randomSamples(40, 7);
-    const r = runStreamOnNetlist(netlist, samples);
-    samples.forEach((x, k) => {
-      const ref = referenceLogits(weights, x);
-      assert.deepEqual(r.outputs[k], ref, `sample ${k}`);
-      assert.equal(r.classes[k], argmax(ref), `class of sample ${k}`);
-    });
-    // 64 input beats + 256 MAC steps + pipeline and 32 output beats: the same every sample.
-    assert.ok(r.cycles.every((c) => c === r.cycles[0]) && r.cycles[0] > 64 + 256, `cycles ${r.cycles[0]}`);
+  it('synth: the synthesized netlist is bit-exact with the reference outputs on every vector', () => {
+    assert.equal(synthReport.netlistSim.samples, NETLIST_SAMPLES);
+    assert.equal(synthReport.netlistSim.bitExact, NETLIST_SAMPLES);
+    // 64 input beats + 256 MAC steps + pipeline and 32 output beats.
+    assert.ok(synthReport.netlistSim.cycles > 64 + 256, `cycles ${synthReport.netlistSim.cycles}`);
+  });
+
+  it('synth: a vector whose expected output is wrong is reported, not passed', () => {
+    const netlist = JSON.parse(readFileSync(accelJson(), 'utf8')) as YosysNetlist;
+    const vec = readJson<SimVectors>(join(root, 'dist/sim/vectors.json'));
+    vec.netlistSamples = 4;
+    vec.logits[2][5] += 1;
+    const check = checkNetlistAgainstVectors(netlist, 'deepmaker_accel', new Uint8Array(readFileSync(join(root, 'dist/sim/vectors.bin'))), vec);
+    assert.equal(check.bitExact, 3);
+    assert.deepEqual(JSON.parse(check.mismatches[0]).differing, [5]);
   });
 
   it('catches a netlist whose DSP is wired wrongly', () => {
-    const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
+    const netlist = JSON.parse(readFileSync(accelJson(), 'utf8')) as YosysNetlist;
     const dsp = Object.values(netlist.modules.deepmaker_accel.cells).find((c) => c.type === 'SB_MAC16')!;
     dsp.connections.A[0] = '0'; // one lane loses bit 0 of its weight operand
     const samples = randomSamples(8, 7);
@@ -95,35 +136,42 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     assert.ok(exact < samples.length, 'the wrong netlist must not look bit-exact');
   });
 
-  it('places and routes the iCEBreaker top at 12 MHz and packs a bitstream', () => {
-    assert.ok(pnr.fmaxMHz >= board.oscillatorMHz, `fmax ${pnr.fmaxMHz}`);
-    assert.equal(pnr.utilization.ICESTORM_DSP.used, 8);
-    assert.ok(pnr.utilization.ICESTORM_LC.used >= top.resources.luts, 'nextpnr packs at least one logic cell per LUT');
-    assert.equal(pnr.utilization.SB_IO.used, 3 + 2 + TINY.classBits, 'CLK, RX, TX, two LEDs and the class LEDs');
-    const bin = readFileSync(pnr.bin);
-    assert.equal(bin.length, pnr.bytes);
+  it('bitstream: places and routes the iCEBreaker top at 12 MHz and packs a .bin', () => {
+    assert.ok(bitReport.fmaxMHz >= 12, `fmax ${bitReport.fmaxMHz}`);
+    assert.equal(bitReport.timingMet, true);
+    assert.equal(bitReport.clockMHz, 12);
+    assert.equal(bitReport.package, 'sg48');
+    assert.equal(bitReport.dsp, 8);
+    assert.equal(bitReport.logicCells, synthReport.logicCells, 'the packer count at synth time is the placed count');
+    assert.equal(bitReport.utilization.SB_IO.used, 3 + 2 + TINY.classBits, 'CLK, RX, TX, two LEDs and the class LEDs');
+    assert.match(bitReport.versions['nextpnr-ice40'], /nextpnr/);
+    const bin = readFileSync(join(root, 'dist/bitstream', bitReport.file));
+    assert.equal(bin.length, bitReport.bytes);
     assert.ok(bin.length > 100_000, `bin ${bin.length} bytes`);
-    // An iCE40 bitstream starts with the sync word 7E AA 99 7E (after the optional comment).
+    // An iCE40 bitstream carries the sync word 7E AA 99 7E.
     assert.ok(bin.indexOf(Buffer.from([0x7e, 0xaa, 0x99, 0x7e])) >= 0, 'sync word');
+    assert.ok(existsSync(join(root, 'dist/bitstream/rom/tiny_weights.hex')));
   });
 
   it('swaps new weights into the bitstream with icebram, without place and route', async () => {
     const fresh = randomWeights(2);
-    writeWeights(join(dir, 'new_weights.hex'), fresh);
-    const work = join(dir, 'swap');
-    const { mkdirSync } = await import('node:fs');
+    writeWeights(join(root, 'new_weights.hex'), fresh);
+    const work = join(root, 'swap');
     mkdirSync(work, { recursive: true });
-    await swapWeights(tc, pnr.asc, join(dir, 'tiny_weights.hex'), join(dir, 'new_weights.hex'), join(dir, 'swapped.asc'), work);
+    const old = join(root, 'dist/bitstream/rom/tiny_weights.hex');
+    await swapWeights(tc, asc(), old, join(root, 'new_weights.hex'), join(root, 'swapped.asc'), work);
     // The swapped bitstream's block RAMs, put back into the netlist, compute with the new weights.
-    const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
-    const rewritten = applyAscRams(netlist, 'deepmaker_accel', readFileSync(pnr.asc, 'utf8'), readFileSync(join(dir, 'swapped.asc'), 'utf8'));
+    const netlist = JSON.parse(readFileSync(accelJson(), 'utf8')) as YosysNetlist;
+    const rewritten = applyAscRams(netlist, 'deepmaker_accel', readFileSync(asc(), 'utf8'), readFileSync(join(root, 'swapped.asc'), 'utf8'));
     assert.ok(rewritten >= 4, `${rewritten} RAMs rewritten`);
     const samples = randomSamples(8, 5);
     const r = runStreamOnNetlist(netlist, samples);
     samples.forEach((x, k) => assert.deepEqual(r.outputs[k], referenceLogits(fresh, x), `sample ${k} with the new weights`));
     // Swapping back restores the original exactly.
-    await swapWeights(tc, join(dir, 'swapped.asc'), join(dir, 'new_weights.hex'), join(dir, 'tiny_weights.hex'), join(dir, 'back.asc'), work);
-    assert.equal(readFileSync(join(dir, 'back.asc'), 'utf8'), readFileSync(pnr.asc, 'utf8'));
+    await swapWeights(tc, join(root, 'swapped.asc'), join(root, 'new_weights.hex'), old, join(root, 'back.asc'), work);
+    assert.equal(readFileSync(join(root, 'back.asc'), 'utf8'), readFileSync(asc(), 'utf8'));
+    // A file that is not what was synthesized is refused.
+    await assert.rejects(swapWeights(tc, asc(), join(root, 'new_weights.hex'), old, join(root, 'x.asc'), work), /icebram could not swap/);
   });
 
   it('answers a sample sent over the UART with its class byte, at the right bit timing, and recovers from line errors', () => {
