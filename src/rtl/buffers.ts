@@ -7,6 +7,7 @@
  * cannot have); the rest is EBR (or LUT RAM when Yosys finds that cheaper).
  */
 import { DeepMakerError } from '../util/errors';
+import type { TensorLayout } from './concat';
 import type { EnginePlan } from './plan';
 import type { QModel } from './qmodel';
 import { clog2 } from './verilog';
@@ -21,6 +22,8 @@ export interface TensorBuffer {
   /** Last engine index that reads it (Infinity: the output, read by the output stream). */
   end: number;
   mem: number;
+  /** Some engine reads and writes it in the same cycles (it holds a concatenation): not single-port SPRAM. */
+  dualPort: boolean;
 }
 
 export interface PhysicalMemory {
@@ -32,6 +35,7 @@ export interface PhysicalMemory {
   width: number;
   kind: 'ebr' | 'spram';
   tensors: string[];
+  dualPort: boolean;
 }
 
 export interface DeviceMemories {
@@ -45,38 +49,53 @@ export const SPRAM_WIDTH = 16;
 /** A memory this large (bits) is worth an SPRAM rather than EBR (4 EBR = 16 Kbit). */
 export const SPRAM_MIN_BITS = 16384;
 
-export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemories): { buffers: Map<string, TensorBuffer>; memories: PhysicalMemory[] } {
+export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemories, layouts: Map<string, TensorLayout> = new Map()): { buffers: Map<string, TensorBuffer>; memories: PhysicalMemory[] } {
+  // One buffer per storage: a tensor placed in another's buffer (a concatenation view) shares it.
+  const storageOf = (t: string) => layouts.get(t)?.storage ?? t;
   const buffers = new Map<string, TensorBuffer>();
-  const add = (tensor: string, start: number) => {
-    const t = q.tensors.get(tensor)!;
-    if (!buffers.has(tensor)) buffers.set(tensor, { tensor, size: t.size, bits: t.format.bits, banks: 1, start, end: start, mem: -1 });
+  const get = (tensor: string, at: number) => {
+    const s = storageOf(tensor);
+    let b = buffers.get(s);
+    if (!b) {
+      const t = q.tensors.get(s)!;
+      b = { tensor: s, size: t.size, bits: t.format.bits, banks: 1, start: at, end: at, mem: -1, dualPort: false };
+      buffers.set(s, b);
+    }
+    if (tensor !== s) buffers.set(tensor, b);
+    return b;
   };
-  add(q.input.name, -1);
+  get(q.input.name, -1);
   const bankers = new Map<string, string>();
   plans.forEach((p, i) => {
-    add(p.op.output, i);
+    const w = get(p.op.output, i);
+    w.start = Math.min(w.start, i);
+    w.end = Math.max(w.end, i);
     for (const r of p.reads) {
-      const b = buffers.get(r.tensor);
+      const b = buffers.get(r.tensor) ?? buffers.get(storageOf(r.tensor));
       if (!b) throw new Error(`buffer for '${r.tensor}' read before written`);
+      buffers.set(r.tensor, b);
       b.end = Math.max(b.end, i);
+      // An engine reading and writing one buffer (regions of a concatenation) needs separate read and write ports.
+      if (b === w) b.dualPort = true;
       if (r.mode === 'lanes') {
         if (b.banks > 1 && b.banks !== p.lanes) {
           throw new DeepMakerError(
-            `reads '${r.tensor}' with ${p.lanes} lanes, but layer '${bankers.get(r.tensor)}' reads it with ${b.banks}: one buffer has one banking`,
+            `reads '${r.tensor}' with ${p.lanes} lanes, but layer '${bankers.get(b.tensor)}' reads it with ${b.banks}: one buffer has one banking`,
             { where: `layer '${p.op.layer}'` },
             'give both layers the same number of lanes, or unroll outputs in one of them',
           );
         }
         b.banks = p.lanes;
-        bankers.set(r.tensor, p.op.layer);
+        bankers.set(b.tensor, p.op.layer);
       }
     }
   });
-  buffers.get(q.output)!.end = Infinity;
+  get(q.output, plans.length).end = Infinity;
+  const unique = [...new Set(buffers.values())];
 
   const memories: PhysicalMemory[] = [];
   const lastEnd: number[] = [];
-  const sorted = [...buffers.values()].sort((a, b) => a.start - b.start || b.size - a.size);
+  const sorted = unique.sort((a, b) => a.start - b.start || b.size - a.size);
   for (const b of sorted) {
     // Reuse a memory whose tensors are all dead before b is first written (strictly: an engine never
     // reads and writes the same memory). Prefer the best size fit.
@@ -94,7 +113,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
     const depth = Math.ceil(b.size / b.banks);
     if (best < 0) {
       best = memories.length;
-      memories.push({ id: best, name: `mem${best}`, banks: b.banks, depth, width: b.bits, kind: 'ebr', tensors: [] });
+      memories.push({ id: best, name: `mem${best}`, banks: b.banks, depth, width: b.bits, kind: 'ebr', tensors: [], dualPort: false });
       lastEnd.push(b.end);
     } else {
       const m = memories[best];
@@ -103,6 +122,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
       lastEnd[best] = Math.max(lastEnd[best], b.end);
     }
     memories[best].tensors.push(b.tensor);
+    memories[best].dualPort ||= b.dualPort;
     b.mem = best;
   }
   // SPRAM for the largest memories that are worth it.
@@ -110,7 +130,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
   for (const m of [...memories].sort((a, b) => b.depth * b.width * b.banks - a.depth * a.width * a.banks)) {
     const bits = m.depth * m.width * m.banks;
     const blocks = m.banks * Math.ceil(m.depth / SPRAM_WORDS) * Math.ceil(m.width / SPRAM_WIDTH);
-    if (bits >= SPRAM_MIN_BITS && blocks <= spramLeft) {
+    if (bits >= SPRAM_MIN_BITS && blocks <= spramLeft && !m.dualPort) {
       m.kind = 'spram';
       spramLeft -= blocks;
     }

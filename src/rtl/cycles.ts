@@ -14,6 +14,7 @@
  */
 import type { ResolvedDirective } from './directives';
 import type { EnginePlan } from './plan';
+import { placeConcatenations } from './concat';
 import { buildPlans } from './plan';
 import type { QModel } from './qmodel';
 import { opMacs } from './qmodel';
@@ -43,7 +44,8 @@ export function predictFromPlans(plans: EnginePlan[]): CycleReport {
 
 /** Predicted cycles per inference of the RTL generated for `q` with `directives`. */
 export function predictCycles(q: QModel, directives: Map<string, ResolvedDirective>): CycleReport {
-  return predictFromPlans(buildPlans(q, directives));
+  const placement = placeConcatenations(q);
+  return predictFromPlans(buildPlans(q, directives, placement.layouts, placement.ops));
 }
 
 /** Latency in microseconds at `clockMHz`. */

@@ -3,6 +3,7 @@
  *
  *   lowerModel (qmodel.ts)        IR -> integer ops with the C model's formats
  *   resolveDirectives             directive set -> one checked directive per layer
+ *   placeConcatenations           concatenations -> views of one buffer (concat.ts, zero-copy)
  *   buildPlans (plan.ts)          ops + directives -> engine plans (loop nests, lanes, banks)
  *   allocateBuffers (buffers.ts)  tensors -> shared, banked activation memories (EBR / SPRAM)
  *   emitEngine / emitTop          plans -> Verilog modules; ROM images -> .hex
@@ -19,6 +20,7 @@ import { CycleReport, predictFromPlans } from './cycles';
 import { DirectiveSet, ResolvedDirective, resolveDirectives } from './directives';
 import { emitEngine, EngineModule, leafModules, RomImage } from './engines';
 import { StreamInterface, streamInterface } from './interface';
+import { placeConcatenations } from './concat';
 import { buildPlans, EnginePlan } from './plan';
 import { lowerModel, QModel } from './qmodel';
 import { emitTop } from './top';
@@ -54,12 +56,13 @@ export const RTL_FILE = 'deepmaker_accel.v';
 export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, device: RtlDevice, directiveSource = 'directives'): GeneratedRtl {
   const q = lowerModel(ir, knobs);
   const directives = resolveDirectives(ir, set, directiveSource);
-  const plans = buildPlans(q, directives);
-  const { buffers, memories } = allocateBuffers(q, plans, { spram: device.spram });
+  const placement = placeConcatenations(q);
+  const plans = buildPlans(q, directives, placement.layouts, placement.ops);
+  const { buffers, memories } = allocateBuffers(q, plans, { spram: device.spram }, placement.layouts);
+  // Address widths cover the whole buffer a tensor lives in (a concatenation view addresses its storage).
   const tensor = (name: string) => {
     const b = buffers.get(q.alias.get(name) ?? name)!;
-    const t = q.tensors.get(name)!;
-    return { size: t.size, bits: t.format.bits, banks: b.banks };
+    return { size: b.size, bits: q.tensors.get(name)!.format.bits, banks: b.banks };
   };
   // DSPs go to the lanes in layer order; a layer forced to `dsp` must get all it needs.
   let dspLeft = device.dsp;

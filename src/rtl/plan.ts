@@ -9,6 +9,8 @@
  */
 import { fracBits } from '../numerics/fixed';
 import type { ResolvedDirective } from './directives';
+import { DeepMakerError } from '../util/errors';
+import type { TensorLayout } from './concat';
 import type { QElementwise, QMac, QModel, QOp, QPool } from './qmodel';
 import { clog2, ident } from './verilog';
 
@@ -106,18 +108,48 @@ function keep(levels: Level[]): Level[] {
   return levels.filter((l) => l.count > 1);
 }
 
-export function buildPlans(q: QModel, directives: Map<string, ResolvedDirective>): EnginePlan[] {
+/** Where a tensor's elements are: p·P + off + c in its storage's buffer (dense: P = its channels, off = 0). */
+export interface Layout {
+  P: number;
+  off: number;
+}
+
+/**
+ * Plans for `ops` (default: all of q's). `layouts` (src/rtl/concat.ts) places tensors inside other
+ * tensors' buffers; a tensor without one is dense in its own buffer.
+ */
+export function buildPlans(q: QModel, directives: Map<string, ResolvedDirective>, layouts: Map<string, TensorLayout> = new Map(), ops: QOp[] = q.ops): EnginePlan[] {
   const plans: EnginePlan[] = [];
-  q.ops.forEach((op, i) => {
+  // Without a layout a tensor is dense in the shape its reader (or writer) sees: a Reshape alias reads
+  // the same flat data with other dimensions.
+  const lay = (t: string, channels: number): Layout => {
+    const l = layouts.get(t);
+    return l ? { P: l.pixStride, off: l.offset } : { P: channels, off: 0 };
+  };
+  ops.forEach((op, i) => {
     const d = directives.get(op.layer);
     if (!d) throw new Error(`no resolved directive for layer '${op.layer}'`);
-    const base = `dm_e${i}_${ident(op.layer)}`;
-    if (op.kind === 'mac') plans.push(planMac(op, d, base));
-    else if (op.kind === 'pool') plans.push(planPool(op, d, base));
-    else if (op.op === 'concat') op.inputs.forEach((_, k) => plans.push(planConcatPart(op, d, `${base}_p${k}`, k)));
-    else plans.push(planElementwise(op, d, base));
+    const base = `dm_e${q.ops.indexOf(op) >= 0 ? q.ops.indexOf(op) : i}_${ident(op.layer)}`;
+    const inShapes = op.kind === 'elementwise' ? op.inShapes : [op.in];
+    const ins = op.inputs.map((t, k) => lay(t, inShapes[k][2]));
+    const out = lay(op.output, op.out[2]);
+    if (op.kind === 'mac') plans.push(planMac(op, d, base, ins[0], out));
+    else if (op.kind === 'pool') plans.push(planPool(op, d, base, ins[0], out));
+    else if (op.op === 'concat') op.inputs.forEach((_, k) => plans.push(planConcatPart(op, d, `${base}_p${k}`, k, ins[k], out)));
+    else plans.push(planElementwise(op, d, base, ins, out));
   });
   return plans;
+}
+
+/** Lane-parallel reads take one word from each of `lanes` banks: the layout must keep a pixel's channels aligned to them. */
+function checkBanked(op: QOp, lanes: number, l: Layout): void {
+  if (lanes > 1 && (l.P % lanes !== 0 || l.off % lanes !== 0)) {
+    throw new DeepMakerError(
+      `${lanes} banked lanes cannot read '${op.inputs[0]}': it sits at channel ${l.off} of a concatenation with ${l.P} channels per pixel`,
+      { where: `layer '${op.layer}'` },
+      `use a number of lanes dividing ${l.P} and ${l.off}, or unroll: outputs`,
+    );
+  }
 }
 
 function finish(p: Omit<EnginePlan, 'levels' | 'nRed' | 'K' | 'NG'> & { outer: Level[]; red: Level[] }): EnginePlan {
@@ -140,7 +172,7 @@ function padCheck(inH: number, inW: number, outH: number, outW: number, kh: numb
   };
 }
 
-function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
+function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, outL: Layout): EnginePlan {
   const [ih, iw, C] = op.in;
   const [oh, ow, CO] = op.out;
   const [kh, kw] = op.kernel;
@@ -161,7 +193,10 @@ function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
         for (let j = 0; j < M; j++)
           for (let ky = 0; ky < kh; ky++)
             for (let kx = 0; kx < kw; kx++) banks[l][((g * M + j) * kh + ky) * kw + kx] = op.weights[((ky * kw + kx) * C + g * L + l) * M + j];
-    const words = C / L; // bank words per pixel
+    // Bank words per pixel (lanes read one word from each bank); broadcast: elements.
+    checkBanked(op, L, inL);
+    const words = inL.P / L;
+    const offWords = inL.off / L;
     return finish({
       ...common,
       outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }, { name: 'j', count: M }],
@@ -173,9 +208,9 @@ function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
       writes: oh * ow * CO,
       reads: [{
         tensor: op.inputs[0], input: 0, mode: L > 1 ? 'lanes' : 'broadcast',
-        addr: { base: (-pt * iw - pl) * words, strides: { oy: sh * iw * words, ox: sw * words, g: 1, ky: iw * words, kx: words } },
+        addr: { base: (-pt * iw - pl) * words + offWords, strides: { oy: sh * iw * words, ox: sw * words, g: 1, ky: iw * words, kx: words } },
       }],
-      outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: L * M, j: 1 } },
+      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: L * M, j: 1 } },
       coIndex: { base: 0, strides: { g: L * M, j: 1 } },
       laneStep: M,
       weightAddr: { base: 0, strides: { g: M * kh * kw, j: kh * kw, ky: kw, kx: 1 } },
@@ -185,6 +220,8 @@ function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
   if (d.unroll === 'reduction') {
     const CB = C / L;
     const K = kh * kw * CB;
+    checkBanked(op, L, inL);
+    const PW = inL.P / L; // bank words per pixel
     const banks = Array.from({ length: L }, () => new Int32Array(CO * K));
     for (let l = 0; l < L; l++)
       for (let co = 0; co < CO; co++)
@@ -202,9 +239,9 @@ function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
       writes: oh * ow * CO,
       reads: [{
         tensor: op.inputs[0], input: 0, mode: L > 1 ? 'lanes' : 'broadcast',
-        addr: { base: (-pt * iw - pl) * CB, strides: { oy: sh * iw * CB, ox: sw * CB, ky: iw * CB, kx: CB, ci: 1 } },
+        addr: { base: (-pt * iw - pl) * PW + inL.off / L, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
       }],
-      outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: 1 } },
+      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: 1 } },
       coIndex: { base: 0, strides: { g: 1 } },
       laneStep: 1,
       weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
@@ -236,9 +273,9 @@ function planMac(op: QMac, d: ResolvedDirective, module: string): EnginePlan {
     writes: oh * ow * CO,
     reads: [{
       tensor: op.inputs[0], input: 0, mode: 'broadcast',
-      addr: { base: (-pt * iw - pl) * C, strides: { oy: sh * iw * C, ox: sw * C, ky: iw * C, kx: C, ci: 1 } },
+      addr: { base: (-pt * iw - pl) * inL.P + inL.off, strides: { oy: sh * iw * inL.P, ox: sw * inL.P, ky: iw * inL.P, kx: inL.P, ci: 1 } },
     }],
-    outAddr: { base: 0, strides: { oy: ow * CO, ox: CO, g: block ? 1 : L } },
+    outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: block ? 1 : L } },
     coIndex: { base: 0, strides: { g: block ? 1 : L } },
     laneStep: block ? G : 1,
     weightAddr: { base: 0, strides: { g: K, ky: kw * C, kx: C, ci: 1 } },
@@ -257,7 +294,7 @@ export function poolAccBits(op: QPool): number {
   return op.op === 'max' ? op.inFormat.bits : op.inFormat.bits + clog2(n) + 1;
 }
 
-function planPool(op: QPool, d: ResolvedDirective, module: string): EnginePlan {
+function planPool(op: QPool, d: ResolvedDirective, module: string, inL: Layout, outL: Layout): EnginePlan {
   const [ih, iw, C] = op.in;
   const [oh, ow] = op.out;
   const [kh, kw] = op.window;
@@ -287,8 +324,8 @@ function planPool(op: QPool, d: ResolvedDirective, module: string): EnginePlan {
     wmax,
     lvLast: 1,
     writes: oh * ow * C,
-    reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * C, strides: { oy: sh * iw * C, ox: sw * C, g: 1, ky: iw * C, kx: C } } }],
-    outAddr: { base: 0, strides: { oy: ow * C, ox: C, g: 1 } },
+    reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * inL.P + inL.off, strides: { oy: sh * iw * inL.P, ox: sw * inL.P, g: 1, ky: iw * inL.P, kx: inL.P } } }],
+    outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: 1 } },
     laneStep: 1,
   });
 }
@@ -298,32 +335,44 @@ export function avgQuotientBits(op: QPool, numShift: number): number {
   return poolAccBits(op) + numShift;
 }
 
-function planElementwise(op: QElementwise, d: ResolvedDirective, module: string): EnginePlan {
+function planElementwise(op: QElementwise, d: ResolvedDirective, module: string, ins: Layout[], outL: Layout): EnginePlan {
   const [oh, ow, C] = op.out;
   const size = oh * ow * C;
   const common = { module, op, directive: d, lanes: 1, pipeline: true, coCount: 1, writerExtra: 0, accs: 1, D: D_STREAM, wmax: 1, lvLast: 1, writes: size, laneStep: 1, red: [] as Level[] };
   if (op.op === 'pad') {
     const [ih, iw] = op.inShapes[0];
     const [pt, pl] = op.pad!;
+    const inL = ins[0];
     return finish({
       ...common,
       kind: 'pad',
       outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: C }],
       pad: { iy: { base: -pt, strides: { oy: 1 } }, ix: { base: -pl, strides: { ox: 1 } }, checkTop: pt > 0, checkLeft: pl > 0, checkBottom: oh - pt > ih, checkRight: ow - pl > iw, ih, iw },
-      reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * C, strides: { oy: iw * C, ox: C, g: 1 } } }],
-      outAddr: { base: 0, strides: { oy: ow * C, ox: C, g: 1 } },
+      reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: (-pt * iw - pl) * inL.P + inL.off, strides: { oy: iw * inL.P, ox: inL.P, g: 1 } } }],
+      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: 1 } },
+    });
+  }
+  const sameShapes = op.inShapes.every((s) => s[0] === oh && s[1] === ow && s[2] === C);
+  if (!sameShapes) {
+    // A Reshape/Flatten with a format change: the flat order is kept (its tensors are dense: src/rtl/concat.ts).
+    return finish({
+      ...common,
+      kind: op.op === 'add' ? 'add' : 'copy',
+      outer: [{ name: 'i', count: size }],
+      reads: op.inputs.map((t, k) => ({ tensor: t, input: k, mode: 'broadcast' as const, addr: { base: 0, strides: { i: 1 } } })),
+      outAddr: { base: 0, strides: { i: 1 } },
     });
   }
   return finish({
     ...common,
     kind: op.op === 'add' ? 'add' : 'copy',
-    outer: [{ name: 'i', count: size }],
-    reads: op.inputs.map((t, k) => ({ tensor: t, input: k, mode: 'broadcast' as const, addr: { base: 0, strides: { i: 1 } } })),
-    outAddr: { base: 0, strides: { i: 1 } },
+    outer: [{ name: 'p', count: oh * ow }, { name: 'c', count: C }],
+    reads: op.inputs.map((t, k) => ({ tensor: t, input: k, mode: 'broadcast' as const, addr: { base: ins[k].off, strides: { p: ins[k].P, c: 1 } } })),
+    outAddr: { base: outL.off, strides: { p: outL.P, c: 1 } },
   });
 }
 
-function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, k: number): EnginePlan {
+function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, k: number, inL: Layout, outL: Layout): EnginePlan {
   const [oh, ow, CO] = op.out;
   const ck = op.inShapes[k][2];
   const off = op.inShapes.slice(0, k).reduce((a, s) => a + s[2], 0);
@@ -332,7 +381,7 @@ function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, 
     writes: oh * ow * ck, laneStep: 1,
     outer: [{ name: 'p', count: oh * ow }, { name: 'c', count: ck }],
     red: [],
-    reads: [{ tensor: op.inputs[k], input: k, mode: 'broadcast', addr: { base: 0, strides: { p: ck, c: 1 } } }],
-    outAddr: { base: off, strides: { p: CO, c: 1 } },
+    reads: [{ tensor: op.inputs[k], input: k, mode: 'broadcast', addr: { base: inL.off, strides: { p: inL.P, c: 1 } } }],
+    outAddr: { base: outL.off + off, strides: { p: outL.P, c: 1 } },
   });
 }

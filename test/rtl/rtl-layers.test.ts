@@ -66,3 +66,29 @@ test('add, concatenate, zero padding, activation, padded maxpool, global maxpool
   assert.equal(r.gen.interface.bytesPerElement, 2);
   assert.equal(r.gen.dspUsed, 0);
 });
+
+test('DenseNet-style concatenations are zero-copy views of one buffer (nested chain, banked lanes reading a view, a copied model input); bit-exact, cycles as predicted', async () => {
+  const b = new ModelBuilder('dense', [6, 6, 2], 23).conv2d('stem', 4, 3, { padding: 'same', activation: { kind: 'relu' } });
+  b.add({ name: 'c0', type: 'concatenate', inputs: ['input', 'stem'], outputShape: [6, 6, 6], axis: -1 });
+  b.conv2d('u1', 2, 3, { padding: 'same', activation: { kind: 'relu' } });
+  b.add({ name: 'cat2', type: 'concatenate', inputs: ['c0', 'u1'], outputShape: [6, 6, 8], axis: -1 });
+  b.depthwise('u2', 3, { padding: 'same', activation: { kind: 'relu' } });
+  b.add({ name: 'cat3', type: 'concatenate', inputs: ['cat2', 'u2'], outputShape: [6, 6, 16], axis: -1 });
+  b.conv2d('trans', 4, 1);
+  b.globalPool('gap', 'global_avgpool2d');
+  b.dense('fc', 3);
+  const r = await generateAndSimulate(b.build(), knobs(8, 3, 'half-even', 'saturate'), {
+    version: 1,
+    layers: { u2: { lanes: 4 }, trans: { lanes: 4, unroll: 'reduction' } },
+  });
+  assertBitExact(r);
+  assertCycles(r);
+  const engines = r.gen.plans.map((p) => p.op.layer);
+  assert.ok(!engines.includes('cat2') && !engines.includes('cat3'), 'cat2 and cat3 cost no engine');
+  assert.deepEqual(engines.filter((l) => l === 'c0'), ['c0', 'c0'], 'c0 copies the model input (and stem) into place');
+  const store = r.gen.buffers.get('cat3')!;
+  for (const t of ['c0', 'u1', 'cat2', 'u2']) assert.equal(r.gen.buffers.get(t), store, `${t} lives in cat3's buffer`);
+  assert.notEqual(r.gen.buffers.get('stem'), store, 'stem feeds the copied c0: it keeps its own buffer');
+  assert.ok(store.dualPort && store.banks === 4);
+  assert.equal(r.gen.memories[store.mem].kind, 'ebr');
+});
