@@ -22,16 +22,17 @@ import type { NumberKnobs } from '../cgen/precision';
 import type { Device } from '../fpga/devices';
 import type { ModelIR } from '../ir/types';
 import { allocateBuffers } from '../rtl/buffers';
+import { placeConcatenations, Placement } from '../rtl/concat';
 import { engineCycles, TOP_OVERHEAD_CYCLES } from '../rtl/cycles';
 import type { DirectiveSet, ResolvedDirective } from '../rtl/directives';
 import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
 import { emitEngine, EngineModule } from '../rtl/engines';
 import { buildPlans, EnginePlan } from '../rtl/plan';
-import { lowerModel, QModel } from '../rtl/qmodel';
+import { lowerModel, QModel, QOp } from '../rtl/qmodel';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { Calibration, loadCalibration, predictLogic } from './calibration';
 import { addFeatures, engineFeatures, Features, topFeatures } from './features';
-import { buildSpace, choiceDirective, DirectiveSpace, Genome, genomeOf } from './space';
+import { buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice } from './space';
 
 export interface ResourceFigures {
   luts: number;
@@ -101,6 +102,8 @@ export class CostModel {
   readonly space: DirectiveSpace;
   readonly device: Device;
   readonly calibration: Calibration;
+  /** Concatenations placed as views (as generateRtl places them): the ops that remain and the tensors' layouts. */
+  readonly placement: Placement;
   private readonly ir: ModelIR;
   private readonly opIndex: number[];
   private readonly resolved: ResolvedDirective[][];
@@ -111,26 +114,44 @@ export class CostModel {
     this.device = opts.device;
     this.calibration = opts.calibration ?? loadCalibration();
     this.q = lowerModel(opts.ir, opts.knobs);
-    const withOps = new Set(this.q.ops.map((o) => o.layer));
-    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0, device: opts.device.name, layers: withOps });
-    this.opIndex = this.space.partitions.map((p) => this.q.ops.findIndex((o) => o.layer === p.layer));
-    // Resolve every choice once with the RTL's own rules; a choice it rejects is a bug in the space.
-    this.resolved = this.space.partitions.map((p) =>
-      p.choices.map((c) => {
-        const set: DirectiveSet = { version: 1, layers: MAC_LAYERS.has(p.type) ? { [p.layer]: choiceDirective(p, c) } : {} };
-        return resolveDirectives(opts.ir, set, 'dse').get(p.layer)!;
-      }),
-    );
+    this.placement = placeConcatenations(this.q);
+    const opOf = new Map(this.placement.ops.map((o) => [o.layer, o]));
+    // A choice is offered only when the RTL's own rules build it: resolveDirectives, then the planner
+    // with the buffer layouts of the real design (banked lanes reading a concatenation view, ...).
+    const accept = (l: { name: string; type: string }, c: PartitionChoice) => {
+      try {
+        this.planOne(opOf.get(l.name)!, this.resolve({ layer: l.name, type: l.type }, c));
+        return true;
+      } catch (e) {
+        if (isDeepMakerError(e)) return false;
+        throw e;
+      }
+    };
+    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0, device: opts.device.name, layers: new Set(opOf.keys()), accept });
+    this.opIndex = this.space.partitions.map((p) => this.placement.ops.findIndex((o) => o.layer === p.layer));
+    this.resolved = this.space.partitions.map((p) => p.choices.map((c) => this.resolve(p, c)));
+  }
+
+  /** The RTL's resolved directive for one choice of one partition. */
+  private resolve(p: Pick<DsePartition, 'layer' | 'type'>, c: PartitionChoice): ResolvedDirective {
+    const set: DirectiveSet = { version: 1, layers: MAC_LAYERS.has(p.type) ? { [p.layer]: choiceDirective(p, c) } : {} };
+    return resolveDirectives(this.ir, set, 'dse').get(p.layer)!;
+  }
+
+  /** The engine plan(s) of one op, as generateRtl plans it (throws DeepMakerError when the RTL cannot build it). */
+  private planOne(op: QOp, d: ResolvedDirective): EnginePlan[] {
+    return buildPlans(this.q, new Map([[op.layer, d]]), this.placement.layouts, [op]);
   }
 
   /** The engine module(s) of one partition with one choice and DSP budget, freshly emitted (Verilog and ROM images included). */
   emitPartition(part: number, choice: number, dspBudget: number): { plans: EnginePlan[]; modules: EngineModule[] } {
-    const op = this.q.ops[this.opIndex[part]];
-    const d = this.resolved[part][choice];
-    const plans = buildPlans({ ...this.q, ops: [op] }, new Map([[op.layer, d]]));
+    const op = this.placement.ops[this.opIndex[part]];
+    const plans = this.planOne(op, this.resolved[part][choice]);
+    // Addresses span the buffer a tensor lives in (a concatenation view addresses its storage), as in generateRtl.
     const tensor = (name: string) => {
-      const t = this.q.tensors.get(name)!;
-      return { size: t.size, bits: t.format.bits, banks: 1 };
+      const own = this.q.alias.get(name) ?? name;
+      const storage = this.placement.layouts.get(own)?.storage ?? own;
+      return { size: this.q.tensors.get(storage)!.size, bits: this.q.tensors.get(name)!.format.bits, banks: 1 };
     };
     return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget })) };
   }
@@ -168,7 +189,7 @@ export class CostModel {
   private engine(part: number, choice: number, dspBudget: number): EngineCost {
     const none = this.emitted(part, choice, 0);
     if (dspBudget === 0) return none;
-    const op = this.q.ops[this.opIndex[part]];
+    const op = this.placement.ops[this.opIndex[part]];
     const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.resolved[part][choice].lanes);
     const dsp = Math.min(dspBudget, most.dsp);
     if (dsp === 0) return none;
@@ -192,7 +213,7 @@ export class CostModel {
     const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
-      const op = this.q.ops[this.opIndex[i]];
+      const op = this.placement.ops[this.opIndex[i]];
       const budget = op.kind === 'mac' && d.multiplier !== 'lut' ? Math.min(op.ternaryScale ? 1 : d.lanes, dspLeft) : 0;
       const engine = this.engine(i, g[i], budget);
       dspLeft -= engine.dsp;
@@ -203,7 +224,7 @@ export class CostModel {
   /** The top's features and memory blocks for a point (throws DeepMakerError when the buffers cannot be banked). */
   private top(engines: EngineCost[]): { features: Features; ebr: number; spram: number } {
     const plans = engines.flatMap((e) => e.plans);
-    const { buffers, memories } = allocateBuffers(this.q, plans, { spram: this.device.spram });
+    const { buffers, memories } = allocateBuffers(this.q, plans, { spram: this.device.spram }, this.placement.layouts);
     return topFeatures({ q: this.q, engines: engines.flatMap((e) => e.modules), buffers, memories }, this.calibration.memory);
   }
 

@@ -26,6 +26,11 @@
  *    not written). That remainder is handled by the RTL, so such factors are legal; a factor is
  *    offered only when it lowers the number of groups ceil(C/lanes) below every smaller factor's
  *    (otherwise it costs lanes for no cycle);
+ *  - a lane-parallel read also needs the tensor's place in its buffer aligned to the banks: when a
+ *    concatenation is a zero-copy view (src/rtl/concat.ts), a tensor sits at a channel offset inside
+ *    a wider pixel, and banked lanes must divide both that pixel stride and the offset. This rule
+ *    and any other the RTL planner enforces are not restated here: the cost model offers a choice
+ *    only when src/rtl's own planner (buildPlans) builds it (SpaceOptions.accept);
  *  - lanes ≤ dse.maxLanes, ≤ 64 (the directive schema), ≤ the channels they unroll;
  *  - ternary layers have no multipliers: `multiplier` is `auto` only;
  *  - whole-design rules checked per point: a buffer read by two lane-parallel engines has one
@@ -81,6 +86,12 @@ export interface SpaceOptions {
   device: string;
   /** Only these layers are partitions (the layers that become engines; default: every layer that moves data). */
   layers?: Set<string>;
+  /**
+   * The generator's verdict on a non-baseline choice (the cost model asks the RTL planner): choices
+   * it refuses are not offered. The one-lane baseline is always kept (it reads every buffer one
+   * element at a time, so no banking rule applies to it).
+   */
+  accept?: (layer: Layer, choice: PartitionChoice) => boolean;
 }
 
 const BASELINE: PartitionChoice = { lanes: 1, unroll: 'outputs', pipeline: true, partition: 'cyclic', multiplier: 'auto' };
@@ -153,7 +164,9 @@ export function buildSpace(ir: ModelIR, opts: SpaceOptions): DirectiveSpace {
     // Input, Flatten and Reshape (free in hardware) are not partitions; every other layer is one engine.
     if (l.type === 'input' || l.type === 'flatten' || l.type === 'reshape') continue;
     if (opts.layers && !opts.layers.has(l.name)) continue;
-    partitions.push({ layer: l.name, type: l.type, loopNest: l.loopNest, trips: trips(l), choices: layerChoices(l, opts) });
+    const accept = opts.accept;
+    const choices = layerChoices(l, opts).filter((c, i) => i === 0 || !accept || accept(l, c));
+    partitions.push({ layer: l.name, type: l.type, loopNest: l.loopNest, trips: trips(l), choices });
   }
   const genes = partitions.flatMap((p, i) => (p.choices.length > 1 ? [i] : []));
   const size = partitions.reduce((a, p) => a * p.choices.length, 1);
@@ -185,7 +198,7 @@ export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
   return { version: 1, model: space.model, device: space.device, defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
 }
 
-export function choiceDirective(p: DsePartition, c: PartitionChoice): LayerDirective {
+export function choiceDirective(p: Pick<DsePartition, 'type'>, c: PartitionChoice): LayerDirective {
   const banked = c.unroll === 'reduction' || p.type === 'depthwise_conv2d';
   const d: LayerDirective = { lanes: c.lanes, unroll: c.unroll, pipeline: c.pipeline, weights: { factor: c.lanes, partition: c.partition }, multiplier: c.multiplier };
   d.input = { factor: banked ? c.lanes : 1, partition: 'cyclic' };
