@@ -4,6 +4,8 @@
  *
  *   iverilog -g2005 -o tb tb_deepmaker_accel.v deepmaker_accel.v && vvp tb +samples=N
  *
+ * (at most MAX_SAMPLES samples per run: iverilog -Ptb_deepmaker_accel.MAX_SAMPLES=... to change it)
+ *
  * Reads input.hex (one input byte per line, samples back to back; +input=FILE to change), writes
  * output.txt (+output=FILE): per sample `class cycles logit_0 ... logit_{n-1}`, like the driver.
  */
@@ -11,7 +13,7 @@ import type { StreamInterface } from '../rtl/interface';
 
 export const TESTBENCH_FILE = 'tb_deepmaker_accel.v';
 
-export function verilogTestbench(iface: StreamInterface, maxSamples = 100000): string {
+export function verilogTestbench(iface: StreamInterface, maxSamples = 1000): string {
   const OB = iface.outBits;
   const CB = iface.classBits;
   return `// Testbench for ${iface.top}: input bytes from a hex file, logits, class and cycles to a text file.
@@ -19,7 +21,7 @@ export function verilogTestbench(iface: StreamInterface, maxSamples = 100000): s
 module tb_${iface.top};
   localparam IN_BYTES = ${iface.inputBytes};
   localparam OUTPUTS = ${iface.outputs};
-  localparam MAX_SAMPLES = ${maxSamples};
+  parameter MAX_SAMPLES = ${maxSamples};
   reg clk = 1'b0;
   reg rst = 1'b1;
   reg in_valid = 1'b0;
@@ -41,9 +43,13 @@ module tb_${iface.top};
   initial begin
     cycle = 0;
     if (!$value$plusargs("samples=%d", samples)) samples = 1;
+    if (samples > MAX_SAMPLES) begin
+      $display("+samples=%0d exceeds MAX_SAMPLES=%0d", samples, MAX_SAMPLES);
+      $finish;
+    end
     if (!$value$plusargs("input=%s", in_file)) in_file = "input.hex";
     if (!$value$plusargs("output=%s", out_file)) out_file = "output.txt";
-    $readmemh(in_file, bytes);
+    $readmemh(in_file, bytes, 0, IN_BYTES * samples - 1);
     fo = $fopen(out_file, "w");
     repeat (2) @(posedge clk);
     #1 rst = 1'b0;
