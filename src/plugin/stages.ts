@@ -56,7 +56,8 @@ export const STAGES: StageDef[] = [
       model: s.model,
     }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
-    sources: ['nas', 'moo', 'nn', 'quant', 'fpga', 'data', 'util'],
+    // dse and rtl (and what they import: ir, cgen, numerics): the hardware objective is the DSE cost model.
+    sources: ['nas', 'moo', 'nn', 'quant', 'fpga', 'data', 'dse', 'rtl', 'ir', 'cgen', 'numerics', 'util'],
     load: async () => (await import('../nas/stage.js')).runNasStage,
   },
   {
