@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'input-stamp': {
         // Used by the spec target's Nx `runtime` input (see referencedFilesStamp); not for people.
-        console.log(referencedFilesStamp(resolve(args[0] ?? '.'), loadSpec));
+        console.log(await referencedFilesStamp(resolve(args[0] ?? '.'), loadSpec));
         return 0;
       }
       case 'stages':

@@ -1,8 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { STAGES } from '../plugin/stages';
 import { DeepMakerError } from '../util/errors';
-import { sha256File } from '../util/fs';
+import { sha256File, writeFileAtomically } from '../util/fs';
 import type { Spec } from './types';
 
 /**
@@ -31,31 +31,46 @@ export function specViewPath(projectRoot: string, stage: string): string {
 }
 
 /**
- * A cheap stamp (path, size, mtime) of every file the spec names, for the spec target's Nx `runtime`
- * input. Nx hashes only files git would track inside the workspace, so a gitignored dataset or one
- * outside the project folder would otherwise leave `spec` cached with stale file digests. The stamp
- * makes spec rerun when such a file changes; spec then writes real sha256 digests, and a file
- * rewritten with equal content still cuts off there. Never throws: a broken spec stamps as such and
- * the spec target reports the error itself.
+ * A digest of every file the spec names, for the spec target's Nx `runtime` input. Nx hashes only
+ * files git would track inside the workspace, so a gitignored dataset or one outside the project
+ * folder would otherwise leave `spec` cached with stale file digests. The digest is of contents (so
+ * another clone with the same data gets the same hash and a remote cache hit); each file's sha256 is
+ * memoised by (size, mtime) in .deepmaker/file-digests.json so an unchanged dataset is not reread.
+ * Never throws: a broken spec stamps as such and the spec target reports the error itself.
  */
-export function referencedFilesStamp(projectRoot: string, load: (file: string) => Spec): string {
+export async function referencedFilesStamp(projectRoot: string, load: (file: string) => Spec): Promise<string> {
   let spec: Spec;
   try {
     spec = load(join(projectRoot, 'deepmaker.yaml'));
   } catch {
     return 'spec-invalid';
   }
+  const memoFile = join(projectRoot, '.deepmaker', 'file-digests.json');
+  let memo: Record<string, string> = {};
+  try {
+    memo = JSON.parse(readFileSync(memoFile, 'utf8'));
+  } catch {
+    /* no memo yet */
+  }
+  const next: Record<string, string> = {};
   const stamp: string[] = [];
   for (const stage of STAGES) {
     for (const f of stage.files?.(spec, projectRoot) ?? []) {
       const abs = resolve(projectRoot, f);
       try {
         const st = statSync(abs);
-        stamp.push(`${f}:${st.size}:${st.mtimeMs}`);
+        const key = `${abs}:${st.size}:${st.mtimeMs}`;
+        next[key] = memo[key] ?? (await sha256File(abs));
+        stamp.push(`${relative(projectRoot, abs)}:${next[key]}`);
       } catch {
         stamp.push(`${f}:missing`);
       }
     }
   }
-  return stamp.sort().join('\n') || 'no-files';
+  try {
+    writeFileAtomically(memoFile, JSON.stringify(next));
+  } catch {
+    /* a read-only project still gets its stamp */
+  }
+  return [...new Set(stamp)].sort().join('\n') || 'no-files';
 }
