@@ -71,37 +71,125 @@ function paramBits(v: string | number | undefined, width: number): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// LUT expressions
+// The logic as a program
+//
+// The combinational logic runs as a flat table of 3-address operations over the value array, in
+// topological order. Measured: straight-line JavaScript generated per cell (one statement per LUT)
+// ran at 70-130 ns per statement on a 6,400-statement design (the code does not fit the
+// instruction cache), the same work from a table at 1.3 ns.
 
-/** JavaScript for a 4-input LUT over bit-parallel words (Shannon expansion, constants folded). */
-export function lutExpression(init: number, inputs: string[]): string {
-  // inputs[i] is I_i; a constant input is '0' or '-1'.
-  const expand = (table: number, n: number): string => {
-    // table holds 2^n bits, index = I_(n-1)..I_0
+export const OP = { COPY: 0, NOT: 1, AND: 2, OR: 3, XOR: 4, ANDN: 5, ORN: 6, MUX: 7, CARRY: 8, MAC: 9 } as const;
+/** Ints per operation: op, out, a, b, c. */
+export const OP_SIZE = 5;
+/** Scratch slots after the nets, for a LUT's intermediate values. */
+export const SCRATCH_SLOTS = 16;
+
+/** A LUT function after constant folding: a constant, an input, or a 2:1 multiplexer on an input. */
+type LutNode = { k: 'c'; v: 0 | 1 } | { k: 'v'; n: number } | { k: 'not'; n: number } | { k: 'mux'; s: number; h: LutNode; l: LutNode };
+
+/** Shannon expansion of a 4-input LUT over the highest input first; inputs 0 and 1 are the constant nets. */
+export function lutTree(init: number, inputs: number[]): LutNode {
+  const expand = (table: number, n: number): LutNode => {
     const size = 1 << n;
     const full = size === 32 ? 0xffffffff : (1 << size) - 1;
-    const t = table & full;
-    if (t === 0) return '0';
-    if (t === full) return '-1';
+    const t = (table & full) >>> 0;
+    if (t === 0) return { k: 'c', v: 0 };
+    if (t === full) return { k: 'c', v: 1 };
     const v = inputs[n - 1];
     const half = size >> 1;
     const lo = t & ((1 << half) - 1);
     const hi = t >>> half;
-    if (v === '0') return expand(lo, n - 1);
-    if (v === '-1') return expand(hi, n - 1);
+    if (v === 0) return expand(lo, n - 1);
+    if (v === 1) return expand(hi, n - 1);
     if (lo === hi) return expand(lo, n - 1);
-    const L = expand(lo, n - 1);
-    const H = expand(hi, n - 1);
-    if (L === '0' && H === '-1') return v;
-    if (L === '-1' && H === '0') return `~${v}`;
-    if (L === '0') return `(${v} & ${H})`;
-    if (H === '0') return `(~${v} & ${L})`;
-    if (H === '-1') return `(${v} | ${L})`;
-    if (L === '-1') return `(~${v} | ${H})`;
-    if (H === `~${L}` || L === `~${H}`) return `(${v} ^ ${L})`;
-    return `((${v} & ${H}) | (~${v} & ${L}))`;
+    const l = expand(lo, n - 1);
+    const h = expand(hi, n - 1);
+    // Halves that differ only where a constant input never reaches can still fold to one constant.
+    if (l.k === 'c' && h.k === 'c') return l.v === h.v ? l : l.v === 0 ? { k: 'v', n: v } : { k: 'not', n: v };
+    return { k: 'mux', s: v, h, l };
   };
   return expand(init & 0xffff, 4);
+}
+
+/**
+ * Operations computing a LUT into `out`. `temp` is the first of SCRATCH_SLOTS scratch slots.
+ * Slot 0 holds constant 0, slot 1 all ones.
+ */
+export function compileLut(init: number, inputs: number[], out: number, temp: number): number[] {
+  const ops: number[] = [];
+  const emit = (op: number, o: number, a: number, b = 0, c = 0) => ops.push(op, o, a, b, c);
+  const same = (x: LutNode, y: LutNode): boolean =>
+    x.k === y.k && (x.k === 'c' ? x.v === (y as typeof x).v : x.k === 'v' || x.k === 'not' ? x.n === (y as typeof x).n : same(x.h, (y as typeof x).h) && same(x.l, (y as typeof x).l) && x.s === (y as typeof x).s);
+  const inverse = (x: LutNode, y: LutNode): boolean => (x.k === 'v' && y.k === 'not' && x.n === y.n) || (x.k === 'not' && y.k === 'v' && x.n === y.n);
+  // Writes node into slot `dst` (or returns the slot already holding it); every intermediate value
+  // gets a scratch slot of its own (a LUT tree has at most 15 nodes).
+  let scratch = temp;
+  const sub = (node: LutNode) => gen(node, scratch++);
+  const gen = (node: LutNode, dst: number): number => {
+    if (node.k === 'c') return node.v;
+    if (node.k === 'v') return node.n;
+    if (node.k === 'not') {
+      emit(OP.NOT, dst, node.n);
+      return dst;
+    }
+    const s = node.s;
+    if (node.l.k === 'c' && node.l.v === 0) return emit(OP.AND, dst, s, sub(node.h)), dst;
+    if (node.h.k === 'c' && node.h.v === 0) return emit(OP.ANDN, dst, s, sub(node.l)), dst;
+    if (node.h.k === 'c' && node.h.v === 1) return emit(OP.OR, dst, s, sub(node.l)), dst;
+    if (node.l.k === 'c' && node.l.v === 1) return emit(OP.ORN, dst, s, sub(node.h)), dst;
+    if (inverse(node.h, node.l)) return emit(OP.XOR, dst, s, sub(node.l)), dst;
+    if (same(node.h, node.l)) return gen(node.h, dst);
+    const h = sub(node.h);
+    const l = sub(node.l);
+    emit(OP.MUX, dst, s, h, l);
+    return dst;
+  };
+  const r = gen(lutTree(init, inputs), out);
+  if (r !== out) emit(OP.COPY, out, r);
+  return ops;
+}
+
+/** Runs a logic program over the value array (`mac(i)` evaluates DSP i). */
+export function runProgram(prog: Int32Array, v: Int32Array, mac: (i: number) => void): void {
+  for (let i = 0; i < prog.length; i += OP_SIZE) {
+    const o = prog[i + 1];
+    const a = v[prog[i + 2]];
+    switch (prog[i]) {
+      case 0:
+        v[o] = a;
+        break;
+      case 1:
+        v[o] = ~a;
+        break;
+      case 2:
+        v[o] = a & v[prog[i + 3]];
+        break;
+      case 3:
+        v[o] = a | v[prog[i + 3]];
+        break;
+      case 4:
+        v[o] = a ^ v[prog[i + 3]];
+        break;
+      case 5:
+        v[o] = ~a & v[prog[i + 3]];
+        break;
+      case 6:
+        v[o] = ~a | v[prog[i + 3]];
+        break;
+      case 7: {
+        const l = v[prog[i + 4]];
+        v[o] = l ^ (a & (v[prog[i + 3]] ^ l));
+        break;
+      }
+      case 8: {
+        const b = v[prog[i + 3]];
+        v[o] = (a & b) | ((a | b) & v[prog[i + 4]]);
+        break;
+      }
+      default:
+        mac(prog[i + 2]);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,7 +481,9 @@ interface CombNode {
   kind: 'lut' | 'carry' | 'buf' | 'mac';
   outs: number[];
   deps: number[];
-  code?: string;
+  /** LUT: init and inputs; carry: inputs a, b, ci. */
+  init?: number;
+  ins?: number[];
   mac?: number;
 }
 
@@ -401,16 +491,19 @@ export class NetlistSimulator {
   readonly lanes: number;
   readonly top: string;
   readonly cellCounts: Record<string, number> = {};
-  private readonly v: Int32Array;
+  private v: Int32Array;
   /** Yosys net number -> index in `v` (nets are renumbered in evaluation order). */
   private netMap: Int32Array = new Int32Array(2);
   private readonly ports: YosysModule['ports'];
   private readonly rams: RamModel[] = [];
   private readonly macs: MacModel[] = [];
   private readonly ffs: FlipFlop[] = [];
-  private readonly evalComb: (v: Int32Array, macComb: (i: number) => void) => void;
-  private readonly clockFfs: (v: Int32Array, t: Int32Array) => void;
+  private readonly prog: Int32Array;
+  private readonly ffGated: Int32Array;
+  private readonly ffPlain: Int32Array;
+  private readonly ffBase: number;
   private readonly ffNext: Int32Array;
+  private readonly macCall = (i: number) => this.evalMac(i);
   private readonly laneMask: number;
   cycles = 0;
   /** Inputs changed since the logic last settled. */
@@ -445,8 +538,6 @@ export class NetlistSimulator {
       for (const o of n.outs) if (o > 1) driver.set(o, comb.length);
       comb.push(n);
     };
-    const x = (n: number) => `v[${n}]`;
-    const operand = (n: number) => (n === 0 ? '0' : n === 1 ? '-1' : x(n));
 
     // Clock buffers first, so that flip-flops clocked through SB_GB are recognised.
     for (const c of Object.values(mod.cells)) {
@@ -474,13 +565,13 @@ export class NetlistSimulator {
       if (c.type === 'SB_LUT4') {
         const ins = [con('I0'), con('I1'), con('I2'), con('I3')];
         const o = con('O');
-        addComb({ kind: 'lut', outs: [o], deps: ins, code: `${x(o)} = ${lutExpression(paramInt(c.parameters.LUT_INIT), ins.map(operand))};` });
+        addComb({ kind: 'lut', outs: [o], deps: ins, init: paramInt(c.parameters.LUT_INIT), ins });
       } else if (c.type === 'SB_CARRY') {
         const [a, b, ci, co] = [con('I0'), con('I1'), con('CI'), con('CO')];
-        addComb({ kind: 'carry', outs: [co], deps: [a, b, ci], code: `${x(co)} = (${operand(a)} & ${operand(b)}) | ((${operand(a)} | ${operand(b)}) & ${operand(ci)});` });
+        addComb({ kind: 'carry', outs: [co], deps: [a, b, ci], ins: [a, b, ci] });
       } else if (c.type === 'SB_GB') {
         const [i, o] = [con('USER_SIGNAL_TO_GLOBAL_BUFFER'), con('GLOBAL_BUFFER_OUTPUT')];
-        addComb({ kind: 'buf', outs: [o], deps: [i], code: `${x(o)} = ${operand(i)};` });
+        addComb({ kind: 'buf', outs: [o], deps: [i], ins: [i] });
       } else if (c.type in FF_TYPES) {
         const t = FF_TYPES[c.type];
         checkClock(cellName, c, 'C');
@@ -649,44 +740,28 @@ export class NetlistSimulator {
       m.outACCUMCO = re(m.outACCUMCO);
       m.outSIGNEXTOUT = re(m.outSIGNEXTOUT);
     }
-    const renumber = (code: string) => code.replace(/v\[(\d+)\]/g, (_, n: string) => `v[${map[Number(n)]}]`);
-
-    // Straight-line code in chunks small enough for V8 to optimise.
-    const chunks: string[][] = [[]];
+    // The logic program, in topological order; the scratch slots follow the nets.
+    const temp = this.v.length;
+    const prog: number[] = [];
     for (const i of order) {
       const n = comb[i];
-      const stmt = n.kind === 'mac' ? `mac(${n.mac});` : renumber(n.code!);
-      if (chunks[chunks.length - 1].length >= 400) chunks.push([]);
-      chunks[chunks.length - 1].push(stmt);
+      if (n.kind === 'lut') prog.push(...compileLut(n.init!, n.ins!.map(re), re(n.outs[0]), temp));
+      else if (n.kind === 'carry') prog.push(OP.CARRY, re(n.outs[0]), ...n.ins!.map(re));
+      else if (n.kind === 'buf') prog.push(OP.COPY, re(n.outs[0]), re(n.ins![0]), 0, 0);
+      else prog.push(OP.MAC, 0, n.mac!, 0, 0);
     }
-    const fns = chunks.map((c) => new Function('v', 'mac', `"use strict";\n${c.join('\n')}`) as (v: Int32Array, mac: (i: number) => void) => void);
-    this.evalComb = (v, mac) => {
-      for (const f of fns) f(v, mac);
-    };
+    this.prog = Int32Array.from(prog);
+    this.v = new Int32Array(temp + SCRATCH_SLOTS);
+    this.v[1] = -1;
 
-    // Flip-flop next state, then commit: t[k] = next Q of flip-flop k.
-    const ffCode: string[] = [];
-    this.ffs.forEach((f, k) => {
-      let next = operand(f.d);
-      if (f.gated) {
-        if (f.r) next = `(${next} & ~${operand(f.r)})`;
-        if (f.s) next = `(${next} | ${operand(f.s)})`;
-      }
-      if (f.e !== 1) next = `((${operand(f.e)} & ${next}) | (~${operand(f.e)} & ${x(f.q)}))`;
-      if (!f.gated) {
-        if (f.r) next = `(${next} & ~${operand(f.r)})`;
-        if (f.s) next = `(${next} | ${operand(f.s)})`;
-      }
-      ffCode.push(`t[${k}] = ${next};`);
-    });
-    const ffChunks: string[][] = [];
-    for (let i = 0; i < ffCode.length; i += 400) ffChunks.push(ffCode.slice(i, i + 400));
-    const ffFns = ffChunks.map((c) => new Function('v', 't', `"use strict";\n${c.join('\n')}`) as (v: Int32Array, t: Int32Array) => void);
-    // Every next state is computed before any is committed; the Q nets are one block (ffBase + k).
-    this.clockFfs = (v, t) => {
-      for (const f of ffFns) f(v, t);
-      v.set(t, ffBase);
-    };
+    // Flip-flops as two tables (reset/set gated by the enable or not): d, e, r, s, q per flip-flop.
+    // Absent pins are the constant nets: e = 1, r = s = 0, so one formula serves every SB_DFF* kind.
+    const gated = this.ffs.map((f, k) => ({ f, k })).filter((x) => x.f.gated);
+    const plain = this.ffs.map((f, k) => ({ f, k })).filter((x) => !x.f.gated);
+    const table = (xs: { f: FlipFlop; k: number }[]) => Int32Array.from(xs.flatMap(({ f, k }) => [f.d, f.e, f.r, f.s, f.q, k]));
+    this.ffGated = table(gated);
+    this.ffPlain = table(plain);
+    this.ffBase = ffBase;
     this.ffNext = new Int32Array(this.ffs.length);
     this.settle();
   }
@@ -749,7 +824,7 @@ export class NetlistSimulator {
 
   /** Propagate the combinational logic from the current inputs and state. */
   settle(): void {
-    this.evalComb(this.v, (i) => this.evalMac(i));
+    runProgram(this.prog, this.v, this.macCall);
     this.dirty = false;
   }
 
@@ -760,12 +835,31 @@ export class NetlistSimulator {
     // all registered may have been evaluated before its inputs settled: take its inputs now.
     for (let i = 0; i < this.macs.length; i++) if (this.macs[i].registeredOnly) this.macInputs(this.macs[i]);
     const ramReads = this.rams.map((r) => this.ramEdge(r));
-    this.clockFfs(this.v, this.ffNext);
+    this.clockFfs();
     for (const r of ramReads) r();
     for (const m of this.macs) for (let l = 0; l < this.lanes; l++) macClock(m.p, m.state[l], m.inputs[l], m.comb[l]);
     this.cycles++;
     // The state changed; the logic settles when something is read or the next edge comes.
     this.dirty = true;
+  }
+
+  /** Every flip-flop's next state from the settled values, then all committed at once (Q nets are one block). */
+  private clockFfs(): void {
+    const v = this.v;
+    const t = this.ffNext;
+    const g = this.ffGated;
+    for (let i = 0; i < g.length; i += 6) {
+      const e = v[g[i + 1]];
+      const n = (v[g[i]] & ~v[g[i + 2]]) | v[g[i + 3]];
+      t[g[i + 5]] = (e & n) | (~e & v[g[i + 4]]);
+    }
+    const p = this.ffPlain;
+    for (let i = 0; i < p.length; i += 6) {
+      const e = v[p[i + 1]];
+      const n = (e & v[p[i]]) | (~e & v[p[i + 4]]);
+      t[p[i + 5]] = (n & ~v[p[i + 2]]) | v[p[i + 3]];
+    }
+    v.set(t, this.ffBase);
   }
 
   // --- block RAM ---------------------------------------------------------------------------

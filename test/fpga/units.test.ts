@@ -12,7 +12,7 @@ import { requiredClockMHz, timingProblem } from '../../src/fpga/bitstream-stage'
 import { BOARDS, boardNames, boardPins, getBoard, parsePcf } from '../../src/fpga/boards';
 import { DEVICES, ebrBits, fitProblems, getDevice, resolvePackage } from '../../src/fpga/devices';
 import { checkSwappable, ramInitWords, readHexImage } from '../../src/fpga/icebram';
-import { lutExpression, macEval, newMacComb, newMacIn, newMacState, paramInt } from '../../src/fpga/netlist-sim';
+import { compileLut, macEval, newMacComb, newMacIn, newMacState, OP, paramInt, runProgram, SCRATCH_SLOTS } from '../../src/fpga/netlist-sim';
 import { clocksFromLog, utilizationFromLog } from '../../src/fpga/pnr';
 import { cellsFromNetlist, cellsFromStatJson, resourcesFromCells } from '../../src/fpga/resources';
 import { checkFit, rtlInputs } from '../../src/fpga/synth-stage';
@@ -23,21 +23,42 @@ import { readJson } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';
 
 describe('netlist simulator models', () => {
-  it('compiles every 4-input LUT to an expression with its truth table', () => {
+  it('compiles every 4-input LUT to operations computing its truth table', () => {
     // Lane l of input Ik is bit k of l, so lanes 0..15 enumerate all input combinations.
-    const inputs = [0xaaaa, 0xcccc, 0xf0f0, 0xff00];
-    for (let init = 0; init < 0x10000; init += 0x101 + (init % 7)) {
-      const expr = lutExpression(init, ['v[0]', 'v[1]', 'v[2]', 'v[3]']);
-      const f = new Function('v', `return (${expr}) & 0xffff;`) as (v: number[]) => number;
-      assert.equal(f(inputs), init, `LUT_INIT ${init.toString(16)}: ${expr}`);
+    const v = new Int32Array(10 + SCRATCH_SLOTS);
+    v[1] = -1;
+    [0xaaaa, 0xcccc, 0xf0f0, 0xff00].forEach((w, k) => (v[2 + k] = w));
+    for (let init = 0; init < 0x10000; init++) {
+      const prog = Int32Array.from(compileLut(init, [2, 3, 4, 5], 6, 10));
+      runProgram(prog, v, () => undefined);
+      assert.equal(v[6] & 0xffff, init, `LUT_INIT ${init.toString(16)}`);
+    }
+  });
+
+  it('computes LUTs with constant and repeated inputs', () => {
+    // Inputs drawn from {const 0, const 1, net 2, net 3}: every way a LUT can be wired to fewer than 4 signals.
+    const v = new Int32Array(20 + SCRATCH_SLOTS);
+    v[1] = -1;
+    v[2] = 0xaaaa;
+    v[3] = 0xcccc;
+    for (let combo = 0; combo < 256; combo++) {
+      const ins = [combo & 3, (combo >> 2) & 3, (combo >> 4) & 3, (combo >> 6) & 3];
+      for (let init = 0; init < 0x10000; init += 331) {
+        runProgram(Int32Array.from(compileLut(init, ins, 6, 20)), v, () => undefined);
+        for (let lane = 0; lane < 4; lane++) {
+          const bit = (n: number) => (v[n] >>> lane) & 1;
+          const idx = bit(ins[0]) | (bit(ins[1]) << 1) | (bit(ins[2]) << 2) | (bit(ins[3]) << 3);
+          assert.equal((v[6] >>> lane) & 1, (init >> idx) & 1, `inputs ${ins}, LUT_INIT ${init.toString(16)}, lane ${lane}`);
+        }
+      }
     }
   });
 
   it('folds constant LUT inputs', () => {
-    // 0x8888 = I0 & I1 (I2, I3 ignored); with I1 tied to 1 it is I0.
-    assert.equal(lutExpression(0x8888, ['a', '-1', 'c', 'd']), 'a');
-    assert.equal(lutExpression(0x8888, ['a', '0', 'c', 'd']), '0');
-    assert.equal(lutExpression(0x6666, ['a', 'b', 'c', 'd']), '(b ^ a)');
+    // 0x8888 = I0 & I1 (I2, I3 ignored): with I1 tied to 1 it is a copy of I0, with I1 tied to 0 a constant.
+    assert.deepEqual(compileLut(0x8888, [2, 1, 4, 5], 6, 10), [OP.COPY, 6, 2, 0, 0]);
+    assert.deepEqual(compileLut(0x8888, [2, 0, 4, 5], 6, 10), [OP.COPY, 6, 0, 0, 0]);
+    assert.deepEqual(compileLut(0x6666, [2, 3, 4, 5], 6, 10), [OP.XOR, 6, 3, 2, 0]);
   });
 
   it('SB_MAC16 as Yosys maps a signed 16x16 multiply with a registered output', () => {
