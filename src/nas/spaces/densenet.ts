@@ -129,9 +129,14 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
     // Uniform crossover, block genes exchanged per block (a block's depth and kernel travel together).
     crossover: (a, b, rng) => {
       const c1 = clone(a), c2 = clone(b);
+      const swap = <K extends Gene>(k: K) => {
+        const t = c1[k];
+        c1[k] = c2[k];
+        c2[k] = t;
+      };
       for (const gene of GENES) {
         if (gene === 'layers' || gene === 'kernels') continue;
-        if (rng.bool()) [(c1 as any)[gene], (c2 as any)[gene]] = [(b as any)[gene], (a as any)[gene]];
+        if (rng.bool()) swap(gene);
       }
       for (let k = 0; k < MAX_BLOCKS; k++) {
         if (rng.bool()) {
