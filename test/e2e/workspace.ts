@@ -14,8 +14,12 @@ export interface RunResult {
   out: string;
 }
 
-/** What `npm pack` would ship of this package: the compiled plugin and the files Nx and the CLI read. */
-const PACKAGE_FILES = ['package.json', 'executors.json', 'generators.json', 'bin', 'build', 'schemas', 'executors', 'generators'];
+/**
+ * What `npm pack` would ship of this package: the compiled plugin and the files Nx and the CLI read.
+ * package.json has no `files` list, so src ships too; the fpga stages read their Verilog and pcf
+ * assets from src/fpga (src/fpga/assets.ts).
+ */
+const PACKAGE_FILES = ['package.json', 'executors.json', 'generators.json', 'bin', 'build', 'schemas', 'executors', 'generators', 'src'];
 
 /**
  * A throw-away Nx workspace under the OS temp folder, set up as a user's is after
@@ -85,7 +89,8 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
         cwd,
         env: { ...base, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_ISOLATE_PLUGINS: 'false', NX_TUI: 'false', NO_COLOR: '1', FORCE_COLOR: '0', ...env },
         maxBuffer: 64 << 20,
-        timeout: 120_000,
+        // A whole pipeline (synthesis, place and route) on a loaded 2-core machine takes minutes.
+        timeout: 900_000,
       },
       (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     );
