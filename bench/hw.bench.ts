@@ -1,7 +1,7 @@
 /**
  * Hardware back-end figures. RTL + simulation part (this file's `rtlSim`): on TinyMaix's trained
  * MNIST CNN (Keras HDF5: strided convs, BatchNorm folded, depthwise, global average pooling, dense)
- * with 8-bit weights and activations, for 1, 4 and 8 lanes:
+ * with 12-bit weights (integer bits fitted) and fixed<8,3> activations, for 1, 4 and 8 lanes:
  *  - rtl stage wall time, predicted cycles per inference, floor (MACs / lanes), DSP/LUT multipliers;
  *  - sim stage on 200 MNIST test images with each simulator available (CXXRTL always; Verilator when
  *    on PATH): wall time (build + run), bit-exact count against the C model, simulated cycles,
@@ -33,7 +33,7 @@ data:
 convert:
   format: fixed
   precision:
-    weights: { bits: 8, integer: 2 }
+    weights: { bits: 12 }
     biases: { bits: 16, integer: 6 }
     activations: { bits: 8, integer: 3 }
 rtl:
@@ -97,11 +97,76 @@ async function rtlSim(): Promise<Record<string, unknown>> {
     }
   }
   rmSync(root, { recursive: true, force: true });
-  return { model: 'tinymaix_mnist_cnn/mnist_dw.h5 (weights fixed<8,2>, activations fixed<8,3>), ice40-up5k', samples: SAMPLES, runs, loadAverage: load.map(r3) };
+  return { model: 'tinymaix_mnist_cnn/mnist_dw.h5 (12-bit weights with fitted integer bits, activations fixed<8,3>), ice40-up5k', samples: SAMPLES, runs, loadAverage: load.map(r3) };
+}
+
+/**
+ * Synthesis and bitstream part (src/fpga): the same model for 1 and 4 lanes, UP5K on the iCEBreaker,
+ * with the toolchain `auto` picks (and YoWASP as well when native tools are installed): stage wall
+ * times, Yosys / pack / place-and-route / netlist-simulation seconds, LUTs, flip-flops, packed logic
+ * cells, EBR, DSP, Fmax and .bin size. A point that does not fit or misses timing is recorded with
+ * the stage's message.
+ */
+async function synthBitstream(): Promise<Record<string, unknown>> {
+  const root = mkdtempSync(join(tmpdir(), 'dm-hw-bench-fpga-'));
+  const load = [loadavg()[0]];
+  const NETLIST = 100;
+  const withTarget = (lanes: number, toolchain: string) =>
+    yaml(lanes, 'cxxrtl').replace(`  samples: ${SAMPLES}`, `  samples: ${NETLIST}\n  netlistSamples: ${NETLIST}`).replace('  clockMHz: 12\n', `  clockMHz: 12\n  board: icebreaker\n  toolchain: ${toolchain}\n`);
+  writeFileSync(join(root, 'deepmaker.yaml'), withTarget(1, 'auto'));
+  await runSpecStage(root, silentLogger);
+  await runStage('data', root, root, silentLogger);
+  await writeDirAtomically(join(root, 'dist', 'convert'), (outDir) =>
+    runConvertStage({ stage: 'convert', projectRoot: root, workspaceRoot: root, spec: readJson(join(root, 'dist/spec/convert.json')), outDir, inputDir: (s) => join(root, 'dist', s), workDir: join(root, '.deepmaker/convert'), log: silentLogger }),
+  );
+  const toolchains = ['auto', ...(findOnPath('yosys') && findOnPath('nextpnr-ice40') && findOnPath('icepack') ? ['yowasp'] : [])];
+  const runs: Record<string, unknown>[] = [];
+  for (const lanes of [1, 4]) {
+    for (const toolchain of toolchains) {
+      writeFileSync(join(root, 'deepmaker.yaml'), withTarget(lanes, toolchain));
+      await runSpecStage(root, silentLogger);
+      await writeDirAtomically(join(root, 'dist', 'rtl'), (outDir) =>
+        runRtlStage({ stage: 'rtl', projectRoot: root, workspaceRoot: root, spec: readJson(join(root, 'dist/spec/rtl.json')), outDir, inputDir: (s) => join(root, 'dist', s), workDir: join(root, '.deepmaker/rtl'), log: silentLogger }),
+      );
+      await runStage('sim', root, root, silentLogger);
+      const run: Record<string, unknown> = { lanes, toolchain };
+      try {
+        const [, synthSeconds] = await timed(() => runStage('synth', root, root, silentLogger));
+        const synth = readJson<any>(join(root, 'dist/synth/report.json'));
+        Object.assign(run, {
+          tool: synth.tool,
+          yosys: synth.version,
+          synthStageSeconds: r3(synthSeconds),
+          yosysSeconds: synth.seconds.synth,
+          packSeconds: synth.seconds.pack,
+          netlistSimSeconds: synth.seconds.netlistSim,
+          netlistSim: `${synth.netlistSim.bitExact}/${synth.netlistSim.samples} bit-exact`,
+          netlistCyclesPerInference: synth.netlistSim.cycles,
+          luts: synth.luts,
+          ffs: synth.ffs,
+          logicCells: synth.logicCells,
+          ebr: synth.ebr,
+          dsp: synth.dsp,
+          spram: synth.spram,
+        });
+        const [, bitSeconds] = await timed(() => runStage('bitstream', root, root, silentLogger));
+        const bit = readJson<any>(join(root, 'dist/bitstream/report.json'));
+        Object.assign(run, { bitstreamStageSeconds: r3(bitSeconds), placeAndRouteSeconds: bit.seconds.placeAndRoute, icepackSeconds: bit.seconds.pack, fmaxMHz: bit.fmaxMHz, clockMHz: bit.clockMHz, bytes: bit.bytes, nextpnr: bit.versions['nextpnr-ice40'] });
+      } catch (e) {
+        run.error = (e as Error).message.split('\n')[0];
+      }
+      load.push(loadavg()[0]);
+      runs.push(run);
+      console.log(JSON.stringify(run));
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+  return { model: 'tinymaix_mnist_cnn/mnist_dw.h5 (12-bit weights with fitted integer bits, activations fixed<8,3>), ice40-up5k sg48 on the iCEBreaker', netlistSamples: NETLIST, runs, loadAverage: load.map(r3) };
 }
 
 (async () => {
   recordBench('hw-rtl-sim', await rtlSim());
+  recordBench('hw-synth-bitstream', await synthBitstream());
 })().catch((e) => {
   console.error(e);
   process.exit(1);
