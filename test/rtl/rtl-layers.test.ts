@@ -31,6 +31,8 @@ test('conv (same, relu) + maxpool + conv (relu6) + dense: 8-bit half-even/satura
   assertCycles(r);
   // 3 lanes in each of c1, c2, fc with 16-bit products: 8 DSPs, the 9th lane on LUTs.
   assert.equal(r.gen.dspUsed, 8);
+  // 8-bit weights: lanes 0-1 share a 16-bit ROM word, lane 2 has its own.
+  assert.deepEqual(r.gen.engines[0].roms.filter((x) => x.role === 'weights').map((x) => x.width), [16, 8]);
   assert.ok(r.gen.engines.some((e) => e.lutMultipliers > 0));
 });
 

@@ -28,7 +28,7 @@ data:
 convert:
   format: fixed
   precision:
-    weights: { bits: 8, integer: 2 }
+    weights: { bits: 12 }
     biases: { bits: 16, integer: 6 }
     activations: { bits: 8, integer: 3 }
 rtl:
@@ -72,8 +72,8 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   assert.equal(rtl.parallelism.perLayer.ftr0a.lanes, 4);
   assert.ok(existsSync(join(root, 'dist/rtl/deepmaker_accel.v')) && existsSync(join(root, 'dist/rtl/tb_deepmaker_accel.v')));
   for (const m of rtl.modules) for (const r of m.roms.filter((x: any) => x.memory === 'ebr')) assert.equal(r.depth % 256, 0, `${r.file}: whole 256-word blocks for icebram`);
-  // 8-bit weights: two lanes share a 16-bit ROM word.
-  assert.deepEqual(rtl.modules[0].roms.filter((x: any) => x.role === 'weights').map((x: any) => x.width), [16, 16]);
+  // 12-bit weights: one lane per ROM word (only weights of up to 8 bits pack two lanes into 16 bits).
+  assert.deepEqual(rtl.modules[0].roms.filter((x: any) => x.role === 'weights').map((x: any) => x.width), [12, 12, 12, 12]);
 
   await runStage('sim', root, root, silentLogger);
   const sim = readJson<any>(join(root, 'dist/sim/report.json'));
