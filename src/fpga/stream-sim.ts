@@ -11,7 +11,10 @@ export interface StreamResult {
   outputs: number[][];
   /** out_class per sample, as the hardware reported it. */
   classes: number[];
-  /** Clocks per sample, from its first input beat to its last output beat. */
+  /**
+   * Clocks per sample from its last input handshake to its first output beat: the figure the RTL
+   * simulation reports and src/rtl/cycles.ts predicts (src/sim/driver.ts counts the same way).
+   */
   cycles: number[];
   /** Clock edges simulated in all. */
   simulatedCycles: number;
@@ -41,10 +44,12 @@ export function runStreamOnNetlist(netlist: YosysNetlist, samples: Uint8Array[],
   const classes = new Array<number>(samples.length).fill(-1);
   const cycles = new Array<number>(samples.length).fill(0);
 
-  // Per lane: the sample in flight, how many of its bytes went in, when its first byte went in.
+  // Per lane: the sample in flight, how many of its bytes went in, when its last byte went in and
+  // its first output came out.
   const current = Array.from({ length: lanes }, (_, l) => (l < samples.length ? l : -1));
   const pos = new Array<number>(lanes).fill(0);
-  const started = new Array<number>(lanes).fill(-1);
+  const lastIn = new Array<number>(lanes).fill(-1);
+  const firstOut = new Array<number>(lanes).fill(-1);
   let done = 0;
 
   sim.setAll('rst', 1);
@@ -73,21 +78,23 @@ export function runStreamOnNetlist(netlist: YosysNetlist, samples: Uint8Array[],
       const s = current[l];
       if (s < 0) continue;
       if (valid[l] && (inReady >>> l) & 1) {
-        if (pos[l] === 0) started[l] = sim.cycles;
         pos[l]++;
+        if (pos[l] === samples[s].length) lastIn[l] = sim.cycles;
       }
       if ((outValid >>> l) & 1) {
+        if (firstOut[l] < 0) firstOut[l] = sim.cycles;
         outputs[s].push(signed(outData![l], outBits));
         if ((outLast >>> l) & 1) {
           classes[s] = outClass![l];
-          cycles[s] = sim.cycles - started[l] + 1;
+          cycles[s] = firstOut[l] - lastIn[l];
           done++;
           sinceProgress = 0;
           opts.progress?.(done, samples.length);
           const next = s + lanes;
           current[l] = next < samples.length ? next : -1;
           pos[l] = 0;
-          started[l] = -1;
+          lastIn[l] = -1;
+          firstOut[l] = -1;
         }
       }
     }

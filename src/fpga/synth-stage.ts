@@ -237,7 +237,7 @@ function simulateNetlist(ctx: StageContext<SynthView>, accel: SynthResult, iface
 export interface NetlistCheck {
   samples: number;
   bitExact: number;
-  /** Clocks per inference on the netlist, from the first input beat to the last output beat. */
+  /** Clocks per inference on the netlist, counted as the RTL simulation counts them (last input to first output). */
   cycles: number;
   simulator: string;
   lanes: number;
