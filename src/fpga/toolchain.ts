@@ -10,8 +10,9 @@
  * free for logging, and the ~1 GB that nextpnr and its chip databases take is released when the
  * worker ends.
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -134,9 +135,10 @@ export class NativeToolchain implements Toolchain {
     const started = process.hrtime.bigint();
     const stdinFd = inv.stdinFile ? openSync(join(inv.dir, inv.stdinFile), 'r') : 'ignore';
     let log = '';
+    const stdoutChunks: Buffer[] = [];
     const code = await new Promise<number>((resolveExit, reject) => {
       const child = spawn(exe, inv.args, { cwd: inv.dir, stdio: [stdinFd, 'pipe', 'pipe'] });
-      if (inv.stdoutFile) child.stdout!.pipe(createWriteStream(join(inv.dir, inv.stdoutFile)));
+      if (inv.stdoutFile) child.stdout!.on('data', (b: Buffer) => stdoutChunks.push(b));
       else child.stdout!.on('data', (b: Buffer) => (log += b.toString('utf8')));
       child.stderr!.on('data', (b: Buffer) => (log += b.toString('utf8')));
       child.on('error', reject);
@@ -144,6 +146,7 @@ export class NativeToolchain implements Toolchain {
     }).finally(() => {
       if (typeof stdinFd === 'number') closeSync(stdinFd);
     });
+    if (inv.stdoutFile) writeFileSync(join(inv.dir, inv.stdoutFile), Buffer.concat(stdoutChunks));
     writeFileSync(logFile, log);
     if (code !== 0) throw new ToolFailure(tool, code, log, logFile);
     return { seconds: Number(process.hrtime.bigint() - started) / 1e9, log };
@@ -198,8 +201,6 @@ function capture(exe: string, args: string[]): Promise<string> {
 }
 
 function captureSync(exe: string, args: string[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(exe, args, { encoding: 'utf8' });
   return r.status === 0 ? r.stdout : '';
 }
@@ -347,8 +348,6 @@ export class YowaspToolchain implements Toolchain {
     const pkgVersion = packageVersion(entry.pkg);
     const tag = `[${entry.pkg} ${pkgVersion}]`;
     if (tool !== 'yosys' && tool !== 'nextpnr-ice40') return `${tool} from ${tag}`;
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'deepmaker-ver-'));
     try {
       const r = await this.run(tool, { dir, args: [tool === 'yosys' ? '-V' : '--version'], inputs: [] });
