@@ -8,8 +8,8 @@
  * Where the quantizers sit matches the C (src/numerics/fixed.ts): a layer's kernel is quantized, its
  * sum leaves it once, in the activation format, after the activation function (ReLU commutes with
  * the rounding, so this equals the C's "requantize, then activate"). A ternary output replaces the
- * activation function by the ternarizer (src/quant/ternary.ts). Biases are not fake-quantized: the C
- * holds them in a wide format aligned to the accumulator (see src/quant/formats.ts).
+ * activation function by the ternarizer (src/quant/ternary.ts). A fixed-point layer's bias is
+ * quantized to the grid of its accumulator (`bias` quantizer), where the C adds it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FixedFormat } from '../numerics/fixed';
@@ -21,6 +21,8 @@ export type OutputQuantizer = { kind: 'fixed'; format: FixedFormat } | { kind: '
 
 export interface Quantizers {
   weights?: WeightQuantizer;
+  /** Fixed mode: the bias on the accumulator's grid, as the C holds it (see model.ts). */
+  bias?: FixedFormat;
   output?: OutputQuantizer;
 }
 
@@ -65,6 +67,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
   protected readonly activationName: string;
   protected readonly quant: Quantizers;
   private readonly outputFixed?: (x: tf.Tensor) => tf.Tensor;
+  protected readonly biasQuantizer: (b: tf.Tensor) => tf.Tensor;
   protected movingDelta?: tf.LayerVariable;
   private deltaSeen = false;
 
@@ -74,6 +77,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
     this.quant = args.quantizers;
     activationFn(this.activationName);
     if (this.quant.output?.kind === 'fixed') this.outputFixed = fakeQuantizer(this.quant.output.format);
+    this.biasQuantizer = this.quant.bias ? fakeQuantizer(this.quant.bias) : (b) => b;
   }
 
   protected addOutputState(channels: number): void {
@@ -111,6 +115,11 @@ abstract class QuantizedBase extends tf.layers.Layer {
 
   quantizers(): Quantizers {
     return this.quant;
+  }
+
+  /** A bias as the layer adds it (on the accumulator's grid in fixed mode). */
+  quantizeBias(b: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.clone(this.biasQuantizer(b)));
   }
 
   getConfig(): tf.serialization.ConfigDict {
@@ -182,7 +191,7 @@ export class QuantConv2D extends QuantizedBase {
     return tf.tidy(() => {
       const x = one(inputs) as tf.Tensor4D;
       let y: tf.Tensor = tf.conv2d(x, this.wq(this.kernel!.read()) as tf.Tensor4D, this.strides, this.padding);
-      if (this.bias) y = tf.add(y, this.bias.read());
+      if (this.bias) y = tf.add(y, this.biasQuantizer(this.bias.read()));
       return this.finish(y, kwargs);
     });
   }
@@ -250,7 +259,7 @@ export class QuantDepthwiseConv2D extends QuantizedBase {
     return tf.tidy(() => {
       const x = one(inputs) as tf.Tensor4D;
       let y: tf.Tensor = tf.depthwiseConv2d(x, this.wq(this.kernel!.read()) as tf.Tensor4D, this.strides, this.padding);
-      if (this.bias) y = tf.add(y, this.bias.read());
+      if (this.bias) y = tf.add(y, this.biasQuantizer(this.bias.read()));
       return this.finish(y, kwargs);
     });
   }
@@ -307,7 +316,7 @@ export class QuantDense extends QuantizedBase {
     return tf.tidy(() => {
       const x = one(inputs) as tf.Tensor2D;
       let y: tf.Tensor = tf.matMul(x, this.wq(this.kernel!.read()) as tf.Tensor2D);
-      if (this.bias) y = tf.add(y, this.bias.read());
+      if (this.bias) y = tf.add(y, this.biasQuantizer(this.bias.read()));
       return this.finish(y, kwargs);
     });
   }

@@ -5,7 +5,8 @@
  * so the two models cannot drift apart; weights copy between them by layer name.
  *
  * Which value is quantized where:
- *  - every kernel: fixed mode to `weights`, ternary mode to α·t (per filter);
+ *  - every kernel: fixed mode to `weights`, ternary mode to α·t (per filter); fixed mode also puts
+ *    every bias on its accumulator's grid (biasFormatOf);
  *  - every value that leaves a layer to the next in the C: fixed-point `activations` format, or, in
  *    ternary mode with ternary activations, t ∈ {-1,0,1} at every non-linear activation (the
  *    logits and any linear output stay in the `activations` format);
@@ -20,6 +21,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Architecture } from '../nn/arch';
 import { buildModel, type BuildOptions } from '../nn/build';
 import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
+import { fracBits, type FixedFormat } from '../numerics/fixed';
 import type { QuantizationPlan } from './config';
 import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
 
@@ -40,19 +42,31 @@ export function weightQuantizerOf(q: QuantizationPlan): WeightQuantizer | undefi
   return undefined;
 }
 
+/**
+ * Fixed mode: the bias on the accumulator's grid (frac = weights' frac + input's frac, the input
+ * being in the activations format), `biasBits` wide: the format src/quant/ir.ts gives the C when the
+ * biases fit it, so training adds exactly the bias the C adds.
+ */
+export function biasFormatOf(q: QuantizationPlan): FixedFormat | undefined {
+  if (q.mode !== 'fixed') return undefined;
+  const accFrac = fracBits(q.weights!) + fracBits(q.activations!);
+  return { bits: q.biasBits, integer: q.biasBits - accFrac, rounding: q.weights!.rounding, overflow: 'saturate' };
+}
+
 export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: QuantizationPlan): NonNullable<BuildOptions['layerFactory']> {
   const weights = weightQuantizerOf(q);
+  const bias = biasFormatOf(q);
   return (planned, _defaults, args) => {
     if (q.mode === 'float') return undefined;
     const output = outputQuantizerOf(planned, archPlan, q);
     const a = args as Record<string, never>; // the standard layer's arguments: name, filters, kernelSize, strides, ...
     switch (planned.kind) {
       case 'Conv2D':
-        return new QuantConv2D({ ...(a as unknown as QuantConvArgs), quantizers: { weights, output } });
+        return new QuantConv2D({ ...(a as unknown as QuantConvArgs), quantizers: { weights, bias, output } });
       case 'DepthwiseConv2D':
-        return new QuantDepthwiseConv2D({ ...(a as unknown as QuantDepthwiseArgs), quantizers: { weights, output } });
+        return new QuantDepthwiseConv2D({ ...(a as unknown as QuantDepthwiseArgs), quantizers: { weights, bias, output } });
       case 'Dense':
-        return new QuantDense({ ...(a as unknown as QuantDenseArgs), quantizers: { weights, output } });
+        return new QuantDense({ ...(a as unknown as QuantDenseArgs), quantizers: { weights, bias, output } });
       case 'Activation':
         return new QuantActivation({ name: planned.name, activation: planned.config.activation, quantizers: { output } });
       case 'AveragePooling2D':

@@ -188,13 +188,14 @@ function effectiveKernel(l: QuantizedLayer): tf.Tensor | undefined {
 export function exportStandardModel(arch: Architecture, seed: number, quantized: tf.LayersModel): tf.LayersModel {
   const out = buildModel(arch, { seed });
   copyWeightsByName(quantized, out);
+  // Quantized layers carry extra state (a ternary output's moving Δ), so their weights are set here
+  // explicitly: the kernel and the bias they compute with.
   for (const l of quantizedLayers(quantized)) {
-    const k = effectiveKernel(l);
-    if (!k) continue;
-    const target = out.getLayer(l.name);
-    const ws = target.getWeights();
-    target.setWeights([k, ...ws.slice(1)]);
-    k.dispose();
+    if (!isWeighted(l)) continue;
+    const k = l.effectiveKernel();
+    const b = l.bias ? l.quantizeBias(l.bias.read()) : undefined;
+    out.getLayer(l.name).setWeights(b ? [k, b] : [k]);
+    tf.dispose([k, b]);
   }
   return out;
 }

@@ -6,10 +6,47 @@ import { trainArchitecture } from '../../src/nn/train';
 import { buildModel } from '../../src/nn/build';
 import { resolveQuantization } from '../../src/quant/config';
 import { copyFoldedWeights, foldBatchNormArchitecture } from '../../src/quant/fold';
-import { quantizationAwareTraining } from '../../src/quant/qat';
+import { quantizationAwareTraining, type QatResult } from '../../src/quant/qat';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NumberKnobs } from '../../src/cgen';
+import { importModel } from '../../src/importers';
+import { normalize } from '../../src/ir/passes/normalize';
+import { saveModel } from '../../src/nn/save';
+import { readQuantizationFile, writeQuantizationFile } from '../../src/quant/file';
+import { annotateImportedModel, applyQuantization } from '../../src/quant/ir';
+import { runQuantizedReference } from '../../src/quant/reference';
 import { quadrants, tinyConv } from '../nn/fixtures';
 
 const data = { train: quadrants(384, 1), validation: quadrants(128, 2), test: quadrants(256, 3) };
+
+/**
+ * What the C computes from what the train stage hands on (the exported model + quantization.json,
+ * through the real importer and passes), against the quantization-aware model itself: the share of
+ * test samples with identical logits and with the same class.
+ */
+async function exportedAgreesWithTraining(r: QatResult): Promise<{ identical: number; sameClass: number }> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'dm-qat-')), 'model');
+  await saveModel(r.exported, dir);
+  writeQuantizationFile(dir, r.file);
+  const q = readQuantizationFile(dir)!;
+  const imported = await importModel(join(dir, 'model.json'));
+  annotateImportedModel(imported, q);
+  const ir = applyQuantization(normalize(imported), q);
+  const knobs: NumberKnobs = { mode: 'fixed', weights: { bits: 8, integer: 1 }, biases: { bits: 16, integer: 6 }, activations: q.activations, accumulatorBits: 0, rounding: q.rounding, overflow: q.overflow };
+  const test = r.data.test;
+  const ref = runQuantizedReference(ir, knobs, test.x, test.count);
+  const logits = (r.model.predict(tf.tensor(test.x, [test.count, ...test.shape])) as tf.Tensor).arraySync() as number[][];
+  let identical = 0, sameClass = 0;
+  const w = ref.outputSize;
+  for (let i = 0; i < test.count; i++) {
+    const c = Array.from(ref.raw.subarray(i * w, (i + 1) * w), (v) => v * 2 ** -ref.fracs[0]);
+    if (c.join() === logits[i].join()) identical++;
+    if (c.indexOf(Math.max(...c)) === logits[i].indexOf(Math.max(...logits[i]))) sameClass++;
+  }
+  return { identical: identical / test.count, sameClass: sameClass / test.count };
+}
 const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'wasm' as const };
 
 describe('quantization-aware fine-tuning', () => {
@@ -65,6 +102,10 @@ describe('quantization-aware fine-tuning', () => {
     assert.equal(m.fits, true);
     // The quantized model was trained on inputs quantized as the C quantizes them.
     assert.equal(r.data.train.x[5], fakeQuantize(data.train.x[5], { ...plan.activations!, overflow: 'saturate' }));
+    // What convert and the C make of the exported model is the network that was trained.
+    const agree = await exportedAgreesWithTraining(r);
+    assert.ok(agree.identical >= 0.95, `identical logits on ${agree.identical * 100}% of the samples`);
+    assert.ok(agree.sameClass >= 0.98, `same class on ${agree.sameClass * 100}% of the samples`);
   });
 
   it('fixed: 8-bit kernels on the grid, within a few points of float on an easy problem', async () => {
@@ -80,6 +121,9 @@ describe('quantization-aware fine-tuning', () => {
     }
     assert.ok(r.report.quantization.quantized.testAccuracy >= r.report.quantization.float.testAccuracy - 0.05);
     assert.equal(r.report.weightMemory.kernelBits, 8);
+    const agree = await exportedAgreesWithTraining(r);
+    assert.ok(agree.identical >= 0.95, `identical logits on ${agree.identical * 100}% of the samples`);
+    assert.ok(agree.sameClass >= 0.98, `same class on ${agree.sameClass * 100}% of the samples`);
     for (const m of [float.model, r.model, r.exported]) m.dispose();
   });
 });
