@@ -433,6 +433,11 @@ interface MacModel {
   outCO: number;
   outACCUMCO: number;
   outSIGNEXTOUT: number;
+  /**
+   * CLK is a clock net, not a constant: Yosys ties CLK to 0 on a DSP used as a plain combinational
+   * multiplier (no register taken in); such a DSP never sees an edge.
+   */
+  clocked: boolean;
   /** O depends on the registers only, and nothing reads CO/ACCUMCO/SIGNEXTOUT. */
   registeredOnly: boolean;
   state: MacState[];
@@ -610,7 +615,8 @@ export class NetlistSimulator {
           out: new Uint16Array(this.lanes),
         });
       } else if (c.type === 'SB_MAC16') {
-        checkClock(cellName, c, 'CLK');
+        const clocked = con('CLK') > 1;
+        if (clocked) checkClock(cellName, c, 'CLK');
         if (paramInt(c.parameters.NEG_TRIGGER)) throw new DeepMakerError(`DSP ${cellName} uses NEG_TRIGGER`, { where: top }, 'the netlist simulator supports rising-edge logic only');
         const p = {} as MacParams;
         for (const k of ['C_REG', 'A_REG', 'B_REG', 'D_REG', 'TOP_8x8_MULT_REG', 'BOT_8x8_MULT_REG', 'PIPELINE_16x16_MULT_REG1', 'PIPELINE_16x16_MULT_REG2', 'TOPOUTPUT_SELECT', 'TOPADDSUB_LOWERINPUT', 'TOPADDSUB_UPPERINPUT', 'TOPADDSUB_CARRYSELECT', 'BOTOUTPUT_SELECT', 'BOTADDSUB_LOWERINPUT', 'BOTADDSUB_UPPERINPUT', 'BOTADDSUB_CARRYSELECT', 'MODE_8x8', 'A_SIGNED', 'B_SIGNED'] as (keyof MacParams)[]) {
@@ -628,6 +634,7 @@ export class NetlistSimulator {
           outCO: con('CO'),
           outACCUMCO: con('ACCUMCO'),
           outSIGNEXTOUT: con('SIGNEXTOUT'),
+          clocked,
           registeredOnly: false,
           state: Array.from({ length: this.lanes }, () => newMacState()),
           comb: Array.from({ length: this.lanes }, () => newMacComb()),
@@ -837,7 +844,7 @@ export class NetlistSimulator {
     const ramReads = this.rams.map((r) => this.ramEdge(r));
     this.clockFfs();
     for (const r of ramReads) r();
-    for (const m of this.macs) for (let l = 0; l < this.lanes; l++) macClock(m.p, m.state[l], m.inputs[l], m.comb[l]);
+    for (const m of this.macs) if (m.clocked) for (let l = 0; l < this.lanes; l++) macClock(m.p, m.state[l], m.inputs[l], m.comb[l]);
     this.cycles++;
     // The state changed; the logic settles when something is read or the next edge comes.
     this.dirty = true;

@@ -405,6 +405,7 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget && dspFits && PB >= 11;
   // Narrow products stay `*` (Yosys builds them from LUTs); only wide ones without a DSP get the explicit LUT form.
   const lutForm = (l: number) => !useDsp(l) && (p.directive.multiplier === 'lut' || PB >= 11);
+  const treeSum = p.directive.unroll === 'reduction' && lanes > 1;
   for (let l = 0; l < lanes; l++) {
     L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
     if (ternary) {
@@ -412,7 +413,15 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
       L.line(`wire [${PB - 1}:0] xe${l} = ${sext(xOf(l), XB, PB)};`);
       L.line(`always @(posedge clk) prod${l} <= wq${l}[0] ? (wq${l}[1] ? -xe${l} : xe${l}) : ${PB}'d0;`);
     } else if (!lutForm(l)) {
-      L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(${xOf(l)});`);
+      if (useDsp(l) && treeSum) {
+        // A product that only feeds the adder tree: Yosys's ice40_dsp takes this register into the DSP
+        // (it ignores (* keep *) on a register's output, only a kept D side stops it), then the tree's
+        // first adder and the tsum register too, and loses the register bits that were copies of the
+        // adder's sign (synth_ice40 -dsp, Yosys 0.23 and 0.55: tsum's top bits became 'x', kept
+        // prod0 undriven). A kept multiplier output leaves the DSP a plain multiplier.
+        L.line(`(* keep *) wire [${PB - 1}:0] mul${l} = $signed(wq${l}) * $signed(${xOf(l)});`);
+        L.line(`always @(posedge clk) prod${l} <= mul${l};`);
+      } else L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(${xOf(l)});`);
       if (useDsp(l)) dsp++;
       else lut++;
     } else {
