@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { decodeTernary, encodeTernary, ternaryProductCode } from '../../src/numerics/fixed';
+import { TERNARY_RUNTIME_C } from '../../src/quant/cgen-ternary';
 import { QuantConv2D, QuantDepthwiseConv2D, QuantDense } from '../../src/quant/layers';
 import { activationDelta, ternarizeWeights, ternaryActivation, ternaryWeightQuantizer } from '../../src/quant/ternary';
 
@@ -160,5 +165,38 @@ describe('ternary quantization (ToT-Net)', () => {
       }
     }
     assert.deepEqual([encodeTernary(0), encodeTernary(1), encodeTernary(-1)], [0b00, 0b01, 0b11]);
+  });
+
+  it("the generated C's code macros follow the same table (DM_TCODE_OF, DM_TMUL, DM_TMAC add/subtract/skip)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-tmul-'));
+    const program = [
+      '#include <stdint.h>',
+      '#include <stdio.h>',
+      '#include <math.h>',
+      '#define DM_FIXED 1',
+      TERNARY_RUNTIME_C,
+      'int main(void)',
+      '{',
+      '    int w, x;',
+      '    for (w = -1; w <= 1; w++)',
+      '        for (x = -1; x <= 1; x++) {',
+      '            uint64_t acc = 100u;',
+      '            unsigned o = DM_TMUL(DM_TCODE_OF(w), DM_TCODE_OF(x));',
+      '            DM_TMAC(acc, o, 1);',
+      '            printf("%d %d %u %d\\n", w, x, o, (int)((int64_t)acc - 100));',
+      '        }',
+      '    return 0;',
+      '}',
+    ].join('\n');
+    writeFileSync(join(dir, 't.c'), program);
+    const cc = spawnSync('cc', ['-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-o', 't', 't.c', '-lm'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const lines = spawnSync(join(dir, 't'), { encoding: 'utf8' }).stdout.trim().split('\n');
+    assert.equal(lines.length, 9);
+    for (const line of lines) {
+      const [w, x, o, added] = line.split(' ').map(Number);
+      assert.equal(o, ternaryProductCode(encodeTernary(w as -1 | 0 | 1), encodeTernary(x as -1 | 0 | 1)), `code of ${w}·${x}`);
+      assert.equal(added, w * x + 0, `the MAC adds ${w}·${x}`);
+    }
   });
 });
