@@ -14,7 +14,8 @@
  * same design skips Yosys and the compiler.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findOnPath, YowaspToolchain } from '../fpga/toolchain';
@@ -47,6 +48,8 @@ export interface SimulateOptions {
   maxCyclesPerSample?: number;
   /** C++ optimisation level of the simulator build. */
   optimize?: 0 | 1 | 2 | 3;
+  /** Simulator processes run at once, each on a contiguous share of the samples (default: one per CPU, at most 4). */
+  jobs?: number;
   log?: Logger;
 }
 
@@ -58,8 +61,9 @@ export interface SimulationResult {
   simulator: { name: SimulatorName; version: string };
   buildSeconds: number;
   runSeconds: number;
-  /** Cycles simulated in all (including the streaming), for a speed figure. */
+  /** Cycles simulated in all (including the streaming), for a speed figure (over `jobs` processes). */
   totalCycles: number;
+  jobs: number;
   cached: boolean;
 }
 
@@ -204,16 +208,29 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   }
   mkdirSync(opts.workDir, { recursive: true });
   const b = await build(opts, sim, log);
-  const runDir = dirname(b.exe);
-  const inFile = join(runDir, 'input.bin');
-  const outFile = join(runDir, 'output.txt');
-  writeFileSync(inFile, Buffer.concat(opts.samples.map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength))));
+  // A run folder of its own: two simulations of one cached build may run at once.
+  const runDir = mkdtempSync(join(dirname(b.exe), 'run-'));
   const maxCycles = opts.maxCyclesPerSample ?? 50_000_000;
+  // Samples are independent (the core returns to its load state after each): shard them over processes.
+  const jobs = Math.max(1, Math.min(opts.jobs ?? Math.min(4, cpus().length), opts.samples.length));
+  const per = Math.ceil(opts.samples.length / jobs);
+  const shards = Array.from({ length: jobs }, (_, j) => opts.samples.slice(j * per, (j + 1) * per)).filter((x) => x.length > 0);
   const started = Date.now();
-  const r = await run(b.exe, [inFile, outFile, String(opts.inputBytes), String(opts.outputs), String(opts.outBits), String(opts.samples.length), String(maxCycles)], runDir, log);
+  const results = await Promise.all(
+    shards.map(async (shard, j) => {
+      const inFile = join(runDir, `input${j}.bin`);
+      const outFile = join(runDir, `output${j}.txt`);
+      writeFileSync(inFile, Buffer.concat(shard.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+      const r = await run(b.exe, [inFile, outFile, String(opts.inputBytes), String(opts.outputs), String(opts.outBits), String(shard.length), String(maxCycles)], dirname(b.exe), log); // cwd: Verilator's $readmemh reads the .hex files at run time
+      if (r.code !== 0) throw new DeepMakerError(`the ${sim} simulation failed (exit ${r.code})`, { file: runDir }, tail(r.out));
+      const m = /simulated \d+ samples, (\d+) cycles/.exec(r.out);
+      return { text: readFileSync(outFile, 'utf8'), cycles: m ? Number(m[1]) : 0 };
+    }),
+  );
   const runSeconds = (Date.now() - started) / 1000;
-  if (r.code !== 0) throw new DeepMakerError(`the ${sim} simulation failed (exit ${r.code})`, { file: runDir }, tail(r.out));
-  const lines = readFileSync(outFile, 'utf8').trim().split('\n').filter((l) => l.length > 0);
+  const outText = results.map((x) => x.text).join('');
+  rmSync(runDir, { recursive: true, force: true });
+  const lines = outText.trim().split('\n').filter((l) => l.length > 0);
   if (lines.length !== opts.samples.length) throw new Error(`simulation wrote ${lines.length} results for ${opts.samples.length} samples`);
   const logits: Int32Array[] = [];
   const classes: number[] = [];
@@ -224,7 +241,6 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     cycles.push(v[1]);
     logits.push(Int32Array.from(v.slice(2)));
   }
-  const m = /simulated \d+ samples, (\d+) cycles/.exec(r.out);
   return {
     logits,
     classes,
@@ -232,7 +248,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     simulator: { name: sim, version: b.version },
     buildSeconds: b.seconds,
     runSeconds,
-    totalCycles: m ? Number(m[1]) : 0,
+    totalCycles: results.reduce((a, x) => a + x.cycles, 0),
+    jobs: shards.length,
     cached: b.cached,
   };
 }

@@ -143,7 +143,7 @@ export async function runSimStage(ctx: StageContext<SimView>): Promise<void> {
     floorRatio: cycles / rtl.floorCycles,
     accuracy: correct / n,
     simulator: sim.simulator,
-    simulationSeconds: { build: sim.buildSeconds, run: sim.runSeconds, buildCached: sim.cached },
+    simulationSeconds: { build: sim.buildSeconds, run: sim.runSeconds, buildCached: sim.cached, processes: sim.jobs },
     simulatedMcyclesPerSecond: sim.runSeconds > 0 ? sim.totalCycles / sim.runSeconds / 1e6 : null,
     files: ['report.json', 'vectors.bin', 'vectors.json', 'mismatches.jsonl'],
   };
