@@ -12,22 +12,9 @@ import { recordBench } from './util';
 import { mnistSample } from './mnist-sample';
 import { trainArchitecture } from '../src/nn/train';
 import type { BackendPreference } from '../src/nn/backend';
-import type { Architecture } from '../src/nn/arch';
+import { LENET5, type Architecture } from '../src/nn/arch';
 
-const lenet5: Architecture = {
-  input: [28, 28, 1],
-  classes: 10,
-  layers: [
-    { type: 'conv2d', filters: 6, kernel: 5, padding: 'same', activation: 'relu' },
-    { type: 'maxpool2d', pool: 2 },
-    { type: 'conv2d', filters: 16, kernel: 5, activation: 'relu' },
-    { type: 'maxpool2d', pool: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 120, activation: 'relu' },
-    { type: 'dense', units: 84, activation: 'relu' },
-    { type: 'dense', units: 10 },
-  ],
-};
+const lenet5 = LENET5;
 
 const IMAGES = Number(process.env.BENCH_TRAIN_IMAGES ?? 4096);
 

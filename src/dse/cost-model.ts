@@ -30,20 +30,15 @@ import { emitEngine, EngineModule } from '../rtl/engines';
 import { buildPlans, EnginePlan } from '../rtl/plan';
 import { lowerModel, QModel, QOp } from '../rtl/qmodel';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
-import { Calibration, loadCalibration, predictLogic } from './calibration';
+import { Calibration, loadCalibration, predictLogic, SynthFigures } from './calibration';
 import { addFeatures, engineFeatures, Features, topFeatures } from './features';
 import { buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice } from './space';
 
-export interface ResourceFigures {
-  luts: number;
-  ffs: number;
-  carry: number;
-  /** max(luts, ffs, carry): the logic cells the design needs at least (what "fits" is checked on). */
-  logicCells: number;
-  ebr: number;
-  dsp: number;
-  spram: number;
-}
+/**
+ * Predicted resources, in the units synthesis reports them. Here logicCells is max(luts, ffs, carry):
+ * the logic cells the design needs at least (what "fits" is checked on).
+ */
+export type ResourceFigures = SynthFigures;
 
 export interface PartitionCost extends ResourceFigures {
   layer: string;

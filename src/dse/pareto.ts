@@ -15,6 +15,7 @@ import { dominates } from '../moo/dominance';
 import { DeepMakerError } from '../util/errors';
 import type { ExploredPoint } from './search';
 import { objectives } from './search';
+import { escapeXml, svgFrame } from '../util/svg';
 
 export type ChooseRule = 'min-latency' | 'min-luts' | 'knee';
 
@@ -79,10 +80,6 @@ export function choosePoint(points: ExploredPoint[], rule: ChooseRule): Explored
   return best;
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** pareto.svg: every explored point (cycles on a log axis, logic cells), the frontier, the budget line and the chosen point. */
 export function paretoSvg(points: ExploredPoint[], front: ExploredPoint[], chosen: ExploredPoint, opts: { title: string; budgetLogicCells: number; baseline?: ExploredPoint }): string {
   const W = 640, H = 420, L = 72, R = 24, T = 44, B = 56;
@@ -96,13 +93,7 @@ export function paretoSvg(points: ExploredPoint[], front: ExploredPoint[], chose
   const ymin = 0, ymax = Math.max(...ys) * 1.08;
   const px = (c: number) => L + ((Math.log10(c) - xmin) / (xmax - xmin || 1)) * (W - L - R);
   const py = (v: number) => T + (1 - (v - ymin) / (ymax - ymin || 1)) * (H - T - B);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`,
-    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
-    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
-  ];
+  const parts = svgFrame({ W, H, L, R, T, B }, opts.title);
   for (let e = Math.ceil(xmin); e <= Math.floor(xmax); e++) {
     for (const m of [1, 2, 5]) {
       const c = m * 10 ** e;

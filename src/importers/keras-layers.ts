@@ -103,74 +103,48 @@ function useBias(cfg: Record<string, any>): boolean {
   return cfg.use_bias !== false;
 }
 
+function biasSlots(cfg: Record<string, any>): WeightSlot[] {
+  return useBias(cfg) ? [{ keras: 'bias', slot: 'bias' }] : [];
+}
+
+/**
+ * The fields every convolution class shares: activation, kernel geometry, padding (causal only
+ * in 1-D) and bias. Grouped convolution (`groups` > 1) is refused here for all of them.
+ */
+function convolution(cfg: Record<string, any>, ctx: ConversionContext, name: string, type: ImportedLayer['type'], cls: string, rank: 1 | 2): LayerConversion['layer'] {
+  channelsLast(cfg, name, cls);
+  if ((cfg.groups ?? 1) !== 1) throw new DeepMakerError(`layer '${name}' (${cls}): grouped convolution (groups=${cfg.groups}) is not supported`, { where: name });
+  return {
+    ...base(name, type, cls, parseActivation(cfg.activation, ctx, name)),
+    kernel: tuple(cfg.kernel_size, rank, 'kernel_size', name),
+    strides: tuple(cfg.strides ?? 1, rank, 'strides', name),
+    dilation: tuple(cfg.dilation_rate ?? 1, rank, 'dilation_rate', name),
+    padding: padding(cfg, name, rank === 1),
+    useBias: useBias(cfg),
+  };
+}
+
 const CONVERTERS: Record<string, Converter> = {
   Dense: (cfg, ctx, name) => ({
     layer: { ...base(name, 'dense', 'Dense', parseActivation(cfg.activation, ctx, name)), units: cfg.units, useBias: useBias(cfg) },
-    slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
+    slots: [{ keras: 'kernel', slot: 'kernel' }, ...biasSlots(cfg)],
   }),
-  Conv1D: (cfg, ctx, name) => {
-    channelsLast(cfg, name, 'Conv1D');
-    if ((cfg.groups ?? 1) !== 1) throw new DeepMakerError(`layer '${name}' (Conv1D): grouped convolution (groups=${cfg.groups}) is not supported`, { where: name });
-    return {
-      layer: {
-        ...base(name, 'conv1d', 'Conv1D', parseActivation(cfg.activation, ctx, name)),
-        filters: cfg.filters,
-        kernel: tuple(cfg.kernel_size, 1, 'kernel_size', name),
-        strides: tuple(cfg.strides ?? 1, 1, 'strides', name),
-        dilation: tuple(cfg.dilation_rate ?? 1, 1, 'dilation_rate', name),
-        padding: padding(cfg, name, true),
-        useBias: useBias(cfg),
-      },
-      slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
-    };
-  },
-  Conv2D: (cfg, ctx, name) => {
-    channelsLast(cfg, name, 'Conv2D');
-    if ((cfg.groups ?? 1) !== 1) throw new DeepMakerError(`layer '${name}' (Conv2D): grouped convolution (groups=${cfg.groups}) is not supported`, { where: name });
-    return {
-      layer: {
-        ...base(name, 'conv2d', 'Conv2D', parseActivation(cfg.activation, ctx, name)),
-        filters: cfg.filters,
-        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
-        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
-        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
-        padding: padding(cfg, name, false),
-        useBias: useBias(cfg),
-      },
-      slots: [{ keras: 'kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
-    };
-  },
-  DepthwiseConv2D: (cfg, ctx, name) => {
-    channelsLast(cfg, name, 'DepthwiseConv2D');
-    return {
-      layer: {
-        ...base(name, 'depthwise_conv2d', 'DepthwiseConv2D', parseActivation(cfg.activation, ctx, name)),
-        depthMultiplier: cfg.depth_multiplier ?? 1,
-        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
-        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
-        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
-        padding: padding(cfg, name, false),
-        useBias: useBias(cfg),
-      },
-      slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
-    };
-  },
-  SeparableConv2D: (cfg, ctx, name) => {
-    channelsLast(cfg, name, 'SeparableConv2D');
-    return {
-      layer: {
-        ...base(name, 'separable_conv2d', 'SeparableConv2D', parseActivation(cfg.activation, ctx, name)),
-        filters: cfg.filters,
-        depthMultiplier: cfg.depth_multiplier ?? 1,
-        kernel: tuple(cfg.kernel_size, 2, 'kernel_size', name),
-        strides: tuple(cfg.strides ?? 1, 2, 'strides', name),
-        dilation: tuple(cfg.dilation_rate ?? 1, 2, 'dilation_rate', name),
-        padding: padding(cfg, name, false),
-        useBias: useBias(cfg),
-      },
-      slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, { keras: 'pointwise_kernel', slot: 'pointwise' }, ...(useBias(cfg) ? [{ keras: 'bias', slot: 'bias' as const }] : [])],
-    };
-  },
+  Conv1D: (cfg, ctx, name) => ({
+    layer: { ...convolution(cfg, ctx, name, 'conv1d', 'Conv1D', 1), filters: cfg.filters },
+    slots: [{ keras: 'kernel', slot: 'kernel' }, ...biasSlots(cfg)],
+  }),
+  Conv2D: (cfg, ctx, name) => ({
+    layer: { ...convolution(cfg, ctx, name, 'conv2d', 'Conv2D', 2), filters: cfg.filters },
+    slots: [{ keras: 'kernel', slot: 'kernel' }, ...biasSlots(cfg)],
+  }),
+  DepthwiseConv2D: (cfg, ctx, name) => ({
+    layer: { ...convolution(cfg, ctx, name, 'depthwise_conv2d', 'DepthwiseConv2D', 2), depthMultiplier: cfg.depth_multiplier ?? 1 },
+    slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, ...biasSlots(cfg)],
+  }),
+  SeparableConv2D: (cfg, ctx, name) => ({
+    layer: { ...convolution(cfg, ctx, name, 'separable_conv2d', 'SeparableConv2D', 2), filters: cfg.filters, depthMultiplier: cfg.depth_multiplier ?? 1 },
+    slots: [{ keras: 'depthwise_kernel', slot: 'kernel' }, { keras: 'pointwise_kernel', slot: 'pointwise' }, ...biasSlots(cfg)],
+  }),
   MaxPooling1D: (cfg, _ctx, name) => pool1d(cfg, name, 'maxpool1d', 'MaxPooling1D'),
   AveragePooling1D: (cfg, _ctx, name) => pool1d(cfg, name, 'avgpool1d', 'AveragePooling1D'),
   MaxPooling2D: (cfg, _ctx, name) => pool2d(cfg, name, 'maxpool2d', 'MaxPooling2D'),

@@ -6,8 +6,9 @@
  *  - hypervolume.svg: the normalised hypervolume of the Pareto set after each generation.
  */
 import type { Candidate, GenerationSummary } from './search';
+import { escapeXml } from '../util/svg';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeXml;
 const fmt = (x: number) => (x >= 1e6 ? `${+(x / 1e6).toPrecision(3)}M` : x >= 1e3 ? `${+(x / 1e3).toPrecision(3)}k` : `${+x.toPrecision(3)}`);
 
 interface Panel {

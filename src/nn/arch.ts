@@ -41,3 +41,19 @@ export interface Architecture {
   classes: number;
   layers: ArchNode[];
 }
+
+/** LeNet-5 (LeCun et al. 1998) on 28x28 MNIST, with ReLU and max pooling: the usual reference CNN. */
+export const LENET5: Architecture = {
+  input: [28, 28, 1],
+  classes: 10,
+  layers: [
+    { type: 'conv2d', filters: 6, kernel: 5, padding: 'same', activation: 'relu' },
+    { type: 'maxpool2d', pool: 2 },
+    { type: 'conv2d', filters: 16, kernel: 5, activation: 'relu' },
+    { type: 'maxpool2d', pool: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 120, activation: 'relu' },
+    { type: 'dense', units: 84, activation: 'relu' },
+    { type: 'dense', units: 10 },
+  ],
+};

@@ -145,40 +145,51 @@ function layerOp(l: ImportedLayer, xs: tf.Tensor[]): tf.Tensor {
   throw new Error(`no TF.js reference for layer type ${l.type}`);
 }
 
+/**
+ * A batched predict over flat float inputs: splits each batch of `count` concatenated samples into
+ * one tensor per input shape, runs `forward`, and concatenates the flattened outputs.
+ */
+function batchedPredict(inputShapes: number[][], outputSize: number, forward: (feeds: tf.Tensor[]) => tf.Tensor[]): ReferenceNetwork['predict'] {
+  const inputSizes = inputShapes.map(sizeOf);
+  const inputSize = inputSizes.reduce((a, b) => a + b, 0);
+  return async (x, count) => {
+    const out = new Float32Array(count * outputSize);
+    const batch = 256;
+    for (let start = 0; start < count; start += batch) {
+      const m = Math.min(batch, count - start);
+      const y = tf.tidy(() => {
+        const flat = tf.tensor2d(x.subarray(start * inputSize, (start + m) * inputSize), [m, inputSize]);
+        let off = 0;
+        const feeds = inputShapes.map((shape, i) => {
+          const t = tf.reshape(tf.slice(flat, [0, off], [m, inputSizes[i]]), [m, ...shape]);
+          off += inputSizes[i];
+          return t;
+        });
+        return tf.concat(forward(feeds).map((o) => tf.reshape(o, [m, -1])), 1);
+      });
+      out.set(await y.data(), start * outputSize);
+      y.dispose();
+    }
+    return out;
+  };
+}
+
 /** The reference as TF.js ops over the imported graph. */
 export function opsReference(model: ImportedModel, backend: string): ReferenceNetwork {
   const byName = new Map(model.layers.map((l) => [l.name, l]));
-  const inputSizes = model.inputs.map((n) => sizeOf(byName.get(n)!.outputShape));
-  const inputSize = inputSizes.reduce((a, b) => a + b, 0);
   const outputSize = model.outputs.reduce((a, n) => a + sizeOf(byName.get(n)!.outputShape), 0);
   return {
     engine: 'TensorFlow.js ops over the imported graph (before our passes)',
     backend,
     outputSize,
-    predict: async (x, count) => {
-      const out = new Float32Array(count * outputSize);
-      const batch = 256;
-      for (let start = 0; start < count; start += batch) {
-        const m = Math.min(batch, count - start);
-        const y = tf.tidy(() => {
-          const values = new Map<string, tf.Tensor>();
-          const flat = tf.tensor2d(x.subarray(start * inputSize, (start + m) * inputSize), [m, inputSize]);
-          let off = 0;
-          model.inputs.forEach((name, i) => {
-            values.set(name, tf.reshape(tf.slice(flat, [0, off], [m, inputSizes[i]]), [m, ...byName.get(name)!.outputShape]));
-            off += inputSizes[i];
-          });
-          for (const l of model.layers) {
-            if (l.type === 'input') continue;
-            values.set(l.name, layerOp(l, l.inputs.map((i) => values.get(i)!)));
-          }
-          return tf.concat(model.outputs.map((o) => tf.reshape(values.get(o)!, [m, -1])), 1);
-        });
-        out.set(await y.data(), start * outputSize);
-        y.dispose();
+    predict: batchedPredict(model.inputs.map((n) => byName.get(n)!.outputShape), outputSize, (feeds) => {
+      const values = new Map<string, tf.Tensor>(model.inputs.map((name, i) => [name, feeds[i]]));
+      for (const l of model.layers) {
+        if (l.type === 'input') continue;
+        values.set(l.name, layerOp(l, l.inputs.map((i) => values.get(i)!)));
       }
-      return out;
-    },
+      return model.outputs.map((o) => values.get(o)!);
+    }),
   };
 }
 
@@ -197,36 +208,15 @@ export async function tfjsLayersReference(modelJsonFile: string, backend: string
   if (!tfjsCanLoad(json)) return undefined;
   const { fileLoadHandler } = await import('../nn/save.js');
   const model = await tf.loadLayersModel(fileLoadHandler(modelJsonFile));
-  const ins = model.inputs.map((t) => t.shape.slice(1) as number[]);
-  const inputSizes = ins.map(sizeOf);
-  const inputSize = inputSizes.reduce((a, b) => a + b, 0);
   const outputSize = model.outputs.reduce((a, t) => a + sizeOf(t.shape.slice(1) as number[]), 0);
   return {
     engine: 'tf.loadLayersModel (TensorFlow.js layers)',
     backend,
     outputSize,
-    predict: async (x, count) => {
-      const out = new Float32Array(count * outputSize);
-      const batch = 256;
-      for (let start = 0; start < count; start += batch) {
-        const m = Math.min(batch, count - start);
-        const y = tf.tidy(() => {
-          const flat = tf.tensor2d(x.subarray(start * inputSize, (start + m) * inputSize), [m, inputSize]);
-          let off = 0;
-          const feeds = ins.map((shape, i) => {
-            const t = tf.reshape(tf.slice(flat, [0, off], [m, inputSizes[i]]), [m, ...shape]);
-            off += inputSizes[i];
-            return t;
-          });
-          const r = model.predict(feeds.length === 1 ? feeds[0] : feeds);
-          const outs = Array.isArray(r) ? r : [r];
-          return tf.concat(outs.map((o) => tf.reshape(o, [m, -1])), 1);
-        });
-        out.set(await y.data(), start * outputSize);
-        y.dispose();
-      }
-      return out;
-    },
+    predict: batchedPredict(model.inputs.map((t) => t.shape.slice(1) as number[]), outputSize, (feeds) => {
+      const r = model.predict(feeds.length === 1 ? feeds[0] : feeds);
+      return Array.isArray(r) ? r : [r];
+    }),
   };
 }
 

@@ -1,12 +1,9 @@
 /** The precision-sweep figure (accuracy vs total bits), hand-written SVG. */
+import { escapeXml, svgFrame } from '../util/svg';
 
 export interface SweepPoint {
   bits: number;
   value: number;
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export function sweepSvg(points: SweepPoint[], opts: { title: string; yLabel: string; floatValue?: number }): string {
@@ -17,20 +14,14 @@ export function sweepSvg(points: SweepPoint[], opts: { title: string; yLabel: st
   const ymin = Math.max(0, Math.floor(Math.min(...ys) * 10) / 10), ymax = 1;
   const px = (b: number) => L + (xmax === xmin ? (W - L - R) / 2 : ((b - xmin) / (xmax - xmin)) * (W - L - R));
   const py = (v: number) => T + (1 - (v - ymin) / (ymax - ymin || 1)) * (H - T - B);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`,
-    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
-    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
-  ];
+  const parts = svgFrame({ W, H, L, R, T, B }, opts.title);
   for (const b of xs) parts.push(`<line x1="${px(b)}" y1="${H - B}" x2="${px(b)}" y2="${H - B + 5}" stroke="black"/><text x="${px(b)}" y="${H - B + 18}" text-anchor="middle">${b}</text>`);
   for (let i = 0; i <= 5; i++) {
     const v = ymin + ((ymax - ymin) * i) / 5;
     parts.push(`<line x1="${L - 5}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#ddd"/><text x="${L - 8}" y="${py(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">total bits (fixed point)</text>`);
-  parts.push(`<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">${esc(opts.yLabel)}</text>`);
+  parts.push(`<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">${escapeXml(opts.yLabel)}</text>`);
   if (opts.floatValue !== undefined) {
     parts.push(`<line x1="${L}" y1="${py(opts.floatValue)}" x2="${W - R}" y2="${py(opts.floatValue)}" stroke="#888" stroke-dasharray="6 4"/>`);
     parts.push(`<text x="${W - R}" y="${py(opts.floatValue) - 6}" text-anchor="end" fill="#555">float ${(opts.floatValue * 100).toFixed(2)}%</text>`);

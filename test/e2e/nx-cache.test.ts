@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { idxFiles, tasks, Workspace } from './workspace';
+import { idxFiles, tasks, Workspace, writeIdxDataset } from './workspace';
 
 /**
  * The Nx mapping, end to end (DESIGN §4): a temporary workspace with the plugin installed, a root
@@ -31,12 +31,7 @@ describe('nx: caching per stage', () => {
   let lastData: number;
 
   before(async () => {
-    const train = idxFiles(300, 10, 1);
-    const test = idxFiles(60, 10, 2);
-    ws.write('data/train-images.idx', train.images);
-    ws.write('data/train-labels.idx', train.labels);
-    ws.write('data/test-images.idx', test.images);
-    ws.write('data/test-labels.idx', test.labels);
+    writeIdxDataset(ws, 'data/', { train: 300, test: 60, classes: 10, seed: 1 });
     ws.write('deepmaker.yaml', MODEL_YAML);
     ws.write('models/other/deepmaker.yaml', OTHER_YAML);
     ws.write('models/other/train.csv', 'a,b,label\n' + Array.from({ length: 40 }, (_, i) => `${i},${i % 5},${i % 3}`).join('\n') + '\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { idxFiles, tasks, Workspace } from './workspace';
+import { tasks, tinyProjectYaml, Workspace, writeTinyProject } from './workspace';
 
 /**
  * DSE in the Nx graph (issue #7): editing `dse:` reruns dse and the hardware stages after it (rtl,
@@ -8,24 +8,8 @@ import { idxFiles, tasks, Workspace } from './workspace';
  * and verify stay cached. A tiny project (4x4 IDX images, a two-layer dense network, one epoch) keeps
  * every stage short.
  */
-const YAML = (dse: string) => `name: model
-data:
-  dataset: idx
-  train: { images: data/train-images.idx, labels: data/train-labels.idx }
-  test: { images: data/test-images.idx, labels: data/test-labels.idx }
-search:
-  enabled: false
-train:
-  architecture:
-    - { type: dense, units: 8, activation: relu }
-    - { type: dense, units: 4 }
-  epochs: 1
-quantize:
-  mode: fixed
-verify:
-  samples: 20
-  sweep: [8]
-sim:
+const TINY = { epochs: 1, verifySamples: 20 };
+const REST = (dse: string) => `sim:
   samples: 2
   netlistSamples: 1
 target:
@@ -34,6 +18,7 @@ dse:
   check: 0
   maxLanes: 4
 ${dse}`;
+const YAML = (dse: string) => tinyProjectYaml(TINY, REST(dse));
 
 const BEFORE_DSE = ['nas', 'train', 'convert', 'verify'];
 const AFTER_DSE = ['rtl', 'sim', 'synth', 'bitstream'];
@@ -48,13 +33,7 @@ describe('nx: editing dse reruns the hardware stages only', () => {
   };
 
   before(async () => {
-    const train = idxFiles(200, 4, 1);
-    const test = idxFiles(40, 4, 2);
-    ws.write('data/train-images.idx', train.images);
-    ws.write('data/train-labels.idx', train.labels);
-    ws.write('data/test-images.idx', test.images);
-    ws.write('data/test-labels.idx', test.labels);
-    ws.write('deepmaker.yaml', YAML('  choose: min-latency\n'));
+    writeTinyProject(ws, TINY, REST('  choose: min-latency\n'));
     const init = await ws.nx(['g', 'deepmaker:init']);
     assert.equal(init.code, 0, init.out);
     const show = await ws.nx(['show', 'project', 'model', '--json']);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { idxFiles, tasks, Workspace } from './workspace';
+import { tasks, Workspace, writeIdxDataset } from './workspace';
 
 /**
  * Sharing stages through a self-hosted remote cache, without Nx Cloud: a minimal server implementing
@@ -52,12 +52,7 @@ data:
 `;
 
 function project(ws: Workspace): void {
-  const train = idxFiles(200, 4, 5);
-  const test = idxFiles(40, 4, 6);
-  ws.write('train-images.idx', train.images);
-  ws.write('train-labels.idx', train.labels);
-  ws.write('test-images.idx', test.images);
-  ws.write('test-labels.idx', test.labels);
+  writeIdxDataset(ws, '', { train: 200, test: 40, classes: 4, seed: 5 });
   ws.write('deepmaker.yaml', YAML);
   ws.write('nx.json', JSON.stringify({ cacheDirectory: '.nx/cache', useDaemonProcess: false, plugins: [{ plugin: 'deepmaker/plugin', include: ['**/deepmaker.yaml'] }] }, null, 2));
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { idxFiles, tasks, Workspace } from './workspace';
+import { tasks, tinyProjectYaml, Workspace, writeTinyProject } from './workspace';
 
 /**
  * The whole flow under Nx on a tiny model (issue #6): spec -> data -> nas (skipped) -> train ->
@@ -10,24 +10,8 @@ import { idxFiles, tasks, Workspace } from './workspace';
  * iCE40 UP5K .bin for the iCEBreaker, with the RTL and the synthesized netlist bit-exact against the
  * C fixed-point model; then a clock-only edit reruns just the stages that read the clock.
  */
-const YAML = (clockMHz: number) => `name: model
-data:
-  dataset: idx
-  train: { images: data/train-images.idx, labels: data/train-labels.idx }
-  test: { images: data/test-images.idx, labels: data/test-labels.idx }
-search:
-  enabled: false
-train:
-  architecture:
-    - { type: dense, units: 8, activation: relu }
-    - { type: dense, units: 4 }
-  epochs: 2
-quantize:
-  mode: fixed
-verify:
-  samples: 40
-  sweep: [8]
-dse:
+const TINY = { epochs: 2, verifySamples: 40 };
+const REST = (clockMHz: number) => `dse:
   check: 0
   maxLanes: 2
 sim:
@@ -38,6 +22,7 @@ target:
   board: icebreaker
   clockMHz: ${clockMHz}
 `;
+const YAML = (clockMHz: number) => tinyProjectYaml(TINY, REST(clockMHz));
 
 const report = (ws: Workspace, stage: string) => JSON.parse(ws.read(`dist/${stage}/report.json`));
 
@@ -45,13 +30,7 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
   const ws = new Workspace('dm-e2e-flow-');
 
   before(async () => {
-    const train = idxFiles(200, 4, 1);
-    const test = idxFiles(40, 4, 2);
-    ws.write('data/train-images.idx', train.images);
-    ws.write('data/train-labels.idx', train.labels);
-    ws.write('data/test-images.idx', test.images);
-    ws.write('data/test-labels.idx', test.labels);
-    ws.write('deepmaker.yaml', YAML(12));
+    writeTinyProject(ws, TINY, REST(12));
     const init = await ws.nx(['g', 'deepmaker:init']);
     assert.equal(init.code, 0, init.out);
   });

@@ -142,3 +142,43 @@ export function idxFiles(n: number, classes: number, seed: number): { images: Bu
   const lb = Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) % classes));
   return { images: Buffer.concat([head([n, 4, 4]), px]), labels: Buffer.concat([head([n]), lb]) };
 }
+
+/**
+ * The tiny project the e2e flows build: 200 training and 40 test 4x4 IDX images of 4 classes, and
+ * a deepmaker.yaml with a fixed two-layer dense network (no search), 8-bit fixed point on a UP5K.
+ * `rest` is appended to the YAML (the dse/sim/target sections each test varies).
+ */
+export function writeTinyProject(ws: Workspace, opts: { epochs: number; verifySamples: number }, rest: string): void {
+  writeIdxDataset(ws, 'data/', { train: 200, test: 40, classes: 4, seed: 1 });
+  ws.write('deepmaker.yaml', tinyProjectYaml(opts, rest));
+}
+
+/** Writes `<prefix>{train,test}-{images,labels}.idx`: a train and a test split from idxFiles (test seed = seed + 1). */
+export function writeIdxDataset(ws: Workspace, prefix: string, o: { train: number; test: number; classes: number; seed: number }): void {
+  for (const [split, n, seed] of [['train', o.train, o.seed], ['test', o.test, o.seed + 1]] as const) {
+    const f = idxFiles(n, o.classes, seed);
+    ws.write(`${prefix}${split}-images.idx`, f.images);
+    ws.write(`${prefix}${split}-labels.idx`, f.labels);
+  }
+}
+
+export function tinyProjectYaml(opts: { epochs: number; verifySamples: number }, rest: string): string {
+  return `name: model
+data:
+  dataset: idx
+  train: { images: data/train-images.idx, labels: data/train-labels.idx }
+  test: { images: data/test-images.idx, labels: data/test-labels.idx }
+search:
+  enabled: false
+train:
+  architecture:
+    - { type: dense, units: 8, activation: relu }
+    - { type: dense, units: 4 }
+  epochs: ${opts.epochs}
+quantize:
+  mode: fixed
+verify:
+  samples: ${opts.verifySamples}
+  sweep: [8]
+${rest}`;
+}

@@ -134,9 +134,9 @@ describe('selection from the Pareto set', () => {
 describe('the weight-bit objective agrees with the quantization report', () => {
   it('for random members of both spaces, in fixed and ternary modes (src/quant/qat.ts weightMemory)', async () => {
     const tf = await import('@tensorflow/tfjs');
-    const { buildQuantizedModel } = await import('../../src/quant/model');
-    const { weightMemory } = await import('../../src/quant/qat');
-    const { resolveQuantization } = await import('../../src/quant/config');
+    const { buildQuantizedModel } = await import('../../src/quant/model.js');
+    const { weightMemory } = await import('../../src/quant/qat.js');
+    const { resolveQuantization } = await import('../../src/quant/config.js');
     await tf.setBackend('cpu');
     const small = { input: [12, 12, 1], classes: 3, activations: ['relu' as const] };
     const rng = new Rng('agree');

@@ -1,21 +1,8 @@
 /** Architectures the nn tests share: LeNet-5 and small members of both search spaces. */
 import type { Split } from '../../src/data/tensors';
-import type { Architecture } from '../../src/nn/arch';
+import { LENET5, type Architecture } from '../../src/nn/arch';
 
-export const lenet5: Architecture = {
-  input: [28, 28, 1],
-  classes: 10,
-  layers: [
-    { type: 'conv2d', filters: 6, kernel: 5, padding: 'same', activation: 'relu' },
-    { type: 'maxpool2d', pool: 2 },
-    { type: 'conv2d', filters: 16, kernel: 5, activation: 'relu' },
-    { type: 'maxpool2d', pool: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 120, activation: 'relu' },
-    { type: 'dense', units: 84, activation: 'relu' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
+export const lenet5 = LENET5;
 
 export const denseNetLike: Architecture = {
   input: [16, 16, 1],

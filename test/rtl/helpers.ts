@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NumberKnobs } from '../../src/cgen/precision';
+import { mulberry32 } from '../../src/data/shuffle';
 import type { Activation, Layer, LayerType, ModelIR } from '../../src/ir/types';
 import { maxInt, minInt } from '../../src/numerics/fixed';
 import type { DirectiveSet } from '../../src/rtl/directives';
@@ -15,17 +16,8 @@ import { encodeInputBytes } from '../../src/rtl/interface';
 import { runReference, type ReferenceResult } from '../../src/sim/reference';
 import { simulate, SimulationResult, type SimulatorName } from '../../src/sim/simulate';
 
-/** Mulberry32: a small seeded generator, so every test sees the same "random" model. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (the data stage's generator), so every test sees the same "random" model. */
+export const rng = mulberry32;
 
 export function knobs(bits: number, integer: number, rounding: NumberKnobs['rounding'] = 'half-even', overflow: NumberKnobs['overflow'] = 'saturate', accumulatorBits = 0): NumberKnobs {
   return { mode: 'fixed', weights: { bits, integer }, biases: { bits, integer }, activations: { bits, integer }, accumulatorBits, rounding, overflow };
