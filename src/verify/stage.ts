@@ -87,13 +87,13 @@ export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>):
   ctx.log.info(`the delivered C (${knobs.mode}, as written) compiles with ${spec.compiler ?? 'cc'} -std=c99 -pedantic -Wall -Wextra -Werror and gives the verified outputs on ${dn} samples`);
   // Fixed point: the TF.js integer reference must give the C's very integers (src/quant/verify.ts).
   const quantizedReference = knobs.mode === 'fixed' ? checkQuantizedReference(model, knobs, test.x, n, result.outputs.fixed, ctx.log) : undefined;
-  ctx.log.info(formatVerification(result));
-  // A quantization-aware trained model: the TF.js graph holds the delivered weights but runs them in
-  // float without the trained activation quantizers (ternary thresholds, fixed-point rounding), so
-  // its accuracy is not the delivered network's; say so beside the figure.
+  // A quantization-aware trained model: its TF.js graph (model.json) runs in float, without the
+  // trained quantizers (ternary weights and thresholds, fixed-point rounding), so its accuracy is
+  // not the delivered network's; say so beside the figure.
   const trainedQuantized = model.layers.some((l) => l.precision !== undefined || l.activation.thresholds !== undefined);
   const referenceNote = trainedQuantized
-    ? { referenceNote: 'quantization-aware trained model: `reference` is its TF.js graph run in float, without the trained activation quantizers; the delivered network is `fixed` (C), and `quantizedReference` checks it integer for integer against TF.js' }
+    ? { referenceNote: 'quantization-aware trained model: `reference` is its TF.js graph (model.json) run in float, without the trained quantizers; the delivered network is `fixed` (C), and `quantizedReference` checks it integer for integer against TF.js' }
     : {};
+  ctx.log.info(formatVerification(result) + (trainedQuantized ? `\nnote: ${referenceNote.referenceNote}` : ''));
   writeVerification(ctx.outDir, result, { delivered: { mode: knobs.mode, samples: dn, identical: true }, ...(quantizedReference ? { quantizedReference } : {}), ...referenceNote });
 }
