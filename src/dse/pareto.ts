@@ -42,13 +42,22 @@ export function front2d(points: ExploredPoint[]): ExploredPoint[] {
   return paretoFront(points, (p) => [p.cost.cycles, p.cost.logicCells]);
 }
 
-export function choosePoint(points: ExploredPoint[], rule: ChooseRule): ExploredPoint {
+/**
+ * The chosen point by `rule` among the fitting ones. `budget` (the device less the margin) only
+ * serves the error when none fits: it names what the smallest design (one lane per layer) needs.
+ */
+export function choosePoint(points: ExploredPoint[], rule: ChooseRule, budget?: { logicCells: number; ebr: number; dsp: number; spram: number }): ExploredPoint {
   const fit = points.filter((p) => p.fits);
   if (fit.length === 0) {
+    const base = points.find((p) => p.genome.every((c) => c === 0));
+    const needs = base && budget
+      ? ': one lane per layer needs ' +
+        (['logicCells', 'ebr', 'dsp', 'spram'] as const).map((k) => `${base.cost[k]}${base.cost[k] > budget[k] ? ` > ${budget[k]}` : ` of ${budget[k]}`} ${k === 'logicCells' ? 'logic cells' : k.toUpperCase()}`).join(', ')
+      : '';
     throw new DeepMakerError(
-      'no explored directive set fits the device with the spec margin (not even one lane per layer)',
+      `no explored directive set fits the device with the spec margin (not even one lane per layer)${needs}`,
       { where: 'dse' },
-      'the model needs more EBR or logic than the device offers: choose a smaller model (search.constraints.maxWeightBits: device), fewer weight bits, a larger device, or a smaller dse.margin',
+      'the model needs more EBR or logic than the device offers: search with search.constraints.maxLuts: device (only networks whose whole design fits are trained), use fewer weight bits, a larger device, or a smaller dse.margin',
     );
   }
   const lex = (keys: (p: ExploredPoint) => number[]) => (a: ExploredPoint, b: ExploredPoint) => {

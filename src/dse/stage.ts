@@ -90,7 +90,7 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   const points = result.points;
   const baseline = points.find((p) => p.genome.every((c) => c === 0))!;
   const front = paretoFront(points);
-  const chosen = choosePoint(points, spec.choose ?? 'min-latency');
+  const chosen = choosePoint(points, spec.choose ?? 'min-latency', budget);
   const fitting = points.filter((p) => p.fits).length;
   ctx.log.info(`${result.algorithm}: ${points.length} points explored (${fitting} fit), ${front.length} on the frontier; chosen #${chosen.id}: ${chosen.cost.cycles} cycles, ${chosen.cost.logicCells} logic cells, ${chosen.cost.ebr} EBR, ${chosen.cost.dsp} DSP (baseline ${baseline.cost.cycles} cycles)`);
 

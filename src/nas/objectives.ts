@@ -3,18 +3,17 @@
  *
  * `error` (1 - validation accuracy) comes from training. Every other objective is computed before
  * any training by an ObjectiveProvider from the architecture and its analytic cost; this is the
- * hook through which hardware objectives join the search: a provider for `cycles` or `luts` built
- * on the DSE cost model only has to call registerObjectiveProvider() and add the name to the
- * schema's `search.objectives` enum (and a `max<Name>` constraint if wanted). Until then those
- * names are not in the schema, and asking for an unregistered one is a clear error.
+ * hook through which hardware objectives join the search: src/dse/nas-objectives.ts registers
+ * `cycles` and `luts` from the DSE cost model (the schema lists them in `search.objectives` and as
+ * maxCycles / maxLuts constraints). Asking for an unregistered name is a clear error.
  *
- * Constraints (search.constraints: maxParams, maxMacs, maxWeightBits; `device` = the EBR bits of
- * target.device) feed NSGA-II's constraint-domination as one total violation,
+ * Constraints (search.constraints: maxParams, maxMacs, maxWeightBits, maxCycles, maxLuts; `device` =
+ * the EBR bits of target.device for weightBits, "the design fits target.device" for luts) feed NSGA-II's constraint-domination as one total violation,
  * Σ max(0, value / limit - 1): relative, so a 10% excess weighs the same on every constraint.
  * Infeasible candidates are known before training and are never trained: constraint-domination
  * never looks at an infeasible candidate's error.
  */
-import { ebrBits } from '../fpga/devices';
+import { ebrBits, getDevice } from '../fpga/devices';
 import type { Architecture } from '../nn/arch';
 import type { ArchitectureCost } from '../nn/cost';
 import { kernelBits, resolveQuantization, type QuantizationPlan, type QuantizeSpec } from '../quant/config';
@@ -87,6 +86,8 @@ export interface ConstraintsSpec {
   maxParams?: number;
   maxMacs?: number;
   maxWeightBits?: number | 'device';
+  maxCycles?: number;
+  maxLuts?: number | 'device';
   [k: string]: number | string | undefined;
 }
 
@@ -95,7 +96,18 @@ export interface Constraint {
   limit: number;
 }
 
-/** Resolves `max<Name>` entries to limits on provider values (`device` -> the device's EBR bits). */
+/**
+ * What `device` means as a limit: weightBits, the device's EBR bits; luts, its logic cells. The luts
+ * provider gives 1e12 to a network whose design does not fit the device even with one lane per
+ * layer (EBR for weights and activation buffers, DSPs, logic with the dse margin), so
+ * `maxLuts: device` admits exactly the networks the hardware stages can build on it.
+ */
+const DEVICE_LIMITS: Record<string, (device: string) => number> = {
+  weightBits: (d) => ebrBits(d),
+  luts: (d) => getDevice(d).logicCells,
+};
+
+/** Resolves `max<Name>` entries to limits on provider values (`device`: see DEVICE_LIMITS). */
 export function resolveConstraints(spec: ConstraintsSpec | undefined, device: string): Constraint[] {
   const out: Constraint[] = [];
   for (const [key, value] of Object.entries(spec ?? {}).sort()) {
@@ -104,8 +116,8 @@ export function resolveConstraints(spec: ConstraintsSpec | undefined, device: st
     if (!m) throw new DeepMakerError(`unknown constraint '${key}'`, { where: `search.constraints.${key}` }, 'constraints are max<Objective>, e.g. maxParams');
     const objective = m[1][0].toLowerCase() + m[1].slice(1);
     objectiveProvider(objective);
-    const limit = value === 'device' ? ebrBits(device) : Number(value);
-    if (value === 'device' && objective !== 'weightBits') throw new DeepMakerError(`'device' is only a limit for maxWeightBits`, { where: `search.constraints.${key}` });
+    if (value === 'device' && !(objective in DEVICE_LIMITS)) throw new DeepMakerError(`'device' is only a limit for ${Object.keys(DEVICE_LIMITS).map((o) => `max${o[0].toUpperCase()}${o.slice(1)}`).join(' and ')}`, { where: `search.constraints.${key}` });
+    const limit = value === 'device' ? DEVICE_LIMITS[objective](device) : Number(value);
     out.push({ objective, limit });
   }
   return out;

@@ -19,7 +19,7 @@ export function selectCandidate<G>(pareto: Candidate<G>[], rule: SelectRule, ref
     throw new DeepMakerError(
       'no candidate satisfies the search constraints, so there is no architecture to select',
       { where: 'search.constraints' },
-      'relax search.constraints (maxParams, maxMacs, maxWeightBits), pick a larger target.device, or run more generations',
+      'relax search.constraints (maxParams, maxMacs, maxWeightBits, maxCycles, maxLuts), pick a larger target.device, or run more generations',
     );
   }
   if (rule === 'lowest-error') {

@@ -46,6 +46,12 @@ export interface TrainOptions {
   modelFactory?: ModelFactoryRef;
   /** Start from these weights (matched by layer name) instead of the seeded initialisation, e.g. fine-tuning a float model. */
   initFrom?: tf.LayersModel;
+  /**
+   * With initFrom and earlyStopping: the starting weights are a candidate too (epoch 0). When no
+   * epoch improves on their validation loss, they are what is returned (bestEpoch 0), so
+   * fine-tuning never hands on a worse model than it started from.
+   */
+  startIsCandidate?: boolean;
   /** Progress lines per epoch (default 10). */
   progressLines?: number;
 }
@@ -216,6 +222,12 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
 
     const history: EpochRecord[] = [];
     let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+    let start: { loss: number; accuracy: number } | undefined;
+    if (opts.initFrom && opts.earlyStopping && opts.startIsCandidate) {
+      start = evaluate(local.model, data.validation);
+      best = { loss: start.loss, epoch: 0, weights: local.model.getWeights().map((w) => tf.keep(w.clone())) };
+      log.info(`epoch 0 (starting weights): validation loss ${start.loss.toFixed(4)} accuracy ${start.accuracy.toFixed(4)}`);
+    }
     let trainSeconds = 0;
     let trainImages = 0;
     let stoppedEarly = false;
@@ -283,11 +295,12 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
       local.model.setWeights(best.weights);
       tf.dispose(best.weights);
       bestEpoch = best.epoch;
-      if (bestEpoch !== history.length) log.info(`restored the weights of epoch ${bestEpoch}`);
+      if (bestEpoch === 0) log.info('kept the starting weights: no epoch improved on their validation loss');
+      else if (bestEpoch !== history.length) log.info(`restored the weights of epoch ${bestEpoch}`);
     }
     local.restoreDropoutSeeds();
     local.optimizer.dispose();
-    const final = history[bestEpoch - 1];
+    const final = bestEpoch === 0 ? { validationAccuracy: start!.accuracy, validationLoss: start!.loss } : history[bestEpoch - 1];
     return {
       model: local.model,
       validationAccuracy: final.validationAccuracy,

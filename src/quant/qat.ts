@@ -132,7 +132,8 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
   const training = await trainArchitecture(qatArch, { train: data.train, validation: data.validation }, {
     ...input.train,
     epochs: plan.fineTune.epochs,
-    learningRate: plan.fineTune.learningRate ?? input.train.learningRate,
+    learningRate: plan.fineTune.learningRate ?? input.train.learningRate / 10,
+    startIsCandidate: true,
     modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
     initFrom: init,
   });

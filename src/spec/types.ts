@@ -53,7 +53,7 @@ export interface SearchSpec {
   population: number;
   generations: number;
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
-  constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device' };
+  constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device'; maxCycles?: number; maxLuts?: number | 'device' };
   fidelity: { subset: number; epochs: number[]; promote: number };
   training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu' };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];

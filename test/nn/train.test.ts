@@ -76,3 +76,18 @@ test('a subset trains on that many samples, and data that does not fit the archi
   await assert.rejects(trainArchitecture({ ...tinyConv, classes: 3 }, data, base), /label 3, outside 0..2/);
   assert.equal(tf.memory().numTensors < 200, true, `no tensor leak (${tf.memory().numTensors} alive)`);
 });
+
+test('fine-tuning with startIsCandidate keeps the starting weights when no epoch improves on them', async () => {
+  const trained = await trainArchitecture(tinyConv, data, base);
+  const start = trained.model.getWeights().map((t) => Array.from(t.dataSync()));
+  // A learning rate this large wrecks the network in one epoch: epoch 0 must win.
+  const wrecked = await trainArchitecture(tinyConv, data, { ...base, epochs: 2, learningRate: 50, earlyStopping: { patience: 2 }, initFrom: trained.model, startIsCandidate: true });
+  assert.equal(wrecked.bestEpoch, 0);
+  assert.deepEqual(wrecked.model.getWeights().map((t) => Array.from(t.dataSync())), start);
+  assert.equal(wrecked.validationAccuracy, evaluate(trained.model, data.validation).accuracy);
+  // Without it, the wrecked weights are what comes back.
+  const plain = await trainArchitecture(tinyConv, data, { ...base, epochs: 2, learningRate: 50, earlyStopping: { patience: 2 }, initFrom: trained.model });
+  assert.ok(plain.bestEpoch >= 1);
+  assert.notDeepEqual(plain.model.getWeights().map((t) => Array.from(t.dataSync())), start);
+  for (const m of [trained.model, wrecked.model, plain.model]) m.dispose();
+});
