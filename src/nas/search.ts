@@ -226,17 +226,27 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
 }
 
 /**
- * The space's operators with a feasibility-aware random(): up to RANDOM_TRIES draws until one meets
- * the (analytic, instant) constraints, so that the initial population and the random refills are
- * not wasted on networks that can never be chosen. Variation is left to constraint-domination.
+ * The space's operators, feasibility-aware: random() takes up to RANDOM_TRIES draws and mutate() up
+ * to MUTATE_TRIES mutations of the same parent until one meets the (analytic, instant) constraints,
+ * so that the initial population, the random refills and the offspring are not wasted on networks
+ * that can never be chosen. After the last try the draw stands and constraint-domination ranks it.
+ * (With tight hardware constraints, e.g. maxLuts: device on a UP5K, plain mutation left 1 feasible
+ * child of 8 in later generations of the default search.) Every try draws from the optimiser's
+ * seeded generator, so a search stays a pure function of its seed.
  */
 const RANDOM_TRIES = 64;
+const MUTATE_TRIES = 16;
 function feasibleFirst<G>(space: SearchSpace<G>, feasible: (g: G) => boolean): SearchSpace<G> {
   return {
     ...space,
     random: (rng) => {
       let g = space.random(rng);
       for (let t = 1; t < RANDOM_TRIES && !feasible(g); t++) g = space.random(rng);
+      return g;
+    },
+    mutate: (parent, rng) => {
+      let g = space.mutate(parent, rng);
+      for (let t = 1; t < MUTATE_TRIES && !feasible(g); t++) g = space.mutate(parent, rng);
       return g;
     },
   };

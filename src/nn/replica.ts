@@ -99,6 +99,14 @@ export class Replica {
     this.dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout').map((layer) => ({ layer, seed: (layer as unknown as { seed?: number }).seed }));
   }
 
+  /** Sets the optimizer's learning rate for the next steps (a schedule). */
+  setLearningRate(lr: number): void {
+    // SGD and momentum cache -lr in a tensor and offer setLearningRate; Adam and RMSprop read the field at every step.
+    const o = this.optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+    if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+    else o.learningRate = lr;
+  }
+
   static async create(spec: ReplicaSpec): Promise<Replica> {
     return new Replica(await createModel(spec), spec);
   }

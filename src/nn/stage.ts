@@ -101,6 +101,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
   const options = {
     batchSize: t.batchSize,
     learningRate: t.learningRate,
+    schedule: t.schedule,
     optimizer: t.optimizer,
     seed: t.seed,
     earlyStopping: t.earlyStopping,

@@ -30,6 +30,8 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Learning rate over the epochs (default constant); cosine: lr · ½(1 + cos(π(epoch − 1)/epochs)). */
+  schedule?: LearningRateSchedule;
   optimizer: OptimizerName;
   seed: number;
   /** Train on a seeded random subset of this many training samples (the search's low fidelity). */
@@ -56,8 +58,18 @@ export interface TrainOptions {
   progressLines?: number;
 }
 
+export type LearningRateSchedule = 'constant' | 'cosine';
+
+/** The learning rate of `epoch` (1-based) of `epochs` under a schedule. */
+export function scheduledLearningRate(base: number, schedule: LearningRateSchedule | undefined, epoch: number, epochs: number): number {
+  if (schedule !== 'cosine') return base;
+  return base * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / Math.max(1, epochs)));
+}
+
 export interface EpochRecord {
   epoch: number;
+  /** The learning rate of this epoch. */
+  learningRate: number;
   loss: number;
   accuracy: number;
   validationLoss: number;
@@ -235,6 +247,8 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
 
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       const order = rng.permutation(n);
+      const learningRate = scheduledLearningRate(opts.learningRate, opts.schedule, epoch, opts.epochs);
+      local.setLearningRate(learningRate);
       const t0 = process.hrtime.bigint();
       let lossSum = 0;
       let correct = 0;
@@ -246,7 +260,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
         // Shares: contiguous slices of the batch, one per replica, rank 0 here.
         const share = Math.ceil(batchRows.length / workers);
         const slice = (r: number) => batchRows.subarray(Math.min(batchRows.length, r * share), Math.min(batchRows.length, (r + 1) * share));
-        remotes.forEach((rem, k) => rem.post({ type: 'step', rows: slice(k + 1), batchSize: batchRows.length, dropoutSeed: (dropoutSeed + 104729 * (k + 1)) % 2147483647 }));
+        remotes.forEach((rem, k) => rem.post({ type: 'step', rows: slice(k + 1), batchSize: batchRows.length, dropoutSeed: (dropoutSeed + 104729 * (k + 1)) % 2147483647, learningRate }));
         const own = local.computeGradients(trainView, slice(0), batchRows.length, dropoutSeed);
         const others: Float32Array[][] = [];
         for (const rem of remotes) {
@@ -273,9 +287,9 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
       trainSeconds += seconds;
       trainImages += seen;
       const val = evaluate(local.model, data.validation);
-      const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: correct / seen, validationLoss: val.loss, validationAccuracy: val.accuracy, imagesPerSecond: seen / seconds, seconds };
+      const record: EpochRecord = { epoch, learningRate, loss: lossSum / seen, accuracy: correct / seen, validationLoss: val.loss, validationAccuracy: val.accuracy, imagesPerSecond: seen / seconds, seconds };
       history.push(record);
-      log.info(`epoch ${epoch}/${opts.epochs} done: loss ${record.loss.toFixed(4)} accuracy ${record.accuracy.toFixed(4)} validation loss ${val.loss.toFixed(4)} accuracy ${val.accuracy.toFixed(4)} (${Math.round(record.imagesPerSecond)} images/s, ${seconds.toFixed(1)} s)`);
+      log.info(`epoch ${epoch}/${opts.epochs} done: loss ${record.loss.toFixed(4)} accuracy ${record.accuracy.toFixed(4)} validation loss ${val.loss.toFixed(4)} accuracy ${val.accuracy.toFixed(4)} (${Math.round(record.imagesPerSecond)} images/s, ${seconds.toFixed(1)} s${opts.schedule === 'cosine' ? `, learning rate ${learningRate.toExponential(2)}` : ''})`);
       await opts.onEpoch?.(record);
 
       if (opts.earlyStopping) {

@@ -67,6 +67,7 @@ export interface TrainSpec {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  schedule?: 'constant' | 'cosine';
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   earlyStopping?: { patience: number };
   backend: 'auto' | 'node' | 'wasm' | 'cpu';

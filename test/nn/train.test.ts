@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { trainArchitecture, evaluate, type TrainOptions } from '../../src/nn/train';
+import { trainArchitecture, evaluate, scheduledLearningRate, type TrainOptions } from '../../src/nn/train';
 import { join } from 'node:path';
 import { buildModel } from '../../src/nn/build';
 import { quadrants, tinyConv } from './fixtures';
@@ -90,4 +90,19 @@ test('fine-tuning with startIsCandidate keeps the starting weights when no epoch
   assert.ok(plain.bestEpoch >= 1);
   assert.notDeepEqual(plain.model.getWeights().map((t) => Array.from(t.dataSync())), start);
   for (const m of [trained.model, wrecked.model, plain.model]) m.dispose();
+});
+
+test('cosine schedule: the rate of each epoch, and the optimizer follows it', async () => {
+  assert.equal(scheduledLearningRate(0.01, 'cosine', 1, 4), 0.01);
+  assert.ok(Math.abs(scheduledLearningRate(0.01, 'cosine', 3, 4) - 0.005) < 1e-12);
+  assert.equal(scheduledLearningRate(0.01, undefined, 3, 4), 0.01);
+  const constant = await weightsAfter({ epochs: 2 });
+  const cosine = await weightsAfter({ epochs: 2, schedule: 'cosine' });
+  assert.deepEqual(cosine.r.history.map((h) => h.learningRate), [0.01, 0.005]);
+  // Epoch 1 runs at the same rate (same loss); epoch 2 at half of it, so the weights part.
+  assert.equal(cosine.r.history[0].loss, constant.r.history[0].loss);
+  assert.notDeepEqual(cosine.w, constant.w);
+  // Two threads apply the same schedule.
+  const two = await weightsAfter({ epochs: 2, schedule: 'cosine', workers: 2 });
+  assert.deepEqual(two.r.history.map((h) => h.learningRate), [0.01, 0.005]);
 });
