@@ -63,7 +63,7 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
     return { bits: f.bits, integer: f.integer, rounding: numerics.rounding, overflow: numerics.overflow };
   };
   // Fixed point at 8 bits and more recovers in an epoch; ternary needs longer to settle.
-  const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 1), learningRate: spec?.fineTune?.learningRate };
+  const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2), learningRate: spec?.fineTune?.learningRate };
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };
   const activations = fmt(spec?.activations ?? DEFAULT_ACTIVATIONS, 'activations');
