@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { hardwareObjective } from '../../src/dse/cost-model';
 import { architectureIR, quantizationKnobs, UNBUILDABLE } from '../../src/dse/nas-objectives';
 import { getDevice } from '../../src/fpga/devices';
-import { objectiveProvider, type CandidateFacts } from '../../src/nas/objectives';
+import { measureCandidate, objectiveProvider, resolveConstraints, weightMemoryBits, type CandidateFacts } from '../../src/nas/objectives';
 import type { Architecture } from '../../src/nn/arch';
 import { architectureCost } from '../../src/nn/cost';
 import { resolveQuantization } from '../../src/quant/config';
@@ -47,5 +47,35 @@ describe('dse: NAS hook (hardware objectives)', () => {
     assert.ok(more);
     const tanh: Architecture = { ...small, layers: [{ type: 'conv2d', filters: 4, kernel: 3, activation: 'tanh' }, { type: 'dense', units: 10 }] };
     assert.equal(objectiveProvider('cycles').measure(facts(tanh)), UNBUILDABLE);
+  });
+
+  it('maxLuts: device admits a network only when its whole design fits, where maxWeightBits: device looks at weights only', () => {
+    const constraints = resolveConstraints({ maxWeightBits: 'device', maxLuts: 'device' }, 'ice40-up5k');
+    assert.deepEqual(constraints, [{ objective: 'luts', limit: 5280 }, { objective: 'weightBits', limit: 122880 }]);
+    // The first default search's pick: its 8-bit weights fit the EBR (85,280 bits), but with the
+    // activation buffers its one-lane design needs 32 EBR of the UP5K's 30.
+    const wide: Architecture = {
+      input: [28, 28, 1],
+      classes: 10,
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3, padding: 'same', activation: 'relu', batchnorm: true },
+        { type: 'avgpool2d', pool: 2 },
+        { type: 'dense_block', layers: 2, growth: 6, kernel: 3, activation: 'relu', batchnorm: true },
+        { type: 'transition', compression: 0.75, pool: 'avg', activation: 'relu', batchnorm: true },
+        { type: 'flatten' },
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 10 },
+      ],
+    };
+    const f = facts(wide);
+    assert.equal(weightMemoryBits(f.cost, f.quantization), 85280);
+    const m = measureCandidate(f, [], constraints);
+    assert.ok(m.values.weightBits <= 122880, 'the weights alone fit');
+    assert.equal(m.values.luts, UNBUILDABLE, 'the design does not');
+    assert.ok(m.violation > 0);
+    const ok = measureCandidate(facts(small), [], constraints);
+    assert.equal(ok.violation, 0);
+    assert.ok(ok.values.luts <= 5280);
+    assert.throws(() => resolveConstraints({ maxMacs: 'device' as never }, 'ice40-up5k'), /'device' is only a limit for maxWeightBits and maxLuts/);
   });
 });
