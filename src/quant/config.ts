@@ -12,7 +12,8 @@ export type QuantMode = 'float' | 'fixed' | 'ternary';
 /** The spec's `quantize` section (schemas/deepmaker.schema.json) after ajv filled the defaults. */
 export interface QuantizeSpec {
   mode: QuantMode;
-  weights?: { bits: number; integer: number };
+  /** Without `integer`: each layer's integer bits are fitted to its largest |weight| (see QuantizationPlan.weightIntegerAuto). */
+  weights?: { bits: number; integer?: number };
   activations?: { bits: number; integer: number };
   ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
   biasBits?: number;
@@ -33,8 +34,20 @@ export interface TernaryOptions {
 /** What training and the quantization file need, fully resolved. */
 export interface QuantizationPlan {
   mode: QuantMode;
-  /** Fixed mode: the kernels' format. */
+  /**
+   * Fixed mode: the kernels' format. With weightIntegerAuto its `integer` is only the fallback: the
+   * format of each layer is in layerWeights.
+   */
   weights?: FixedFormat;
+  /**
+   * Fixed mode without quantize.weights.integer: fine-tuning fits each layer's integer bits to the
+   * largest |weight| of its (BatchNormalization-folded) float kernel and records them in layerWeights.
+   * Folding often makes a few kernels large (a first conv's scale γ/σ), so one format for all
+   * layers either saturates those or wastes the fraction bits of the rest.
+   */
+  weightIntegerAuto?: boolean;
+  /** Per-layer kernel formats (by layer name), filled by quantization-aware training. */
+  layerWeights?: Record<string, FixedFormat>;
   /** Fixed and ternary modes: every fixed-point activation (the input, hidden layers, the logits). */
   activations?: FixedFormat;
   ternary?: TernaryOptions;
@@ -47,7 +60,9 @@ export interface QuantizationPlan {
   fineTune: { epochs: number; learningRate?: number };
 }
 
-export const DEFAULT_WEIGHTS = { bits: 8, integer: 1 };
+export const DEFAULT_WEIGHTS: { bits: number; integer?: number } = { bits: 8 };
+/** The fallback integer bits of automatic weight formats (|w| < 1), used where no layer format applies. */
+const AUTO_FALLBACK_INTEGER = 1;
 export const DEFAULT_ACTIVATIONS = { bits: 8, integer: 4 };
 
 /**
@@ -67,7 +82,11 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };
   const activations = fmt(spec?.activations ?? DEFAULT_ACTIVATIONS, 'activations');
-  if (mode === 'fixed') return { mode, weights: fmt(spec?.weights ?? DEFAULT_WEIGHTS, 'weights'), activations, biasBits, fineTune };
+  if (mode === 'fixed') {
+    const w = spec?.weights ?? DEFAULT_WEIGHTS;
+    const auto = w.integer === undefined;
+    return { mode, weights: fmt({ bits: w.bits, integer: w.integer ?? AUTO_FALLBACK_INTEGER }, 'weights'), ...(auto ? { weightIntegerAuto: true } : {}), activations, biasBits, fineTune };
+  }
   const t = spec?.ternary ?? {};
   const ternary: TernaryOptions = {
     activations: t.activations ?? false,
@@ -82,4 +101,9 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
 /** Bits per stored kernel value in a mode (the search's weight-memory objective uses the same figure). */
 export function kernelBits(plan: QuantizationPlan): number {
   return plan.mode === 'ternary' ? 2 : plan.mode === 'fixed' ? plan.weights!.bits : 32;
+}
+
+/** The kernel format of one layer: its fitted format when there is one, else the plan's. */
+export function layerWeightFormat(plan: QuantizationPlan, layer: string): FixedFormat | undefined {
+  return plan.layerWeights?.[layer] ?? plan.weights;
 }

@@ -28,6 +28,8 @@ export const QUANTIZATION_FILE = 'quantization.json';
 
 export interface LayerQuantization {
   weights?: 'fixed' | 'ternary';
+  /** Fixed mode: this layer's kernel format, when it differs from the file's `weights` (fitted per layer). */
+  weightFormat?: { bits: number; integer: number };
   output?: { kind: 'fixed' } | { kind: 'ternary'; thresholds: number[] };
 }
 

@@ -128,7 +128,7 @@ export function applyQuantization(model: ModelIR, q: QuantizationFile): ModelIR 
         precision.weights = T;
         precision.scale = fmt({ bits: q.ternary?.scaleBits ?? 16, integer: fitInteger(maxAbsOf(scale), q.ternary?.scaleBits ?? 16, q.rounding) });
       } else {
-        const w = q.weights ?? { bits: 16, integer: fitInteger(maxAbsOf(l.weights.kernel!.data), 16, q.rounding) };
+        const w = entry?.weightFormat ?? q.weights ?? { bits: 16, integer: fitInteger(maxAbsOf(l.weights.kernel!.data), 16, q.rounding) };
         precision.weights = fmt(w);
       }
       const accFrac = fx + fracBits(precision.weights) + (precision.scale ? fracBits(precision.scale) : 0);

@@ -22,7 +22,7 @@ import type { Architecture } from '../nn/arch';
 import { buildModel, type BuildOptions } from '../nn/build';
 import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
 import { fracBits, type FixedFormat } from '../numerics/fixed';
-import type { QuantizationPlan } from './config';
+import { layerWeightFormat, type QuantizationPlan } from './config';
 import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
 
 /** The quantizer on the value a planned layer hands on, or undefined when it is not quantized there. */
@@ -36,8 +36,8 @@ export function outputQuantizerOf(l: PlannedLayer, archPlan: ArchitecturePlan, q
   return { kind: 'fixed', format: q.activations! };
 }
 
-export function weightQuantizerOf(q: QuantizationPlan): WeightQuantizer | undefined {
-  if (q.mode === 'fixed') return { kind: 'fixed', format: q.weights! };
+export function weightQuantizerOf(q: QuantizationPlan, layer: string): WeightQuantizer | undefined {
+  if (q.mode === 'fixed') return { kind: 'fixed', format: layerWeightFormat(q, layer)! };
   if (q.mode === 'ternary') return { kind: 'ternary', threshold: q.ternary!.threshold };
   return undefined;
 }
@@ -47,17 +47,18 @@ export function weightQuantizerOf(q: QuantizationPlan): WeightQuantizer | undefi
  * being in the activations format), `biasBits` wide: the format src/quant/ir.ts gives the C when the
  * biases fit it, so training adds exactly the bias the C adds.
  */
-export function biasFormatOf(q: QuantizationPlan): FixedFormat | undefined {
+export function biasFormatOf(q: QuantizationPlan, layer: string): FixedFormat | undefined {
   if (q.mode !== 'fixed') return undefined;
-  const accFrac = fracBits(q.weights!) + fracBits(q.activations!);
-  return { bits: q.biasBits, integer: q.biasBits - accFrac, rounding: q.weights!.rounding, overflow: 'saturate' };
+  const w = layerWeightFormat(q, layer)!;
+  const accFrac = fracBits(w) + fracBits(q.activations!);
+  return { bits: q.biasBits, integer: q.biasBits - accFrac, rounding: w.rounding, overflow: 'saturate' };
 }
 
 export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: QuantizationPlan): NonNullable<BuildOptions['layerFactory']> {
-  const weights = weightQuantizerOf(q);
-  const bias = biasFormatOf(q);
   return (planned, _defaults, args) => {
     if (q.mode === 'float') return undefined;
+    const weights = weightQuantizerOf(q, planned.name);
+    const bias = biasFormatOf(q, planned.name);
     const output = outputQuantizerOf(planned, archPlan, q);
     const a = args as Record<string, never>; // the standard layer's arguments: name, filters, kernelSize, strides, ...
     switch (planned.kind) {

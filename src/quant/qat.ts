@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/tensors';
 import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
+import { fitInteger } from './ir';
 import type { Architecture } from '../nn/arch';
 import { buildModel } from '../nn/build';
 import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
@@ -66,7 +67,9 @@ export interface WeightMemory {
 export interface QuantizationReport {
   quantization: {
     mode: 'fixed' | 'ternary';
-    weights?: FixedFormat;
+    /** The kernels' format; `integer: 'per layer'` when layerWeights holds each layer's. */
+    weights?: FixedFormat | (Omit<FixedFormat, 'integer'> & { integer: 'per layer' });
+    layerWeights?: Record<string, { bits: number; integer: number }>;
     activations?: FixedFormat;
     ternary?: { threshold: number; activations: boolean; scaleBits: number };
     fineTuneEpochs: number;
@@ -108,7 +111,8 @@ export function quantizeInputs(split: Split, f: FixedFormat): Split {
 }
 
 export async function quantizationAwareTraining(input: QatInput): Promise<QatResult> {
-  const { arch, plan } = input;
+  const { arch } = input;
+  let plan = input.plan;
   if (plan.mode === 'float') throw new Error('quantizationAwareTraining needs mode fixed or ternary');
   const log = input.train.log ?? silentLogger;
   const data: QatData = {
@@ -128,6 +132,10 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     init = buildModel(qatArch, { seed: input.train.seed });
     copyFoldedWeights(arch, input.floatModel, init);
     log.info('BatchNormalization folded into the layers before it for fixed-point fine-tuning');
+  }
+  if (plan.weightIntegerAuto) {
+    plan = { ...plan, layerWeights: fitLayerWeightFormats(init, plan.weights!) };
+    log.info(`kernel formats fitted per layer: ${Object.entries(plan.layerWeights!).map(([n, f]) => `${n} fixed<${f.bits},${f.integer}>`).join(', ')}`);
   }
   const training = await trainArchitecture(qatArch, { train: data.train, validation: data.validation }, {
     ...input.train,
@@ -149,8 +157,9 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
   const memory = weightMemory(model, plan, input.ebrBits);
   const report: QuantizationReport = {
     quantization: {
-      mode: plan.mode,
-      weights: plan.weights,
+      mode: plan.mode as 'fixed' | 'ternary',
+      weights: plan.weightIntegerAuto ? { ...plan.weights!, integer: 'per layer' as const } : plan.weights,
+      ...(plan.layerWeights ? { layerWeights: Object.fromEntries(Object.entries(plan.layerWeights).map(([n, f]) => [n, { bits: f.bits, integer: f.integer }])) } : {}),
       activations: plan.activations,
       ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
       fineTuneEpochs: training.epochs,
@@ -201,12 +210,29 @@ export function exportStandardModel(arch: Architecture, seed: number, quantized:
   return out;
 }
 
+/**
+ * Per weighted layer (Conv2D, DepthwiseConv2D, Dense) of `model`: `base`'s width with the integer
+ * bits the largest |kernel value| needs (as src/quant/ir.ts fits any other value).
+ */
+export function fitLayerWeightFormats(model: tf.LayersModel, base: FixedFormat): Record<string, FixedFormat> {
+  const out: Record<string, FixedFormat> = {};
+  for (const l of model.layers) {
+    const cls = l.getClassName();
+    if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D' && cls !== 'Dense') continue;
+    const maxAbs = tf.tidy(() => l.getWeights()[0].abs().max().dataSync()[0]);
+    out[l.name] = { ...base, integer: fitInteger(maxAbs, base.bits, base.rounding) };
+  }
+  return out;
+}
+
 export function quantizationFileOf(model: tf.LayersModel, plan: QuantizationPlan): QuantizationFile {
   const layers: Record<string, LayerQuantization> = {};
   for (const l of quantizedLayers(model)) {
     const q = l.quantizers();
     const entry: LayerQuantization = {};
     if (q.weights) entry.weights = q.weights.kind;
+    const own = plan.layerWeights?.[l.name];
+    if (own) entry.weightFormat = { bits: own.bits, integer: own.integer };
     if (q.output?.kind === 'fixed') entry.output = { kind: 'fixed' };
     if (q.output?.kind === 'ternary') entry.output = { kind: 'ternary', thresholds: Array.from(l.ternaryDelta()!) };
     layers[l.name] = entry;

@@ -126,4 +126,29 @@ describe('quantization-aware fine-tuning', () => {
     assert.ok(agree.sameClass >= 0.98, `same class on ${agree.sameClass * 100}% of the samples`);
     for (const m of [float.model, r.model, r.exported]) m.dispose();
   });
+
+  it('fixed without weights.integer: each layer\'s integer bits fitted to its folded kernel, carried through quantization.json to the C', async () => {
+    const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
+    const plan = resolveQuantization({ mode: 'fixed', weights: { bits: 8 }, activations: { bits: 8, integer: 3 }, fineTune: { epochs: 1 } }, { rounding: 'half-even', overflow: 'saturate' });
+    assert.equal(plan.weightIntegerAuto, true);
+    const r = await quantizationAwareTraining({ arch: tinyConv, data, floatModel: float.model, plan, train: base });
+    const formats = r.report.quantization.layerWeights!;
+    assert.deepEqual(Object.keys(formats).sort(), ['classifier', 'l0_conv2d', 'l2_depthwise_conv2d']);
+    assert.equal(r.report.quantization.weights!.integer, 'per layer');
+    for (const [name, f] of Object.entries(formats)) {
+      assert.equal(f.bits, 8);
+      assert.deepEqual(r.file.layers[name].weightFormat, f, `${name}: the file carries the format`);
+      const k = Array.from(r.exported.getLayer(name).getWeights()[0].dataSync());
+      const step = 2 ** (f.integer - 8);
+      assert.ok(k.every((v) => Number.isInteger(v / step)), `${name}: kernel values on the fixed<8,${f.integer}> grid`);
+      // Fitted: the largest value needs these integer bits, one fewer would not hold it.
+      const max = Math.max(...k.map(Math.abs));
+      assert.ok(max <= 2 ** (f.integer - 1), `${name}: ${max} fits fixed<8,${f.integer}>`);
+      assert.ok(max > 2 ** (f.integer - 2) - 2 * step, `${name}: ${max} needs ${f.integer} integer bits`);
+    }
+    const agree = await exportedAgreesWithTraining(r);
+    assert.ok(agree.identical >= 0.95, `identical logits on ${agree.identical * 100}% of the samples`);
+    assert.ok(agree.sameClass >= 0.98, `same class on ${agree.sameClass * 100}% of the samples`);
+    for (const m of [float.model, r.model, r.exported]) m.dispose();
+  });
 });
