@@ -20,6 +20,7 @@ import { MAC_LAYERS } from '../rtl/directives';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import { checkPredictor, pickCheckPoints, PredictorCheck } from './check';
+import { confirmChoice, type Correction } from './confirm';
 import { CostModel, deviceBudget, PointCost } from './cost-model';
 import { exportHls } from './hls';
 import { ChooseRule, choosePoint, paretoFront, paretoSvg } from './pareto';
@@ -90,8 +91,28 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   const points = result.points;
   const baseline = points.find((p) => p.genome.every((c) => c === 0))!;
   const front = paretoFront(points);
-  const chosen = choosePoint(points, spec.choose ?? 'min-latency', budget);
+  let chosen = choosePoint(points, spec.choose ?? 'min-latency', budget);
   const fitting = points.filter((p) => p.fits).length;
+
+  // Predictor check: K frontier points built for real, the chosen one first. When synthesis says
+  // the chosen point does not fit, the choice is made again on corrected predictions (confirm.ts).
+  const k = Math.min(spec.check ?? 3, front.length);
+  let check: PredictorCheck | undefined;
+  let corrections: Correction[] = [];
+  let syntheses = 0;
+  if (k > 0) {
+    const toolchain = selectToolchain('auto', ['yosys']);
+    const run = async (pts: ExploredPoint[]) => {
+      const c = await checkPredictor({ ir, knobs, device, space, points: pts, toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, log: ctx.log });
+      syntheses += c.syntheses;
+      return c;
+    };
+    const confirmed = await confirmChoice({ points, rule: spec.choose ?? 'min-latency', budget, first: pickCheckPoints(front, chosen, k), check: run, log: ctx.log });
+    chosen = confirmed.chosen;
+    check = confirmed.check;
+    corrections = confirmed.corrections;
+    ctx.log.info(`predictor check on ${check.points.length} points: median logic-cell error ${(check.logicCells.medianRelError * 100).toFixed(1)} %, LUT ${(check.luts.medianRelError * 100).toFixed(1)} %; cycles ${check.cycles.exact ? 'exact' : 'NOT exact'} on ${check.cycles.checked} simulated points`);
+  }
   ctx.log.info(`${result.algorithm}: ${points.length} points explored (${fitting} fit), ${front.length} on the frontier; chosen #${chosen.id}: ${chosen.cost.cycles} cycles, ${chosen.cost.logicCells} logic cells, ${chosen.cost.ebr} EBR, ${chosen.cost.dsp} DSP (baseline ${baseline.cost.cycles} cycles)`);
 
   // points.jsonl, pareto.json, pareto.svg, chosen.json
@@ -124,14 +145,6 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   });
   if (hls.tclOnly.length) ctx.log.warn(`${hls.tclOnly.length} directive(s) had no place in model.c and are in directives.tcl only`);
 
-  // Predictor check: K frontier points built for real.
-  const k = Math.min(spec.check ?? 3, front.length);
-  let check: PredictorCheck | undefined;
-  if (k > 0) {
-    const toolchain = selectToolchain('auto', ['yosys']);
-    check = await checkPredictor({ ir, knobs, device, space, points: pickCheckPoints(front, chosen, k), toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, log: ctx.log });
-    ctx.log.info(`predictor check on ${check.points.length} points: median logic-cell error ${(check.logicCells.medianRelError * 100).toFixed(1)} %, LUT ${(check.luts.medianRelError * 100).toFixed(1)} %; cycles ${check.cycles.exact ? 'exact' : 'NOT exact'} on ${check.cycles.checked} simulated points`);
-  }
   const speedup = Math.round((baseline.cost.cycles / chosen.cost.cycles) * 100) / 100;
   const report = {
     model: ir.name,
@@ -152,7 +165,8 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
     predictorError: check
       ? { logicCells: check.logicCells, luts: check.luts, ffs: check.ffs, ebrExact: `${check.ebrExact}/${check.points.length}`, dspExact: `${check.dspExact}/${check.points.length}`, cycles: check.cycles, points: check.points, toolchain: check.toolchain, simulator: check.simulator }
       : { skipped: 'dse.check is 0' },
-    syntheses: check?.syntheses ?? 0,
+    syntheses,
+    corrections,
     hls: { files: hls.files.map((f) => `hls/${f}`), directives: hls.directives.length, tclOnly: hls.tclOnly.map((d) => d.tcl) },
     calibration: { toolchain: model.calibration.toolchain, designFit: model.calibration.fit.designs.logicCells },
     seconds: Math.round(((Date.now() - started) / 1000) * 100) / 100,
