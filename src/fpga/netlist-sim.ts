@@ -9,8 +9,8 @@
  * of g++ -O0 to compile, then ran ~1,000 cycles/s; Icarus and Verilator are not installable by npm.
  *
  * The cell semantics follow Yosys's ice40/cells_sim.v exactly: SB_LUT4, SB_CARRY, every positive-edge
- * SB_DFF* variant, SB_GB, SB_RAM40_4K (all read/write modes, INIT_0..F) and SB_MAC16 (every
- * parameter). The logic (LUTs, carries) is compiled to straight-line JavaScript in topological order;
+ * SB_DFF* variant, SB_GB, SB_RAM40_4K (all read/write modes, INIT_0..F), SB_SPRAM256KA and SB_MAC16
+ * (every parameter). The logic (LUTs, carries) is compiled to straight-line JavaScript in topological order;
  * block RAMs and DSPs are evaluated per lane (with a shortcut when all lanes agree).
  *
  * Limits (each is reported, never silently wrong): one clock, positive edge only (SB_DFFN*,
@@ -213,6 +213,25 @@ interface RamModel {
   /** RDATA_I per lane (the registered read word, before the read-mode shuffle). */
   out: Uint16Array;
 }
+
+/** SB_SPRAM256KA: 16K x 16 bits, single port, nibble write mask. */
+interface SpramModel {
+  name: string;
+  /** 16,384 words per lane. */
+  mem: Uint16Array;
+  address: number[];
+  datain: number[];
+  maskwren: number[];
+  wren: number;
+  chipselect: number;
+  standby: number;
+  sleep: number;
+  poweroff: number;
+  dataout: number[];
+  out: Uint16Array;
+}
+
+const SPRAM_WORDS = 16384;
 
 const WMASK: Record<number, (addrHi: number) => number> = {
   0: () => 0,
@@ -480,7 +499,7 @@ const FF_TYPES: Record<string, { en: boolean; reset?: 'R' | 'S'; sync?: boolean 
 // The simulator
 
 /** Output port names of the supported cells (everything else is an input). */
-const CELL_OUTPUTS = new Set(['O', 'CO', 'Q', 'RDATA', 'GLOBAL_BUFFER_OUTPUT', 'ACCUMCO', 'SIGNEXTOUT']);
+const CELL_OUTPUTS = new Set(['O', 'CO', 'Q', 'RDATA', 'DATAOUT', 'GLOBAL_BUFFER_OUTPUT', 'ACCUMCO', 'SIGNEXTOUT']);
 
 interface CombNode {
   kind: 'lut' | 'carry' | 'buf' | 'mac';
@@ -501,6 +520,7 @@ export class NetlistSimulator {
   private netMap: Int32Array = new Int32Array(2);
   private readonly ports: YosysModule['ports'];
   private readonly rams: RamModel[] = [];
+  private readonly sprams: SpramModel[] = [];
   private readonly macs: MacModel[] = [];
   private readonly ffs: FlipFlop[] = [];
   private readonly prog: Int32Array;
@@ -614,6 +634,23 @@ export class NetlistSimulator {
           wclke: con('WCLKE', 0, 1),
           out: new Uint16Array(this.lanes),
         });
+      } else if (c.type === 'SB_SPRAM256KA') {
+        checkClock(cellName, c, 'CLOCK');
+        this.sprams.push({
+          name: cellName,
+          // cells_sim.v fills it with x at power-on; here 0 (as x is everywhere in this simulator).
+          mem: new Uint16Array(SPRAM_WORDS * this.lanes),
+          address: bus('ADDRESS', 14),
+          datain: bus('DATAIN', 16),
+          maskwren: bus('MASKWREN', 4),
+          wren: con('WREN'),
+          chipselect: con('CHIPSELECT'),
+          standby: con('STANDBY'),
+          sleep: con('SLEEP'),
+          poweroff: con('POWEROFF', 0, 1),
+          dataout: bus('DATAOUT', 16),
+          out: new Uint16Array(this.lanes),
+        });
       } else if (c.type === 'SB_MAC16') {
         const clocked = con('CLK') > 1;
         if (clocked) checkClock(cellName, c, 'CLK');
@@ -667,7 +704,7 @@ export class NetlistSimulator {
       } else if (/^SB_DFFN|^SB_RAM40_4KN/.test(c.type)) {
         throw new DeepMakerError(`cell ${cellName} is a falling-edge ${c.type}`, { where: top }, 'the netlist simulator supports rising-edge logic only');
       } else {
-        throw new DeepMakerError(`the netlist simulator has no model of ${c.type} (cell ${cellName})`, { where: top }, 'the accelerator netlist should hold only LUTs, carries, flip-flops, block RAMs and DSPs');
+        throw new DeepMakerError(`the netlist simulator has no model of ${c.type} (cell ${cellName})`, { where: top }, 'the accelerator netlist should hold only LUTs, carries, flip-flops, block RAMs, SPRAMs and DSPs');
       }
     }
 
@@ -738,6 +775,17 @@ export class NetlistSimulator {
       r.rclke = re(r.rclke);
       r.we = re(r.we);
       r.wclke = re(r.wclke);
+    }
+    for (const r of this.sprams) {
+      r.address = reAll(r.address);
+      r.datain = reAll(r.datain);
+      r.maskwren = reAll(r.maskwren);
+      r.dataout = reAll(r.dataout);
+      r.wren = re(r.wren);
+      r.chipselect = re(r.chipselect);
+      r.standby = re(r.standby);
+      r.sleep = re(r.sleep);
+      r.poweroff = re(r.poweroff);
     }
     for (const m of this.macs) {
       for (const k of MAC_INPUTS) m.ins[k] = reAll(m.ins[k]);
@@ -842,8 +890,10 @@ export class NetlistSimulator {
     // all registered may have been evaluated before its inputs settled: take its inputs now.
     for (let i = 0; i < this.macs.length; i++) if (this.macs[i].registeredOnly) this.macInputs(this.macs[i]);
     const ramReads = this.rams.map((r) => this.ramEdge(r));
+    const spramReads = this.sprams.map((r) => this.spramEdge(r));
     this.clockFfs();
     for (const r of ramReads) r();
+    for (const r of spramReads) r();
     for (const m of this.macs) if (m.clocked) for (let l = 0; l < this.lanes; l++) macClock(m.p, m.state[l], m.inputs[l], m.comb[l]);
     this.cycles++;
     // The state changed; the logic settles when something is read or the next edge comes.
@@ -932,6 +982,37 @@ export class NetlistSimulator {
     };
   }
 
+
+  /**
+   * One SPRAM at the edge, as cells_sim.v: powered off or asleep, DATAOUT <= 0; in standby, x; with
+   * CHIPSELECT, a read (WREN low) or a nibble-masked write, after which DATAOUT is x. x is 0 here.
+   */
+  private spramEdge(r: SpramModel): () => void {
+    const v = this.v;
+    const next = new Uint16Array(r.out);
+    for (let l = 0; l < this.lanes; l++) {
+      const bit = (n: number) => (v[n] >>> l) & 1;
+      if (bit(r.sleep) || !bit(r.poweroff) || bit(r.standby)) {
+        next[l] = 0;
+        continue;
+      }
+      if (!bit(r.chipselect)) continue;
+      const a = l * SPRAM_WORDS + this.gather(r.address, l);
+      if (!bit(r.wren)) {
+        next[l] = r.mem[a];
+        continue;
+      }
+      const nibbles = this.gather(r.maskwren, l);
+      let keep = 0;
+      for (let k = 0; k < 4; k++) if (!((nibbles >> k) & 1)) keep |= 0xf << (4 * k);
+      r.mem[a] = (r.mem[a] & keep) | (this.gather(r.datain, l) & ~keep & 0xffff);
+      next[l] = 0;
+    }
+    return () => {
+      r.out.set(next);
+      this.scatter(r.dataout, next);
+    };
+  }
 
   // --- DSP ---------------------------------------------------------------------------------
 
