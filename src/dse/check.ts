@@ -10,7 +10,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NumberKnobs } from '../cgen/precision';
-import type { Device } from '../fpga/devices';
+import { resolvePackage, type Device } from '../fpga/devices';
+import { packedUtilization } from '../fpga/pnr';
 import { synthesize } from '../fpga/synth';
 import type { Toolchain } from '../fpga/toolchain';
 import type { ModelIR } from '../ir/types';
@@ -28,7 +29,7 @@ import { DirectiveSpace, toDirectiveSet } from './space';
 export interface CheckedPoint {
   id: number;
   predicted: { cycles: number; luts: number; ffs: number; carry: number; logicCells: number; ebr: number; dsp: number; spram: number };
-  synthesized: { luts: number; ffs: number; carry: number; logicCells: number; ebr: number; dsp: number; spram: number };
+  synthesized: { luts: number; ffs: number; carry: number; logicCells: number; ebr: number; dsp: number; spram: number; packedLogicCells?: number };
   /** Cycles per inference measured in simulation, per sample (all equal for this RTL). */
   simulatedCycles: number[];
   /** |predicted − synthesized| / synthesized of the logic cells. */
@@ -95,7 +96,7 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
   for (const p of o.points) {
     const set = toDirectiveSet(o.space, p.genome);
     const gen = generateRtl(o.ir, o.knobs, set, { name: o.device.name, dsp: o.device.dsp, spram: o.device.spram }, 'dse');
-    const hash = sha256(JSON.stringify({ v: [...gen.verilog], h: [...gen.hex].map(([n, t]) => [n, sha256(t)]), device: o.device.name, samples: o.simulateSamples })).slice(0, 20);
+    const hash = sha256(JSON.stringify({ v: [...gen.verilog], h: [...gen.hex].map(([n, t]) => [n, sha256(t)]), device: o.device.name, samples: o.simulateSamples, packed: true })).slice(0, 20);
     const dir = join(o.workDir, 'check', hash);
     const resultFile = join(dir, 'result.json');
     let synthesized: CheckedPoint['synthesized'];
@@ -122,6 +123,13 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
       syntheses++;
       synthSeconds = s.seconds;
       synthesized = { luts: s.resources.luts, ffs: s.resources.ffs, carry: s.resources.carry, logicCells: s.resources.logicCells, ebr: s.resources.ebr, dsp: s.resources.dsp, spram: s.resources.spram };
+      // nextpnr's packer: a LUT and a flip-flop share a logic cell only when the LUT feeds that
+      // flip-flop, so the placed design needs more cells than max(LUTs, FFs). The synth stage
+      // checks the fit on this count; confirm.ts does too.
+      const packDir = join(dir, 'pack');
+      mkdirSync(packDir, { recursive: true });
+      const packed = await packedUtilization({ toolchain: o.toolchain, device: o.device, package: resolvePackage(o.device), dir: packDir, netlistJson: s.netlistJson });
+      if (packed.ICESTORM_LC) synthesized.packedLogicCells = packed.ICESTORM_LC.used;
       if (o.simulateSamples > 0) {
         const sim = await simulate({
           sources,
@@ -152,7 +160,7 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
       synthSeconds: Math.round(synthSeconds * 10) / 10,
       cached,
     });
-    o.log.info(`  #${p.id}: logic cells ${c.logicCells} predicted / ${synthesized.logicCells} synthesized; EBR ${c.ebr}/${synthesized.ebr}; DSP ${c.dsp}/${synthesized.dsp}${simulatedCycles.length ? `; cycles ${c.cycles} predicted / ${simulatedCycles.join(',')} simulated` : ''}`);
+    o.log.info(`  #${p.id}: logic cells ${c.logicCells} predicted / ${synthesized.logicCells} synthesized${synthesized.packedLogicCells !== undefined ? ` (${synthesized.packedLogicCells} packed)` : ''}; EBR ${c.ebr}/${synthesized.ebr}; DSP ${c.dsp}/${synthesized.dsp}${simulatedCycles.length ? `; cycles ${c.cycles} predicted / ${simulatedCycles.join(',')} simulated` : ''}`);
   }
   const pairs = (k: 'logicCells' | 'luts' | 'ffs') => checked.map((x) => [x.predicted[k], x.synthesized[k]] as [number, number]);
   return {

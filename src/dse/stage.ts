@@ -101,7 +101,7 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   let corrections: Correction[] = [];
   let syntheses = 0;
   if (k > 0) {
-    const toolchain = selectToolchain('auto', ['yosys']);
+    const toolchain = selectToolchain('auto', ['yosys', 'nextpnr-ice40']);
     const run = async (pts: ExploredPoint[]) => {
       const c = await checkPredictor({ ir, knobs, device, space, points: pts, toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, log: ctx.log });
       syntheses += c.syntheses;

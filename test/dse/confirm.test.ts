@@ -14,12 +14,12 @@ function point(id: number, cycles: number, logicCells: number): ExploredPoint {
 }
 
 /** Synthesis as data: every design takes `factor` times the predicted logic. */
-function synthesisTaking(factor: number, seen: number[][]) {
+function synthesisTaking(factor: number, seen: number[][], packFactor?: number) {
   return async (pts: ExploredPoint[]): Promise<PredictorCheck> => {
     seen.push(pts.map((p) => p.id));
     const points = pts.map((p) => {
       const s = Math.round(p.cost.logicCells * factor);
-      return { id: p.id, predicted: { ...p.cost }, synthesized: { luts: s, ffs: 0, carry: 0, logicCells: s, ebr: 5, dsp: 2, spram: 0 } } as unknown as CheckedPoint;
+      return { id: p.id, predicted: { ...p.cost }, synthesized: { luts: s, ffs: 0, carry: 0, logicCells: s, ebr: 5, dsp: 2, spram: 0, ...(packFactor ? { packedLogicCells: Math.round(p.cost.logicCells * packFactor) } : {}) } } as unknown as CheckedPoint;
     });
     return { points } as unknown as PredictorCheck;
   };
@@ -52,5 +52,13 @@ describe('dse: synthesis confirms the chosen point', () => {
     assert.equal(r.chosen.id, 1);
     assert.deepEqual(r.corrections, []);
     assert.equal(seen.length, 1);
+  });
+
+  it('judges the fit on the packed logic cells when synthesis has them', async () => {
+    const seen: number[][] = [];
+    // Yosys's count equals the prediction, but packing takes 10% more: 950 -> 1045 > 1000.
+    const r = await confirmChoice({ points, rule: 'min-latency', budget, first: [points[1]], check: synthesisTaking(1.0, seen, 1.1), log: silentLogger });
+    assert.equal(r.chosen.id, 2);
+    assert.equal(r.corrections[0].rejected.synthesizedLogicCells, 1045);
   });
 });
