@@ -77,7 +77,8 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
     }
     return { bits: f.bits, integer: f.integer, rounding: numerics.rounding, overflow: numerics.overflow };
   };
-  // Fixed point at 8 bits and more recovers in an epoch; ternary needs longer to settle.
+  // Fine-tuning epochs: fixed point starts close to the float network (2 epochs at a tenth of its
+  // rate, src/quant/qat.ts); ternary starts far from it and needs longer.
   const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2), learningRate: spec?.fineTune?.learningRate };
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };

@@ -12,13 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/tensors';
 import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
-import { fitInteger } from './ir';
 import type { Architecture } from '../nn/arch';
 import { buildModel } from '../nn/build';
 import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { silentLogger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
+import { fitInteger } from './ir';
 import type { LayerQuantization, QuantizationFile } from './file';
 import { isQuantizedLayer, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
 import { buildQuantizedModel, QUANTIZED_MODEL_MODULE } from './model';
