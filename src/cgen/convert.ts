@@ -13,7 +13,7 @@ import { writeModelIR } from '../ir/serialize';
 import { formatLayerTable, tableRows } from '../ir/table';
 import type { ModelIR } from '../ir/types';
 import type { Overflow, Rounding } from '../numerics/fixed';
-import { readQuantizationFile, QUANTIZATION_FILE } from '../quant/file';
+import { readQuantizationFile, QUANTIZATION_FILE, type QuantizationFile } from '../quant/file';
 import { annotateImportedModel } from '../quant/ir';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
@@ -88,17 +88,26 @@ export interface ConvertResult {
   report: Record<string, unknown>;
 }
 
+/**
+ * A model file -> the normalized IR, with the quantization.json of quantization-aware training
+ * applied when one lies beside the file: the IR convert emits C from (and what checks of the
+ * trained-quantized path import).
+ */
+export async function importForConversion(file: string, weights?: string): Promise<{ model: ModelIR; quant?: QuantizationFile }> {
+  const imported = await importModel(file, { weights });
+  const quant = readQuantizationFile(dirname(file));
+  if (!quant) return { model: normalize(imported) };
+  // Ternary outputs become activations before the passes, so fuseActivation carries them into their convolution.
+  annotateImportedModel(imported, quant);
+  return { model: applyQuantization(normalize(imported), quant, join(dirname(file), QUANTIZATION_FILE)), quant };
+}
+
 export async function convertModel(opts: { file: string; weights?: string; outDir: string; spec: ConvertSpec; log: Logger }): Promise<ConvertResult> {
   const file = resolve(opts.file);
   const started = Date.now();
-  const imported = await importModel(file, { weights: opts.weights });
-  const quant = readQuantizationFile(dirname(file));
-  // Ternary outputs become activations before the passes, so fuseActivation carries them into their convolution.
-  if (quant) annotateImportedModel(imported, quant);
-  let model = normalize(imported);
+  const { model, quant } = await importForConversion(file, opts.weights);
   const spec = { ...opts.spec };
   if (quant) {
-    model = applyQuantization(model, quant, join(dirname(file), QUANTIZATION_FILE));
     spec.rounding = quant.rounding;
     spec.overflow = quant.overflow;
     opts.log.info(`${QUANTIZATION_FILE}: per-layer formats from quantization-aware training (${quant.mode}, activations fixed<${quant.activations.bits},${quant.activations.integer}>)`);

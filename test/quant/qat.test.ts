@@ -11,11 +11,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NumberKnobs } from '../../src/cgen';
-import { importModel } from '../../src/importers';
-import { normalize } from '../../src/ir/passes/normalize';
+import { importForConversion } from '../../src/cgen/convert';
 import { saveModel } from '../../src/nn/save';
-import { readQuantizationFile, writeQuantizationFile } from '../../src/quant/file';
-import { annotateImportedModel, applyQuantization } from '../../src/quant/ir';
+import { writeQuantizationFile } from '../../src/quant/file';
 import { runQuantizedReference } from '../../src/quant/reference';
 import { quadrants, tinyConv } from '../nn/fixtures';
 
@@ -30,10 +28,8 @@ async function exportedAgreesWithTraining(r: QatResult): Promise<{ identical: nu
   const dir = join(mkdtempSync(join(tmpdir(), 'dm-qat-')), 'model');
   await saveModel(r.exported, dir);
   writeQuantizationFile(dir, r.file);
-  const q = readQuantizationFile(dir)!;
-  const imported = await importModel(join(dir, 'model.json'));
-  annotateImportedModel(imported, q);
-  const ir = applyQuantization(normalize(imported), q);
+  const { model: ir, quant } = await importForConversion(join(dir, 'model.json'));
+  const q = quant!;
   const knobs: NumberKnobs = { mode: 'fixed', weights: { bits: 8, integer: 1 }, biases: { bits: 16, integer: 6 }, activations: q.activations, accumulatorBits: 0, rounding: q.rounding, overflow: q.overflow };
   const test = r.data.test;
   const ref = runQuantizedReference(ir, knobs, test.x, test.count);
