@@ -22,6 +22,8 @@ export interface SearchTraining {
   learningRate: number;
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
+  /** Absent unless the spec augments, so keys of searches without augmentation are unchanged. */
+  augment?: { shift: number };
 }
 
 export interface EvaluationTask {

@@ -8,8 +8,10 @@
  *   hypervolume.svg   hypervolume of the Pareto set per generation
  *   selected.json     the Architecture handed to train (search.select)
  *   report.json       NasReport
- * Evaluations are stored in .deepmaker/nas/evals (content-addressed), so an interrupted search
- * resumes where it stopped and a larger `generations` reuses every earlier evaluation.
+ * Evaluations are stored in .deepmaker/nas/evals under the workspace root (content-addressed), so an
+ * interrupted search resumes where it stopped, a larger `generations` reuses every earlier
+ * evaluation, and projects running the same search on the same data share its trainings (e.g. two
+ * projects that select different members of one front).
  * With search.enabled false, or a spec that starts from an existing model, it writes only a report
  * {skipped: true, reason}; train then uses train.architecture.
  */
@@ -28,12 +30,17 @@ import { quantizationForCounting, resolveConstraints } from './objectives';
 // Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
 import '../dse/nas-objectives';
 import { runSearch, type Candidate, type SearchResult } from './search';
-import { selectCandidate } from './select';
+import { describeSelect, selectCandidate } from './select';
 import type { SearchSpace, SpaceContext } from './space';
 import { chainSpace } from './spaces/chain';
 import { denseNetSpace } from './spaces/densenet';
 import { compact, hypervolumeSvg, paretoSvg } from './svg';
 import { TRAIN_EVALUATOR } from './train-evaluator';
+
+/** Where trainings are stored: one content-addressed store per workspace (keys hold everything a result depends on). */
+export function evaluationStoreDir(workspaceRoot: string): string {
+  return join(workspaceRoot, '.deepmaker', 'nas', 'evals');
+}
 
 export interface NasView {
   search: SearchSpec;
@@ -169,10 +176,11 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     evaluator: opts.evaluator ?? TRAIN_EVALUATOR,
     dataDir,
     dataHash: await dataHash(dataDir),
-    store: new EvaluationStore(join(ctx.workDir, 'evals')),
+    store: new EvaluationStore(evaluationStoreDir(ctx.workspaceRoot)),
     log: ctx.log,
   });
   const selected = selectCandidate(result.pareto, s.select, result.reference);
+  const selectText = describeSelect(s.select);
   const front = result.pareto.filter((c) => c.feasible);
 
   writeFileSync(
@@ -189,7 +197,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   );
   writeFileSync(join(ctx.outDir, 'pareto.json'), canonicalJson(front.map((c) => ({ ...paretoEntry(c), architecture: c.architecture }))));
   writeFileSync(join(ctx.outDir, 'selected.json'), canonicalJson(selected.architecture));
-  const caption = `${s.algorithm}, ${s.space} space, ${result.candidates.length} candidates, ${result.evaluations} trainings; selected ${selected.id} by ${s.select}`;
+  const caption = `${s.algorithm}, ${s.space} space, ${result.candidates.length} candidates, ${result.evaluations} trainings; selected ${selected.id} by ${selectText}`;
   writeFileSync(join(ctx.outDir, 'pareto.svg'), paretoSvg(result.candidates, result.pareto, selected, caption));
   const ref = result.objectives.map((n, k) => `${n} ${compact(result.reference[k])}`).join(', ');
   writeFileSync(join(ctx.outDir, 'hypervolume.svg'), hypervolumeSvg(result.generations, `objectives divided by the reference point (${ref})`));
@@ -213,13 +221,13 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     hypervolume: result.generations.map((g) => g.hypervolume),
     hypervolumeReference: result.reference,
     selected: paretoEntry(selected),
-    select: s.select,
+    select: selectText,
     workers: s.workers,
     wallSeconds,
     files: ['candidates.jsonl', 'pareto.json', 'pareto.svg', 'hypervolume.svg', 'selected.json', 'report.json'],
   });
   ctx.log.info(
-    `selected ${selected.id} (${s.select}): validation error ${((selected.error ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
+    `selected ${selected.id} (${selectText}): validation error ${((selected.error ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
       `${selected.values.weightBits} weight bits; ${result.evaluations} trainings (${result.cacheHits} stored) in ${wallSeconds.toFixed(1)} s`,
   );
 }

@@ -25,6 +25,7 @@ export async function trainEvaluator(task: EvaluationTask, progress: (msg: strin
     learningRate: task.training.learningRate,
     optimizer: task.training.optimizer,
     backend: task.training.backend,
+    augment: task.training.augment,
     seed: task.seed,
     subset: task.fidelity.subset,
     workers: 1,

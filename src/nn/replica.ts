@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from './arch';
+import { augments, translateBatch, type Augmentation } from './augment';
 import { buildModel } from './build';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
@@ -30,6 +31,8 @@ export interface ReplicaSpec {
   optimizer: OptimizerName;
   learningRate: number;
   modelFactory?: ModelFactoryRef;
+  /** Training-time augmentation of every batch (augment.ts). */
+  augment?: Augmentation;
 }
 
 /** A batch share as plain arrays: rows of the training set (indices) and where the data is. */
@@ -70,8 +73,16 @@ export function makeOptimizer(name: OptimizerName, learningRate: number): tf.Opt
   }
 }
 
-/** Copies a batch's rows into one tensor (the x values are gathered in row order). */
-export function gatherBatch(data: DataView, rows: ArrayLike<number>, classes: number): { x: tf.Tensor; labels: tf.Tensor1D; oneHot: tf.Tensor2D } {
+/**
+ * Copies a batch's rows into one tensor (the x values are gathered in row order), augmented when
+ * `augment` is given (with the batch's seed).
+ */
+export function gatherBatch(
+  data: DataView,
+  rows: ArrayLike<number>,
+  classes: number,
+  augment?: { with: Augmentation; seed: number },
+): { x: tf.Tensor; labels: tf.Tensor1D; oneHot: tf.Tensor2D } {
   const n = rows.length;
   const xs = new Float32Array(n * data.sampleSize);
   const ys = new Int32Array(n);
@@ -80,6 +91,7 @@ export function gatherBatch(data: DataView, rows: ArrayLike<number>, classes: nu
     xs.set(data.x.subarray(r * data.sampleSize, (r + 1) * data.sampleSize), i * data.sampleSize);
     ys[i] = data.y[r];
   }
+  if (augment && augments(augment.with)) translateBatch(xs, data.shape, rows, augment.seed, augment.with.shift);
   const labels = tf.tensor1d(ys, 'int32');
   return { x: tf.tensor(xs, [n, ...data.shape]), labels, oneHot: tf.oneHot(labels, classes) as tf.Tensor2D };
 }
@@ -90,12 +102,14 @@ export class Replica {
   private readonly vars: tf.Variable[];
   private readonly dropouts: { layer: tf.layers.Layer; seed: number | undefined }[];
   private readonly classes: number;
+  private readonly augment: Augmentation | undefined;
 
   private constructor(model: tf.LayersModel, spec: ReplicaSpec) {
     this.model = model;
     this.optimizer = makeOptimizer(spec.optimizer, spec.learningRate);
     this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.classes = spec.arch.classes;
+    this.augment = spec.augment;
     this.dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout').map((layer) => ({ layer, seed: (layer as unknown as { seed?: number }).seed }));
   }
 
@@ -114,16 +128,17 @@ export class Replica {
   /**
    * Gradients of this share's loss, sum of CE over `rows` divided by `batchSize`. `dropoutSeed`
    * reseeds every Dropout layer for this step: tfjs' Dropout draws the same mask on every call
-   * when seeded, and an unseeded one draws from Math.random.
+   * when seeded, and an unseeded one draws from Math.random. `augmentSeed` is the batch's
+   * augmentation seed (the same on every replica; used when the spec augments).
    */
-  computeGradients(data: DataView, rows: ArrayLike<number>, batchSize: number, dropoutSeed: number): ShareResult {
+  computeGradients(data: DataView, rows: ArrayLike<number>, batchSize: number, dropoutSeed: number, augmentSeed = 0): ShareResult {
     if (rows.length === 0) {
       const grads: tf.NamedTensorMap = {};
       for (const v of this.vars) grads[v.name] = tf.zerosLike(v);
       return { grads, lossSum: 0, correct: 0 };
     }
     this.dropouts.forEach((d, i) => ((d.layer as unknown as { seed?: number }).seed = (dropoutSeed + i * 7919) % 2147483647));
-    const { x, labels, oneHot } = gatherBatch(data, rows, this.classes);
+    const { x, labels, oneHot } = gatherBatch(data, rows, this.classes, this.augment && { with: this.augment, seed: augmentSeed });
     let correct = 0;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;

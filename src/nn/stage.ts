@@ -107,6 +107,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     earlyStopping: t.earlyStopping,
     backend: t.backend,
     workers: t.workers,
+    augment: t.augment,
     log: ctx.log,
   };
   const result = await trainArchitecture(arch, data, { ...options, epochs: t.epochs });

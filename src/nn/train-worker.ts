@@ -11,7 +11,7 @@ import { Replica, type DataView, type ReplicaSpec } from './replica';
 
 export type WorkerRequest =
   | { type: 'init'; spec: ReplicaSpec; backend: BackendName; data: DataView; weights: Float32Array[] }
-  | { type: 'step'; rows: Int32Array; batchSize: number; dropoutSeed: number; learningRate: number }
+  | { type: 'step'; rows: Int32Array; batchSize: number; dropoutSeed: number; augmentSeed: number; learningRate: number }
   /** Every replica's share in rank order; null marks this worker's own (kept since its step). */
   | { type: 'apply'; shares: (Float32Array[] | null)[] }
   | { type: 'close' };
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     try {
       if (m.type === 'step') {
         replica.setLearningRate(m.learningRate);
-        const r = replica.computeGradients(init.data, m.rows, m.batchSize, m.dropoutSeed);
+        const r = replica.computeGradients(init.data, m.rows, m.batchSize, m.dropoutSeed, m.augmentSeed);
         pending = r.grads;
         port.postMessage({ type: 'grads', grads: replica.gradientArrays(r.grads), lossSum: r.lossSum, correct: r.correct } satisfies WorkerReply);
       } else if (m.type === 'apply') {

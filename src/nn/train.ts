@@ -16,6 +16,7 @@ import { DeepMakerError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
 import type { Architecture } from './arch';
 import { selectBackend, type BackendName, type BackendPreference } from './backend';
+import { augments, type Augmentation } from './augment';
 import { architectureCost } from './cost';
 import { Replica, type DataView, type ModelFactoryRef, type OptimizerName, type ReplicaSpec } from './replica';
 import { TrainRng } from './rng';
@@ -42,6 +43,8 @@ export interface TrainOptions {
   /** Threads training data-parallel (1: this thread only). Each extra one loads its own backend. */
   workers?: number;
   log?: Logger;
+  /** Training-time augmentation (augment.ts); validation is never augmented. */
+  augment?: Augmentation;
   /** Called after every epoch (after validation). */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** A custom model builder (quantization-aware training); default: build.ts buildModel. */
@@ -217,7 +220,8 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   const batchSize = Math.max(1, Math.min(opts.batchSize, n));
   const batches = Math.ceil(n / batchSize);
 
-  const spec: ReplicaSpec = { arch, seed: opts.seed, optimizer: opts.optimizer, learningRate: opts.learningRate, modelFactory: opts.modelFactory };
+  const augment = augments(opts.augment) ? opts.augment : undefined;
+  const spec: ReplicaSpec = { arch, seed: opts.seed, optimizer: opts.optimizer, learningRate: opts.learningRate, modelFactory: opts.modelFactory, augment };
   const local = await Replica.create(spec);
   if (opts.initFrom) copyWeightsByName(opts.initFrom, local.model);
   const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape };
@@ -230,7 +234,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
       for (let r = 1; r < workers; r++) remotes.push(new RemoteReplica({ type: 'init', spec, backend, data: shared, weights }));
       for (const r of remotes) await r.next(); // ready
     }
-    log.info(`training ${n} samples (${batches} batches of ${batchSize}), ${cost.params} params, ${cost.macs} MACs, ${opts.epochs} epochs, ${workers} worker${workers > 1 ? 's' : ''}`);
+    log.info(`training ${n} samples (${batches} batches of ${batchSize}${augment ? `, shifted by up to ${augment.shift} px` : ''}), ${cost.params} params, ${cost.macs} MACs, ${opts.epochs} epochs, ${workers} worker${workers > 1 ? 's' : ''}`);
 
     const history: EpochRecord[] = [];
     let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
@@ -257,11 +261,13 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
         const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
         const batchRows = Int32Array.from(idx, (i) => rows[i]);
         const dropoutSeed = rng.nextUint32() % 2147483647;
+        // Drawn only when augmenting, so that runs without augmentation keep their batch order and masks.
+        const augmentSeed = augment ? rng.nextUint32() : 0;
         // Shares: contiguous slices of the batch, one per replica, rank 0 here.
         const share = Math.ceil(batchRows.length / workers);
         const slice = (r: number) => batchRows.subarray(Math.min(batchRows.length, r * share), Math.min(batchRows.length, (r + 1) * share));
-        remotes.forEach((rem, k) => rem.post({ type: 'step', rows: slice(k + 1), batchSize: batchRows.length, dropoutSeed: (dropoutSeed + 104729 * (k + 1)) % 2147483647, learningRate }));
-        const own = local.computeGradients(trainView, slice(0), batchRows.length, dropoutSeed);
+        remotes.forEach((rem, k) => rem.post({ type: 'step', rows: slice(k + 1), batchSize: batchRows.length, dropoutSeed: (dropoutSeed + 104729 * (k + 1)) % 2147483647, augmentSeed, learningRate }));
+        const own = local.computeGradients(trainView, slice(0), batchRows.length, dropoutSeed, augmentSeed);
         const others: Float32Array[][] = [];
         for (const rem of remotes) {
           const r = await rem.next();

@@ -90,14 +90,21 @@ export function parseSpec(text: string, file: string): Spec {
   return spec as unknown as Spec;
 }
 
-/** ajv reports every branch of a oneOf (and an if/then's "must match then"); keep the most specific errors. */
+/**
+ * ajv reports every branch of a oneOf (and an if/then's "must match then"); keep the most specific
+ * errors. A branch that failed only on the value's kind (type, enum, const: e.g. the string branch
+ * of `select`, given a mapping) is dropped when another branch says what is wrong inside the value.
+ */
 function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
   const seen = new Set<string>();
   const out: ErrorObject[] = [];
   const umbrella = (k: string) => k === 'oneOf' || k === 'anyOf' || k === 'if';
+  const kindOnly = (e: ErrorObject) => (e.keyword === 'type' || e.keyword === 'enum' || e.keyword === 'const') && /\/(oneOf|anyOf)\//.test(e.schemaPath);
   const hasSpecific = new Set(errors.filter((e) => !umbrella(e.keyword)).map((e) => e.instancePath));
+  const explainedInside = (path: string) => errors.some((o) => !umbrella(o.keyword) && !kindOnly(o) && (o.instancePath === path || o.instancePath.startsWith(`${path}/`)));
   for (const e of errors) {
     if (umbrella(e.keyword) && (hasSpecific.has(e.instancePath) || e.keyword === 'if')) continue;
+    if (kindOnly(e) && explainedInside(e.instancePath)) continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -55,11 +55,11 @@ export interface SearchSpec {
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
   constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device'; maxCycles?: number; maxLuts?: number | 'device' };
   fidelity: { subset: number; epochs: number[]; promote: number };
-  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu' };
+  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: { shift: number } };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   workers: number;
   seed: number;
-  select: 'lowest-error' | 'knee';
+  select: 'lowest-error' | 'knee' | { rule: 'lowest-error' | 'knee'; maxParams?: number; maxMacs?: number };
 }
 
 export interface TrainSpec {
@@ -73,6 +73,7 @@ export interface TrainSpec {
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   workers: number;
   seed: number;
+  augment?: { shift: number };
 }
 
 /** The `rtl` section. */

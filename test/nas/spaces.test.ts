@@ -126,6 +126,17 @@ describe('selection from the Pareto set', () => {
     assert.equal(selectCandidate(front, 'knee', [1, 10000]).id, 'c1');
   });
 
+  it('with bounds, the rule picks among the members within them only', () => {
+    const front = [cand(0, 0.2, 100), cand(1, 0.03, 800), cand(2, 0.025, 4000), cand(3, 0.01, 9000), cand(4, 0.001, 900, false)];
+    assert.equal(selectCandidate(front, { rule: 'lowest-error', maxParams: 5000 }, [1, 10000]).id, 'c2');
+    assert.equal(selectCandidate(front, { rule: 'lowest-error', maxParams: 1000 }, [1, 10000]).id, 'c1', 'the infeasible c4 is never picked');
+    assert.equal(selectCandidate(front, { rule: 'lowest-error' }, [1, 10000]).id, 'c3');
+    assert.throws(
+      () => selectCandidate(front, { rule: 'knee', maxParams: 50 }, [1, 10000]),
+      (e) => isDeepMakerError(e) && /search\.select/.test(e.message) && /smallest has 100 params/.test(e.message),
+    );
+  });
+
   it('nothing feasible is a DeepMakerError naming the constraints', () => {
     assert.throws(() => selectCandidate([cand(0, null, 100, false)], 'lowest-error', [1, 1]), (e) => isDeepMakerError(e) && /search\.constraints/.test(e.message));
   });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseSpec, SpecError } from '../../src/spec/load';
+
+const REPO = join(__dirname, '..', '..');
 
 function problems(text: string) {
   try {
@@ -52,6 +56,20 @@ describe('spec loader', () => {
     for (let i = 1; i < 8; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`);
     const [p] = problems(`name: model\n${lol.join('\n')}\n`);
     assert.match(p.message + (p.hint ?? ''), /alias/i);
+  });
+
+  it('accepts every spec shipped in the repository (root and models/)', () => {
+    const files = ['deepmaker.yaml', ...readdirSync(join(REPO, 'models')).map((d) => join('models', d, 'deepmaker.yaml'))];
+    for (const f of files) parseSpec(readFileSync(join(REPO, f), 'utf8'), f);
+    const tiny = parseSpec(readFileSync(join(REPO, 'models/mnist-nas-5k/deepmaker.yaml'), 'utf8'), 'x.yaml');
+    assert.deepEqual(tiny.search.select, { rule: 'lowest-error', maxParams: 5000 });
+    assert.deepEqual(tiny.train.augment, { shift: 2 });
+  });
+
+  it('bounds search.select and train.augment', () => {
+    assert.match(problems('name: m\nsearch:\n  select: { rule: lowest-error, maxParam: 5 }\n')[0].message, /maxParams/);
+    assert.ok(problems('name: m\ntrain:\n  augment: { shift: -1 }\n').length > 0);
+    assert.ok(problems('name: m\ntrain:\n  augment: {}\n').length > 0, 'shift is required');
   });
 
   it('requires name', () => {
