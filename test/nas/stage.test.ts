@@ -3,7 +3,7 @@
  * its skip behaviour. Kept small: a few candidates, a few hundred 8x8 samples.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -100,6 +100,22 @@ describe('the nas stage', () => {
       assert.equal(second.cacheHits, report.evaluations);
       assert.deepEqual(second.pareto, report.pareto);
       assert.ok(!again.lines.some((l) => /evaluation worker/.test(l)), 'no worker is started when everything is stored');
+
+      // Another project of the workspace with the same search and data shares the store; a bounded
+      // select picks another member of the same front.
+      const other = join(root, 'models', 'small');
+      cpSync(join(root, 'dist', 'data'), join(other, 'dist', 'data'), { recursive: true });
+      const smallest = Math.min(...report.pareto.map((p: { params: number }) => p.params));
+      const view = json(join(root, 'dist', 'spec', 'nas.json'));
+      mkdirSync(join(other, 'dist', 'spec'), { recursive: true });
+      writeFileSync(join(other, 'dist', 'spec', 'nas.json'), canonicalJson({ ...view, search: { ...view.search, select: { rule: 'lowest-error', maxParams: smallest } } }));
+      await runStage('nas', other, root, capture());
+      const third = json(join(other, 'dist', 'nas', 'report.json'));
+      assert.equal(third.trained, 0, 'every training comes from the workspace store');
+      assert.deepEqual(third.pareto, report.pareto);
+      assert.equal(third.selected.params, smallest);
+      assert.equal(third.select, `lowest-error with params <= ${smallest}`);
+      assert.equal(existsSync(join(other, '.deepmaker', 'nas', 'evals')), false, 'no per-project store');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
