@@ -233,6 +233,23 @@ interface SpramModel {
 
 const SPRAM_WORDS = 16384;
 
+/** The fields of a cell model that hold nets: buses (bit lists) and single nets. */
+type FieldsOf<T, V> = { [K in keyof T]: T[K] extends V ? K : never }[keyof T];
+interface NetFields<T> {
+  buses: readonly FieldsOf<T, number[]>[];
+  nets: readonly FieldsOf<T, number>[];
+}
+
+const RAM_NET_FIELDS: NetFields<RamModel> = { buses: ['rdata', 'raddr', 'waddr', 'wdata', 'mask'], nets: ['re', 'rclke', 'we', 'wclke'] };
+const SPRAM_NET_FIELDS: NetFields<SpramModel> = { buses: ['address', 'datain', 'maskwren', 'dataout'], nets: ['wren', 'chipselect', 'standby', 'sleep', 'poweroff'] };
+
+/** Rewrites every net of `model` named by `fields` through `re` (the net renumbering after compaction). */
+function renumberNets<T>(model: T, fields: NetFields<T>, re: (net: number) => number): void {
+  const m = model as Record<keyof T, unknown>;
+  for (const k of fields.buses) m[k] = (m[k] as number[]).map(re);
+  for (const k of fields.nets) m[k] = re(m[k] as number);
+}
+
 const WMASK: Record<number, (addrHi: number) => number> = {
   0: () => 0,
   1: (a) => (a & 1 ? 0b0101010101010101 : 0b1010101010101010),
@@ -765,28 +782,8 @@ export class NetlistSimulator {
       f.r = re(f.r);
       f.s = re(f.s);
     }
-    for (const r of this.rams) {
-      r.rdata = reAll(r.rdata);
-      r.raddr = reAll(r.raddr);
-      r.waddr = reAll(r.waddr);
-      r.wdata = reAll(r.wdata);
-      r.mask = reAll(r.mask);
-      r.re = re(r.re);
-      r.rclke = re(r.rclke);
-      r.we = re(r.we);
-      r.wclke = re(r.wclke);
-    }
-    for (const r of this.sprams) {
-      r.address = reAll(r.address);
-      r.datain = reAll(r.datain);
-      r.maskwren = reAll(r.maskwren);
-      r.dataout = reAll(r.dataout);
-      r.wren = re(r.wren);
-      r.chipselect = re(r.chipselect);
-      r.standby = re(r.standby);
-      r.sleep = re(r.sleep);
-      r.poweroff = re(r.poweroff);
-    }
+    for (const r of this.rams) renumberNets(r, RAM_NET_FIELDS, re);
+    for (const r of this.sprams) renumberNets(r, SPRAM_NET_FIELDS, re);
     for (const m of this.macs) {
       for (const k of MAC_INPUTS) m.ins[k] = reAll(m.ins[k]);
       for (const k of MAC_CONTROLS) m.ctl[k] = re(m.ctl[k]);
