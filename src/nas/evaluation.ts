@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Architecture } from '../nn/arch';
+import type { Augmentation } from '../nn/augment';
 import { canonicalJson, sha256, writeFileAtomically } from '../util/fs';
 
 export interface Fidelity {
@@ -23,7 +24,7 @@ export interface SearchTraining {
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   /** Absent unless the spec augments, so keys of searches without augmentation are unchanged. */
-  augment?: { shift: number };
+  augment?: Augmentation;
 }
 
 export interface EvaluationTask {

@@ -1,6 +1,8 @@
 /** TypeScript view of schemas/deepmaker.schema.json (after ajv filled the defaults). */
 import type { ConvertSpec } from '../cgen/convert';
 import type { VerifySpec } from '../verify/stage';
+import type { SelectSpec } from '../nas/select';
+import type { Augmentation } from '../nn/augment';
 export interface FixedFormatSpec {
   bits: number;
   integer: number;
@@ -55,11 +57,11 @@ export interface SearchSpec {
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
   constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device'; maxCycles?: number; maxLuts?: number | 'device' };
   fidelity: { subset: number; epochs: number[]; promote: number };
-  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: { shift: number } };
+  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   workers: number;
   seed: number;
-  select: 'lowest-error' | 'knee' | { rule: 'lowest-error' | 'knee'; maxParams?: number; maxMacs?: number };
+  select: SelectSpec;
 }
 
 export interface TrainSpec {
@@ -73,7 +75,7 @@ export interface TrainSpec {
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   workers: number;
   seed: number;
-  augment?: { shift: number };
+  augment?: Augmentation;
 }
 
 /** The `rtl` section. */
