@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Architecture } from '../nn/arch';
 import type { Augmentation } from '../nn/augment';
+import type { BatchNormStatistics } from '../nn/batchnorm-statistics';
 import { canonicalJson, sha256, writeFileAtomically } from '../util/fs';
 
 export interface Fidelity {
@@ -25,6 +26,8 @@ export interface SearchTraining {
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   /** Absent unless the spec augments, so keys of searches without augmentation are unchanged. */
   augment?: Augmentation;
+  /** Absent unless the spec sets it, likewise. */
+  batchNormStatistics?: BatchNormStatistics;
 }
 
 export interface EvaluationTask {

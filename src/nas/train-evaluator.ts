@@ -26,6 +26,7 @@ export async function trainEvaluator(task: EvaluationTask, progress: (msg: strin
     optimizer: task.training.optimizer,
     backend: task.training.backend,
     augment: task.training.augment,
+    batchNormStatistics: task.training.batchNormStatistics,
     seed: task.seed,
     subset: task.fidelity.subset,
     workers: 1,

@@ -108,6 +108,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     backend: t.backend,
     workers: t.workers,
     augment: t.augment,
+    batchNormStatistics: t.batchNormStatistics,
     log: ctx.log,
   };
   const result = await trainArchitecture(arch, data, { ...options, epochs: t.epochs });

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../util/log';
 import type { Architecture } from './arch';
 import { selectBackend, type BackendName, type BackendPreference } from './backend';
 import { augments, type Augmentation } from './augment';
+import { PRECISE_BN_SAMPLES, recomputeBatchNormStatistics, type BatchNormStatistics } from './batchnorm-statistics';
 import { architectureCost } from './cost';
 import { Replica, type DataView, type ModelFactoryRef, type OptimizerName, type ReplicaSpec } from './replica';
 import { TrainRng } from './rng';
@@ -45,6 +46,12 @@ export interface TrainOptions {
   log?: Logger;
   /** Training-time augmentation (augment.ts); validation is never augmented. */
   augment?: Augmentation;
+  /**
+   * BatchNormalization statistics the model is validated and returned with: `moving` (default),
+   * Keras's moving averages; `precise`, recomputed with the epoch's final weights over training
+   * images before every validation (batchnorm-statistics.ts).
+   */
+  batchNormStatistics?: BatchNormStatistics;
   /** Called after every epoch (after validation). */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** A custom model builder (quantization-aware training); default: build.ts buildModel. */
@@ -62,6 +69,12 @@ export interface TrainOptions {
 }
 
 export type LearningRateSchedule = 'constant' | 'cosine';
+
+/** `count` rows spread evenly over `rows` (all of them when there are fewer): a fixed sample without drawing from the training's random stream. */
+export function evenlySpaced(rows: Int32Array, count: number): Int32Array {
+  if (rows.length <= count) return rows;
+  return Int32Array.from({ length: count }, (_, i) => rows[Math.floor((i * rows.length) / count)]);
+}
 
 /** The learning rate of `epoch` (1-based) of `epochs` under a schedule. */
 export function scheduledLearningRate(base: number, schedule: LearningRateSchedule | undefined, epoch: number, epochs: number): number {
@@ -292,6 +305,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       trainSeconds += seconds;
       trainImages += seen;
+      if (opts.batchNormStatistics === 'precise') recomputeBatchNormStatistics(local.model, data.train, evenlySpaced(rows, PRECISE_BN_SAMPLES));
       const val = evaluate(local.model, data.validation);
       const record: EpochRecord = { epoch, learningRate, loss: lossSum / seen, accuracy: correct / seen, validationLoss: val.loss, validationAccuracy: val.accuracy, imagesPerSecond: seen / seconds, seconds };
       history.push(record);

@@ -3,6 +3,7 @@ import type { ConvertSpec } from '../cgen/convert';
 import type { VerifySpec } from '../verify/stage';
 import type { SelectSpec } from '../nas/select';
 import type { Augmentation } from '../nn/augment';
+import type { BatchNormStatistics } from '../nn/batchnorm-statistics';
 export interface FixedFormatSpec {
   bits: number;
   integer: number;
@@ -57,7 +58,7 @@ export interface SearchSpec {
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
   constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device'; maxCycles?: number; maxLuts?: number | 'device' };
   fidelity: { subset: number; epochs: number[]; promote: number };
-  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation };
+  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   workers: number;
   seed: number;
@@ -76,6 +77,7 @@ export interface TrainSpec {
   workers: number;
   seed: number;
   augment?: Augmentation;
+  batchNormStatistics?: BatchNormStatistics;
 }
 
 /** The `rtl` section. */
