@@ -1,38 +1,53 @@
 /**
  * In a checkout of this package, Nx runs the compiled plugin in build/, not src/: a stage run after
  * an edit without `npm run build` would run the old code, and the search would store its results
- * under keys that describe the new code. scripts/build.mjs stamps build/ with the time the build
- * started; the executors refuse to run while a source is newer than that stamp. An installed
- * package has no sources beside build/ and is not checked.
+ * under keys that describe the new code. scripts/build.mjs records what it compiled: the SHA-256 of
+ * every TypeScript source (build/.built-from.json, written by writeBuildRecord). The executors
+ * refuse to run while a source differs from that record. Contents, not times: a copied or freshly
+ * checked-out tree with the same sources is current. A package without sources beside build/ is
+ * not checked.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 
-export const BUILD_STAMP = join('build', '.built-at');
+export const BUILD_RECORD = join('build', '.built-from.json');
 const SOURCE_DIRS = ['src', 'executors', 'generators'];
 
-/** Sources of the package at `packageRoot` edited after build/ was built ([] when fresh or not a checkout); `missing-stamp` when build/ was never stamped. */
-export function staleSources(packageRoot: string): string[] | 'missing-stamp' {
-  if (!existsSync(join(packageRoot, 'src'))) return [];
-  const stampFile = join(packageRoot, BUILD_STAMP);
-  if (!existsSync(stampFile)) return 'missing-stamp';
-  const builtAt = Date.parse(readFileSync(stampFile, 'utf8').trim());
-  const stale: string[] = [];
+/** SHA-256 of each TypeScript source of the package, keyed by its path ('/'-separated, relative to the package). */
+export function sourceDigests(packageRoot: string): Record<string, string> {
+  const out: Record<string, string> = {};
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts') && statSync(path).mtimeMs > builtAt) stale.push(relative(packageRoot, path));
+      else if (e.name.endsWith('.ts')) out[relative(packageRoot, path).split(sep).join('/')] = createHash('sha256').update(readFileSync(path)).digest('hex');
     }
   };
   for (const d of SOURCE_DIRS) if (existsSync(join(packageRoot, d))) walk(join(packageRoot, d));
-  return stale.sort();
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Records the sources build/ was compiled from (scripts/build.mjs calls it with the digests taken before compiling). */
+export function writeBuildRecord(packageRoot: string, digests: Record<string, string> = sourceDigests(packageRoot)): void {
+  writeFileSync(join(packageRoot, BUILD_RECORD), JSON.stringify(digests, null, 1) + '\n');
+}
+
+/** Sources added, edited or removed since build/ was built ([] when current or not a checkout); `missing-record` when build/ has no record. */
+export function staleSources(packageRoot: string): string[] | 'missing-record' {
+  if (!existsSync(join(packageRoot, 'src'))) return [];
+  const recordFile = join(packageRoot, BUILD_RECORD);
+  if (!existsSync(recordFile)) return 'missing-record';
+  const built = JSON.parse(readFileSync(recordFile, 'utf8')) as Record<string, string>;
+  const now = sourceDigests(packageRoot);
+  const paths = [...new Set([...Object.keys(built), ...Object.keys(now)])].sort();
+  return paths.filter((p) => built[p] !== now[p]);
 }
 
 /** The error to show, or undefined when build/ is current. */
 export function staleBuildMessage(packageRoot: string): string | undefined {
   const stale = staleSources(packageRoot);
-  if (stale === 'missing-stamp') return `deepmaker: ${join(packageRoot, 'build')} has no build stamp: run \`npm run build\` in ${packageRoot} (Nx runs the compiled plugin in build/)`;
+  if (stale === 'missing-record') return `deepmaker: ${join(packageRoot, 'build')} does not record what it was built from: run \`npm run build\` in ${packageRoot} (Nx runs the compiled plugin in build/)`;
   if (!stale.length) return undefined;
   const shown = stale.slice(0, 3).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
   return `deepmaker: ${shown} changed after the last build: run \`npm run build\` in ${packageRoot} first (Nx runs the compiled plugin in build/, which would be the old code)`;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILD_STAMP, staleBuildMessage, staleSources } from '../../src/plugin/build-freshness';
+import { staleBuildMessage, staleSources, writeBuildRecord } from '../../src/plugin/build-freshness';
 
 const FILES = ['src/nn/train.ts', 'src/nas/search.ts', 'executors/nas/impl.ts', 'src/README.md'];
 
@@ -11,35 +11,43 @@ function checkout(): string {
   const root = mkdtempSync(join(tmpdir(), 'dm-fresh-'));
   for (const f of FILES) {
     mkdirSync(join(root, f, '..'), { recursive: true });
-    writeFileSync(join(root, f), '');
+    writeFileSync(join(root, f), `// ${f}\n`);
   }
+  mkdirSync(join(root, 'build'));
   return root;
 }
-const touch = (root: string, file: string, iso: string) => utimesSync(join(root, file), new Date(iso), new Date(iso));
 
-test('a checkout whose sources are older than the build stamp is fresh; sources edited after it are named', () => {
+test('a build records its sources; edited, added and removed sources are named, other files and times do not count', () => {
   const root = checkout();
   try {
-    for (const f of FILES) touch(root, f, '2026-01-01T10:00:00Z');
-    mkdirSync(join(root, 'build'));
-    writeFileSync(join(root, BUILD_STAMP), '2026-01-01T11:00:00.000Z\n');
+    writeBuildRecord(root);
     assert.deepEqual(staleSources(root), []);
     assert.equal(staleBuildMessage(root), undefined);
-    touch(root, 'src/nas/search.ts', '2026-01-01T12:00:00Z');
-    touch(root, 'executors/nas/impl.ts', '2026-01-01T12:00:00Z');
-    touch(root, 'src/README.md', '2026-01-01T12:00:00Z'); // not a source
-    assert.deepEqual(staleSources(root), [join('executors', 'nas', 'impl.ts'), join('src', 'nas', 'search.ts')]);
-    assert.match(staleBuildMessage(root)!, /executors\/nas\/impl\.ts, src\/nas\/search\.ts changed after the last build: run `npm run build`/);
+    // Same contents, new times (a copy, a fresh checkout): still current.
+    for (const f of FILES) utimesSync(join(root, f), new Date('2030-01-01'), new Date('2030-01-01'));
+    assert.deepEqual(staleSources(root), []);
+    writeFileSync(join(root, 'src/nas/search.ts'), '// edited\n');
+    writeFileSync(join(root, 'src/nas/new.ts'), '');
+    rmSync(join(root, 'executors/nas/impl.ts'));
+    writeFileSync(join(root, 'src/README.md'), 'not a source\n');
+    assert.deepEqual(staleSources(root), ['executors/nas/impl.ts', 'src/nas/new.ts', 'src/nas/search.ts']);
+    assert.match(staleBuildMessage(root)!, /executors\/nas\/impl\.ts, src\/nas\/new\.ts, src\/nas\/search\.ts changed after the last build: run `npm run build`/);
+    // A copy of the package (as npm installs it) carries its record along.
+    const copy = mkdtempSync(join(tmpdir(), 'dm-fresh-copy-'));
+    writeBuildRecord(root);
+    cpSync(root, copy, { recursive: true });
+    assert.deepEqual(staleSources(copy), []);
+    rmSync(copy, { recursive: true, force: true });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
-test('a build without a stamp is reported; an installed package (no src/) is not checked', () => {
+test('a build without a record is reported; a package without src/ is not checked', () => {
   const root = checkout();
   try {
-    assert.equal(staleSources(root), 'missing-stamp');
-    assert.match(staleBuildMessage(root)!, /has no build stamp: run `npm run build`/);
+    assert.equal(staleSources(root), 'missing-record');
+    assert.match(staleBuildMessage(root)!, /does not record what it was built from: run `npm run build`/);
     rmSync(join(root, 'src'), { recursive: true });
     assert.deepEqual(staleSources(root), []);
     assert.equal(staleBuildMessage(root), undefined);
