@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../data/tensors';
+import { gatherRows } from './replica';
 
 /** Which statistics a trained model keeps: Keras's moving averages, or precise ones (this module). */
 export type BatchNormStatistics = 'moving' | 'precise';
@@ -35,38 +36,47 @@ export function recomputeBatchNormStatistics(model: tf.LayersModel, split: Split
   if (!layers.length) return 0;
   const count = Math.min(samples, rows.length);
   if (count === 0) return 0;
-  const per = split.shape.reduce((a, b) => a * b, 1);
-  const batch = (start: number, n: number): tf.Tensor => {
-    const x = new Float32Array(n * per);
-    for (let i = 0; i < n; i++) x.set(split.x.subarray(rows[start + i] * per, (rows[start + i] + 1) * per), i * per);
-    return tf.tensor(x, [n, ...split.shape]);
-  };
-  for (const layer of layers) {
-    const inputs = layer.input;
-    if (Array.isArray(inputs)) throw new Error(`BatchNormalization layer ${layer.name} has ${inputs.length} inputs`);
-    const probe = tf.model({ inputs: model.inputs, outputs: inputs });
-    const channels = inputs.shape[inputs.shape.length - 1] as number;
-    const sum = new Float64Array(channels), sumSq = new Float64Array(channels);
-    let values = 0;
-    for (let start = 0; start < count; start += batchSize) {
-      const n = Math.min(batchSize, count - start);
-      const [s, q] = tf.tidy(() => {
-        const a = probe.predict(batch(start, n)) as tf.Tensor;
-        const flat = a.reshape([-1, channels]);
-        return [flat.sum(0).dataSync(), flat.square().sum(0).dataSync()];
-      });
-      for (let c = 0; c < channels; c++) {
-        sum[c] += s[c];
-        sumSq[c] += q[c];
-      }
-      values += (n * (inputs.shape.slice(1, -1) as number[]).reduce((a, b) => a * b, 1));
-    }
-    const mean = Float32Array.from(sum, (v) => v / values);
-    const variance = Float32Array.from(sumSq, (v, c) => Math.max(0, v / values - (sum[c] / values) ** 2));
-    // Keras order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
-    const weights = layer.getWeights();
-    const k = weights.length - 2;
-    tf.tidy(() => layer.setWeights([...weights.slice(0, k), tf.tensor1d(mean), tf.tensor1d(variance)]));
+  const view = { x: split.x, sampleSize: split.shape.reduce((a, b) => a * b, 1) };
+  // The images, gathered once for every layer.
+  const batches: tf.Tensor[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const part = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => rows[start + i]);
+    batches.push(tf.tensor(gatherRows(view, part), [part.length, ...split.shape]));
+  }
+  try {
+    for (const layer of layers) setStatistics(layer, tf.model({ inputs: model.inputs, outputs: singleInput(layer) }), batches, count);
+  } finally {
+    tf.dispose(batches);
   }
   return layers.length;
+}
+
+function singleInput(layer: tf.layers.Layer): tf.SymbolicTensor {
+  const input = layer.input;
+  if (Array.isArray(input)) throw new Error(`BatchNormalization layer ${layer.name} has ${input.length} inputs`);
+  return input;
+}
+
+/** Sets `layer`'s moving mean and variance to those of `probe`'s output (its input) over the images of `batches`. */
+function setStatistics(layer: tf.layers.Layer, probe: tf.LayersModel, batches: tf.Tensor[], images: number): void {
+  const shape = probe.outputs[0].shape;
+  const channels = shape[shape.length - 1] as number;
+  const values = images * (shape.slice(1, -1) as number[]).reduce((a, b) => a * b, 1);
+  const sum = new Float64Array(channels), sumSq = new Float64Array(channels);
+  for (const x of batches) {
+    const [s, q] = tf.tidy(() => {
+      const flat = (probe.predict(x) as tf.Tensor).reshape([-1, channels]);
+      return [flat.sum(0).dataSync(), flat.square().sum(0).dataSync()];
+    });
+    for (let c = 0; c < channels; c++) {
+      sum[c] += s[c];
+      sumSq[c] += q[c];
+    }
+  }
+  const mean = Float32Array.from(sum, (v) => v / values);
+  const variance = Float32Array.from(sumSq, (v, c) => Math.max(0, v / values - (sum[c] / values) ** 2));
+  // Keras order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
+  const weights = layer.getWeights();
+  const k = weights.length - 2;
+  tf.tidy(() => layer.setWeights([...weights.slice(0, k), tf.tensor1d(mean), tf.tensor1d(variance)]));
 }

@@ -73,6 +73,13 @@ export function makeOptimizer(name: OptimizerName, learningRate: number): tf.Opt
   }
 }
 
+/** The x values of `rows`, copied in row order into one array. */
+export function gatherRows(data: Pick<DataView, 'x' | 'sampleSize'>, rows: ArrayLike<number>): Float32Array {
+  const xs = new Float32Array(rows.length * data.sampleSize);
+  for (let i = 0; i < rows.length; i++) xs.set(data.x.subarray(rows[i] * data.sampleSize, (rows[i] + 1) * data.sampleSize), i * data.sampleSize);
+  return xs;
+}
+
 /**
  * Copies a batch's rows into one tensor (the x values are gathered in row order), augmented when
  * `augment` is given (with the batch's seed).
@@ -84,13 +91,8 @@ export function gatherBatch(
   augment?: { with: Augmentation; seed: number },
 ): { x: tf.Tensor; labels: tf.Tensor1D; oneHot: tf.Tensor2D } {
   const n = rows.length;
-  const xs = new Float32Array(n * data.sampleSize);
-  const ys = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = rows[i];
-    xs.set(data.x.subarray(r * data.sampleSize, (r + 1) * data.sampleSize), i * data.sampleSize);
-    ys[i] = data.y[r];
-  }
+  const xs = gatherRows(data, rows);
+  const ys = Int32Array.from(rows, (r) => data.y[r]);
   if (augment && augments(augment.with)) translateBatch(xs, data.shape, rows, augment.seed, augment.with.shift);
   const labels = tf.tensor1d(ys, 'int32');
   return { x: tf.tensor(xs, [n, ...data.shape]), labels, oneHot: tf.oneHot(labels, classes) as tf.Tensor2D };

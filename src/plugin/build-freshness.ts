@@ -9,9 +9,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 
 export const BUILD_RECORD = join('build', '.built-from.json');
+
+/** The folder of this package when it runs compiled (build/src/plugin -> package root). */
+export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
+/** Whether this code runs from build/ (not from src/ under tsx, where there is nothing to check). */
+export const RUNS_COMPILED = __dirname.includes(`${sep}build${sep}`);
 const SOURCE_DIRS = ['src', 'executors', 'generators'];
 
 /** SHA-256 of each TypeScript source of the package, keyed by its path ('/'-separated, relative to the package). */

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { isAbsolute, join, resolve, sep } from 'node:path';
-import { staleBuildMessage } from './build-freshness';
+import { isAbsolute, join } from 'node:path';
+import { PACKAGE_ROOT, RUNS_COMPILED, staleBuildMessage } from './build-freshness';
 import { isDeepMakerError } from '../util/errors';
 import { runStage } from './runner';
 
@@ -12,9 +12,8 @@ export async function runStageExecutor(stage: string, context: ExecutorContext):
     return { success: false };
   }
   const projectRoot = isAbsolute(project.root) ? project.root : join(context.root, project.root);
-  // Compiled (build/src/plugin): the package root is three levels up.
-  if (__dirname.includes(`${sep}build${sep}`)) {
-    const stale = staleBuildMessage(resolve(__dirname, '..', '..', '..'));
+  if (RUNS_COMPILED) {
+    const stale = staleBuildMessage(PACKAGE_ROOT);
     if (stale) {
       console.error(stale);
       return { success: false };

@@ -2,6 +2,7 @@ import type { CreateNodesContextV2, CreateNodesResultV2, CreateNodesV2, TargetCo
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { PACKAGE_ROOT } from './build-freshness';
 import { STAGES, StageDef } from './stages';
 
 export interface DeepMakerPluginOptions {
@@ -9,8 +10,6 @@ export interface DeepMakerPluginOptions {
   targetPrefix?: string;
 }
 
-/** The folder of this package (build/src/plugin -> package root). */
-const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
 
 /**
  * One Nx project per deepmaker.yaml with a fixed set of targets: `spec` and one per implemented stage.
