@@ -14,8 +14,9 @@
  * board_top.v (with a board), rom/*.hex (the ROM images the netlist was built with: the "old" files
  * for an icebram swap), manifest.json (what the bitstream stage reads), report.json.
  *
- * The clock is not in this stage's view: the UART divider comes from the board's oscillator, so a
- * clock edit reruns only the bitstream stage.
+ * The clock is not in this stage's view: the board top here runs at the board's oscillator; the
+ * bitstream stage chooses the design clock (target.clockMHz, or `auto` from the achieved Fmax) and
+ * makes the top again with a PLL, so a clock edit reruns only the bitstream stage.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,8 +31,8 @@ import type { YosysNetlist } from './netlist-sim';
 import type { SynthResources } from './resources';
 import { runStreamOnNetlist } from './stream-sim';
 import { synthesize, SynthResult, yosysWarnings } from './synth';
-import { selectToolchain, ToolchainChoice } from './toolchain';
-import { boardTop, DEFAULT_BAUD, uartRtlPaths } from './uart-top';
+import { selectToolchain, Toolchain, ToolchainChoice } from './toolchain';
+import { AccelPorts, boardTop, BoardTop, DEFAULT_BAUD, DesignClock, uartRtlPaths } from './uart-top';
 
 export interface SynthView {
   target: { device: string; package?: string; board: string; toolchain: ToolchainChoice; baud?: number };
@@ -111,16 +112,18 @@ export async function runSynthStage(ctx: StageContext<SynthView>): Promise<void>
 
   let final: SynthResult = accel;
   let uart: Record<string, unknown> | undefined;
+  const baud = t.baud ?? DEFAULT_BAUD;
   if (board) {
-    const baud = t.baud ?? DEFAULT_BAUD;
-    const bt = boardTop(board, iface, baud);
-    const topFile = join(work, 'board_top.v');
-    writeFileSync(topFile, bt.verilog);
-    final = await synthesize({ toolchain, device, dir: join(work, 'top'), sources: [...uartRtlPaths(), topFile], netlists: [accel.netlistVerilog], top: bt.module, name: 'top' });
-    ctx.log.info(`${bt.module} (${board.title}, UART ${baud} baud): ${figures(final.resources, device)}`);
+    // At the oscillator's clock: the bitstream stage chooses the design clock and, for a PLL clock,
+    // synthesizes this top again around the same accelerator netlist (the PLL is a hard block; only
+    // the UART divider's constants change).
+    const top = await synthesizeBoardTop({ toolchain, device, board, accel: iface, accelNetlist: accel.netlistVerilog, baud, clock: { mhz: board.oscillatorMHz }, dir: join(work, 'top') });
+    final = top.synth;
+    ctx.log.info(`${top.boardTop.module} (${board.title}, UART ${baud} baud): ${figures(final.resources, device)}`);
     checkFit(final.resources, device, `the ${board.name} top (accelerator + UART)`, final.logFile);
-    copyFileSync(topFile, join(ctx.outDir, 'board_top.v'));
-    uart = { baud, actualBaud: Math.round(bt.actualBaud), clocksPerBit: bt.clocksPerBit, timeoutClocks: bt.timeoutClocks, inputBytes: iface.inputBytes };
+    copyFileSync(top.topFile, join(ctx.outDir, 'board_top.v'));
+    const bt = top.boardTop;
+    uart = { baud, actualBaud: Math.round(bt.actualBaud), clocksPerBit: bt.clocksPerBit, timeoutClocks: bt.timeoutClocks, inputBytes: iface.inputBytes, clockMHz: bt.clockMHz };
   }
 
   // The exact logic-cell count comes from nextpnr's packer; Yosys's figures are a lower bound.
@@ -179,7 +182,17 @@ export async function runSynthStage(ctx: StageContext<SynthView>): Promise<void>
   };
   writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(report));
   // What the bitstream stage needs, without timings: an unchanged netlist then cuts off there.
-  const manifest: SynthManifest = { device: device.name, package: pkg, board: board?.name ?? 'none', top: final.top, netlist: 'netlist.json', roms: report.roms };
+  const manifest: SynthManifest = {
+    device: device.name,
+    package: pkg,
+    board: board?.name ?? 'none',
+    top: final.top,
+    netlist: 'netlist.json',
+    roms: report.roms,
+    cycles: netlistSim.cycles,
+    accel: { top: iface.top, netlist: final !== accel ? 'accel.v' : 'netlist.v', inputBytes: iface.inputBytes, outBits: iface.outBits, classBits: iface.classBits },
+    baud,
+  };
   writeFileSync(join(ctx.outDir, 'manifest.json'), canonicalJson(manifest));
 }
 
@@ -191,6 +204,33 @@ export interface SynthManifest {
   top: string;
   netlist: string;
   roms: string[];
+  /** Clocks per inference, counted on the synthesized netlist (the latency at the clock the bitstream stage chooses). */
+  cycles: number;
+  /** The accelerator alone (its synthesized Verilog) and its stream ports, for a board top made again at another clock. */
+  accel: { top: string; netlist: string; inputBytes: number; outBits: number; classBits: number };
+  baud: number;
+}
+
+export interface BoardTopSynthInput {
+  toolchain: Toolchain;
+  device: Device;
+  board: Board;
+  accel: AccelPorts;
+  /** The accelerator's synthesized Verilog, stitched in unchanged. */
+  accelNetlist: string;
+  baud: number;
+  clock: DesignClock;
+  dir: string;
+}
+
+/** The board top (UART bridge, reset, LEDs, and a PLL when the clock needs one) synthesized around the accelerator netlist. */
+export async function synthesizeBoardTop(input: BoardTopSynthInput): Promise<{ synth: SynthResult; boardTop: BoardTop; topFile: string }> {
+  mkdirSync(input.dir, { recursive: true });
+  const bt = boardTop(input.board, input.accel, input.baud, undefined, input.clock);
+  const topFile = join(input.dir, 'board_top.v');
+  writeFileSync(topFile, bt.verilog);
+  const synth = await synthesize({ toolchain: input.toolchain, device: input.device, dir: join(input.dir, 'synth'), sources: [...uartRtlPaths(), topFile], netlists: [input.accelNetlist], top: bt.module, name: 'top' });
+  return { synth, boardTop: bt, topFile };
 }
 
 function withoutCells(r: SynthResources): Omit<SynthResources, 'cells'> {

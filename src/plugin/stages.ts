@@ -119,9 +119,10 @@ export const STAGES: StageDef[] = [
   },
   {
     name: 'sim',
-    description: 'Simulate the RTL (Verilator or CXXRTL) on test samples through the file-to-memory testbench; every output bit-exact against the C fixed-point model; cycles, latency at target.clockMHz, ratio to the MACs/lanes floor.',
+    description: 'Simulate the RTL (Verilator or CXXRTL) on test samples through the file-to-memory testbench; every output bit-exact against the C fixed-point model; cycles, MACs per cycle, multiplier utilization, ratio to the MACs/lanes floor.',
     upstream: ['rtl', 'convert', 'data'],
-    view: (s) => ({ sim: s.sim, target: { clockMHz: s.target.clockMHz } }),
+    // Not the clock: cycles do not depend on it (the bitstream stage, which chooses the clock, gives the latency).
+    view: (s) => ({ sim: s.sim }),
     externalDependencies: ['@yowasp/yosys'],
     sources: ['sim', 'rtl', 'verify', 'cgen', 'ir', 'numerics', 'fpga', 'data', 'util'],
     load: async () => (await import('../sim/stage.js')).runSimStage,
@@ -141,11 +142,12 @@ export const STAGES: StageDef[] = [
   },
   {
     name: 'bitstream',
-    description: 'nextpnr-ice40 with the board pcf and --freq target.clockMHz, then icepack: the .bin (and .asc for icebram), Fmax against the clock, failing with the figures when timing is not met.',
+    description: 'The design clock (target.clockMHz, or auto: the fastest under the achieved Fmax, through the iCE40 PLL on a board), nextpnr-ice40 with the board pcf at that clock, then icepack: the .bin (and .asc for icebram), Fmax, clock and latency, failing with the figures when timing is not met.',
     upstream: ['synth'],
-    reads: { synth: ['netlist.json', 'manifest.json', 'rom/**'] },
+    reads: { synth: ['netlist.json', 'manifest.json', 'accel.v', 'netlist.v', 'rom/**'] },
     view: (s) => ({ target: s.target }),
-    externalDependencies: ['@yowasp/nextpnr-ice40'],
+    // Yosys too: a PLL clock synthesizes the board top again (src/fpga/synth-stage.ts synthesizeBoardTop).
+    externalDependencies: ['@yowasp/nextpnr-ice40', '@yowasp/yosys'],
     sources: ['fpga', 'util'],
     load: async () => (await import('../fpga/bitstream-stage.js')).runBitstreamStage,
   },

@@ -4,7 +4,7 @@
  * fixed-point model (dist/convert, compiled and run with `-r`).
  *
  * dist/sim:
- *   report.json     samples, bitExact, cycles, predictedCycles, latencyUs, floorRatio, simulator, ...
+ *   report.json     samples, bitExact, cycles, predictedCycles, macsPerCycle, multiplierUtilization, floorRatio, simulator, ...
  *   vectors.bin     the input bytes of the simulated samples (stream order), and
  *   vectors.json    their C-model logits and classes: the synth stage replays the first
  *                   `netlistSamples` of them on the synthesized netlist
@@ -30,7 +30,6 @@ import { simulate, type SimulatorChoice } from './simulate';
 
 export interface SimView {
   sim: { samples?: number; netlistSamples?: number; simulator?: SimulatorChoice };
-  target: { clockMHz: number };
 }
 
 interface RtlReport {
@@ -109,7 +108,7 @@ export async function runSimStage(ctx: StageContext<SimView>): Promise<void> {
   }
 
   const cycles = Math.max(...sim.cycles);
-  const clockMHz = ctx.spec.target.clockMHz;
+  const lanes = rtl.parallelism.lanes;
   const netlistSamples = Math.min(ctx.spec.sim.netlistSamples ?? 100, n);
   writeFileSync(join(ctx.outDir, 'vectors.bin'), Buffer.concat(samples.map((b) => Buffer.from(b))));
   writeFileSync(
@@ -134,12 +133,12 @@ export async function runSimStage(ctx: StageContext<SimView>): Promise<void> {
     cycles,
     cyclesPerSampleConstant: sim.cycles.every((c) => c === cycles),
     predictedCycles: rtl.predictedCycles,
-    clockMHz,
-    latencyUs: cycles / clockMHz,
     macs: rtl.macs,
-    lanes: rtl.parallelism.lanes,
+    lanes,
+    macsPerCycle: rtl.macs / cycles,
+    // The share of multiplier-lane cycles that do a MAC (1 = every lane busy every cycle).
+    multiplierUtilization: lanes > 0 ? rtl.macs / (cycles * lanes) : 0,
     floorCycles: rtl.floorCycles,
-    floorUs: rtl.floorCycles / clockMHz,
     floorRatio: cycles / rtl.floorCycles,
     accuracy: correct / n,
     simulator: sim.simulator,
@@ -149,7 +148,8 @@ export async function runSimStage(ctx: StageContext<SimView>): Promise<void> {
   };
   writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(report));
   ctx.log.info(
-    `${bitExact}/${n} samples bit-exact with the C model; ${cycles} cycles per inference (predicted ${rtl.predictedCycles}) = ${report.latencyUs.toFixed(1)} us at ${clockMHz} MHz, ` +
+    `${bitExact}/${n} samples bit-exact with the C model; ${cycles} cycles per inference (predicted ${rtl.predictedCycles}), ` +
+      `${report.macsPerCycle.toFixed(2)} MACs per cycle on ${lanes} multiplier lanes (utilization ${(report.multiplierUtilization * 100).toFixed(1)} %), ` +
       `${report.floorRatio.toFixed(2)}x the floor of ${rtl.floorCycles} cycles (${rtl.macs} MACs / lanes); ${sim.simulator.name}`,
   );
   if (bitExact < n) {

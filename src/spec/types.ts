@@ -116,5 +116,5 @@ export interface Spec {
   dse: Record<string, any>;
   rtl: RtlSpec;
   sim: SimSpec;
-  target: { device: string; package?: string; board: string; clockMHz: number; toolchain: 'auto' | 'native' | 'yowasp'; baud: number };
+  target: { device: string; package?: string; board: string; clockMHz: number | 'auto'; clockMargin?: number; toolchain: 'auto' | 'native' | 'yowasp'; baud: number };
 }

@@ -8,10 +8,10 @@ import { tasks, tinyProjectYaml, Workspace, writeTinyProject } from './workspace
  * The whole flow under Nx on a tiny model (issue #6): spec -> data -> nas (skipped) -> train ->
  * convert -> verify -> dse -> rtl -> sim -> synth -> bitstream, from a cold workspace to a real
  * iCE40 UP5K .bin for the iCEBreaker, with the RTL and the synthesized netlist bit-exact against the
- * C fixed-point model; then a clock-only edit reruns just the stages that read the clock.
+ * C fixed-point model; then a clock-only edit (to auto: a PLL clock under the achieved Fmax) reruns just the stage that reads the clock.
  */
 const TINY = { epochs: 2, verifySamples: 40 };
-const REST = (clockMHz: number) => `dse:
+const REST = (clockMHz: number | 'auto') => `dse:
   check: 0
   maxLanes: 2
 sim:
@@ -22,7 +22,7 @@ target:
   board: icebreaker
   clockMHz: ${clockMHz}
 `;
-const YAML = (clockMHz: number) => tinyProjectYaml(TINY, REST(clockMHz));
+const YAML = (clockMHz: number | 'auto') => tinyProjectYaml(TINY, REST(clockMHz));
 
 const report = (ws: Workspace, stage: string) => JSON.parse(ws.read(`dist/${stage}/report.json`));
 
@@ -62,13 +62,22 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
     assert.ok(bit.fmaxMHz >= bit.clockMHz, `Fmax ${bit.fmaxMHz} >= ${bit.clockMHz}`);
   });
 
-  it('editing only target.clockMHz reruns spec, sim and bitstream; everything else is cached', async () => {
-    ws.write('deepmaker.yaml', YAML(6));
+  it('editing only target.clockMHz (to auto) reruns spec and bitstream; the PLL clock it chooses meets timing', async () => {
+    const cycles = report(ws, 'sim').cycles;
+    ws.write('deepmaker.yaml', YAML('auto'));
     const r = await ws.nx(['run', 'model:bitstream', '--output-style=static']);
     assert.equal(r.code, 0, r.out);
     const ran = tasks(r.out);
-    for (const t of ['spec', 'sim', 'bitstream']) assert.equal(ran[`model:${t}`], 'ran', `${t}: ${JSON.stringify(ran)}`);
-    for (const t of ['data', 'nas', 'train', 'convert', 'dse', 'rtl', 'synth']) assert.equal(ran[`model:${t}`], 'local cache', `${t}: ${JSON.stringify(ran)}`);
-    assert.equal(report(ws, 'bitstream').clockMHz, 6);
+    for (const t of ['spec', 'bitstream']) assert.equal(ran[`model:${t}`], 'ran', `${t}: ${JSON.stringify(ran)}`);
+    for (const t of ['data', 'nas', 'train', 'convert', 'dse', 'rtl', 'sim', 'synth']) assert.equal(ran[`model:${t}`], 'local cache', `${t}: ${JSON.stringify(ran)}`);
+    const bit = report(ws, 'bitstream');
+    assert.equal(bit.clockRequest, 'auto');
+    assert.ok(bit.pll, 'the tiny design is faster than the 12 MHz oscillator: the clock comes from the PLL');
+    assert.ok(bit.clockMHz >= 16 && bit.clockMHz > 12, `clock ${bit.clockMHz}`);
+    assert.ok(bit.fmaxMHz >= bit.clockMHz, `timing met: Fmax ${bit.fmaxMHz} >= ${bit.clockMHz}`);
+    assert.ok(bit.clockMHz <= bit.probeFmaxMHz / (1 + bit.clockMargin) + 1e-9, 'the clock keeps the margin under the probed Fmax');
+    assert.equal(bit.cycles, cycles, 'the netlist counts the cycles the RTL simulation counted');
+    assert.ok(Math.abs(bit.latencyUs - cycles / bit.clockMHz) < 0.01);
+    assert.match(ws.read('dist/bitstream/board_top.v'), /SB_PLL40_PAD/);
   });
 });

@@ -106,7 +106,11 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     assert.equal(cells.filter((c) => c.type === 'SB_MAC16').length, synthReport.dsp);
     // The accelerator is stitched in unchanged: every DSP still has its clock.
     for (const c of cells.filter((c) => c.type === 'SB_MAC16')) assert.notEqual(c.connections.CLK[0], '0');
-    assert.deepEqual(readJson(join(root, 'dist/synth/manifest.json')), { device: 'ice40-up5k', package: 'sg48', board: 'icebreaker', top: synthReport.top, netlist: 'netlist.json', roms: ['rom/tiny_weights.hex'] });
+    assert.deepEqual(readJson(join(root, 'dist/synth/manifest.json')), {
+      device: 'ice40-up5k', package: 'sg48', board: 'icebreaker', top: synthReport.top, netlist: 'netlist.json', roms: ['rom/tiny_weights.hex'],
+      cycles: synthReport.netlistSim.cycles, baud: 115200,
+      accel: { top: 'deepmaker_accel', netlist: 'accel.v', inputBytes: TINY.inputs, outBits: TINY.outBits, classBits: TINY.classBits },
+    });
   });
 
   it('synth: the synthesized netlist is bit-exact with the reference outputs on every vector', () => {
@@ -141,6 +145,8 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     assert.ok(bitReport.fmaxMHz >= 12, `fmax ${bitReport.fmaxMHz}`);
     assert.equal(bitReport.timingMet, true);
     assert.equal(bitReport.clockMHz, 12);
+    assert.equal(bitReport.pll, undefined, 'the oscillator clocks the design: no PLL');
+    assert.equal(bitReport.latencyUs, Math.round((synthReport.netlistSim.cycles / 12) * 100) / 100);
     assert.equal(bitReport.package, 'sg48');
     assert.equal(bitReport.dsp, 8);
     assert.equal(bitReport.logicCells, synthReport.logicCells, 'the packer count at synth time is the placed count');

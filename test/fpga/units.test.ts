@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { requiredClockMHz, timingProblem } from '../../src/fpga/bitstream-stage';
+import { timingProblem } from '../../src/fpga/bitstream-stage';
+import { clockUnderFmax, requestedClock } from '../../src/fpga/clock';
 import { BOARDS, boardNames, boardPins, getBoard, parsePcf } from '../../src/fpga/boards';
 import { DEVICES, ebrBits, fitProblems, getDevice, resolvePackage } from '../../src/fpga/devices';
 import { checkSwappable, ramInitWords, readHexImage } from '../../src/fpga/icebram';
@@ -131,11 +132,47 @@ describe('resource figures', () => {
     assert.deepEqual(utilizationFromLog(log), { ICESTORM_LC: { used: 4745, available: 5280 }, ICESTORM_RAM: { used: 19, available: 30 } });
   });
 
-  it('judges timing against the clock and, on a board, its oscillator', () => {
-    assert.equal(timingProblem(22.7, 12, 12, 'icebreaker'), undefined);
-    assert.match(timingProblem(10.5, 12, 12, 'icebreaker')!, /timing not met: Fmax 10.50 MHz < 12 MHz/);
-    assert.match(timingProblem(10.5, 8, 12, 'icebreaker')!, /< 12 MHz \(the icebreaker clocks the design at its 12 MHz oscillator\)/);
-    assert.equal(requiredClockMHz(30), 30);
+  it('judges timing against the design clock', () => {
+    assert.equal(timingProblem(22.7, 12), undefined);
+    assert.match(timingProblem(10.5, 12)!, /timing not met: Fmax 10.50 MHz < 12 MHz/);
+    assert.match(timingProblem(29.1, 30, [{ clock: 'clk', achievedMHz: 29.1 }])!, /< 30 MHz; clocks: clk 29.10 MHz/);
+  });
+
+  it('turns target.clockMHz into the design clock: the oscillator, an exact PLL clock, or auto under Fmax', () => {
+    const ib = getBoard('icebreaker')!;
+    assert.deepEqual(requestedClock(ib, 12), { mhz: 12 }, 'the oscillator itself: no PLL');
+    const p30 = requestedClock(ib, 30);
+    assert.equal(p30.mhz, 30);
+    assert.deepEqual([p30.pll!.divr, p30.pll!.divf, p30.pll!.divq], [0, 79, 5]);
+    assert.throws(() => requestedClock(ib, 30.1), /cannot make exactly 30.1 MHz .* nearest it makes is 30 MHz/);
+    assert.throws(() => requestedClock(ib, 8), /cannot clock the design at 8 MHz: .* 16-275 MHz/);
+    assert.deepEqual(requestedClock(undefined, 8), { mhz: 8 }, 'a bare core runs at whatever clock the user gives it');
+    // auto: Fmax 33.2 MHz with a 5 % margin leaves 31.62 MHz: the PLL's fastest output under it is 31.5 MHz.
+    assert.equal(clockUnderFmax(ib, 33.2, 0.05).mhz, 31.5);
+    assert.equal(clockUnderFmax(ib, 33.2, 0.05).pll!.outMHz, 31.5);
+    // Fmax 14 MHz: no PLL output (16 MHz floor) fits under it, the 12 MHz oscillator does.
+    assert.deepEqual(clockUnderFmax(ib, 14, 0.05), { mhz: 12 });
+    assert.throws(() => clockUnderFmax(ib, 12.2, 0.05), /timing cannot be met on the icebreaker: Fmax is 12.20 MHz/);
+    assert.deepEqual(clockUnderFmax(undefined, 33.2, 0.05), { mhz: 31.6 });
+  });
+
+  it('puts the PLL in the board top when the clock needs one, and divides the UART from that clock', () => {
+    const ib = getBoard('icebreaker')!;
+    const clock = requestedClock(ib, 30);
+    const t = boardTop(ib, { inputBytes: 784, outBits: 16, classBits: 4 }, 3_000_000, 100, clock);
+    assert.match(t.verilog, /SB_PLL40_PAD #\(/);
+    assert.match(t.verilog, /\.PACKAGEPIN\(CLK\)/);
+    assert.match(t.verilog, /\.DIVF\(7'b1001111\)/);
+    assert.match(t.verilog, /\.clk\(clk\)/);
+    assert.match(t.verilog, /if \(!pll_lock\) por <= 4'd0/);
+    assert.equal(t.clocksPerBit, 10, '30 MHz / 3 Mbaud');
+    assert.match(t.verilog, /\.CLKS_PER_BIT\(10\)/);
+    assert.equal(t.timeoutClocks, 3_000_000);
+    const hx = boardTop(getBoard('ice40-hx8k-breakout')!, { inputBytes: 784, outBits: 16, classBits: 4 }, 115200, 100, requestedClock(getBoard('ice40-hx8k-breakout')!, 24));
+    assert.match(hx.verilog, /SB_PLL40_CORE #\([\s\S]*\.REFERENCECLK\(CLK\)/);
+    const plain = boardTop(ib, { inputBytes: 784, outBits: 16, classBits: 4 });
+    assert.doesNotMatch(plain.verilog, /SB_PLL40/);
+    assert.match(plain.verilog, /\.clk\(CLK\)/);
   });
 });
 
@@ -236,7 +273,7 @@ describe('toolchain and files', () => {
 });
 
 describe('stage views', () => {
-  it('a clock edit changes the bitstream view only; a board edit changes synth and bitstream', async () => {
+  it('a clock edit changes the bitstream view only (not sim, not synth); a board edit changes synth and bitstream', async () => {
     const views = async (target: string) => {
       const root = mkdtempSync(join(tmpdir(), 'views-'));
       writeFileSync(join(root, 'deepmaker.yaml'), `name: v\ndata:\n  dataset: mnist\ntarget:\n${target}`);
@@ -247,6 +284,7 @@ describe('stage views', () => {
     const b = await views('  clockMHz: 10\n');
     const c = await views('  clockMHz: 12\n  board: none\n');
     assert.deepEqual(a.synth, b.synth);
+    assert.deepEqual(a.sim, b.sim);
     assert.notDeepEqual(a.bitstream, b.bitstream);
     assert.notDeepEqual(a.synth, c.synth);
     assert.notDeepEqual(a.bitstream, c.bitstream);

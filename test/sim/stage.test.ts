@@ -81,7 +81,9 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   assert.equal(sim.bitExact, SAMPLES);
   assert.equal(sim.cycles, rtl.predictedCycles);
   assert.equal(sim.predictedCycles, rtl.predictedCycles);
-  assert.ok(Math.abs(sim.latencyUs - sim.cycles / 12) < 1e-9);
+  assert.equal(sim.macsPerCycle, sim.macs / sim.cycles);
+  assert.equal(sim.multiplierUtilization, sim.macs / (sim.cycles * sim.lanes));
+  assert.ok(sim.multiplierUtilization > 0 && sim.multiplierUtilization <= 1);
   assert.ok(sim.floorRatio >= 1 && sim.floorRatio < 2, `floor ratio ${sim.floorRatio}`);
   assert.ok(sim.accuracy > 0.5, `the accelerator classifies MNIST digits (accuracy ${sim.accuracy})`);
   const vectors = readJson<any>(join(root, 'dist/sim/vectors.json'));
@@ -112,7 +114,7 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   assert.ok(traces.length > 0 && traces.every((t) => t.differing.length > 0));
 });
 
-test('views: a clock edit changes only the sim view; a device edit changes the rtl view', async () => {
+test('views: a clock edit changes neither the rtl nor the sim view; a device edit changes the rtl view', async () => {
   const root = mkdtempSync(join(tmpdir(), 'dm-sim-views-'));
   mkdirSync(root, { recursive: true });
   const views = async (y: string) => {
@@ -124,7 +126,7 @@ test('views: a clock edit changes only the sim view; a device edit changes the r
   const b = await views(yaml({ clockMHz: 24 }));
   const c = await views(yaml({ device: 'ice40-hx8k' }));
   assert.equal(b.rtl, a.rtl);
-  assert.notEqual(b.sim, a.sim);
+  assert.equal(b.sim, a.sim);
   assert.notEqual(c.rtl, a.rtl);
   assert.equal(c.sim, a.sim);
 });

@@ -25,8 +25,13 @@ export interface Board {
   title: string;
   device: DeviceName;
   package: string;
-  /** The oscillator on the clock pin; the design runs at this clock (there is no PLL in the wrapper). */
+  /** The oscillator on the clock pin: the PLL's reference (or the design clock itself, without a PLL). */
   oscillatorMHz: number;
+  /**
+   * How the PLL takes the oscillator: 'pad' (SB_PLL40_PAD, the clock pin is a PLL pad) or 'core'
+   * (SB_PLL40_CORE from the global clock network).
+   */
+  pll: 'pad' | 'core';
   /** pcf file in src/fpga/boards. */
   pcf: string;
   /** pcf signal names the wrapper uses. */
@@ -45,6 +50,8 @@ export const BOARDS: Record<BoardName, Board> = {
     device: 'ice40-up5k',
     package: 'sg48',
     oscillatorMHz: 12,
+    // Pin 35 (IOT_46b_G0) is the PLL's pad on the UP5K sg48: 1BitSquared's PLL examples use SB_PLL40_PAD.
+    pll: 'pad',
     pcf: 'icebreaker.pcf',
     clock: 'CLK',
     uartRx: 'RX',
@@ -67,6 +74,7 @@ export const BOARDS: Record<BoardName, Board> = {
     device: 'ice40-hx8k',
     package: 'ct256',
     oscillatorMHz: 12,
+    pll: 'core',
     pcf: 'ice40-hx8k-breakout.pcf',
     clock: 'CLK',
     uartRx: 'RX',
