@@ -4,6 +4,7 @@ import type { CheckedPoint, PredictorCheck } from '../../src/dse/check';
 import { confirmChoice } from '../../src/dse/confirm';
 import type { PointCost } from '../../src/dse/cost-model';
 import type { ExploredPoint } from '../../src/dse/search';
+import { DeepMakerError } from '../../src/util/errors';
 import { silentLogger } from '../../src/util/log';
 
 const budget = { logicCells: 1000, ebr: 10, dsp: 4, spram: 0 };
@@ -46,12 +47,32 @@ describe('dse: synthesis confirms the chosen point', () => {
     assert.equal(r.check.points[0].id, 2);
   });
 
-  it('gives up after `rounds` and when nothing would fit, keeping the last choice for the synth stage to refuse with figures', async () => {
+  it('when nothing fits on the scaled predictions, synthesizes the smallest design as the last try and takes it when it fits', async () => {
     const seen: number[][] = [];
-    const r = await confirmChoice({ points, rule: 'min-latency', budget, first: [points[1]], check: synthesisTaking(3, seen), log: silentLogger });
-    assert.equal(r.chosen.id, 1);
-    assert.deepEqual(r.corrections, []);
-    assert.equal(seen.length, 1);
+    // x1.7: #1 (950) -> 1615 is rejected; scaled by 1.7, no point fits on paper (the smallest, #0: 620 -> 1054).
+    const pts = [point(0, 1000, 620), point(1, 500, 950), point(2, 600, 800)];
+    // Yosys takes 1.7x the prediction, except for the smallest design, which packs into 900 (a small design has less routing glue).
+    const check = async (ps: ExploredPoint[]) => {
+      const r = await synthesisTaking(1.7, seen)(ps);
+      for (const p of r.points) if (p.id === 0) (p.synthesized as any).logicCells = 900;
+      return r;
+    };
+    const r = await confirmChoice({ points: pts, rule: 'min-latency', budget, first: [pts[1]], check, log: silentLogger });
+    assert.equal(r.chosen.id, 0);
+    assert.deepEqual(seen, [[1], [0, 1]]);
+  });
+
+  it('fails with the figures when synthesis shows that no point fits, instead of handing the design to synth', async () => {
+    const seen: number[][] = [];
+    await assert.rejects(
+      confirmChoice({ points, rule: 'min-latency', budget, first: [points[1]], check: synthesisTaking(3, seen), log: silentLogger }),
+      (e: Error) => {
+        assert.match(e.message, /no explored design point fits: synthesized and packed, the designs take #0: 1200 \(predicted 400\), #1: 2850 \(predicted 950\) logic cells, over the device's 1000/);
+        assert.match((e as DeepMakerError).hint!, /too large for this device even with one lane per layer/);
+        return true;
+      },
+    );
+    assert.deepEqual(seen, [[1], [0, 1]], 'the smallest design was synthesized as the last try');
   });
 
   it('judges the fit on the packed logic cells when synthesis has them', async () => {
