@@ -1,0 +1,115 @@
+/**
+ * How often is the search's hardware admission wrong? Random networks from both search spaces are
+ * drawn until `PER_SPACE` of each pass the default spec's constraints (maxWeightBits: device,
+ * maxLuts: device, maxMacs: 600000 on the UP5K, 8-bit weights). For each admitted network the
+ * smallest design (one lane per layer) is generated with random weights (an all-zero ROM would be
+ * folded away by Yosys), synthesized, wrapped in the iCEBreaker UART top and packed by nextpnr.
+ * The figures: how many fit the UP5K once packed, and the packed / predicted logic-cell ratios.
+ *
+ *   npm run bench -- admission        (ADMISSION_PER_SPACE=N to change the count; default 15)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '../src/dse/nas-objectives';
+import { architectureIR, quantizationKnobs } from '../src/dse/nas-objectives';
+import { hardwareObjective } from '../src/dse/cost-model';
+import { getBoard } from '../src/fpga/boards';
+import { getDevice } from '../src/fpga/devices';
+import { packedUtilization } from '../src/fpga/pnr';
+import { synthesize } from '../src/fpga/synth';
+import { synthesizeBoardTop } from '../src/fpga/synth-stage';
+import { selectToolchain } from '../src/fpga/toolchain';
+import { Rng } from '../src/moo/rng';
+import { measureCandidate, quantizationForCounting, resolveConstraints } from '../src/nas/objectives';
+import type { SearchSpace } from '../src/nas/space';
+import { chainSpace } from '../src/nas/spaces/chain';
+import { denseNetSpace } from '../src/nas/spaces/densenet';
+import { architectureCost } from '../src/nn/cost';
+import { defaultDirectives } from '../src/rtl/directives';
+import { generateRtl } from '../src/rtl/generate';
+import { recordBench, timed } from './util';
+
+const PER_SPACE = Number(process.env.ADMISSION_PER_SPACE ?? 15);
+const DEVICE = 'ice40-up5k';
+const CONSTRAINTS = { maxWeightBits: 'device', maxLuts: 'device', maxMacs: 600000 } as const;
+
+async function main(): Promise<void> {
+  const device = getDevice(DEVICE);
+  const board = getBoard('icebreaker')!;
+  const toolchain = selectToolchain('auto');
+  const plan = quantizationForCounting({ mode: 'fixed', weights: { bits: 8 }, activations: { bits: 8, integer: 4 } } as never);
+  const knobs = quantizationKnobs(plan);
+  const constraints = resolveConstraints(CONSTRAINTS as never, DEVICE);
+  const ctx = { input: [28, 28, 1], classes: 10, activations: ['relu' as const] };
+  const work = join(tmpdir(), `dm-admission-${process.pid}`);
+  const rows: Record<string, unknown>[] = [];
+  const drawn: Record<string, { drawn: number; admitted: number }> = {};
+  for (const space of [denseNetSpace(ctx), chainSpace(ctx)] as SearchSpace<unknown>[]) {
+    const rng = new Rng(`admission:${space.name}`);
+    drawn[space.name] = { drawn: 0, admitted: 0 };
+    const seen = new Set<string>();
+    while (drawn[space.name].admitted < PER_SPACE && drawn[space.name].drawn < 5000) {
+      const g = space.random(rng);
+      drawn[space.name].drawn++;
+      const key = space.key(g);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const arch = space.toArchitecture(g);
+      const m = measureCandidate({ arch, cost: architectureCost(arch), quantization: plan, device: DEVICE }, [], constraints);
+      if (m.violation > 0) continue;
+      drawn[space.name].admitted++;
+      const ir = architectureIR(arch, plan, `adm_${space.name}_${drawn[space.name].admitted}`);
+      // Random weights in [-1, 1): resources do not depend on the values, but Yosys folds an all-zero ROM away.
+      const wr = new Rng(`weights:${key}`);
+      for (const l of ir.layers) for (const t of Object.values(l.weights)) for (let i = 0; i < t.data.length; i++) t.data[i] = wr.next() * 2 - 1;
+      const set = defaultDirectives(ir, 1);
+      const predicted = hardwareObjective({ ir, knobs, device, directives: set });
+      const gen = generateRtl(ir, knobs, set, { name: device.name, dsp: device.dsp, spram: device.spram }, 'admission');
+      const dir = join(work, `${space.name}-${drawn[space.name].admitted}`);
+      mkdirSync(dir, { recursive: true });
+      const write = (files: Map<string, string>) => [...files].map(([n, t]) => (writeFileSync(join(dir, n), t), join(dir, n)));
+      const sources = write(gen.verilog);
+      const dataFiles = write(gen.hex);
+      const [accel, synthSeconds] = await timed(() => synthesize({ toolchain, device, dir: join(dir, 'accel'), sources, dataFiles, top: gen.top, name: 'accel' }));
+      const top = await synthesizeBoardTop({ toolchain, device, board, accel: gen.interface, accelNetlist: accel.netlistVerilog, baud: 115200, clock: { mhz: board.oscillatorMHz }, dir: join(dir, 'top') });
+      mkdirSync(join(dir, 'pack'), { recursive: true });
+      const packed = await packedUtilization({ toolchain, device, package: 'sg48', dir: join(dir, 'pack'), netlistJson: top.synth.netlistJson });
+      const packedCells = packed.ICESTORM_LC?.used ?? NaN;
+      const row = {
+        space: space.name,
+        network: space.describe(g),
+        params: m.values.params ?? architectureCost(arch).params,
+        predictedLogicCells: predicted.logicCells,
+        admissionLogicCells: m.values.luts,
+        yosysLogicCells: { accel: accel.resources.logicCells, top: top.synth.resources.logicCells },
+        packedLogicCells: packedCells,
+        packedOverPredicted: Math.round((packedCells / predicted.logicCells) * 1000) / 1000,
+        ebr: top.synth.resources.ebr,
+        dsp: top.synth.resources.dsp,
+        fits: packedCells <= device.logicCells && top.synth.resources.ebr <= device.ebr && top.synth.resources.dsp <= device.dsp,
+        synthSeconds: Math.round(synthSeconds),
+      };
+      rows.push(row);
+      console.log(`[admission] ${space.name} #${drawn[space.name].admitted}: predicted ${row.predictedLogicCells}, packed ${packedCells} (${row.packedOverPredicted}x), ${row.fits ? 'fits' : 'DOES NOT FIT'} — ${row.network}`);
+    }
+  }
+  const ratios = rows.map((r) => r.packedOverPredicted as number);
+  recordBench('admission', {
+    device: DEVICE,
+    constraints: CONSTRAINTS,
+    design: 'one lane per layer (the smallest), random 8-bit weights, iCEBreaker UART top, packed by nextpnr',
+    toolchain: toolchain.kind,
+    drawn,
+    admitted: rows.length,
+    fit: rows.filter((r) => r.fits).length,
+    worstPackedOverPredicted: Math.max(...ratios),
+    medianPackedOverPredicted: ratios.sort((a, b) => a - b)[Math.floor(ratios.length / 2)],
+    networks: rows,
+  });
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
