@@ -7,11 +7,12 @@
  *    on PATH): wall time (build + run), bit-exact count against the C model, simulated cycles,
  *    latency at 12 MHz, ratio to the floor, simulation speed.
  * The load average is recorded (the machine is shared).
+ * First, the built projects' latency, clock, Fmax and multiplier utilization (see `projects`).
  * Usage: npm run bench -- hw
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { runConvertStage } from '../src/cgen/stage';
 import { runRtlStage } from '../src/rtl/stage';
 import { findOnPath } from '../src/fpga/toolchain';
@@ -84,7 +85,9 @@ async function rtlSim(): Promise<Record<string, unknown>> {
         bitExact: sim.bitExact,
         cyclesPerInference: sim.cycles,
         predictedCycles: rtl.predictedCycles,
-        latencyUsAt12MHz: r3(sim.latencyUs),
+        latencyUsAt12MHz: r3(sim.cycles / 12),
+        macsPerCycle: r3(sim.macsPerCycle),
+        multiplierUtilization: r3(sim.multiplierUtilization),
         floorCycles: rtl.floorCycles,
         floorRatio: r3(sim.floorRatio),
         totalLanes: rtl.parallelism.lanes,
@@ -164,7 +167,46 @@ async function synthBitstream(): Promise<Record<string, unknown>> {
   return { model: 'tinymaix_mnist_cnn/mnist_dw.h5 (12-bit weights with fitted integer bits, activations fixed<8,3>), ice40-up5k sg48 on the iCEBreaker', netlistSamples: NETLIST, runs, loadAverage: load.map(r3) };
 }
 
+/**
+ * The built projects' own figures, where `nx run <project>:bitstream` has left them: the default
+ * model (the workspace root) and the ternary projects under models/, beside the seed's LeNet-5
+ * (0.55 ms on a large Xilinx part) and this product's first hardware (7.84 ms: 94,101 cycles at 12 MHz).
+ */
+function projects(): Record<string, unknown> {
+  const root = resolve(__dirname, '..');
+  const dirs = [root, ...readdirSync(join(root, 'models')).map((m) => join(root, 'models', m))];
+  const out: Record<string, unknown>[] = [];
+  for (const dir of dirs) {
+    const report = (stage: string) => {
+      const f = join(dir, 'dist', stage, 'report.json');
+      return existsSync(f) ? readJson<any>(f) : undefined;
+    };
+    const bit = report('bitstream');
+    const sim = report('sim');
+    if (!bit || !sim) continue;
+    const verify = report('verify');
+    out.push({
+      project: dir === root ? 'model (default)' : `models/${basename(dir)}`,
+      latencyUs: bit.latencyUs ?? r3(sim.cycles / bit.clockMHz),
+      clockMHz: bit.clockMHz,
+      fmaxMHz: bit.fmaxMHz,
+      cycles: sim.cycles,
+      macs: sim.macs,
+      lanes: sim.lanes,
+      macsPerCycle: sim.macsPerCycle === undefined ? r3(sim.macs / sim.cycles) : r3(sim.macsPerCycle),
+      multiplierUtilization: sim.multiplierUtilization === undefined ? r3(sim.macs / (sim.cycles * sim.lanes)) : r3(sim.multiplierUtilization),
+      logicCells: bit.logicCells,
+      ebr: bit.ebr,
+      dsp: bit.dsp,
+      bitExact: `${sim.bitExact}/${sim.samples}`,
+      accuracy: verify?.fixed?.accuracy,
+    });
+  }
+  return { reference: { seedLeNet5Us: 550, firstHardwareDefaultUs: 7840 }, projects: out };
+}
+
 (async () => {
+  recordBench('hw-projects', projects());
   recordBench('hw-rtl-sim', await rtlSim());
   recordBench('hw-synth-bitstream', await synthBitstream());
 })().catch((e) => {
