@@ -125,7 +125,7 @@ export async function dataHash(dataDir: string): Promise<string> {
 }
 
 export function paretoEntry(c: Candidate): ParetoEntry {
-  const top = c.rungs[c.rungs.length - 1];
+  const top = c.rungs.find((r) => r.rung === c.rung);
   const { params, macs, weightBits, ...rest } = c.values;
   return {
     id: c.id,
