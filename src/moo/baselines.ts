@@ -34,10 +34,11 @@ export class RandomSearch<G> implements Optimizer<G> {
     return this.gen;
   }
 
-  ask(): G[] {
+  ask(count?: number): G[] {
+    const n = count ?? this.opts.batchSize;
     const out: G[] = [];
-    const limit = (this.opts.attemptsPerChild ?? 20) * this.opts.batchSize;
-    for (let t = 0; out.length < this.opts.batchSize && t < limit; t++) {
+    const limit = (this.opts.attemptsPerChild ?? 20) * n;
+    for (let t = 0; out.length < n && t < limit; t++) {
       const g = this.ops.random(this.rng);
       const k = this.ops.key(g);
       if (this.seen.has(k)) continue;
@@ -84,10 +85,11 @@ export class AgingEvolution<G> implements Optimizer<G> {
     return this.gen;
   }
 
-  ask(): G[] {
+  ask(count?: number): G[] {
+    const n = count ?? this.opts.batchSize;
     const out: G[] = [];
     const keys = new Set<string>();
-    const limit = (this.opts.attemptsPerChild ?? 20) * this.opts.batchSize;
+    const limit = (this.opts.attemptsPerChild ?? 20) * n;
     const offer = (g: G) => {
       const k = this.ops.key(g);
       if (this.seen.has(k) || keys.has(k)) return;
@@ -95,12 +97,12 @@ export class AgingEvolution<G> implements Optimizer<G> {
       out.push(g);
     };
     // Until the queue is full, the population is seeded with random genomes.
-    const wantRandom = Math.max(0, Math.min(this.opts.batchSize, this.size - this.queue.length));
+    const wantRandom = Math.max(0, Math.min(n, this.size - this.queue.length));
     for (let t = 0; out.length < wantRandom && t < limit; t++) offer(this.ops.random(this.rng));
     if (this.queue.length > 0) {
-      for (let t = 0; out.length < this.opts.batchSize && t < limit; t++) offer(this.ops.mutate(this.tournament().genome, this.rng));
+      for (let t = 0; out.length < n && t < limit; t++) offer(this.ops.mutate(this.tournament().genome, this.rng));
     }
-    for (let t = 0; out.length < this.opts.batchSize && t < limit; t++) offer(this.ops.random(this.rng));
+    for (let t = 0; out.length < n && t < limit; t++) offer(this.ops.random(this.rng));
     for (const k of keys) this.seen.add(k);
     return out;
   }

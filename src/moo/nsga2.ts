@@ -54,8 +54,8 @@ export class Nsga2<G> implements Optimizer<G> {
     return [...this.pop];
   }
 
-  ask(): G[] {
-    const n = this.opts.populationSize;
+  ask(count?: number): G[] {
+    const n = count ?? this.opts.populationSize;
     const batch: G[] = [];
     const batchKeys = new Set<string>();
     const offer = (g: G): boolean => {

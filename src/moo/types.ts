@@ -40,7 +40,11 @@ export interface Optimizer<G> {
   readonly name: string;
   /** Batches told so far (0 before the initial population is told). */
   readonly generation: number;
-  ask(): G[];
+  /**
+   * `count` new genomes (default: the optimiser's batch size, its population). A multi-fidelity
+   * schedule such as Hyperband asks batches of different sizes.
+   */
+  ask(count?: number): G[];
   tell(evaluated: Evaluated<G>[]): void;
   /** The current population (NSGA-II, aging evolution) or the archive (random search). */
   population(): Evaluated<G>[];

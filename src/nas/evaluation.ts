@@ -15,8 +15,14 @@ import { canonicalJson, sha256, writeFileAtomically } from '../util/fs';
 export interface Fidelity {
   /** Training epochs at this rung. */
   epochs: number;
-  /** Training samples (a seeded subset of the training split). */
+  /** Training samples (a seeded subset of the training split; all of it when at least its size). */
   subset: number;
+  /**
+   * The subset keeps the training split's class proportions and is drawn from the search's seed, so
+   * every candidate of a search is trained on the same samples. Absent (not false) for the plain
+   * random subset drawn from each training's own seed, so that keys of searches without it are unchanged.
+   */
+  stratified?: true;
 }
 
 export interface SearchTraining {
@@ -28,6 +34,8 @@ export interface SearchTraining {
   augment?: Augmentation;
   /** Absent unless the spec sets it, likewise. */
   batchNormStatistics?: BatchNormStatistics;
+  /** Learning-rate schedule; only the confirmation rung sets it (cosine), so low-fidelity keys are unchanged. */
+  schedule?: 'cosine';
 }
 
 export interface EvaluationTask {
@@ -37,6 +45,8 @@ export interface EvaluationTask {
   training: SearchTraining;
   /** Derived from the key (seedFromKey). */
   seed: number;
+  /** With a stratified fidelity: the seed the subset is drawn from (derived from the search seed, the same for every candidate). */
+  subsetSeed?: number;
   /** dist/data of the project. */
   dataDir: string;
 }
@@ -78,7 +88,7 @@ export function evaluationKey(p: KeyParts): string {
     canonicalJson(
       {
         arch: p.arch,
-        fidelity: { epochs: p.fidelity.epochs, subset: p.fidelity.subset },
+        fidelity: { epochs: p.fidelity.epochs, subset: p.fidelity.subset, ...(p.fidelity.stratified ? { stratified: true } : {}) },
         training: p.training,
         data: p.dataHash,
         seed: p.seed,

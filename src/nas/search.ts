@@ -2,11 +2,15 @@
  * The architecture search: an optimiser from src/moo over a search space, with
  *  - analytic objectives and constraints computed before any training (objectives.ts); infeasible
  *    candidates are never trained;
- *  - multi-fidelity evaluation by successive halving inside each generation: every feasible new
- *    candidate is trained at rung 0 (fidelity.epochs[0] epochs on fidelity.subset samples); the
- *    best `promote` fraction of those (NSGA-II's order: constrained non-dominated rank, then
- *    crowding distance, on the rung's errors) is trained at rung 1 (epochs[1]), and so on; a
+ *  - multi-fidelity evaluation (schedule.ts): by default successive halving inside each generation:
+ *    every feasible new candidate is trained at rung 0 (fidelity.epochs[0] epochs on
+ *    fidelity.subset samples); the best `promote` fraction of those (NSGA-II's order: constrained
+ *    non-dominated rank, then crowding distance, on the rung's errors) is trained at rung 1
+ *    (epochs[1]), and so on; or Hyperband's brackets, or asynchronous successive halving (ASHA). A
  *    candidate's error objective is the error at the highest rung it reached;
+ *  - optionally a confirmation rung (fidelity.final): the best `top` members of the feasible front
+ *    by the selection rule are trained on all the training data for `epochs` epochs, and the
+ *    selection (stage.ts) uses those errors;
  *  - parallel evaluation on a pool of worker processes;
  *  - every evaluation stored content-addressed (evaluation.ts) and looked up before it is run.
  *
@@ -18,7 +22,7 @@
 import { crowdingDistance, constrainedDominates, nonDominatedSort, paretoIndices } from '../moo/dominance';
 import { hypervolume } from '../moo/hypervolume';
 import { seedFromKey } from '../moo/rng';
-import { makeOptimizer, runOptimizer, type AlgorithmName } from '../moo/run';
+import { makeOptimizer, type AlgorithmName } from '../moo/run';
 import type { Evaluated } from '../moo/types';
 import type { Architecture } from '../nn/arch';
 import { architectureCost } from '../nn/cost';
@@ -28,6 +32,7 @@ import type { Logger } from '../util/log';
 import { evaluationKey, EvaluationStore, type EvaluationResult, type EvaluatorRef, type Fidelity, type SearchTraining } from './evaluation';
 import { measureCandidate, type Constraint } from './objectives';
 import { WorkerPool } from './pool';
+import { runSchedule, type ScheduleName } from './schedule';
 import type { SearchSpace } from './space';
 
 export interface SearchOptions<G> {
@@ -40,7 +45,11 @@ export interface SearchOptions<G> {
   constraints: Constraint[];
   quantization: QuantizationPlan;
   device: string;
-  fidelity: { subset: number; epochs: number[]; promote: number };
+  fidelity: { subset: number; epochs: number[]; promote: number; schedule?: ScheduleName; stratify?: boolean };
+  /** The confirmation rung (search.fidelity.final), when the spec asks for one. */
+  final?: FinalFidelity<G>;
+  /** Rows of the training split (budget accounting: a subset is at most all of them). */
+  trainCount?: number;
   training: SearchTraining;
   seed: number;
   workers: number;
@@ -61,6 +70,30 @@ export interface RungRecord {
   validationAccuracy: number;
   seconds: number;
   cached: boolean;
+  /** The confirmation rung's training (all training data). */
+  final?: true;
+}
+
+export interface FinalFidelity<G> {
+  /** How many members of the feasible front are confirmed. */
+  top: number;
+  epochs: number;
+  /** All training rows. */
+  subset: number;
+  schedule: 'constant' | 'cosine';
+  /** The feasible front ordered by the selection rule, best first (select.ts rankCandidates). */
+  rank(front: Candidate<G>[], reference: number[]): Candidate<G>[];
+}
+
+export interface Confirmation<G = unknown> {
+  /** The confirmed candidates, in the selection rule's low-fidelity order (each has `final`). */
+  candidates: Candidate<G>[];
+  fidelity: Fidelity;
+  training: SearchTraining;
+  evaluations: number;
+  cacheHits: number;
+  /** Σ epochs × samples of its trainings. */
+  sampleEpochs: number;
 }
 
 export interface Candidate<G = unknown> {
@@ -86,6 +119,8 @@ export interface Candidate<G = unknown> {
   objectives: number[];
   /** Why the candidate could not be built, when it could not. */
   invalid?: string;
+  /** Its confirmation-rung training, when it was confirmed. */
+  final?: RungRecord;
 }
 
 export interface GenerationSummary {
@@ -105,8 +140,12 @@ export interface SearchResult<G = unknown> {
   /** The feasible Pareto set over all candidates (or, if none is feasible, the least-violating ones). */
   pareto: Candidate<G>[];
   generations: GenerationSummary[];
+  /** Every training asked for (the confirmation rung's included), and how many came from the store. */
   evaluations: number;
   cacheHits: number;
+  /** Σ epochs × samples over the search's trainings (the confirmation rung's not included): its budget. */
+  sampleEpochs: number;
+  confirmation?: Confirmation<G>;
   /** Reference point of the hypervolume, in objective units (objectives are divided by it). */
   reference: number[];
   objectives: string[];
@@ -135,22 +174,25 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
   const candidates: Candidate<G>[] = [];
   const generations: GenerationSummary[] = [];
   let reference: number[] | undefined;
-  let totalEvals = 0, totalHits = 0;
-  let lastCounts = { evals: 0, hits: 0 };
+  let totalEvals = 0, totalHits = 0, sampleEpochs = 0;
+  let sinceSummary = { evals: 0, hits: 0 };
+  const subsetSeed = seedFromKey(`subset:${o.seed}`);
 
-  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, label: string): Promise<{ result: EvaluationResult; cached: boolean }> => {
+  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, training: SearchTraining, label: string): Promise<{ result: EvaluationResult; cached: boolean }> => {
     const stored = o.store.get(key);
     if (stored) return { result: stored.result, cached: true };
     const result = await pool.run(
-      { key, arch, fidelity, training: o.training, seed: seedFromKey(key), dataDir: o.dataDir },
+      { key, arch, fidelity, training, seed: seedFromKey(key), ...(fidelity.stratified ? { subsetSeed } : {}), dataDir: o.dataDir },
       (msg) => o.log.info(`  ${label} ${msg}`),
     );
     o.store.put({ key, fidelity, result });
     return { result, cached: false };
   };
 
-  const evaluateBatch = async (genomes: G[], generation: number): Promise<Evaluated<G>[]> => {
-    const batch: Candidate<G>[] = genomes.map((genome, i) => {
+  const rungFidelity = (rung: number): Fidelity => ({ epochs: o.fidelity.epochs[rung], subset: o.fidelity.subset, ...(o.fidelity.stratify ? { stratified: true as const } : {}) });
+
+  const admit = (genomes: G[], generation: number): Candidate<G>[] =>
+    genomes.map((genome, i) => {
       const architecture = o.space.toArchitecture(genome);
       const key = o.space.key(genome);
       const base = { id: key.slice(0, 10), key, generation, index: candidates.length + i, genome, architecture, description: o.space.describe(genome), rungs: [], rung: -1, error: null, objectives: [] };
@@ -163,66 +205,106 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
         return { ...base, values: {}, violation: INVALID_VIOLATION, feasible: false, invalid: (e as Error).message };
       }
     });
-    let evals = 0, hits = 0;
-    let contenders = batch.filter((c) => c.feasible);
-    for (let rung = 0; rung < o.fidelity.epochs.length && contenders.length; rung++) {
-      const fidelity: Fidelity = { epochs: o.fidelity.epochs[rung], subset: o.fidelity.subset };
-      await Promise.all(
-        contenders.map(async (c) => {
-          const key = evaluationKey({ arch: c.architecture, fidelity, training: o.training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
-          const label = `gen ${generation} ${c.id} rung ${rung}`;
-          const { result, cached } = await evaluate(key, c.architecture, fidelity, label);
-          evals++;
-          if (cached) hits++;
-          c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached });
-          c.rung = rung;
-          c.error = result.error;
-          o.log.info(
-            `gen ${generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
-              `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
-          );
-        }),
-      );
-      // Successive halving: the best `promote` fraction (by NSGA-II's own order) goes on.
-      contenders = promoteBest(contenders, analytic, o.fidelity.promote);
+
+  const train = async (c: Candidate<G>, rung: number): Promise<void> => {
+    const fidelity = rungFidelity(rung);
+    const key = evaluationKey({ arch: c.architecture, fidelity, training: o.training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
+    const label = `gen ${c.generation} ${c.id} rung ${rung}`;
+    const { result, cached } = await evaluate(key, c.architecture, fidelity, o.training, label);
+    totalEvals++;
+    sinceSummary.evals++;
+    sampleEpochs += fidelity.epochs * Math.min(fidelity.subset, o.trainCount ?? fidelity.subset);
+    if (cached) {
+      totalHits++;
+      sinceSummary.hits++;
     }
+    c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached });
+    if (rung >= c.rung) {
+      c.rung = rung;
+      c.error = result.error;
+    }
+    o.log.info(
+      `gen ${c.generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
+        `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+    );
+  };
+
+  const settle = (batch: Candidate<G>[], generation: number): Evaluated<G>[] => {
     for (const c of batch) {
       c.objectives = [c.error ?? UNTRAINED_ERROR, ...analytic.map((n) => c.values[n] ?? Infinity)];
       if (!c.feasible) o.log.info(`gen ${generation} ${c.id} not trained: ${c.invalid ?? `violates the constraints by ${(c.violation * 100).toFixed(1)}% (${formatValues(c.values)})`}`);
     }
     candidates.push(...batch);
-    totalEvals += evals;
-    totalHits += hits;
-    lastCounts = { evals, hits };
     return batch.map((c) => ({ genome: c.genome, key: c.key, objectives: c.objectives, violation: c.violation }));
   };
 
+  const told = (generation: number, batch: Candidate<G>[]): void => {
+    if (!reference) reference = referencePoint(objectives, candidates, o.constraints);
+    const front = paretoIndices(candidates).map((i) => candidates[i]).filter((c) => c.feasible);
+    const hv = hypervolume(front.map((c) => c.objectives.map((v, k) => v / reference![k])), objectives.map(() => 1));
+    const summary: GenerationSummary = {
+      generation,
+      candidates: batch.length,
+      feasible: batch.filter((b) => b.violation === 0).length,
+      evaluations: sinceSummary.evals,
+      cacheHits: sinceSummary.hits,
+      hypervolume: hv,
+      paretoSize: front.length,
+    };
+    sinceSummary = { evals: 0, hits: 0 };
+    generations.push(summary);
+    const best = front.reduce<Candidate<G> | undefined>((b, c) => (!b || (c.error ?? 1) < (b.error ?? 1) ? c : b), undefined);
+    o.log.info(
+      `generation ${generation + 1}/${o.generations}: ${summary.candidates} candidates (${summary.feasible} feasible), ${summary.evaluations} trainings (${summary.cacheHits} stored), ` +
+        `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}`,
+    );
+  };
+
+  let confirmation: Confirmation<G> | undefined;
   try {
-    await runOptimizer(optimizer, evaluateBatch, o.generations, ({ generation, batch }) => {
-      if (!reference) reference = referencePoint(objectives, candidates, o.constraints);
-      const front = paretoIndices(candidates).map((i) => candidates[i]).filter((c) => c.feasible);
-      const hv = hypervolume(front.map((c) => c.objectives.map((v, k) => v / reference![k])), objectives.map(() => 1));
-      const summary: GenerationSummary = {
-        generation,
-        candidates: batch.length,
-        feasible: batch.filter((b) => b.violation === 0).length,
-        evaluations: lastCounts.evals,
-        cacheHits: lastCounts.hits,
-        hypervolume: hv,
-        paretoSize: front.length,
-      };
-      generations.push(summary);
-      const best = front.reduce<Candidate<G> | undefined>((b, c) => (!b || (c.error ?? 1) < (b.error ?? 1) ? c : b), undefined);
-      o.log.info(
-        `generation ${generation + 1}/${o.generations}: ${summary.candidates} candidates (${summary.feasible} feasible), ${summary.evaluations} trainings (${summary.cacheHits} stored), ` +
-          `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}`,
-      );
-    });
+    await runSchedule(
+      optimizer,
+      { schedule: o.fidelity.schedule ?? 'rungs', rungs: o.fidelity.epochs.length, promote: o.fidelity.promote, population: o.population, generations: o.generations, concurrency: o.workers },
+      { admit, trainable: (c) => c.feasible, train, rank: (cs, rung) => promotionOrder(cs, analytic, rung), settle, told },
+    );
+    // asha promotes candidates after their batch was told: their objective is the error at the highest rung they reached.
+    for (const c of candidates) if (c.error !== null) c.objectives[0] = c.error;
+    if (o.final) confirmation = await confirm(o.final, paretoIndices(candidates).map((i) => candidates[i]), reference ?? objectives.map(() => 1));
   } finally {
     await pool.close();
   }
   const pareto = paretoIndices(candidates).map((i) => candidates[i]);
-  return { candidates, pareto, generations, evaluations: totalEvals, cacheHits: totalHits, reference: reference ?? objectives.map(() => 1), objectives };
+  return {
+    candidates, pareto, generations, evaluations: totalEvals, cacheHits: totalHits, sampleEpochs,
+    reference: reference ?? objectives.map(() => 1), objectives, ...(confirmation ? { confirmation } : {}),
+  };
+
+  /** The confirmation rung: the best `top` of the feasible front by the selection rule, trained at the final fidelity. */
+  async function confirm(final: FinalFidelity<G>, pareto: Candidate<G>[], ref: number[]): Promise<Confirmation<G>> {
+    const ranked = final.rank(pareto.filter((c) => c.feasible && c.error !== null), ref);
+    const chosen = ranked.slice(0, final.top);
+    const fidelity: Fidelity = { epochs: final.epochs, subset: final.subset };
+    const training: SearchTraining = { ...o.training, ...(final.schedule === 'cosine' ? { schedule: 'cosine' as const } : {}) };
+    let trainings = 0, hits = 0, epochs = 0;
+    o.log.info(`confirmation: the best ${chosen.length} of the Pareto set by the selection rule, ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`);
+    await Promise.all(
+      chosen.map(async (c, k) => {
+        const key = evaluationKey({ arch: c.architecture, fidelity, training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
+        const { result, cached } = await evaluate(key, c.architecture, fidelity, training, `final ${c.id}`);
+        trainings++;
+        epochs += fidelity.epochs * fidelity.subset;
+        if (cached) hits++;
+        c.final = { rung: o.fidelity.epochs.length, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, final: true };
+        o.log.info(
+          `final ${c.id} (rank ${k + 1} at low fidelity, ${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): error ${(result.error * 100).toFixed(2)}% ` +
+            `(low fidelity ${((c.error ?? 1) * 100).toFixed(2)}%)${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+        );
+      }),
+    );
+    totalEvals += trainings;
+    totalHits += hits;
+    return { candidates: chosen, fidelity, training, evaluations: trainings, cacheHits: hits, sampleEpochs: epochs };
+  }
 }
 
 /**
@@ -252,18 +334,21 @@ function feasibleFirst<G>(space: SearchSpace<G>, feasible: (g: G) => boolean): S
   };
 }
 
-/** The best `fraction` (at least one) of candidates by constrained rank, then crowding, on their current objectives. */
-function promoteBest<G>(cs: Candidate<G>[], analytic: string[], fraction: number): Candidate<G>[] {
-  if (cs.length === 0) return cs;
-  const n = Math.max(1, Math.ceil(cs.length * fraction - 1e-9));
-  if (n >= cs.length && fraction >= 1) return cs;
-  const points = cs.map((c) => ({ objectives: [c.error ?? UNTRAINED_ERROR, ...analytic.map((a) => c.values[a])], violation: c.violation }));
+/**
+ * Candidates trained at `rung`, best first by NSGA-II's order on their errors at that rung and their
+ * analytic objectives: constrained non-dominated rank, then crowding distance (larger first), then
+ * evaluation order.
+ */
+function promotionOrder<G>(cs: Candidate<G>[], analytic: string[], rung: number): Candidate<G>[] {
+  if (cs.length <= 1) return [...cs];
+  const errorAt = (c: Candidate<G>) => c.rungs.find((r) => r.rung === rung)?.error ?? c.error ?? UNTRAINED_ERROR;
+  const points = cs.map((c) => ({ objectives: [errorAt(c), ...analytic.map((a) => c.values[a])], violation: c.violation }));
   const order: number[] = [];
   for (const front of nonDominatedSort(points, constrainedDominates)) {
     const crowd = crowdingDistance(front.map((i) => points[i].objectives));
     order.push(...front.map((i, j) => ({ i, d: crowd[j] })).sort((a, b) => b.d - a.d || a.i - b.i).map((x) => x.i));
   }
-  return order.slice(0, n).sort((a, b) => a - b).map((i) => cs[i]);
+  return order.map((i) => cs[i]);
 }
 
 /**

@@ -23,6 +23,15 @@ export function describeSelect(select: SelectSpec): string {
 }
 
 export function selectCandidate<G>(pareto: Candidate<G>[], select: SelectSpec, reference: number[]): Candidate<G> {
+  return rankCandidates(pareto, select, reference)[0];
+}
+
+/**
+ * The feasible trained members of `pareto` within the rule's bounds, ordered by the rule, best
+ * first: the selection is the first; the confirmation rung trains the first few. Throws (a user
+ * error) when there is none.
+ */
+export function rankCandidates<G>(pareto: Candidate<G>[], select: SelectSpec, reference: number[]): Candidate<G>[] {
   const feasible = pareto.filter((c) => c.feasible && c.error !== null);
   if (feasible.length === 0) {
     throw new DeepMakerError(
@@ -44,11 +53,11 @@ export function selectCandidate<G>(pareto: Candidate<G>[], select: SelectSpec, r
   }
   if (rule === 'lowest-error') {
     const cheapness = (c: Candidate<G>) => c.objectives.slice(1).reduce((s, v, k) => s + v / reference[k + 1], 0);
-    return [...pool].sort((a, b) => a.error! - b.error! || b.rung - a.rung || cheapness(a) - cheapness(b) || a.index - b.index)[0];
+    return [...pool].sort((a, b) => a.error! - b.error! || b.rung - a.rung || cheapness(a) - cheapness(b) || a.index - b.index);
   }
   const m = pool[0].objectives.length;
   const lo = Array.from({ length: m }, (_, k) => Math.min(...pool.map((c) => c.objectives[k])));
   const hi = Array.from({ length: m }, (_, k) => Math.max(...pool.map((c) => c.objectives[k])));
   const dist = (c: Candidate<G>) => Math.hypot(...c.objectives.map((v, k) => (hi[k] > lo[k] ? (v - lo[k]) / (hi[k] - lo[k]) : 0)));
-  return [...pool].sort((a, b) => dist(a) - dist(b) || a.index - b.index)[0];
+  return [...pool].sort((a, b) => dist(a) - dist(b) || a.index - b.index);
 }

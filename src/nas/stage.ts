@@ -17,6 +17,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readNpy } from '../data/npy';
 import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
 import type { ArchActivation } from '../nn/arch';
@@ -24,13 +25,15 @@ import type { StageContext } from '../plugin/stage-context';
 import type { QuantizeSpec } from '../quant/config';
 import type { SearchSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
+import type { Logger } from '../util/log';
 import { canonicalJson, sha256, sha256File } from '../util/fs';
 import { EvaluationStore, type EvaluatorRef } from './evaluation';
 import { quantizationForCounting, resolveConstraints } from './objectives';
 // Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
 import '../dse/nas-objectives';
 import { runSearch, type Candidate, type SearchResult } from './search';
-import { describeSelect, selectCandidate } from './select';
+import { describeSelect, rankCandidates, selectCandidate } from './select';
+import { regretReport, type RegretReport } from './regret';
 import type { SearchSpace, SpaceContext } from './space';
 import { chainSpace } from './spaces/chain';
 import { denseNetSpace } from './spaces/densenet';
@@ -63,6 +66,13 @@ export interface ParetoEntry {
   subset: number;
   generation: number;
   description: string;
+  /** The confirmation rung's error (all training data, search.fidelity.final.epochs), when it was confirmed. */
+  finalError?: number;
+}
+
+/** report.selected: with a confirmation rung, `error`, `epochs` and `subset` are the final fidelity's and `lowFidelityError` the search's. */
+export interface SelectedEntry extends ParetoEntry {
+  lowFidelityError?: number | null;
 }
 
 export type NasReport =
@@ -74,6 +84,8 @@ export type NasReport =
       objectives: string[];
       constraints: { objective: string; limit: number }[];
       fidelity: SearchSpec['fidelity'];
+      /** Σ epochs × training samples over the search's trainings (the confirmation rung's in confirmation.sampleEpochs). */
+      sampleEpochs: number;
       population: number;
       generations: number;
       /** Candidates proposed (each a distinct architecture). */
@@ -89,8 +101,10 @@ export type NasReport =
       hypervolume: number[];
       /** Objective values that map to 1 in the hypervolume (error first). */
       hypervolumeReference: number[];
-      selected: ParetoEntry;
+      selected: SelectedEntry;
       select: string;
+      /** The confirmation rung and the selection regret, with search.fidelity.final. */
+      confirmation?: RegretReport;
       workers: number;
       wallSeconds: number;
       files: string[];
@@ -111,7 +125,7 @@ export async function dataHash(dataDir: string): Promise<string> {
 }
 
 export function paretoEntry(c: Candidate): ParetoEntry {
-  const top = c.rungs[c.rungs.length - 1];
+  const top = c.rungs.find((r) => r.rung === c.rung);
   const { params, macs, weightBits, ...rest } = c.values;
   return {
     id: c.id,
@@ -125,7 +139,19 @@ export function paretoEntry(c: Candidate): ParetoEntry {
     subset: top ? top.subset : 0,
     generation: c.generation,
     description: c.description,
+    ...(c.final ? { finalError: c.final.error } : {}),
   };
+}
+
+function selectedEntry(c: Candidate): SelectedEntry {
+  const e = paretoEntry(c);
+  if (!c.final) return e;
+  return { ...e, error: c.final.error, validationAccuracy: c.final.validationAccuracy, epochs: c.final.epochs, subset: c.final.subset, lowFidelityError: c.error };
+}
+
+/** Rows of the training split (the confirmation rung trains on all of them). */
+function trainRows(dataDir: string): number {
+  return readNpy(join(dataDir, splitFiles('train').y)).shape[0];
 }
 
 export interface NasRunOptions {
@@ -155,10 +181,14 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] });
   const quantization = quantizationForCounting(ctx.spec.quantize);
   const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);
+  const schedule = s.fidelity.schedule ?? 'rungs';
+  const final = s.fidelity.final;
+  const trainCount = trainRows(dataDir);
   ctx.log.info(
     `${s.algorithm} over the ${s.space} space: population ${s.population}, ${s.generations} generations, objectives ${s.objectives.join(', ')}` +
       `${constraints.length ? `, constraints ${constraints.map((c) => `${c.objective} <= ${c.limit}`).join(', ')}` : ''}; ` +
-      `fidelity ${s.fidelity.epochs.join('/')} epochs on ${s.fidelity.subset} samples (promote ${s.fidelity.promote}); ${s.workers} workers`,
+      `fidelity ${s.fidelity.epochs.join('/')} epochs on ${s.fidelity.subset}${s.fidelity.stratify ? ' class-stratified' : ''} samples (${schedule === 'rungs' ? '' : `${schedule}, `}promote ${s.fidelity.promote})` +
+      `${final ? `, then the best ${final.top} confirmed with ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${trainCount}` : ''}; ${s.workers} workers`,
   );
   const result: SearchResult = await runSearch({
     space,
@@ -170,6 +200,10 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     quantization,
     device: ctx.spec.target.device,
     fidelity: s.fidelity,
+    trainCount,
+    final: final
+      ? { top: final.top, epochs: final.epochs, subset: trainCount, schedule: final.learningRateSchedule ?? 'cosine', rank: (front, reference) => rankCandidates(front, s.select, reference) }
+      : undefined,
     training: s.training,
     seed: s.seed,
     workers: s.workers,
@@ -179,8 +213,24 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     store: new EvaluationStore(evaluationStoreDir(ctx.workspaceRoot)),
     log: ctx.log,
   });
-  const selected = selectCandidate(result.pareto, s.select, result.reference);
   const selectText = describeSelect(s.select);
+  let selected: Candidate;
+  let confirmation: RegretReport | undefined;
+  if (result.confirmation) {
+    // The selection rule again, over the confirmed candidates with their final-fidelity errors.
+    const confirmed = result.confirmation.candidates;
+    const atFinal: Candidate[] = confirmed.map((c) => ({ ...c, error: c.final!.error, rung: c.final!.rung, objectives: [c.final!.error, ...c.objectives.slice(1)] }));
+    selected = confirmed[atFinal.indexOf(selectCandidate(atFinal, s.select, result.reference))];
+    confirmation = regretReport(confirmed, selected, {
+      top: final!.top,
+      learningRateSchedule: result.confirmation.training.schedule ?? 'constant',
+      evaluations: result.confirmation.evaluations,
+      cacheHits: result.confirmation.cacheHits,
+      sampleEpochs: result.confirmation.sampleEpochs,
+    });
+  } else {
+    selected = selectCandidate(result.pareto, s.select, result.reference);
+  }
   const front = result.pareto.filter((c) => c.feasible);
 
   writeFileSync(
@@ -191,6 +241,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
           id: c.id, key: c.key, generation: c.generation, index: c.index, description: c.description, genome: c.genome,
           architecture: c.architecture, values: c.values, violation: c.violation, feasible: c.feasible, error: c.error,
           rung: c.rung, rungs: c.rungs, objectives: c.objectives, pareto: front.includes(c), ...(c.invalid ? { invalid: c.invalid } : {}),
+          ...(c.final ? { final: c.final } : {}),
         }),
       )
       .join('\n') + '\n',
@@ -210,6 +261,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     objectives: result.objectives,
     constraints,
     fidelity: s.fidelity,
+    sampleEpochs: result.sampleEpochs,
     population: s.population,
     generations: result.generations.length,
     candidates: result.candidates.length,
@@ -220,14 +272,34 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     pareto: front.map(paretoEntry),
     hypervolume: result.generations.map((g) => g.hypervolume),
     hypervolumeReference: result.reference,
-    selected: paretoEntry(selected),
+    selected: selectedEntry(selected),
     select: selectText,
+    ...(confirmation ? { confirmation } : {}),
     workers: s.workers,
     wallSeconds,
     files: ['candidates.jsonl', 'pareto.json', 'pareto.svg', 'hypervolume.svg', 'selected.json', 'report.json'],
   });
+  if (confirmation) logConfirmation(ctx.log, confirmation);
+  const selectedError = selected.final?.error ?? selected.error;
   ctx.log.info(
-    `selected ${selected.id} (${selectText}): validation error ${((selected.error ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
+    `selected ${selected.id} (${selectText}${confirmation ? ', at the final fidelity' : ''}): validation error ${((selectedError ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
       `${selected.values.weightBits} weight bits; ${result.evaluations} trainings (${result.cacheHits} stored) in ${wallSeconds.toFixed(1)} s`,
   );
+}
+
+const pct = (e: number) => `${(e * 100).toFixed(2)}%`;
+
+/** The confirmation's console lines: the rank correlation always, a warning when the pick changed. */
+function logConfirmation(log: Logger, r: RegretReport): void {
+  log.info(
+    `confirmation: Kendall's tau-b ${r.kendallTau === null ? 'undefined' : r.kendallTau.toFixed(3)} between the low- and final-fidelity errors of ${r.candidates.length} candidates; ` +
+      r.candidates.map((c) => `${c.id} ${pct(c.lowFidelity.error)} -> ${pct(c.final.error)}`).join(', '),
+  );
+  if (r.flipped) {
+    const low = r.candidates.find((c) => c.id === r.lowFidelityPick)!, pick = r.candidates.find((c) => c.id === r.finalPick)!;
+    log.warn(
+      `the ranking flipped: at low fidelity the search would have selected ${low.id} (${pct(low.lowFidelity.error)}), which ends at ${pct(low.final.error)} on all the training data; ` +
+        `${pick.id} ends at ${pct(pick.final.error)} (${pct(pick.lowFidelity.error)} at low fidelity) and is selected: the low fidelity alone would have given away ${(r.regret * 100).toFixed(2)} points`,
+    );
+  }
 }

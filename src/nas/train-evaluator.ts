@@ -29,6 +29,8 @@ export async function trainEvaluator(task: EvaluationTask, progress: (msg: strin
     batchNormStatistics: task.training.batchNormStatistics,
     seed: task.seed,
     subset: task.fidelity.subset,
+    stratifySubset: task.fidelity.stratified ? { seed: task.subsetSeed ?? task.seed } : undefined,
+    schedule: task.training.schedule,
     workers: 1,
     onEpoch: (e) => progress(`epoch ${e.epoch}/${task.fidelity.epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`),
   });

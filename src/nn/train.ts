@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { stratifiedSubset } from '../data/shuffle';
 import type { Split } from '../data/tensors';
 import { DeepMakerError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
@@ -38,6 +39,12 @@ export interface TrainOptions {
   seed: number;
   /** Train on a seeded random subset of this many training samples (the search's low fidelity). */
   subset?: number;
+  /**
+   * Draw that subset stratified by class (the training split's class proportions) from this seed
+   * instead of from the training's random stream: every training given the same seed and size sees
+   * the same samples (src/data/shuffle.ts stratifiedSubset).
+   */
+  stratifySubset?: { seed: number };
   /** Stop when the validation loss has not improved for `patience` epochs; the best epoch's weights are restored. */
   earlyStopping?: { patience: number };
   backend?: BackendPreference;
@@ -227,7 +234,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
 
   // The training rows: all, or a seeded subset (drawn once, before any shuffling).
   let rows: Int32Array;
-  if (opts.subset && opts.subset < data.train.count) rows = rng.permutation(data.train.count).slice(0, opts.subset).sort();
+  if (opts.subset && opts.subset < data.train.count) rows = opts.stratifySubset ? stratifiedSubset(data.train.y, opts.subset, opts.stratifySubset.seed) : rng.permutation(data.train.count).slice(0, opts.subset).sort();
   else rows = Int32Array.from({ length: data.train.count }, (_, i) => i);
   const n = rows.length;
   const batchSize = Math.max(1, Math.min(opts.batchSize, n));

@@ -57,7 +57,16 @@ export interface SearchSpec {
   generations: number;
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];
   constraints: { maxParams?: number; maxMacs?: number; maxWeightBits?: number | 'device'; maxCycles?: number; maxLuts?: number | 'device' };
-  fidelity: { subset: number; epochs: number[]; promote: number };
+  fidelity: {
+    subset: number;
+    epochs: number[];
+    promote: number;
+    /** Absent in views written before it existed: rungs. */
+    schedule?: 'rungs' | 'hyperband' | 'asha';
+    stratify?: boolean;
+    /** The confirmation rung (src/nas/search.ts); absent: none. */
+    final?: { top: number; epochs: number; learningRateSchedule?: 'constant' | 'cosine' };
+  };
   training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   workers: number;

@@ -121,6 +121,36 @@ describe('the nas stage', () => {
     }
   });
 
+  it('with real training: stratified subsets, a confirmation rung on all the training data whose errors select, and a rerun from the store', async () => {
+    const root = project({ population: 3, generations: 1, fidelity: { subset: 128, epochs: [1], promote: 0.5, stratify: true, final: { top: 2, epochs: 2 } } });
+    try {
+      const log = capture();
+      await runStage('nas', root, root, log);
+      const out = join(root, 'dist', 'nas');
+      const report = json(join(out, 'report.json'));
+      const c = report.confirmation;
+      assert.equal(c.candidates.length, Math.min(2, report.pareto.length));
+      for (const e of c.candidates) {
+        assert.deepEqual([e.final.epochs, e.final.subset, e.lowFidelity.epochs, e.lowFidelity.subset], [2, 384, 1, 128]);
+        assert.ok(e.final.error >= 0 && e.final.error <= 1);
+      }
+      const best = [...c.candidates].sort((a: any, b: any) => a.final.error - b.final.error || a.lowFidelityRank - b.lowFidelityRank)[0];
+      assert.equal(report.selected.id, best.id);
+      assert.equal(report.selected.error, best.final.error);
+      assert.equal(report.trained, report.evaluations);
+      assert.ok(log.lines.some((l) => /^final \w+ \(rank 1 at low fidelity, 2 epochs, 384 samples\): error /.test(l)), log.lines.join('\n'));
+      assert.ok(log.lines.some((l) => /Kendall's tau-b/.test(l)));
+
+      await runStage('nas', root, root, capture());
+      const again = json(join(out, 'report.json'));
+      assert.equal(again.trained, 0);
+      assert.equal(again.confirmation.cacheHits, c.candidates.length);
+      assert.deepEqual(again.selected, report.selected);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('with search.enabled false it reports skipped and selects nothing (train uses train.architecture)', async () => {
     const root = project({ enabled: false });
     try {

@@ -72,6 +72,19 @@ describe('spec loader', () => {
     assert.ok(problems('name: m\ntrain:\n  augment: {}\n').length > 0, 'shift is required');
   });
 
+  it('search.fidelity: schedule, stratify and the confirmation rung (off unless asked for)', () => {
+    const d = parseSpec('name: m\n', 'deepmaker.yaml').search.fidelity;
+    assert.deepEqual([d.schedule, d.stratify, d.final], ['rungs', false, undefined]);
+    const s = parseSpec('name: m\nsearch:\n  fidelity: { schedule: hyperband, stratify: true, final: { top: 3, epochs: 2 } }\n', 'deepmaker.yaml').search.fidelity;
+    assert.deepEqual(s.final, { top: 3, epochs: 2, learningRateSchedule: 'cosine' });
+    assert.equal(s.schedule, 'hyperband');
+    const [bad] = problems('name: m\nsearch:\n  fidelity:\n    schedule: hyperbnd\n');
+    assert.deepEqual([bad.line, bad.column], [4, 15]);
+    assert.match(bad.message, /did you mean 'hyperband'/);
+    assert.match(problems('name: m\nsearch:\n  fidelity: { final: { top: 3 } }\n')[0].message, /epochs/);
+    assert.ok(problems('name: m\nsearch:\n  fidelity: { final: { top: 0, epochs: 2 } }\n').length > 0);
+  });
+
   it('requires name', () => {
     const [p] = problems('data: {dataset: mnist}\n');
     assert.match(p.message, /missing required key 'name'/);
