@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../src/dse/nas-objectives';
 import { architectureIR, quantizationKnobs } from '../src/dse/nas-objectives';
-import { hardwareObjective } from '../src/dse/cost-model';
+import { CostModel } from '../src/dse/cost-model';
 import { getBoard } from '../src/fpga/boards';
 import { getDevice } from '../src/fpga/devices';
 import { packedUtilization } from '../src/fpga/pnr';
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       const wr = new Rng(`weights:${key}`);
       for (const l of ir.layers) for (const t of Object.values(l.weights)) for (let i = 0; i < t.data.length; i++) t.data[i] = wr.next() * 2 - 1;
       const set = defaultDirectives(ir, 1);
-      const predicted = hardwareObjective({ ir, knobs, device, directives: set });
+      const predicted = new CostModel({ ir, knobs, device }).evaluateSet(set);
       const gen = generateRtl(ir, knobs, set, { name: device.name, dsp: device.dsp, spram: device.spram }, 'admission');
       const dir = join(work, `${space.name}-${drawn[space.name].admitted}`);
       mkdirSync(dir, { recursive: true });
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
         network: space.describe(g),
         params: m.values.params ?? architectureCost(arch).params,
         predictedLogicCells: predicted.logicCells,
+        predicted: { luts: predicted.luts, ffs: predicted.ffs, carry: predicted.carry },
+        yosys: { accel: { luts: accel.resources.luts, ffs: accel.resources.ffs, carry: accel.resources.carry }, top: { luts: top.synth.resources.luts, ffs: top.synth.resources.ffs, carry: top.synth.resources.carry } },
         admissionLogicCells: m.values.luts,
         yosysLogicCells: { accel: accel.resources.logicCells, top: top.synth.resources.logicCells },
         packedLogicCells: packedCells,
