@@ -504,6 +504,7 @@ table.facts th{text-align:left;font-weight:600;padding:3px 18px 3px 0;vertical-a
 table.facts td{padding:3px 0}
 .scroll{overflow-x:auto;margin:10px 0}
 table.data{font-size:13px;min-width:50%}
+#reports table.data td{white-space:normal}
 details summary{cursor:pointer;color:var(--accent);font-size:13px;margin:4px 0}
 table.data caption{text-align:left;color:var(--muted);padding-bottom:4px;caption-side:top}
 table.data th,table.data td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;white-space:nowrap}
