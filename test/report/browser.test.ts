@@ -33,8 +33,9 @@ function findChromium(): string {
 }
 
 /** A project folder holding the given stages' outputs from the fixture run, then the report stage run on it. */
-async function projectWith(stages: readonly string[], edit?: (root: string) => void): Promise<string> {
+async function projectWith(roots: string[], stages: readonly string[], edit?: (root: string) => void): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'dm-report-browser-'));
+  roots.push(root);
   writeFileSync(join(root, 'deepmaker.yaml'), 'name: quadrants\ndata:\n  dataset: mnist\n');
   await runStage('spec', root, root, silentLogger);
   for (const s of stages) cpSync(join(FLOW, s), join(root, 'dist', s), { recursive: true });
@@ -104,8 +105,7 @@ describe('the project page in Chromium', () => {
   });
 
   it('a whole flow: no console error, every section and every figure shown, every report linked', async () => {
-    const root = await projectWith(PAGE_STAGES);
-    roots.push(root);
+    const root = await projectWith(roots, PAGE_STAGES);
     const page = await load(context, join(root, 'dist', 'report', 'index.html'));
     assert.deepEqual(page.problems, []);
     assert.deepEqual(page.sections.map((s) => s.id), SECTIONS);
@@ -122,14 +122,13 @@ describe('the project page in Chromium', () => {
   });
 
   it('a flow that started from a model and stopped before the hardware: each section says so, without an error', async () => {
-    const root = await projectWith(['data', 'convert', 'verify'], (r) => {
+    const root = await projectWith(roots, ['data', 'convert', 'verify'], (r) => {
       const skipped = (reason: string) => JSON.stringify({ skipped: true, reason });
       for (const s of ['nas', 'train']) {
         mkdirSync(join(r, 'dist', s), { recursive: true });
         writeFileSync(join(r, 'dist', s, 'report.json'), skipped('the spec starts from an existing model (lenet.h5)'));
       }
     });
-    roots.push(root);
     const page = await load(context, join(root, 'dist', 'report', 'index.html'));
     assert.deepEqual(page.problems, []);
     assert.deepEqual(page.sections.map((s) => s.id), SECTIONS);
