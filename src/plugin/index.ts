@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { PACKAGE_ROOT } from './build-freshness';
+import { specViewFile } from '../spec/views';
 import { STAGES, StageDef } from './stages';
 
 export interface DeepMakerPluginOptions {
@@ -70,7 +71,7 @@ function stageTarget(stage: StageDef, root: string, inRepo: boolean, prefix: str
     cache: true,
     dependsOn: [`${prefix}spec`, ...stage.upstream.map((u) => `${prefix}${u}`)],
     inputs: [
-      { dependentTasksOutputFiles: `${rel}dist/spec/${stage.name}.json` },
+      { dependentTasksOutputFiles: `${rel}dist/spec/${specViewFile(stage.name)}` },
       ...stage.upstream.flatMap((u) => (stage.reads?.[u] ?? ['**/*']).map((glob) => ({ dependentTasksOutputFiles: `${rel}dist/${u}/${glob}` }))),
       ...(inRepo ? stage.sources.map((s) => `{workspaceRoot}/src/${s}/**/*`) : []),
       { externalDependencies: inRepo ? stage.externalDependencies : ['deepmaker', ...stage.externalDependencies] },

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec } from '../spec/load';
-import { specViewPath, stageViews } from '../spec/views';
+import { specViewFile, specViewPath, stageViews } from '../spec/views';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson, writeDirAtomically } from '../util/fs';
 import { consoleLogger, Logger } from '../util/log';
@@ -15,10 +15,10 @@ export async function runSpecStage(projectRoot: string, log: Logger = consoleLog
   const spec = loadSpec(file);
   const views = await stageViews(spec, projectRoot, file);
   await writeDirAtomically(join(projectRoot, 'dist', 'spec'), (tmp) => {
-    for (const [stage, view] of Object.entries(views)) writeFileSync(join(tmp, `${stage}.json`), canonicalJson(view));
+    for (const [stage, view] of Object.entries(views)) writeFileSync(join(tmp, specViewFile(stage)), canonicalJson(view));
     writeFileSync(join(tmp, 'report.json'), canonicalJson({ name: spec.name, stages: Object.keys(views) }));
   });
-  log.info(`${file} is valid; wrote dist/spec/{${Object.keys(views).join(',')}}.json`);
+  log.info(`${file} is valid; wrote dist/spec/{${Object.keys(views).map((s) => specViewFile(s).replace(/\.json$/, '')).join(',')}}.json`);
 }
 
 /** Runs one stage over files: reads its spec view, writes dist/<stage> atomically. */
@@ -30,7 +30,7 @@ export async function runStage(name: string, projectRoot: string, workspaceRoot:
   if (!existsSync(viewFile)) {
     throw new DeepMakerError(`no spec view for stage '${name}'`, { file: viewFile }, `run the spec stage first (nx run <project>:spec, or deepmaker run spec)`);
   }
-  for (const up of def.upstream) {
+  for (const up of def.optionalUpstream ? [] : def.upstream) {
     const rep = join(projectRoot, 'dist', up, 'report.json');
     if (!existsSync(rep)) throw new DeepMakerError(`stage '${name}' needs the output of '${up}', which is missing`, { file: rep }, `run '${up}' first`);
   }

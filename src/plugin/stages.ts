@@ -3,6 +3,7 @@ import type { StageRunner } from './stage-context';
 import { DEVICES } from '../fpga/devices';
 import { modelCompanionFiles } from '../importers/companions';
 import { resolve } from 'node:path';
+import { PAGE_STAGES as REPORT_PAGE_STAGES } from '../report/page';
 
 /**
  * The pipeline: one entry per Nx target. Only stages that are implemented are listed, so every
@@ -30,6 +31,11 @@ export interface StageDef {
   reads?: Record<string, string[]>;
   externalDependencies: string[];
   sources: string[];
+  /**
+   * The stage reads its upstreams' outputs when they are there and runs without them (the report
+   * page says which are missing): runStage does not require their report.json.
+   */
+  optionalUpstream?: boolean;
   load(): Promise<StageRunner>;
 }
 
@@ -150,6 +156,19 @@ export const STAGES: StageDef[] = [
     externalDependencies: ['@yowasp/nextpnr-ice40', '@yowasp/yosys'],
     sources: ['fpga', 'util'],
     load: async () => (await import('../fpga/bitstream-stage.js')).runBitstreamStage,
+  },
+  {
+    name: 'report',
+    description: "The project page dist/report/index.html: the data, the search's Pareto plots and the selected network, training curves, the quantization sweep, the DSE frontier and the chosen point, resources against the device, latency, Fmax, the bit-exact counts, and links to every report.json; built from the stages' reports and figures alone, readable from file:// with no network.",
+    // After bitstream and verify: every stage whose report the page shows. It reads only the
+    // reports and the figures, so a rerun upstream that leaves them unchanged cuts off here.
+    upstream: [...REPORT_PAGE_STAGES],
+    reads: Object.fromEntries(REPORT_PAGE_STAGES.map((s) => [s, ['report.json', '*.svg']])),
+    view: (s) => ({ name: s.name }),
+    externalDependencies: [],
+    sources: ['report', 'util'],
+    optionalUpstream: true,
+    load: async () => (await import('../report/stage.js')).runReportStage,
   },
   {
     name: 'hls',

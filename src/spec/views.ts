@@ -26,8 +26,16 @@ export async function stageViews(spec: Spec, projectRoot: string, specFile: stri
   return views;
 }
 
+/**
+ * The file name of a stage's view in dist/spec: `<stage>.json`, except for the `report` stage,
+ * whose name would take the spec stage's own report.json.
+ */
+export function specViewFile(stage: string): string {
+  return stage === 'report' ? 'report-page.json' : `${stage}.json`;
+}
+
 export function specViewPath(projectRoot: string, stage: string): string {
-  return join(projectRoot, 'dist', 'spec', `${stage}.json`);
+  return join(projectRoot, 'dist', 'spec', specViewFile(stage));
 }
 
 /**

@@ -80,4 +80,24 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
     assert.ok(Math.abs(bit.latencyUs - cycles / bit.clockMHz) < 0.01);
     assert.match(ws.read('dist/bitstream/board_top.v'), /SB_PLL40_PAD/);
   });
+
+  it('`nx run model:report` adds verify and writes the project page; every hardware stage comes from the cache', async () => {
+    const r = await ws.nx(['run', 'model:report', '--output-style=static']);
+    assert.equal(r.code, 0, r.out);
+    const ran = tasks(r.out);
+    for (const t of ['verify', 'report']) assert.equal(ran[`model:${t}`], 'ran', `${t}: ${JSON.stringify(ran)}`);
+    for (const t of ['spec', 'data', 'nas', 'train', 'convert', 'dse', 'rtl', 'sim', 'synth', 'bitstream']) assert.equal(ran[`model:${t}`], 'local cache', `${t}: ${JSON.stringify(ran)}`);
+    const html = ws.read('dist/report/index.html');
+    assert.match(html, /<h1>model<\/h1>/);
+    const pageReport = report(ws, 'report');
+    // nas is skipped by this spec (search.enabled: false); every other stage is on the page.
+    assert.deepEqual(pageReport.stages, { data: 'done', nas: 'skipped', train: 'done', convert: 'done', verify: 'done', dse: 'done', rtl: 'done', sim: 'done', synth: 'done', bitstream: 'done' });
+    assert.match(html, /data-figure="resources"/);
+    assert.ok(html.includes(`${report(ws, 'sim').bitExact} / ${report(ws, 'sim').samples}`));
+    // Again: all cached, and the page is restored from the cache.
+    const again = await ws.nx(['run', 'model:report', '--output-style=static']);
+    assert.equal(again.code, 0, again.out);
+    assert.equal(tasks(again.out)['model:report'], 'local cache');
+    assert.equal(ws.read('dist/report/index.html'), html);
+  });
 });
