@@ -405,14 +405,15 @@ function hardwareSection(s: PageInput['stages']): string {
   const rows: [string, string][] = [];
   if (sim) {
     rows.push(['cycles per inference', `${int(sim.cycles)} simulated (predicted ${int(sim.predictedCycles)}${sim.cycles === sim.predictedCycles ? ', exact' : ''})`]);
-    rows.push(['latency', `${num(isNum(sim.latencyUs) ? sim.latencyUs / 1000 : undefined, 3)} ms per inference at ${num(sim.clockMHz)} MHz`]);
     rows.push(['MAC lanes', `${int(sim.lanes)}: ${int(sim.macs)} MACs, ${num(sim.floorRatio)}× the floor of ${int(sim.floorCycles)} cycles`]);
+    if (isNum(sim.multiplierUtilization)) rows.push(['multiplier utilization', `${num((sim.multiplierUtilization as number) * 100, 1)} % (${num(sim.macsPerCycle)} MACs per cycle)`]);
   }
   if (rtl && isObj(rtl.parallelism)) rows.push(['multipliers', `${int(at(rtl, 'parallelism.dspMultipliers'))} on DSPs, ${int(at(rtl, 'parallelism.lutMultipliers'))} in logic; ${arr(rtl.modules).length} engines`]);
   if (bit) {
     const met = bit.timingMet === true;
-    rows.push(['Fmax', `${num(bit.fmaxMHz)} MHz (required ${num(bit.requiredMHz ?? bit.clockMHz)} MHz: <span class="${met ? 'ok' : 'bad'}">${met ? 'met' : 'not met'}</span>)`]);
-    if (isNum(bit.boardClockMHz) && isNum(sim?.cycles)) rows.push(['on the board', `${num(bit.boardClockMHz)} MHz oscillator: ${num(((sim!.cycles as number) / (bit.boardClockMHz as number)) / 1000, 3)} ms per inference`]);
+    if (isNum(bit.latencyUs)) rows.push(['latency', `${num((bit.latencyUs as number) / 1000, 3)} ms per inference at ${num(bit.clockMHz)} MHz${isObj(bit.pll) ? ` (PLL from the ${num(bit.boardClockMHz)} MHz oscillator)` : ''}`]);
+    rows.push(['Fmax', `${num(bit.fmaxMHz)} MHz (clock ${num(bit.clockMHz)} MHz: <span class="${met ? 'ok' : 'bad'}">${met ? 'met' : 'not met'}</span>)`]);
+    if (isObj(bit.uart)) rows.push(['UART', `${int(at(bit, 'uart.baud'))} baud: ${num((at(bit, 'uart.transferUs') as number) / 1000, 3)} ms to send one sample`]);
     if (isNum(bit.fmaxMHz) && isNum(sim?.cycles)) rows.push(['at Fmax', `${num(((sim!.cycles as number) / (bit.fmaxMHz as number)) / 1000, 3)} ms per inference`]);
     rows.push(['bitstream', `<a href="../bitstream/${esc(bit.file)}">${text(bit.file)}</a>, ${int(bit.bytes)} bytes, ${text(bit.device)}-${text(bit.package)}${bit.board && bit.board !== 'none' ? `, board ${text(bit.board)}` : ''}`]);
     rows.push(['place and route', `${text(bit.tool)} nextpnr ${text(at(bit, 'versions.nextpnr-ice40'))}`]);
@@ -457,7 +458,7 @@ function accuracySummary(s: PageInput['stages']): string {
   if (t && t.skipped !== true) items.push(['test accuracy (trained)', pct(t.testAccuracy)]);
   if (v) items.push([`test accuracy (fixed-point C, ${int(v.samples)} samples)`, pct(at(v, 'fixed.accuracy'))]);
   if (sim) items.push(['bit-exact RTL samples', `${int(sim.bitExact)} / ${int(sim.samples)}`]);
-  if (sim) items.push(['latency', `${num(isNum(sim.latencyUs) ? sim.latencyUs / 1000 : undefined, 3)} ms at ${num(sim.clockMHz)} MHz`]);
+  if (bit && isNum(bit.latencyUs)) items.push(['latency', `${num((bit.latencyUs as number) / 1000, 3)} ms at ${num(bit.clockMHz)} MHz`]);
   if (synth && isObj(synth.available)) items.push(['logic cells', `${int(synth.logicCells)} / ${int(at(synth, 'available.logicCells'))}`]);
   if (bit) items.push(['Fmax', `${num(bit.fmaxMHz)} MHz`]);
   if (!items.length) return '';
