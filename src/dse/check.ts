@@ -28,7 +28,7 @@ import { DirectiveSpace, toDirectiveSet } from './space';
 
 export interface CheckedPoint {
   id: number;
-  predicted: { cycles: number; luts: number; ffs: number; carry: number; logicCells: number; ebr: number; dsp: number; spram: number };
+  predicted: { cycles: number; luts: number; ffs: number; carry: number; logicCells: number; packedLogicCells?: number; ebr: number; dsp: number; spram: number };
   synthesized: { luts: number; ffs: number; carry: number; logicCells: number; ebr: number; dsp: number; spram: number; packedLogicCells?: number };
   /** Cycles per inference measured in simulation, per sample (all equal for this RTL). */
   simulatedCycles: number[];
@@ -152,7 +152,7 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
     if (simulatedCycles.some((s) => s !== c.cycles)) mismatches.push({ id: p.id, predicted: c.cycles, simulated: simulatedCycles });
     checked.push({
       id: p.id,
-      predicted: { cycles: c.cycles, luts: c.luts, ffs: c.ffs, carry: c.carry, logicCells: c.logicCells, ebr: c.ebr, dsp: c.dsp, spram: c.spram },
+      predicted: { cycles: c.cycles, luts: c.luts, ffs: c.ffs, carry: c.carry, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, ebr: c.ebr, dsp: c.dsp, spram: c.spram },
       synthesized,
       simulatedCycles,
       logicCellError: round4(relError(c.logicCells, synthesized.logicCells, 1)),

@@ -51,10 +51,10 @@ export async function confirmChoice(o: {
   for (let round = 0; round < (o.rounds ?? 3); round++) {
     const mine = check.points.find((p) => p.id === chosen.id);
     if (!mine || realCells(mine) <= o.budget.logicCells) break;
-    const ratio = Math.max(1, ...check.points.map((p) => realCells(p) / Math.max(1, p.predicted.logicCells)));
+    const ratio = Math.max(1, ...check.points.map((p) => realCells(p) / Math.max(1, predictedCells(p.predicted))));
     const corrected = o.points.map((p) => {
-      const logicCells = Math.ceil(p.cost.logicCells * ratio);
-      return { ...p, fits: p.cost.legal && violation({ ...p.cost, logicCells }, o.budget) === 0 };
+      const packedLogicCells = Math.ceil(predictedCells(p.cost) * ratio);
+      return { ...p, fits: p.cost.legal && violation({ ...p.cost, packedLogicCells }, o.budget) === 0 };
     });
     let next: ExploredPoint;
     if (corrected.some((p) => p.fits)) {
@@ -65,9 +65,9 @@ export async function confirmChoice(o: {
       if (!smallest || real(smallest.id) !== undefined) break;
       next = smallest;
     }
-    corrections.push({ rejected: { id: chosen.id, predictedLogicCells: mine.predicted.logicCells, synthesizedLogicCells: realCells(mine) }, ratio: Math.round(ratio * 1e4) / 1e4, chosen: next.id });
+    corrections.push({ rejected: { id: chosen.id, predictedLogicCells: predictedCells(mine.predicted), synthesizedLogicCells: realCells(mine) }, ratio: Math.round(ratio * 1e4) / 1e4, chosen: next.id });
     o.log.warn(
-      `synthesis: point #${chosen.id} needs ${realCells(mine)} logic cells (predicted ${mine.predicted.logicCells}, budget ${o.budget.logicCells}); ` +
+      `synthesis: point #${chosen.id} needs ${realCells(mine)} logic cells (predicted ${predictedCells(mine.predicted)}, budget ${o.budget.logicCells}); ` +
         `predictions scaled by ${ratio.toFixed(3)} choose #${next.id} (${next.cost.cycles} cycles); synthesizing it`,
     );
     chosen = next;
@@ -77,7 +77,7 @@ export async function confirmChoice(o: {
   const cells = real(chosen.id);
   if (cells !== undefined && cells > o.budget.logicCells) {
     // Never hand a design that does not fit to the synth stage: fail here, with the figures.
-    const tried = check.points.map((p) => `#${p.id}: ${realCells(p)} (predicted ${p.predicted.logicCells})`).join(', ');
+    const tried = check.points.map((p) => `#${p.id}: ${realCells(p)} (predicted ${predictedCells(p.predicted)})`).join(', ');
     const smallest = smallestDesign(o.points, o.budget);
     const smallestCells = smallest ? real(smallest.id) : undefined;
     throw new DeepMakerError(
@@ -92,12 +92,17 @@ export async function confirmChoice(o: {
   return { chosen, check, corrections };
 }
 
+/** The predicted cells fit is judged on: the packed prediction when there is one. */
+function predictedCells(p: { logicCells: number; packedLogicCells?: number }): number {
+  return p.packedLogicCells ?? p.logicCells;
+}
+
 /** The legal point with the least predicted logic among those whose exact resources (EBR, DSP, SPRAM) fit. */
 function smallestDesign(points: ExploredPoint[], budget: DeviceBudget): ExploredPoint | undefined {
   let best: ExploredPoint | undefined;
   for (const p of points) {
-    if (!p.cost.legal || violation({ ...p.cost, logicCells: 0 }, budget) > 0) continue;
-    if (!best || p.cost.logicCells < best.cost.logicCells) best = p;
+    if (!p.cost.legal || violation({ ...p.cost, logicCells: 0, packedLogicCells: 0 }, budget) > 0) continue;
+    if (!best || predictedCells(p.cost) < predictedCells(best.cost)) best = p;
   }
   return best;
 }

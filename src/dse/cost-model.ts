@@ -32,6 +32,7 @@ import { lowerModel, QModel, QOp } from '../rtl/qmodel';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { Calibration, loadCalibration, predictLogic, SynthFigures } from './calibration';
 import { addFeatures, engineFeatures, Features, topFeatures } from './features';
+import { predictPackedCells } from './packing';
 import { buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice } from './space';
 
 /**
@@ -48,6 +49,8 @@ export interface PartitionCost extends ResourceFigures {
 
 export interface PointCost extends ResourceFigures {
   cycles: number;
+  /** The logic cells nextpnr's packer will use with the board top around the design (src/dse/packing.ts): what fit is judged on. */
+  packedLogicCells: number;
   perPartition: PartitionCost[];
   /** The top (memories, port multiplexing, argmax, stream): shared by all partitions. */
   top: ResourceFigures;
@@ -69,10 +72,13 @@ export function deviceBudget(device: Device, margin: number): DeviceBudget {
   return { logicCells: keep(device.logicCells), ebr: keep(device.ebr), dsp: device.dsp, spram: device.spram };
 }
 
-/** Sum of relative overshoots over the budget (0 = fits): NSGA-II's constraint violation. */
-export function violation(c: ResourceFigures, b: DeviceBudget): number {
+/**
+ * Sum of relative overshoots over the budget (0 = fits): NSGA-II's constraint violation. Logic is
+ * judged on the packed cells when the figures have them (predictions do), else on logicCells.
+ */
+export function violation(c: ResourceFigures & { packedLogicCells?: number }, b: DeviceBudget): number {
   const over = (used: number, avail: number) => (used <= avail ? 0 : avail === 0 ? used : (used - avail) / avail);
-  return over(c.logicCells, b.logicCells) + over(c.ebr, b.ebr) + over(c.dsp, b.dsp) + over(c.spram, b.spram);
+  return over(c.packedLogicCells ?? c.logicCells, b.logicCells) + over(c.ebr, b.ebr) + over(c.dsp, b.dsp) + over(c.spram, b.spram);
 }
 
 interface EngineCost {
@@ -265,7 +271,7 @@ export class CostModel {
     const luts = sum('luts');
     const ffs = sum('ffs');
     const carry = sum('carry');
-    return { cycles, perPartition, top, luts, ffs, carry, logicCells: Math.max(luts, ffs, carry), ebr: sum('ebr'), dsp: sum('dsp'), spram: sum('spram'), legal, ...(problem ? { problem } : {}) };
+    return { cycles, perPartition, top, luts, ffs, carry, logicCells: Math.max(luts, ffs, carry), packedLogicCells: predictPackedCells({ luts, ffs }), ebr: sum('ebr'), dsp: sum('dsp'), spram: sum('spram'), legal, ...(problem ? { problem } : {}) };
   }
 
   /** The cost of a directive file (e.g. the rtl stage's default), when its directives are points of this space. */
@@ -279,8 +285,10 @@ export class CostModel {
 export interface HardwareObjective {
   /** Cycles per inference of the fastest point that fits (or of `directives`). */
   cycles: number;
-  /** Logic cells of that point. */
+  /** Logic cells of that point (Yosys's max(LUTs, FFs, carries), predicted). */
   logicCells: number;
+  /** Logic cells once packed with the board top (src/dse/packing.ts): what fit is judged on. */
+  packedLogicCells: number;
   luts: number;
   ebr: number;
   dsp: number;
@@ -303,11 +311,11 @@ export function hardwareObjective(opts: CostModelOptions & { margin?: number; di
   const base = model.evaluate(g);
   if (opts.directives) {
     const c = model.evaluateSet(opts.directives);
-    return { cycles: c.cycles, logicCells: c.logicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
+    return { cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
   }
   const best = greedyFastest(model, budget);
   const c = best?.cost ?? base;
-  return { cycles: c.cycles, logicCells: c.logicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
+  return { cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
 }
 
 /** Greedy descent toward the fastest fitting point (see hardwareObjective). Undefined when the baseline does not fit. */

@@ -3,7 +3,8 @@
  *
  *   cycles  predicted cycles per inference of the fastest directive set that fits target.device
  *           (exact for the RTL that would be generated; src/dse/cost-model.ts hardwareObjective)
- *   luts    the logic cells of that point (the calibrated predictor)
+ *   luts    the logic cells of that point once packed with the board top (the calibrated predictor
+ *           and src/dse/packing.ts): what the device will use
  *
  * Both are known before training: the candidate's layer plan (src/nn/plan.ts) becomes an IR with
  * placeholder weights (resources and cycles do not depend on weight values) at the quantize
@@ -137,9 +138,9 @@ registerObjectiveProvider({
 
 registerObjectiveProvider({
   name: 'luts',
-  description: 'predicted logic cells of that directive set (DSE calibrated predictor)',
+  description: 'predicted logic cells of that directive set once packed with the board top (DSE calibrated predictor and packing model)',
   measure: (c) => {
     const h = candidateHardware(c);
-    return h && h.fits ? h.logicCells : UNBUILDABLE;
+    return h && h.fits ? h.packedLogicCells : UNBUILDABLE;
   },
 });
