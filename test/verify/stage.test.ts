@@ -14,6 +14,7 @@ import type { StageContext } from '../../src/plugin/stage-context';
 import { silentLogger } from '../../src/util/log';
 import { runVerifyStage, type VerifySpec } from '../../src/verify/stage';
 import { argmaxRows } from '../../src/verify/metrics';
+import { formatTraceDiff } from '../../src/verify/trace';
 import type { ConvertSpec } from '../../src/cgen/convert';
 import { cnnModel, randomInputs, saveTfjsModel, tfjsPredict } from '../cgen/tfjs-models';
 
@@ -91,6 +92,12 @@ describe('convert and verify stages', () => {
     const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
     assert.equal(trace.layers[0].layer, 'image');
     assert.ok(trace.layers.find((l: any) => l.layer === 'out').logits);
+    // Only the softmax output holds logits in fixed point; every other layer shows its own float range.
+    assert.deepEqual(trace.layers.filter((l: any) => l.logits).map((l: any) => l.layer), ['out']);
+    const image = trace.layers.find((l: any) => l.layer === 'image');
+    assert.ok(image.min >= 0 && image.max <= 1 && image.max > 0.9, `the input layer's range is the inputs' [0, 1): [${image.min}, ${image.max}]`);
+    assert.doesNotMatch(formatTraceDiff(trace), /image \(logits\)/);
+    assert.equal((formatTraceDiff(trace).match(/\(logits\)/g) ?? []).length, 1);
   });
 
   it('the trace names the first layer that drifts and asks for integer bits when the format is too narrow', async () => {
