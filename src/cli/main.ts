@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(USAGE);
         return cmd ? 0 : 1;
       default:
-        if (COMMANDS[cmd]) return await COMMANDS[cmd](args);
+        if (Object.hasOwn(COMMANDS, cmd)) return await COMMANDS[cmd](args);
         console.error(`unknown command '${cmd}'\n\n${USAGE}`);
         return 2;
     }

@@ -157,4 +157,13 @@ describe('deepmaker CLI', () => {
       assert.equal(r.stdout, `${version}\n`);
     }
   });
+
+  it('a command named like an Object property (constructor, toString) is an unknown command, not a crash', async () => {
+    for (const cmd of ['constructor', 'toString', '__proto__']) {
+      const r = await deepmaker([cmd], '/');
+      assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`unknown command '${cmd}'`));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
 });
