@@ -5,7 +5,7 @@ import { referencedFilesStamp } from '../spec/views';
 import { STAGES, upstreamClosure } from '../plugin/stages';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { nearest } from '../spec/suggest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const USAGE = `deepmaker — the DeepMaker flow outside Nx
@@ -14,6 +14,8 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
   deepmaker run <stage> [--spec path] [--force]
                                              run one stage; missing upstream outputs are built first
   deepmaker stages                           list the stages
+  deepmaker --version                        print the version
+  deepmaker <command> --help                 explain a command (convert and verify list every option)
   deepmaker convert <model> --out DIR [--weights W.h5] [--format float|fixed<W,I>] [--storage arrays|files]
                                              any Keras/TF.js model to flat C (layer table, knobs, harness)
   deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--format fixed<W,I>] [--sweep 4,6,8]
@@ -21,7 +23,27 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
   deepmaker calibrate [--toolchain auto|native|yowasp] [--jobs N] [--work DIR] [--refit]
                                              synthesize the DSE calibration modules, refit src/dse/calibration/ice40.json
 
-Stages: spec, ${STAGES.map((s) => s.name).join(', ')}`;
+Stages: ${['spec', ...STAGES.map((s) => s.name)].join(', ')}`;
+
+/** What the `spec` stage does (it is not in STAGES: the plugin and the runner handle it themselves). */
+export const SPEC_STAGE_DESCRIPTION = 'Validate deepmaker.yaml (errors as file:line:column) and write one canonical view per stage to dist/spec/<stage>.json.';
+
+/** Every stage in pipeline order, spec first, with what it does. */
+export function stageList(): { name: string; description: string }[] {
+  return [{ name: 'spec', description: SPEC_STAGE_DESCRIPTION }, ...STAGES.map((s) => ({ name: s.name, description: s.description }))];
+}
+
+/** The version in this package's package.json (found upwards from this file: src/cli or build/src/cli). */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      if (pkg.name === 'deepmaker' && typeof pkg.version === 'string') return pkg.version;
+    }
+    if (dirname(dir) === dir) throw new DeepMakerError('cannot find the deepmaker package.json', { where: __dirname });
+  }
+}
 
 /** Extra commands registered by other concerns (convert, verify...). */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -30,14 +52,28 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   calibrate: async (args) => (await import('../dse/calibrate.js')).calibrateCommand(args),
 };
 
+/** Commands that print their own full help for --help. */
+const COMMANDS_WITH_HELP = new Set(['convert', 'verify']);
+/** Built-in commands. */
+const KNOWN = new Set(['validate', 'run', 'stages', 'version']);
+
 export function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+const HELP_FLAGS = ['--help', '-h'];
+
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...args] = argv;
+  let [cmd, ...args] = argv;
+  // `deepmaker help convert` is `deepmaker convert --help`.
+  if (cmd === 'help' && args[0]) [cmd, args] = [args[0], ['--help']];
   try {
+    // Asked for its help, a command never runs: convert and verify print their own, the rest the usage.
+    if (cmd && args.some((a) => HELP_FLAGS.includes(a)) && (KNOWN.has(cmd) || Object.hasOwn(COMMANDS, cmd)) && !COMMANDS_WITH_HELP.has(cmd)) {
+      console.log(USAGE);
+      return 0;
+    }
     switch (cmd) {
       case 'validate': {
         const file = resolve(args[0] ?? 'deepmaker.yaml');
@@ -69,7 +105,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'stages':
-        for (const s of STAGES) console.log(`${s.name.padEnd(10)} ${s.description}`);
+        for (const s of stageList()) console.log(`${s.name.padEnd(10)} ${s.description}`);
+        return 0;
+      case '--version':
+      case '-V':
+      case 'version':
+        console.log(packageVersion());
         return 0;
       case undefined:
       case '-h':
@@ -78,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(USAGE);
         return cmd ? 0 : 1;
       default:
-        if (COMMANDS[cmd]) return await COMMANDS[cmd](args);
+        if (Object.hasOwn(COMMANDS, cmd)) return await COMMANDS[cmd](args);
         console.error(`unknown command '${cmd}'\n\n${USAGE}`);
         return 2;
     }

@@ -15,7 +15,7 @@ import { dominates } from '../moo/dominance';
 import { DeepMakerError } from '../util/errors';
 import type { ExploredPoint } from './search';
 import { objectives } from './search';
-import { escapeXml, svgFrame } from '../util/svg';
+import { escapeXml, logTicks, niceTicks, svgFrame, tickLabel } from '../util/svg';
 
 export type ChooseRule = 'min-latency' | 'min-luts' | 'knee';
 
@@ -89,53 +89,78 @@ export function choosePoint(points: ExploredPoint[], rule: ChooseRule, budget?: 
   return best;
 }
 
-/** pareto.svg: every explored point (cycles on a log axis, logic cells), the frontier, the budget line and the chosen point. */
+/**
+ * pareto.svg: cycles (log axis) against logic cells. Every explored point; the frontier of the four
+ * objectives (cycles, logic cells, EBR, DSP), whose members need not trade cycles for logic in this
+ * plane (one may sit above and right of another and still be on it for its EBR or DSP), as hollow
+ * marks; the front of the plotted pair itself, computed over every fitting point, as a staircase
+ * (the boundary of what the explored points attain); the device budget; the one-lane baseline; the
+ * chosen point. Axes have round ticks (1-2-5 × 10^k).
+ */
 export function paretoSvg(points: ExploredPoint[], front: ExploredPoint[], chosen: ExploredPoint, opts: { title: string; budgetLogicCells: number; baseline?: ExploredPoint }): string {
-  const W = 640, H = 420, L = 72, R = 24, T = 44, B = 56;
-  // Plot at most a few thousand points (spread evenly) so the file stays small.
+  const W = 820, H = 440, L = 72, R = 210, T = 44, B = 56;
+  // Plot at most a few thousand points (spread evenly) so the file stays small; the 2-D front is computed over all of them.
   const step = Math.max(1, Math.ceil(points.length / 4000));
   const shown = points.filter((_, i) => i % step === 0);
-  const all = [...shown, ...front, chosen];
-  const xs = all.map((p) => Math.log10(p.cost.cycles));
-  const ys = all.map((p) => p.cost.logicCells).concat([opts.budgetLogicCells]);
-  const xmin = Math.floor(Math.min(...xs) * 10) / 10, xmax = Math.ceil(Math.max(...xs) * 10) / 10 || xmin + 1;
-  const ymin = 0, ymax = Math.max(...ys) * 1.08;
-  const px = (c: number) => L + ((Math.log10(c) - xmin) / (xmax - xmin || 1)) * (W - L - R);
+  const pair = front2d(points);
+  const all = [...shown, ...front, ...pair, chosen, ...(opts.baseline ? [opts.baseline] : [])];
+  const cycles = all.map((p) => p.cost.cycles);
+  const xlo = Math.min(...cycles), xhi = Math.max(...cycles);
+  // The x axis spans the points with a little room (a tenth of a decade) on each side.
+  const xmin = Math.log10(xlo) - 0.05, xmax = Math.log10(Math.max(xhi, xlo * 1.01)) + 0.05;
+  // A little headroom, so that the budget line or the highest point does not sit on the frame.
+  const yTicks = niceTicks(0, 1.04 * Math.max(...all.map((p) => p.cost.logicCells), opts.budgetLogicCells));
+  const ymin = yTicks[0], ymax = yTicks[yTicks.length - 1];
+  const right = W - R;
+  const px = (c: number) => L + ((Math.log10(c) - xmin) / (xmax - xmin)) * (right - L);
   const py = (v: number) => T + (1 - (v - ymin) / (ymax - ymin || 1)) * (H - T - B);
+  const f1 = (v: number) => v.toFixed(1);
   const parts = svgFrame({ W, H, L, R, T, B }, opts.title);
-  for (let e = Math.ceil(xmin); e <= Math.floor(xmax); e++) {
-    for (const m of [1, 2, 5]) {
-      const c = m * 10 ** e;
-      if (Math.log10(c) < xmin || Math.log10(c) > xmax) continue;
-      parts.push(`<line x1="${px(c)}" y1="${T}" x2="${px(c)}" y2="${H - B + 5}" stroke="#eee"/><text x="${px(c)}" y="${H - B + 18}" text-anchor="middle">${c >= 1e6 ? `${c / 1e6}M` : c >= 1e3 ? `${c / 1e3}k` : c}</text>`);
-    }
+  for (const c of logTicks(10 ** xmin, 10 ** xmax)) {
+    parts.push(`<line x1="${f1(px(c))}" y1="${T}" x2="${f1(px(c))}" y2="${H - B + 5}" stroke="#eee"/><text x="${f1(px(c))}" y="${H - B + 18}" text-anchor="middle">${tickLabel(c)}</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const v = ymin + ((ymax - ymin) * i) / 5;
-    parts.push(`<line x1="${L - 5}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#eee"/><text x="${L - 8}" y="${py(v) + 4}" text-anchor="end">${Math.round(v)}</text>`);
+  for (const v of yTicks) {
+    parts.push(`<line x1="${L - 5}" y1="${f1(py(v))}" x2="${right}" y2="${f1(py(v))}" stroke="#eee"/><text x="${L - 8}" y="${f1(py(v) + 4)}" text-anchor="end">${tickLabel(v)}</text>`);
   }
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 14}" text-anchor="middle">cycles per inference (log scale)</text>`);
+  parts.push(`<text x="${(L + right) / 2}" y="${H - 14}" text-anchor="middle">cycles per inference (log scale)</text>`);
   parts.push(`<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">logic cells (predicted)</text>`);
-  parts.push(`<line x1="${L}" y1="${py(opts.budgetLogicCells)}" x2="${W - R}" y2="${py(opts.budgetLogicCells)}" stroke="#d62728" stroke-dasharray="6 4"/>`);
-  parts.push(`<text x="${W - R}" y="${py(opts.budgetLogicCells) - 6}" text-anchor="end" fill="#d62728">device budget (with margin)</text>`);
+  parts.push(`<line x1="${L}" y1="${f1(py(opts.budgetLogicCells))}" x2="${right}" y2="${f1(py(opts.budgetLogicCells))}" stroke="#d62728" stroke-dasharray="6 4"/>`);
   for (const p of shown) {
-    parts.push(`<circle cx="${px(p.cost.cycles).toFixed(1)}" cy="${py(p.cost.logicCells).toFixed(1)}" r="2" fill="${p.fits ? '#9ecae1' : '#dddddd'}"/>`);
+    parts.push(`<circle cx="${f1(px(p.cost.cycles))}" cy="${f1(py(p.cost.logicCells))}" r="2" fill="${p.fits ? '#9ecae1' : '#cccccc'}"/>`);
   }
-  const f2 = [...front].sort((a, b) => a.cost.cycles - b.cost.cycles);
-  parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${f2.map((p) => `${px(p.cost.cycles).toFixed(1)},${py(p.cost.logicCells).toFixed(1)}`).join(' ')}"/>`);
-  for (const p of f2) {
-    parts.push(`<circle cx="${px(p.cost.cycles).toFixed(1)}" cy="${py(p.cost.logicCells).toFixed(1)}" r="3.5" fill="#1f77b4"><title>#${p.id}: ${p.cost.cycles} cycles, ${p.cost.logicCells} logic cells, ${p.cost.ebr} EBR, ${p.cost.dsp} DSP</title></circle>`);
+  for (const p of front) {
+    parts.push(`<circle cx="${f1(px(p.cost.cycles))}" cy="${f1(py(p.cost.logicCells))}" r="3.5" fill="white" stroke="#1f77b4" stroke-width="1.2"><title>#${p.id}: ${p.cost.cycles} cycles, ${p.cost.logicCells} logic cells, ${p.cost.ebr} EBR, ${p.cost.dsp} DSP</title></circle>`);
+  }
+  // The staircase: from each front point right to the next one's cycles, then down to its logic cells.
+  const stairs = pair.flatMap((p, i) => {
+    const here = `${f1(px(p.cost.cycles))},${f1(py(p.cost.logicCells))}`;
+    return i === 0 ? [here] : [`${f1(px(p.cost.cycles))},${f1(py(pair[i - 1].cost.logicCells))}`, here];
+  });
+  parts.push(`<polyline class="front2d" fill="none" stroke="#08519c" stroke-width="1.8" points="${stairs.join(' ')}"/>`);
+  for (const p of pair) {
+    parts.push(`<circle class="front2d" cx="${f1(px(p.cost.cycles))}" cy="${f1(py(p.cost.logicCells))}" r="3" fill="#08519c"><title>on the cycles/logic front: #${p.id}, ${p.cost.cycles} cycles, ${p.cost.logicCells} logic cells</title></circle>`);
   }
   if (opts.baseline) {
     const b = opts.baseline;
-    parts.push(`<rect x="${(px(b.cost.cycles) - 4).toFixed(1)}" y="${(py(b.cost.logicCells) - 4).toFixed(1)}" width="8" height="8" fill="none" stroke="black"><title>one-lane baseline: ${b.cost.cycles} cycles</title></rect>`);
+    parts.push(`<rect x="${f1(px(b.cost.cycles) - 4.5)}" y="${f1(py(b.cost.logicCells) - 4.5)}" width="9" height="9" fill="none" stroke="black" stroke-width="1.5"><title>one lane per layer (baseline) #${b.id}: ${b.cost.cycles} cycles, ${b.cost.logicCells} logic cells</title></rect>`);
   }
-  parts.push(`<circle cx="${px(chosen.cost.cycles).toFixed(1)}" cy="${py(chosen.cost.logicCells).toFixed(1)}" r="7" fill="none" stroke="#ff7f0e" stroke-width="2.5"><title>chosen #${chosen.id}: ${chosen.cost.cycles} cycles</title></circle>`);
-  const lx = L + 12;
-  parts.push(`<circle cx="${lx}" cy="${T + 8}" r="3" fill="#9ecae1"/><text x="${lx + 8}" y="${T + 12}">explored, fits</text>`);
-  parts.push(`<circle cx="${lx + 110}" cy="${T + 8}" r="3" fill="#cccccc"/><text x="${lx + 118}" y="${T + 12}">does not fit</text>`);
-  parts.push(`<circle cx="${lx + 210}" cy="${T + 8}" r="3.5" fill="#1f77b4"/><text x="${lx + 218}" y="${T + 12}">Pareto frontier</text>`);
-  parts.push(`<circle cx="${lx + 330}" cy="${T + 8}" r="6" fill="none" stroke="#ff7f0e" stroke-width="2"/><text x="${lx + 340}" y="${T + 12}">chosen</text>`);
+  parts.push(`<circle cx="${f1(px(chosen.cost.cycles))}" cy="${f1(py(chosen.cost.logicCells))}" r="7" fill="none" stroke="#ff7f0e" stroke-width="2.5"><title>chosen #${chosen.id}: ${chosen.cost.cycles} cycles, ${chosen.cost.logicCells} logic cells</title></circle>`);
+  // The legend, in a column right of the plot.
+  const lx = right + 18;
+  let ly = T + 6;
+  const entry = (mark: string, text: string) => {
+    parts.push(`<g class="legend">${mark}<text x="${lx + 22}" y="${ly + 4}">${escapeXml(text)}</text></g>`);
+    ly += 22;
+  };
+  entry(`<circle cx="${lx + 8}" cy="${ly}" r="2.5" fill="#9ecae1"/>`, 'explored, fits');
+  entry(`<circle cx="${lx + 8}" cy="${ly}" r="2.5" fill="#cccccc"/>`, 'explored, does not fit');
+  entry(`<circle cx="${lx + 8}" cy="${ly}" r="3.5" fill="white" stroke="#1f77b4" stroke-width="1.2"/>`, 'frontier (cycles, logic,');
+  parts.push(`<text x="${lx + 22}" y="${ly - 4}">EBR, DSP)</text>`);
+  ly += 10;
+  entry(`<line x1="${lx}" y1="${ly}" x2="${lx + 16}" y2="${ly}" stroke="#08519c" stroke-width="1.8"/><circle cx="${lx + 8}" cy="${ly}" r="3" fill="#08519c"/>`, 'front of cycles vs logic');
+  if (opts.baseline) entry(`<rect x="${lx + 3.5}" y="${ly - 4.5}" width="9" height="9" fill="none" stroke="black" stroke-width="1.5"/>`, 'one lane per layer');
+  entry(`<circle cx="${lx + 8}" cy="${ly}" r="6" fill="none" stroke="#ff7f0e" stroke-width="2.5"/>`, 'chosen');
+  entry(`<line x1="${lx}" y1="${ly}" x2="${lx + 16}" y2="${ly}" stroke="#d62728" stroke-dasharray="6 4"/>`, 'device budget (margin)');
   parts.push('</svg>', '');
   return parts.join('\n');
 }

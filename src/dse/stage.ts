@@ -2,7 +2,7 @@
  * The dse stage: dist/convert (the IR, knobs.json, the C) and target.device -> dist/dse:
  *   points.jsonl   every explored point: directives per partition, predicted cycles and resources, fits
  *   pareto.json    the frontier (fitting points not dominated on cycles, logic cells, EBR, DSP)
- *   pareto.svg     cycles vs logic cells: explored points, frontier, device budget, chosen point
+ *   pareto.svg     cycles vs logic cells: explored points, the frontier, the front of cycles vs logic (a staircase), device budget, one-lane baseline, chosen point
  *   chosen.json    the chosen point: `directives` (schemas/directives.schema.json, read by the rtl
  *                  stage) and its predicted figures
  *   hls/           the convert C with Vitis HLS pragmas for the chosen point, directives.tcl, run_hls.tcl

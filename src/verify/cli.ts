@@ -19,16 +19,65 @@ import { verifyC } from './verify';
 export const VERIFY_USAGE =
   'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N] [--sanitize N]';
 
+/** `deepmaker verify --help`. */
+export const VERIFY_HELP = `usage: ${VERIFY_USAGE}
+
+Converts the model (as deepmaker convert), compiles the C with the host compiler (cc), runs it on the
+input samples in float and in fixed point, and compares both with a reference: the golden outputs
+given with --expected, or else TensorFlow.js running the same model file. Then a precision sweep
+(accuracy, or top-1 agreement, against total bits) and a per-layer trace of fixed against float
+that names the first layer whose error passes the tolerance.
+
+--model M           the model file (any format deepmaker convert reads; see deepmaker convert --help)
+--weights W.h5      the weights of a Keras JSON model (default: found beside it, as in convert)
+--inputs X          the input samples (required), in the model's input order, already normalised
+                      as the model expects (e.g. pixels / 255), one flattened sample per row
+--expected Y        golden outputs, one row of the model's output width per sample; at least as
+                      many samples as are verified. Without it the reference is TensorFlow.js.
+--labels L          true classes, for accuracy: one value per sample (the class index), or one row
+                      per sample (one-hot or scores: the largest value's index is the class)
+--samples N         verify the first N samples only (default: all of X)
+--format fixed<W,I> the fixed-point format verified (default fixed<16,6>); float is not accepted
+                      (float is always checked too)
+--sweep 4,6,8       the total widths of the precision sweep (default 4,6,8,10,12,16; each 2..32)
+--tolerance T       a layer "drifts" when its largest absolute error, fixed against float, passes T
+                      (default 0.01)
+--sanitize N        also run N samples through builds with -fsanitize=address,undefined (default 0)
+--out DIR           where to write report.json, precision-sweep.svg, trace.json and the work files
+                      (default ./deepmaker-verify)
+-h, --help          this help
+
+How X, Y and L are read (by the file's extension):
+  .dat .txt .csv    text: one sample per line, values separated by spaces, tabs or commas; blank
+                      lines are skipped; no header line
+  .npy              a NumPy array [N, ...]: the first axis is the sample, the rest is flattened
+                      (C order; float32/64, int8/16/32/64, uint8/16, little-endian)
+  .json             an array of samples (each may be a nested array), or an object holding it under
+                      inputs, x or input (for X) / expected, outputs, y, predictions or output
+                      (for Y and L)
+  .h5 .hdf5         an HDF5 dataset [N, ...]: file.h5#/group/dataset names it; without #..., the only
+                      dataset under /inputs (for X) or /predictions (for Y and L), as DL4J's
+                      test files store them
+
+Examples:
+  deepmaker verify --model m.h5 --inputs x.npy --labels y.npy
+  deepmaker verify --model m.json --inputs in.dat --expected out.dat --format 'fixed<16,7>' --sweep 8,12
+  deepmaker verify --model m.h5 --inputs vectors.h5#/inputs/x --expected vectors.h5#/predictions/y`;
+
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
 export async function verifyCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(VERIFY_HELP);
+    return 0;
+  }
   const modelArg = flag(args, '--model');
   const inputsArg = flag(args, '--inputs');
   if (!modelArg || !inputsArg) {
-    console.error(`usage: ${VERIFY_USAGE}`);
+    console.error(`usage: ${VERIFY_USAGE}\n(deepmaker verify --help explains each option and the vector formats)`);
     return 2;
   }
   const log = consoleLogger('verify');

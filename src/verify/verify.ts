@@ -163,7 +163,8 @@ export async function verifyC(o: VerifyOptions): Promise<VerifyResult> {
     const wideExe = await build(withFormats(o.fixed, wide, wide, wide));
     const wideTrace = (await runOn(wideExe, tn, 'wide-trace', true)).trace!;
     const slices = layerSlices(wideTrace, layers, tn);
-    logitRange = new Map(layers.map((l, i) => [l.name, Math.max(...Array.from(slices[i], Math.abs))]));
+    // Only the layers whose fixed-point output is logits: every other layer's range is the float trace's own.
+    logitRange = new Map(layers.flatMap((l, i) => (l.logits ? [[l.name, Math.max(...Array.from(slices[i], Math.abs))] as const] : [])));
   }
   const activationBits = (name: string) => {
     const l = model.layers.find((x) => x.name === name);

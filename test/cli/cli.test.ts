@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { STAGES } from '../../src/plugin/stages';
 import { IDX_YAML, put, tempProject, writeIdxDataset } from '../data/helpers';
 
 /** The `deepmaker` command as installed (bin/deepmaker.js over build/), run in a child process. */
@@ -92,12 +93,77 @@ describe('deepmaker CLI', () => {
     }
   });
 
-  it('stages lists the stages; no command prints the usage', async () => {
+  it('stages lists the stages, spec first; no command prints the usage', async () => {
     const r = await deepmaker(['stages'], '/');
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^data\s+Read the dataset/m);
+    const listed = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+    assert.deepEqual(listed, ['spec', ...STAGES.map((s) => s.name)], 'every stage `deepmaker run` accepts, in order');
+    assert.match(r.stdout, /^spec\s+Validate deepmaker\.yaml/m);
     const u = await deepmaker([], '/');
     assert.equal(u.code, 1);
     assert.match(u.stdout, /deepmaker validate \[spec\]/);
+  });
+
+  it('convert --help and verify --help give the full help on stdout, exit 0, naming every option', async () => {
+    for (const cmd of ['convert', 'verify']) {
+      for (const args of [[cmd, '--help'], [cmd, '-h'], ['help', cmd]]) {
+        const r = await deepmaker(args, '/');
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr, '', args.join(' '));
+        assert.match(r.stdout, new RegExp(`^usage: deepmaker ${cmd} `));
+        const usage = r.stdout.split('\n')[0];
+        const options = [...usage.matchAll(/--[a-z]+/g)].map((m) => m[0]);
+        assert.ok(options.length >= 4, usage);
+        for (const o of options) assert.match(r.stdout, new RegExp(`^${o} `, 'm'), `${args.join(' ')} explains ${o} on a line of its own`);
+      }
+    }
+    const v = await deepmaker(['verify', '--help'], '/');
+    // How golden vectors are read, and the defaults (src/verify/vectors.ts, src/verify/cli.ts).
+    for (const text of ['.dat', '.npy', '.json', '.h5', 'file.h5#/group/dataset', '/inputs', '/predictions', 'fixed<16,6>', '4,6,8,10,12,16', '(default 0.01)', './deepmaker-verify']) {
+      assert.ok(v.stdout.includes(text), `verify --help mentions ${text}`);
+    }
+    const c = await deepmaker(['convert', '--help'], '/');
+    for (const text of ['.keras', 'model.json', 'float (default)', 'arrays (default)', 'KNOBS=']) assert.ok(c.stdout.includes(text), `convert --help mentions ${text}`);
+  });
+
+  it('convert and verify without their required options still say how to use them, on stderr with exit 2', async () => {
+    for (const cmd of ['convert', 'verify']) {
+      const r = await deepmaker([cmd], '/');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`usage: deepmaker ${cmd} [^]*deepmaker ${cmd} --help`));
+    }
+  });
+
+  it('--help never runs a command (calibrate would synthesize for minutes); other commands print the usage', async () => {
+    for (const args of [['calibrate', '--help'], ['run', 'data', '--help'], ['validate', '-h'], ['help', 'stages']]) {
+      const p = tempProject('name: x\n');
+      try {
+        const r = await deepmaker(args, p.dir);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout, /deepmaker validate \[spec\]/);
+        assert.equal(existsSync(join(p.dir, 'dist')), false, `${args.join(' ')} ran nothing`);
+      } finally {
+        p.cleanup();
+      }
+    }
+  });
+
+  it('--version prints the package version', async () => {
+    const version = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-V', 'version']) {
+      const r = await deepmaker([flag], '/');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
+
+  it('a command named like an Object property (constructor, toString) is an unknown command, not a crash', async () => {
+    for (const cmd of ['constructor', 'toString', '__proto__']) {
+      const r = await deepmaker([cmd], '/');
+      assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`unknown command '${cmd}'`));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
   });
 });

@@ -77,7 +77,7 @@ export class Workspace {
   }
 }
 
-function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
+export function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
   const base = { ...process.env };
   // Never let the caller's Nx settings (a remote cache, a daemon) leak into the test.
   for (const k of Object.keys(base)) if (k.startsWith('NX_')) delete base[k];
