@@ -11,7 +11,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { convertModel } from '../src/cgen/convert';
 import { DEFAULT_KNOBS, type NumberKnobs } from '../src/cgen/precision';
@@ -21,9 +21,9 @@ import { compileHarness, runHarness } from '../src/verify/run-c';
 import { silentLogger } from '../src/util/log';
 import { saveModel } from '../src/nn/save';
 import { mnistSample } from './mnist-sample';
+import { KERAS_FIXTURES } from '../test/fixtures/location';
 import { recordBench, timed } from './util';
 
-const FIXTURES = resolve(__dirname, '../../shared/fixtures/keras');
 const N = 2000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -49,8 +49,8 @@ async function main() {
     await saveModel(lenet5(), join(work, 'lenet5'));
     const models = [
       { name: 'lenet5 (TF.js layers)', file: join(work, 'lenet5', 'model.json') },
-      { name: 'hls4ml MNIST MLP (Keras JSON + HDF5)', file: join(FIXTURES, 'hls4ml_mnist_mlp/KERAS_mnist_mlp.json') },
-      { name: 'TinyMaix MNIST depthwise CNN (Keras HDF5)', file: join(FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5') },
+      { name: 'hls4ml MNIST MLP (Keras JSON + HDF5)', file: join(KERAS_FIXTURES, 'hls4ml_mnist_mlp/KERAS_mnist_mlp.json') },
+      { name: 'TinyMaix MNIST depthwise CNN (Keras HDF5)', file: join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5') },
     ];
     const mnist = mnistSample('t10k', 0, N);
     const results: Record<string, unknown>[] = [];

@@ -19,9 +19,10 @@ import { findOnPath } from '../src/fpga/toolchain';
 import { runSpecStage, runStage } from '../src/plugin/runner';
 import { readJson, writeDirAtomically } from '../src/util/fs';
 import { silentLogger } from '../src/util/log';
+import { KERAS_FIXTURES } from '../test/fixtures/location';
 import { recordBench, timed } from './util';
 
-const FIXTURE = resolve(__dirname, '../../shared/fixtures/keras/tinymaix_mnist_cnn/mnist_dw.h5');
+const FIXTURE = join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5');
 const SAMPLES = 200;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/importers';
 import type { ModelIR } from '../../src/ir/types';
 import { compileHarness, run } from '../../src/verify/run-c';
-import { buildC, FIXED16, FIXTURES, FLOAT, runFloat, type Built } from './helpers';
+import { KERAS_FIXTURES } from '../fixtures/location';
+import { buildC, FIXED16, FLOAT, runFloat, type Built } from './helpers';
 
 describe('the generated C', () => {
   let ir: ModelIR;
   let b: Built;
   before(async () => {
-    ir = await loadModel(join(FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
+    ir = await loadModel(join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
     b = await buildC(ir, FLOAT);
   });
   after(() => rmSync(b.dir, { recursive: true, force: true }));

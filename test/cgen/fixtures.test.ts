@@ -1,5 +1,5 @@
 /**
- * Every Keras fixture in ../shared/fixtures/keras: the float C (weights in arrays, -O2, strict
+ * Every Keras fixture in test/fixtures/keras: the float C (weights in arrays, -O2, strict
  * flags) matches the golden vectors within 1e-4 where the authors stored them, and otherwise
  * TensorFlow.js on the same weights within 1e-4; float and fixed builds run clean under
  * -fsanitize=address,undefined. Keras JSON variants import to the same IR as the full .h5.
@@ -14,7 +14,8 @@ import { irToJson } from '../../src/ir/serialize';
 import { referenceFor } from '../../src/verify/reference';
 import { readVectors } from '../../src/verify/vectors';
 import { argmaxRows } from '../../src/verify/metrics';
-import { buildC, FIXED16, FIXTURES, FLOAT, maxAbsDiff, runFloat } from './helpers';
+import { KERAS_FIXTURES } from '../fixtures/location';
+import { buildC, FIXED16, FLOAT, maxAbsDiff, runFloat } from './helpers';
 import { randomInputs } from './tfjs-models';
 
 interface Case {
@@ -54,11 +55,11 @@ function sameIr(a: unknown, b: unknown): void {
 describe('Keras fixtures', { concurrency: 2 }, () => {
   for (const c of CASES) {
     it(c.model, async () => {
-      const file = join(FIXTURES, c.model);
+      const file = join(KERAS_FIXTURES, c.model);
       const imported = await importModel(file);
       const ir = normalize(imported);
       if (c.sameAs) {
-        const other = normalize(await importModel(join(FIXTURES, c.sameAs)));
+        const other = normalize(await importModel(join(KERAS_FIXTURES, c.sameAs)));
         sameIr(irToJson(ir), irToJson(other));
         // The weights themselves, not only their hashes in the JSON form:
         ir.layers.forEach((l, i) => assert.deepEqual(l.weights.kernel?.data, other.layers[i].weights.kernel?.data));
@@ -68,7 +69,7 @@ describe('Keras fixtures', { concurrency: 2 }, () => {
       let x: Float32Array;
       let count: number;
       if (c.inputs) {
-        const v = await readVectors(join(FIXTURES, c.inputs), 'inputs');
+        const v = await readVectors(join(KERAS_FIXTURES, c.inputs), 'inputs');
         assert.equal(v.width, arrays.gen.inputSize);
         x = c.scale ? v.values.map((p) => p * c.scale!) : v.values;
         count = v.count;
@@ -78,7 +79,7 @@ describe('Keras fixtures', { concurrency: 2 }, () => {
       }
       const got = await runFloat(arrays, x, count);
       if (c.expected) {
-        const e = await readVectors(join(FIXTURES, c.expected), 'expected');
+        const e = await readVectors(join(KERAS_FIXTURES, c.expected), 'expected');
         assert.equal(e.count, count);
         assert.ok(maxAbsDiff(got, e.values) <= 1e-4, `max abs error vs golden ${maxAbsDiff(got, e.values)}`);
       } else {
@@ -102,18 +103,18 @@ describe('Keras fixtures', { concurrency: 2 }, () => {
 
 describe('fixtures the converter rejects', () => {
   it('LSTM: names the layer and its type and lists the supported types', async () => {
-    await assert.rejects(importModel(join(FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), (e: Error) => {
+    await assert.rejects(importModel(join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), (e: Error) => {
       assert.match(e.message, /layer 'lstm_lstm' has type LSTM, which is not supported \(recurrent layers are not converted yet\)/);
       assert.match(e.message, /supported layer types: .*Conv2D.*Dense/);
       return true;
     });
   });
   it('QKeras QDense: names the layer and says what to do', async () => {
-    await assert.rejects(importModel(join(FIXTURES, 'hls4ml_qkeras_3layer/qkeras_3layer.json')), /layer 'fc1' has type QDense, which is not supported[\s\S]*QKeras layers are not converted/);
+    await assert.rejects(importModel(join(KERAS_FIXTURES, 'hls4ml_qkeras_3layer/qkeras_3layer.json')), /layer 'fc1' has type QDense, which is not supported[\s\S]*QKeras layers are not converted/);
   });
   it('reads the golden files it compares with as they are', () => {
     // Guard against a vacuous comparison: the golden outputs are not all equal.
-    const t = readFileSync(join(FIXTURES, 'hls4ml_mnist_mlp/KERAS_mnist_mlp_outputs.dat'), 'utf8').trim().split('\n');
+    const t = readFileSync(join(KERAS_FIXTURES, 'hls4ml_mnist_mlp/KERAS_mnist_mlp_outputs.dat'), 'utf8').trim().split('\n');
     assert.equal(t.length, 3);
     assert.notEqual(t[0], t[1]);
   });

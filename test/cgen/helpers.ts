@@ -1,14 +1,13 @@
 /** Shared by the C tests: generate, compile with the strict flags (optionally sanitized), run through the harness. */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { generateC, writeGeneratedC, type GeneratedC } from '../../src/cgen';
 import type { NumberKnobs } from '../../src/cgen/precision';
 import { DEFAULT_KNOBS } from '../../src/cgen/precision';
 import type { ModelIR } from '../../src/ir/types';
 import { compileHarness, run, runHarness } from '../../src/verify/run-c';
 
-export const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
 
 export const SANITIZE = ['-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
 

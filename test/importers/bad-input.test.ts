@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { importModel, loadModel } from '../../src/importers';
 import { isDeepMakerError } from '../../src/util/errors';
 import { Hdf5Reader } from '../../src/importers/hdf5';
 import { writeHdf5 } from './h5-writer';
 import { writeKerasArchive, kerasV3Dense } from './keras3-writer';
-
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
+import { KERAS_FIXTURES } from '../fixtures/location';
 
 function expectError(p: Promise<unknown>, ...patterns: RegExp[]) {
   return assert.rejects(p, (e: Error) => {
@@ -32,7 +31,7 @@ describe('bad input', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a truncated HDF5 file', async () => {
-    const full = readFileSync(join(FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
+    const full = readFileSync(join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
     const f = join(dir, 'truncated.h5');
     writeFileSync(f, full.subarray(0, 40000));
     await expectError(importModel(f), /truncated\.h5: cannot open the HDF5 file: truncated file/, /corrupt or truncated/);
@@ -60,8 +59,8 @@ describe('bad input', () => {
   });
 
   it('a missing weight dataset (listed in weight_names, absent from the group)', async () => {
-    const json = join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json');
-    const original = readFileSync(join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5'));
+    const json = join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json');
+    const original = readFileSync(join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5'));
     // Rebuild the weights file with fc2's bias dataset left out.
     const r = await Hdf5Reader.open(original, 'orig');
     const groups: Record<string, any> = {};
@@ -82,45 +81,45 @@ describe('bad input', () => {
   });
 
   it('a missing layer group', async () => {
-    const json = join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json');
+    const json = join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json');
     const w = join(dir, 'other_weights.h5');
     writeFileSync(w, await writeHdf5({ groups: { something_else: { attrs: { weight_names: [] } } } }));
     await expectError(loadModel(json, { weights: w }), /no weights for layer 'fc1_relu' \(Dense\)/, /its layer groups are: something_else/);
   });
 
   it('a weight shape mismatch (config and weights from different models)', async () => {
-    const cfg = JSON.parse(readFileSync(join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), 'utf8'));
     const fc1 = cfg.config.layers.find((l: any) => l.name === 'fc1_relu');
     fc1.config.units = 60;
     const json = join(dir, 'KERAS_3layer_changed.json');
     writeFileSync(json, JSON.stringify(cfg));
     await expectError(
-      loadModel(json, { weights: join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5') }),
+      loadModel(json, { weights: join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5') }),
       /\(fc1_relu\): layer 'fc1_relu' \(Dense\): weight kernel at \/fc1_relu\/fc1_relu\/kernel:0 has shape \[16, 64\], expected \[16, 60\]/,
       /does not match the model config/,
     );
   });
 
   it('an unsupported layer (LSTM) names the layer, its type and the supported types', async () => {
-    await expectError(importModel(join(FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), /\(lstm_lstm\): layer 'lstm_lstm' has type LSTM, which is not supported/, /supported layer types: Activation, .*Conv2D, .*Dense/);
+    await expectError(importModel(join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), /\(lstm_lstm\): layer 'lstm_lstm' has type LSTM, which is not supported/, /supported layer types: Activation, .*Conv2D, .*Dense/);
   });
 
   it('a weights-only HDF5 given as the model', async () => {
-    await expectError(importModel(join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5')), /holds weights only/, /--weights/);
+    await expectError(importModel(join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5')), /holds weights only/, /--weights/);
   });
 
   it('a Keras JSON whose weights cannot be found', async () => {
     const json = join(dir, 'lonely.json');
-    copyFileSync(join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), json);
+    copyFileSync(join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), json);
     await expectError(importModel(json), /lonely\.json: a Keras JSON config needs its weights/, /--weights/);
   });
 
   it('an input shape with unknown dimensions', async () => {
-    const cfg = JSON.parse(readFileSync(join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json'), 'utf8'));
     cfg.config.layers[0].config.batch_input_shape = [null, null];
     const json = join(dir, 'dyn.json');
     writeFileSync(json, JSON.stringify(cfg));
-    await expectError(importModel(json, { weights: join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5') }), /input 'input_1' has shape \[None\]; every dimension must be known/);
+    await expectError(importModel(json, { weights: join(KERAS_FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer_weights.h5') }), /input 'input_1' has shape \[None\]; every dimension must be known/);
   });
 
   it('invalid JSON is located by line and column', async () => {

@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { detectFormat, importModel, loadModel } from '../../src/importers';
 import { toSnakeCase } from '../../src/importers/keras-v3';
 import { opsReference } from '../../src/verify/reference';
 import { randomInputs, saveTfjsModel, tfjsPredict } from '../cgen/tfjs-models';
 import { writeHdf5 } from './h5-writer';
 import { kerasV3Cnn, kerasV3Dense, writeKerasArchive } from './keras3-writer';
-
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
+import { KERAS_FIXTURES } from '../fixtures/location';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -113,7 +112,7 @@ describe('model formats', () => {
 
   it('a Keras 2 HDF5 renamed without extension is still read as HDF5', async () => {
     const f = join(dir, 'model_without_extension');
-    copyFileSync(join(FIXTURES, 'dl4j_cnn_batchnorm/cnn_batch_norm.h5'), f);
+    copyFileSync(join(KERAS_FIXTURES, 'dl4j_cnn_batchnorm/cnn_batch_norm.h5'), f);
     const ir = await loadModel(f);
     assert.equal(ir.source.format, 'keras-h5');
     assert.equal(ir.source.kerasVersion, '2.1.3');
@@ -138,10 +137,10 @@ describe('model formats', () => {
   });
 
   it('a full-model HDF5 given as the weights of a JSON config (the hls4ml LSTM layout) is read under /model_weights', async () => {
-    const cfg = JSON.parse(readFileSync(join(FIXTURES, 'dl4j_conv1d/conv1d_k3_s1_d1_cl_same_config.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(join(KERAS_FIXTURES, 'dl4j_conv1d/conv1d_k3_s1_d1_cl_same_config.json'), 'utf8'));
     const json = join(dir, 'conv.json');
     writeFileSync(json, JSON.stringify(cfg));
-    const ir = await loadModel(json, { weights: join(FIXTURES, 'dl4j_conv1d/conv1d_k3_s1_d1_cl_same_model.h5') });
+    const ir = await loadModel(json, { weights: join(KERAS_FIXTURES, 'dl4j_conv1d/conv1d_k3_s1_d1_cl_same_model.h5') });
     assert.deepEqual(ir.layers[1].weights.kernel!.shape, [3, 3, 4]);
   });
 });

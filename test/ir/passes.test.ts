@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ImportedLayer, ImportedModel } from '../../src/ir/types';
 import { normalize } from '../../src/ir/passes/normalize';
 import { readModelIR, writeModelIR } from '../../src/ir/serialize';
 import { formatLayerTable, layerStats } from '../../src/ir/table';
 import { loadModel } from '../../src/importers';
 import { opsReference } from '../../src/verify/reference';
-
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
+import { KERAS_FIXTURES } from '../fixtures/location';
 
 const t = (shape: number[], values: number[]) => ({ shape, data: Float32Array.from(values) });
 
@@ -124,7 +123,7 @@ describe('passes', () => {
 
   it('the folded IR computes what TF.js computes on the unfolded graph (a real Keras model with BatchNormalization)', async () => {
     const { importModel } = await import('../../src/importers/index.js');
-    const file = join(FIXTURES, 'hls4ml_3layer_batchnorm/KERAS_3layer_batch_norm.json');
+    const file = join(KERAS_FIXTURES, 'hls4ml_3layer_batchnorm/KERAS_3layer_batch_norm.json');
     const imported = await importModel(file);
     const ir = normalize(imported);
     assert.ok(imported.layers.some((l) => l.type === 'batchnorm'));
@@ -139,7 +138,7 @@ describe('passes', () => {
 
 describe('the IR on disk and the layer table', () => {
   it('layers.json + weights/*.f32 round-trip exactly', async () => {
-    const ir = await loadModel(join(FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
+    const ir = await loadModel(join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5'));
     const dir = mkdtempSync(join(tmpdir(), 'dm-ir-'));
     try {
       writeModelIR(dir, ir);
@@ -153,7 +152,7 @@ describe('the IR on disk and the layer table', () => {
   });
 
   it("prints the seed's table with parameter and MAC counts", async () => {
-    const ir = await loadModel(join(FIXTURES, 'hls4ml_conv2d_model/KERAS_conv2d_model.json'));
+    const ir = await loadModel(join(KERAS_FIXTURES, 'hls4ml_conv2d_model/KERAS_conv2d_model.json'));
     const table = formatLayerTable(ir);
     const lines = table.split('\n');
     assert.match(lines[0], /#\s+layer\s+type\s+padding\s+filters\s+kernel\s+stride\s+activation\s+input shape\s+output shape\s+params\s+MACs/);

@@ -8,15 +8,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runConvertStage } from '../../src/cgen/stage';
 import { runRtlStage } from '../../src/rtl/stage';
 import { runSpecStage, runStage } from '../../src/plugin/runner';
 import { readJson, writeDirAtomically } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';
+import { KERAS_FIXTURES } from '../fixtures/location';
 
-const FIXTURE = resolve(__dirname, '../../../shared/fixtures/keras/tinymaix_mnist_cnn/mnist_dw.h5');
+const FIXTURE = join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5');
 const SAMPLES = 40;
 
 function yaml(extra: { lanes?: number; directives?: string; clockMHz?: number; device?: string } = {}): string {

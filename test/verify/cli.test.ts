@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 import { writeNpy } from '../../src/data/npy';
 import { run } from '../../src/verify/run-c';
+import { KERAS_FIXTURES } from '../fixtures/location';
 
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
-const MLP = join(FIXTURES, 'hls4ml_mnist_mlp');
+const MLP = join(KERAS_FIXTURES, 'hls4ml_mnist_mlp');
 
 /** Captures what the commands print with console.log/console.error (stage loggers still write their progress lines). */
 async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
@@ -38,7 +38,7 @@ describe('command line', () => {
 
   it('convert writes C that `make` builds with the strict flags; its report holds the layer table', async () => {
     const out = join(dir, 'conv');
-    const r = await quiet(() => main(['convert', join(FIXTURES, 'hls4ml_conv1d_small/KERAS_conv1d_small.json'), '--out', out, '--format', 'fixed<12,4>']));
+    const r = await quiet(() => main(['convert', join(KERAS_FIXTURES, 'hls4ml_conv1d_small/KERAS_conv1d_small.json'), '--out', out, '--format', 'fixed<12,4>']));
     assert.equal(r.value, 0, r.err);
     assert.match(readFileSync(join(out, 'report.json'), 'utf8'), /"layer": "conv1_relu"/);
     assert.match(readFileSync(join(out, 'model.h'), 'utf8'), /#define DM_A_BITS 12\n#endif\n#ifndef DM_A_INT\n#define DM_A_INT 4/);
