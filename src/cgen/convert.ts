@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { importModel, defaultWeightsFile } from '../importers';
+import { tfjsShardFiles } from '../importers/tfjs';
 import { normalize } from '../ir/passes/normalize';
 import { applyQuantization } from '../ir/passes/applyQuantization';
 import { writeModelIR } from '../ir/serialize';
@@ -15,6 +16,7 @@ import type { ModelIR } from '../ir/types';
 import type { Overflow, Rounding } from '../numerics/fixed';
 import { readQuantizationFile, QUANTIZATION_FILE, type QuantizationFile } from '../quant/file';
 import { annotateImportedModel } from '../quant/ir';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
@@ -65,17 +67,23 @@ export function copyModelSource(file: string, weights: string | undefined, dir: 
   const text = /\.json$/i.test(file) ? readFileSync(file, 'utf8') : undefined;
   if (text && /"weightsManifest"/.test(text)) {
     const json = JSON.parse(text);
-    for (const g of json.weightsManifest ?? []) for (const p of g.paths ?? []) {
-      mkdirSync(dirname(join(dir, p)), { recursive: true });
-      copyFileSync(join(dirname(file), p), join(dir, p));
-    }
+    // The importer has read these already; the checked real paths, and the manifest's relative
+    // names (inside the model's folder, so inside `dir` too) for the copies.
+    const shards = tfjsShardFiles(json, file);
+    json.weightsManifest.forEach((g: { paths: string[] }, gi: number) =>
+      g.paths.forEach((p, i) => {
+        mkdirSync(dirname(join(dir, p)), { recursive: true });
+        copyFileSync(shards[gi][i], join(dir, p));
+      }),
+    );
     const q = join(dirname(file), QUANTIZATION_FILE);
-    if (existsSync(q)) copyFileSync(q, join(dir, QUANTIZATION_FILE));
+    if (existsSync(q)) copyFileSync(containedCompanion({ modelFile: file, path: QUANTIZATION_FILE, what: 'quantization file' }), join(dir, QUANTIZATION_FILE));
   } else if (text) {
     const w = weights ?? defaultWeightsFile(file);
     if (w) {
+      const from = weights ? w : containedCompanion({ modelFile: file, path: basename(w), what: 'weights file' });
       weightsCopy = join(dir, basename(w) === basename(file) ? `weights-${basename(w)}` : basename(w));
-      copyFileSync(w, weightsCopy);
+      copyFileSync(from, weightsCopy);
     }
   }
   return { model, weights: weightsCopy };

@@ -12,6 +12,7 @@ import { parseDocument } from 'yaml';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelIR } from '../ir/types';
 import { normalize } from '../ir/passes/normalize';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 import { Hdf5Reader, isHdf5 } from './hdf5';
 import { KerasGraph, parseModelConfig } from './keras-graph';
@@ -134,6 +135,8 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
       if (!weightsFile) {
         throw new DeepMakerError('a Keras JSON config needs its weights, and none were found beside it', { file }, `pass --weights W.h5 (or set convert.weights), or put the weights at ${join(dirname(file), basename(file, '.json') + '_weights.h5')}`);
       }
+      // The weights the user names are theirs to choose; the file found by convention must lie in the model's folder.
+      if (!opts.weights) containedCompanion({ modelFile: file, path: basename(weightsFile), what: 'weights file' });
       const g = graph;
       await withHdf5(readBytes(weightsFile), weightsFile, (h5) => {
         const root = kerasWeightsRoot(h5);
