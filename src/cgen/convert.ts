@@ -24,6 +24,9 @@ import { describeKnobs, generateC } from './model';
 import { writeGeneratedC } from './index';
 import { DEFAULT_KNOBS, integerBitsFor, maxAbsWeight, type NumberKnobs } from './precision';
 
+/** report.json's `tool`: marks a folder as DeepMaker convert output, which `deepmaker convert --out` may replace. */
+export const CONVERT_TOOL = 'deepmaker-convert';
+
 /** The spec's `convert` section (schemas/deepmaker.schema.json). */
 export interface ConvertSpec {
   format?: 'float' | 'fixed';
@@ -139,6 +142,7 @@ export async function convertModel(opts: { file: string; weights?: string; outDi
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const finalSoftmax = model.outputs.some((o) => byName.get(o)?.activation.kind === 'softmax');
   const report = {
+    tool: CONVERT_TOOL,
     model: model.name,
     source: { ...model.source, file: basename(model.source.file), copy: `source/${basename(source.model)}`, ...(source.weights ? { weights: `source/${basename(source.weights)}` } : {}) },
     quantization: quant ? QUANTIZATION_FILE : null,
@@ -183,4 +187,18 @@ export function parseFormatFlag(text: string | undefined): Pick<ConvertSpec, 'fo
   const f = { bits: Number(m[1]), integer: Number(m[2]) };
   if (f.bits < 2 || f.bits > 32) throw new DeepMakerError(`--format ${text}: the width must be 2..32 bits`);
   return { format: 'fixed', precision: { weights: f, biases: f, activations: f } };
+}
+
+/**
+ * True when `dir` holds an earlier output of the converter: its report.json says `tool:
+ * deepmaker-convert` (or, written before that field existed, carries the converter's own fields).
+ */
+export function isConvertOutput(dir: string): boolean {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    if (r?.tool === CONVERT_TOOL) return true;
+    return r?.tool === undefined && typeof r?.numberFormat === 'string' && Array.isArray(r?.files) && Array.isArray(r?.layers) && !!r?.knobs;
+  } catch {
+    return false;
+  }
 }
