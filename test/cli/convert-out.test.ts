@@ -27,7 +27,7 @@ interface Run {
 function deepmaker(args: string[], cwd: string, killOn?: string): Promise<Run> {
   const pre = killOn ? ['--require', KILL] : [];
   return new Promise((done) =>
-    execFile(process.execPath, [...pre, BIN, ...args], { cwd, timeout: 120_000, env: { ...process.env, DM_KILL_ON_WRITE: killOn ?? '' } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [...pre, BIN, ...args], { cwd, timeout: 120_000, env: { ...process.env, DM_KILL_ON_WRITE: killOn ? `/${killOn.replace(/\./g, '\\.')}$` : '' } }, (err, stdout, stderr) =>
       done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: (err as any)?.signal ?? null, stdout, stderr }),
     ),
   );
