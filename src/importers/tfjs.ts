@@ -3,10 +3,10 @@
  * plus binary shards. The shards of all groups, concatenated in manifest order, hold the weights
  * in manifest order; entries may be quantized (uint8/uint16 with scale and min, or float16).
  */
-import { readFileSync } from 'node:fs';
 import type { ImportedLayer, WeightTensor } from '../ir/types';
 import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
+import { readRegularFile } from '../util/read';
 import { halfToFloat32 } from './hdf5';
 import type { WeightSlot } from './keras-layers';
 import type { StoredWeight } from './weights';
@@ -21,6 +21,9 @@ interface ManifestEntry {
 export interface TfjsWeights {
   byName: Map<string, { tensor: WeightTensor; location: string }>;
 }
+
+/** The largest weight shard read (the TF.js converter writes 4 MiB shards). */
+const MAX_SHARD_BYTES = 1024 ** 3;
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
@@ -47,7 +50,11 @@ export function readTfjsWeights(modelJson: any, file: string): TfjsWeights {
   const manifest: { paths: string[]; weights: ManifestEntry[] }[] = modelJson.weightsManifest ?? [];
   const byName = new Map<string, { tensor: WeightTensor; location: string }>();
   for (const [g, group] of manifest.entries()) {
-    const parts: Buffer[] = shards[g].map((shard) => readFileSync(shard));
+    const parts = shards[g].map((shard) => {
+      const r = readRegularFile(shard, MAX_SHARD_BYTES);
+      if (r.problem !== undefined) throw new DeepMakerError(`cannot read the weight shard ${shard}: ${r.problem}`, { file }, r.hint);
+      return r.bytes;
+    });
     if (!Array.isArray(group.weights)) throw new DeepMakerError(`weightsManifest[${g}] has no list of weights`, { file });
     const buf = Buffer.concat(parts);
     let offset = 0;
