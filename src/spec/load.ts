@@ -1,7 +1,10 @@
 import Ajv, { ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
 import { DeepMakerError } from '../util/errors';
+import { readRegularFile } from '../util/read';
+import { MAX_SPEC_BYTES } from './limits';
+
+export { MAX_SPEC_BYTES };
 import { loadSchema } from './schema';
 import { nearest } from './suggest';
 import type { Spec } from './types';
@@ -48,13 +51,16 @@ function getValidator() {
 
 /** Reads and validates a deepmaker.yaml. Throws SpecError whose problems name file:line:column and the key. */
 export function loadSpec(file: string): Spec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new SpecError([{ file, message: `cannot read the spec: ${(e as Error).message}` }]);
+  return parseSpec(readSpecText(file), file);
+}
+
+/** The text of a spec file: a regular file of at most MAX_SPEC_BYTES (not /dev/zero, not a FIFO), else a SpecError. */
+export function readSpecText(file: string): string {
+  const r = readRegularFile(file, MAX_SPEC_BYTES);
+  if (r.problem !== undefined) {
+    throw new SpecError([{ file, message: `cannot read the spec: ${r.problem}`, hint: r.hint ?? (/limit/.test(r.problem) ? 'a deepmaker.yaml is a few KiB; give the spec file, not a data file' : undefined) }]);
   }
-  return parseSpec(text, file);
+  return r.bytes.toString('utf8');
 }
 
 export function parseSpec(text: string, file: string): Spec {
