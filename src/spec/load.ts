@@ -1,5 +1,5 @@
 import Ajv, { ErrorObject } from 'ajv';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, Node as YamlNode } from 'yaml';
 import { DeepMakerError } from '../util/errors';
 import { readRegularFile } from '../util/read';
 import { MAX_SPEC_BYTES } from './limits';
@@ -72,6 +72,9 @@ export function parseSpec(text: string, file: string): Spec {
     problems.push({ file, line: pos.line, column: pos.col, message: `malformed YAML: ${err.message.split('\n')[0]}` });
   }
   if (problems.length) throw new SpecError(problems);
+
+  const nonFinite = nonFiniteNumbers(doc, lineCounter, file);
+  if (nonFinite.length) throw new SpecError(nonFinite);
 
   let value: unknown;
   try {
@@ -146,6 +149,11 @@ function toProblem(e: ErrorObject, root: YamlNode, lc: LineCounter, file: string
     if (s) message += `; did you mean '${s}'?`;
   }
   if (e.keyword === 'required') message = `missing required key '${(e.params as any).missingProperty}'`;
+  const shown = node && isScalar(node) ? (node.source ?? String(node.value)) : JSON.stringify(e.data);
+  if (e.keyword === 'maximum' || e.keyword === 'exclusiveMaximum') message = `${shown} is too large: the maximum is ${(e.params as any).limit}${e.keyword === 'exclusiveMaximum' ? ' (excluded)' : ''}`;
+  if (e.keyword === 'minimum' || e.keyword === 'exclusiveMinimum') message = `${shown} is too small: the minimum is ${(e.params as any).limit}${e.keyword === 'exclusiveMinimum' ? ' (excluded)' : ''}`;
+  if (e.keyword === 'maxLength') message = `is ${String(e.data).length} characters long; at most ${(e.params as any).limit} are allowed`;
+  if (e.keyword === 'maxItems') message = `has ${(e.data as unknown[]).length} items; at most ${(e.params as any).limit} are allowed`;
   return { file, line: pos?.line, column: pos?.col, key: dotted(path), message };
 }
 
@@ -168,4 +176,37 @@ function findKeyNode(root: YamlNode | null, path: string[], key: string): YamlNo
   if (!isMap(parent)) return parent;
   const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
   return (pair?.key as YamlNode) ?? parent;
+}
+
+/**
+ * YAML's `.inf`, `.nan` and numbers beyond a double's range (`1e400`) are numbers to the parser and
+ * to the schema, but no setting means them (they become `null` in the JSON views): each is a problem
+ * with its position and key.
+ */
+function nonFiniteNumbers(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  visit(doc, {
+    Scalar(key, node, path) {
+      if (key === 'key' || typeof node.value !== 'number' || Number.isFinite(node.value)) return;
+      const keys: string[] = [];
+      let child: unknown = node;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const a = path[i];
+        if (isPair(a)) {
+          if (a.value === child && isScalar(a.key)) keys.unshift(String(a.key.value));
+        } else if (isSeq(a)) keys.unshift(String(a.items.indexOf(child as never)));
+        child = a;
+      }
+      const pos = node.range ? lc.linePos(node.range[0]) : undefined;
+      out.push({
+        file,
+        line: pos?.line,
+        column: pos?.col,
+        key: keys.join('.') || undefined,
+        message: `${node.source ?? String(node.value)} is not a finite number`,
+        hint: '.inf, .nan and numbers beyond about 1.8e308 mean no setting; give a number in the range the key allows',
+      });
+    },
+  });
+  return out;
 }
