@@ -1,5 +1,5 @@
 import Ajv, { ErrorObject } from 'ajv';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, Node as YamlNode } from 'yaml';
 import { DeepMakerError } from '../util/errors';
 import { readRegularFile } from '../util/read';
 import { MAX_SPEC_BYTES } from './limits';
@@ -9,8 +9,11 @@ import { loadSchema } from './schema';
 import { nearest } from './suggest';
 import type { Spec } from './types';
 
-/** YAML aliases expanded at most this many times: a "billion laughs" file is an error, not an out-of-memory. */
-export const MAX_ALIAS_COUNT = 100;
+/**
+ * The most values (mappings, lists, keys and scalars) a spec may hold with its aliases expanded: a
+ * real one holds a few hundred; a "billion laughs" file is an error, not an out-of-memory.
+ */
+export const MAX_SPEC_VALUES = 100_000;
 
 export interface SpecProblem {
   file: string;
@@ -69,18 +72,26 @@ export function parseSpec(text: string, file: string): Spec {
   const problems: SpecProblem[] = [];
   for (const err of doc.errors) {
     const pos = lineCounter.linePos(err.pos[0]);
-    problems.push({ file, line: pos.line, column: pos.col, message: `malformed YAML: ${err.message.split('\n')[0]}` });
+    if (err.code === 'MULTIPLE_DOCS') {
+      problems.push({ file, line: pos.line, column: pos.col, message: 'a second YAML document starts here; a deepmaker.yaml is one document', hint: 'remove this `---` line and what follows it, or merge it into the first part' });
+      continue;
+    }
+    const text = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    problems.push({ file, line: pos.line, column: pos.col, message: `malformed YAML: ${text}` });
   }
   if (problems.length) throw new SpecError(problems);
 
+  const aliases = aliasProblems(doc, lineCounter, file);
+  if (aliases.length) throw new SpecError(aliases);
   const nonFinite = nonFiniteNumbers(doc, lineCounter, file);
   if (nonFinite.length) throw new SpecError(nonFinite);
 
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // aliasProblems bounded what the aliases expand to, more tightly than yaml's own alias count.
+    value = doc.toJS({ maxAliasCount: -1 });
   } catch (e) {
-    throw new SpecError([{ file, message: `${(e as Error).message}`, hint: `aliases may expand at most ${MAX_ALIAS_COUNT} times` }]);
+    throw new SpecError([{ file, message: `malformed YAML: ${(e as Error).message.split('\n')[0]}` }]);
   }
   if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) {
     throw new SpecError([{ file, line: 1, column: 1, message: 'the spec must be a YAML mapping with at least `name:`' }]);
@@ -208,5 +219,72 @@ function nonFiniteNumbers(doc: ReturnType<typeof parseDocument>, lc: LineCounter
       });
     },
   });
+  return out;
+}
+
+/**
+ * Aliases, each at its line and column: one that names no anchor defined before it, one inside the
+ * value it names (an endless value), and the one where the spec, aliases expanded, grows past
+ * MAX_SPEC_VALUES (an alias bomb: nine aliases of nine aliases of ... take a few lines).
+ */
+function aliasProblems(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const at = (n: { range?: [number, number, number] | null }) => {
+    const pos = n.range ? lc.linePos(n.range[0]) : undefined;
+    return { file, line: pos?.line, column: pos?.col };
+  };
+  const sizes = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  /** Values in `node` with aliases expanded (memoised; exponential counts become huge numbers, not work). */
+  const sizeOf = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      return !target || open.has(target) ? 1 : sizeOf(target);
+    }
+    if (node === null || node === undefined) return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    open.add(node);
+    let n = 1;
+    if (isMap(node)) for (const p of node.items) n += sizeOf(p.key) + sizeOf(p.value);
+    else if (isSeq(node)) for (const item of node.items) n += sizeOf(item);
+    open.delete(node);
+    sizes.set(node, n);
+    return n;
+  };
+  const total = sizeOf(doc.contents);
+  const big = total > MAX_SPEC_VALUES;
+  const figure = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'astronomically many');
+  let running = 0;
+  let reported = !big;
+  let anyAlias = false;
+  visit(doc, {
+    Alias(_key, node) {
+      anyAlias = true;
+      const name = node.source;
+      const target = node.resolve(doc);
+      if (!target) {
+        out.push({ ...at(node), message: `the alias *${name} names no anchor`, hint: `an alias repeats a value marked &${name} earlier in the file; define the anchor before this line, or write the value here` });
+        return;
+      }
+      if (target.range && node.range && node.range[0] >= target.range[0] && node.range[0] < target.range[2]) {
+        out.push({ ...at(node), message: `the alias *${name} is inside the value it repeats (&${name}): an endless value`, hint: 'an alias can only repeat a value that is complete before it' });
+        return;
+      }
+      running += sizeOf(target);
+      if (!reported && running > MAX_SPEC_VALUES) {
+        // Where the expansion passes the limit: the line a person looks at.
+        reported = true;
+        out.push({
+          ...at(node),
+          message: `with its aliases expanded the spec holds ${figure(total)} values, more than the ${figure(MAX_SPEC_VALUES)} allowed; here *${name} repeats ${figure(sizeOf(target))}`,
+          hint: 'a spec holds a few hundred values; nested aliases multiply: an alias bomb?',
+        });
+      }
+    },
+  });
+  if (!reported) {
+    out.push({ file, line: 1, column: 1, message: `the spec holds ${figure(total)} values${anyAlias ? ' with its aliases expanded' : ''}; at most ${figure(MAX_SPEC_VALUES)} are allowed`, hint: 'a spec holds a few hundred values' });
+  }
   return out;
 }
