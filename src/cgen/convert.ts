@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { importModel, defaultWeightsFile } from '../importers';
+import { tfjsShardFiles } from '../importers/tfjs';
 import { normalize } from '../ir/passes/normalize';
 import { applyQuantization } from '../ir/passes/applyQuantization';
 import { writeModelIR } from '../ir/serialize';
@@ -15,12 +16,16 @@ import type { ModelIR } from '../ir/types';
 import type { Overflow, Rounding } from '../numerics/fixed';
 import { readQuantizationFile, QUANTIZATION_FILE, type QuantizationFile } from '../quant/file';
 import { annotateImportedModel } from '../quant/ir';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
 import { describeKnobs, generateC } from './model';
 import { writeGeneratedC } from './index';
 import { DEFAULT_KNOBS, integerBitsFor, maxAbsWeight, type NumberKnobs } from './precision';
+
+/** report.json's `tool`: marks a folder as DeepMaker convert output, which `deepmaker convert --out` may replace. */
+export const CONVERT_TOOL = 'deepmaker-convert';
 
 /** The spec's `convert` section (schemas/deepmaker.schema.json). */
 export interface ConvertSpec {
@@ -65,17 +70,23 @@ export function copyModelSource(file: string, weights: string | undefined, dir: 
   const text = /\.json$/i.test(file) ? readFileSync(file, 'utf8') : undefined;
   if (text && /"weightsManifest"/.test(text)) {
     const json = JSON.parse(text);
-    for (const g of json.weightsManifest ?? []) for (const p of g.paths ?? []) {
-      mkdirSync(dirname(join(dir, p)), { recursive: true });
-      copyFileSync(join(dirname(file), p), join(dir, p));
-    }
+    // The importer has read these already; the checked real paths, and the manifest's relative
+    // names (inside the model's folder, so inside `dir` too) for the copies.
+    const shards = tfjsShardFiles(json, file);
+    json.weightsManifest.forEach((g: { paths: string[] }, gi: number) =>
+      g.paths.forEach((p, i) => {
+        mkdirSync(dirname(join(dir, p)), { recursive: true });
+        copyFileSync(shards[gi][i], join(dir, p));
+      }),
+    );
     const q = join(dirname(file), QUANTIZATION_FILE);
-    if (existsSync(q)) copyFileSync(q, join(dir, QUANTIZATION_FILE));
+    if (existsSync(q)) copyFileSync(containedCompanion({ modelFile: file, path: QUANTIZATION_FILE, what: 'quantization file' }), join(dir, QUANTIZATION_FILE));
   } else if (text) {
     const w = weights ?? defaultWeightsFile(file);
     if (w) {
+      const from = weights ? w : containedCompanion({ modelFile: file, path: basename(w), what: 'weights file' });
       weightsCopy = join(dir, basename(w) === basename(file) ? `weights-${basename(w)}` : basename(w));
-      copyFileSync(w, weightsCopy);
+      copyFileSync(from, weightsCopy);
     }
   }
   return { model, weights: weightsCopy };
@@ -131,6 +142,7 @@ export async function convertModel(opts: { file: string; weights?: string; outDi
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const finalSoftmax = model.outputs.some((o) => byName.get(o)?.activation.kind === 'softmax');
   const report = {
+    tool: CONVERT_TOOL,
     model: model.name,
     source: { ...model.source, file: basename(model.source.file), copy: `source/${basename(source.model)}`, ...(source.weights ? { weights: `source/${basename(source.weights)}` } : {}) },
     quantization: quant ? QUANTIZATION_FILE : null,
@@ -175,4 +187,18 @@ export function parseFormatFlag(text: string | undefined): Pick<ConvertSpec, 'fo
   const f = { bits: Number(m[1]), integer: Number(m[2]) };
   if (f.bits < 2 || f.bits > 32) throw new DeepMakerError(`--format ${text}: the width must be 2..32 bits`);
   return { format: 'fixed', precision: { weights: f, biases: f, activations: f } };
+}
+
+/**
+ * True when `dir` holds an earlier output of the converter: its report.json says `tool:
+ * deepmaker-convert` (or, written before that field existed, carries the converter's own fields).
+ */
+export function isConvertOutput(dir: string): boolean {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    if (r?.tool === CONVERT_TOOL) return true;
+    return r?.tool === undefined && typeof r?.numberFormat === 'string' && Array.isArray(r?.files) && Array.isArray(r?.layers) && !!r?.knobs;
+  } catch {
+    return false;
+  }
 }

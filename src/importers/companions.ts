@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { containedCompanion } from '../util/contained';
 
 /**
  * The files a model file brings along and the importer reads: a Keras JSON config's weights HDF5
@@ -17,11 +18,28 @@ export function modelCompanionFiles(file: string, explicitWeights?: string): str
     return []; // the importer reports a broken JSON with its position
   }
   if (json && Array.isArray(json.weightsManifest)) {
-    return json.weightsManifest.flatMap((g: { paths?: string[] }) => (g.paths ?? []).map((p) => join(dirname(abs), p)));
+    // Only shards inside the model's folder: the importer refuses the others with a clear error,
+    // and nothing outside the folder is hashed (a hostile path must not read another file).
+    const out: string[] = [];
+    for (const g of json.weightsManifest) {
+      for (const p of Array.isArray(g?.paths) ? g.paths : []) {
+        try {
+          out.push(containedCompanion({ modelFile: abs, path: p, what: 'weight shard' }));
+        } catch {
+          /* reported by the importer */
+        }
+      }
+    }
+    return out;
   }
   if (explicitWeights) return [];
   const w = defaultWeightsFile(abs);
-  return w ? [w] : [];
+  if (!w) return [];
+  try {
+    return [containedCompanion({ modelFile: abs, path: basename(w), what: 'weights file' })];
+  } catch {
+    return []; // reported by the importer
+  }
 }
 
 /** The weights file that goes with a Keras JSON config when none is given. */

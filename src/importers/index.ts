@@ -7,12 +7,13 @@
  *  - JSON with `class_name`: Keras `model.to_json()`, weights from `weights` or, by default, the
  *    `<stem>_weights.h5` / `<stem>.weights.h5` / `<stem>.h5` beside it.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelIR } from '../ir/types';
 import { normalize } from '../ir/passes/normalize';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
+import { readRegularFile } from '../util/read';
 import { Hdf5Reader, isHdf5 } from './hdf5';
 import { KerasGraph, parseModelConfig } from './keras-graph';
 import { kerasH5LayerWeights, kerasWeightsRoot, readKerasH5Config } from './keras-h5';
@@ -50,10 +51,23 @@ export function detectFormat(bytes: Uint8Array, file: string): DetectedFormat {
   );
 }
 
-function readBytes(file: string): Uint8Array {
-  if (!existsSync(file)) throw new DeepMakerError('the model file does not exist', { file });
-  return readFileSync(file);
+/** The largest model file (or weights file, or shard) read: 1 GiB, far above what an FPGA or MCU holds. */
+export const MAX_MODEL_FILE_BYTES = 1024 ** 3;
+
+/** A model or weights file's bytes: a regular file of at most MAX_MODEL_FILE_BYTES. */
+export function readModelBytes(file: string, what = 'model file'): Uint8Array {
+  const r = readRegularFile(file, MAX_MODEL_FILE_BYTES);
+  if (r.problem !== undefined) {
+    throw new DeepMakerError(
+      r.problem === 'the file does not exist' ? `the ${what} does not exist` : `cannot read the ${what}: ${r.problem}`,
+      { file },
+      r.hint ?? (/limit/.test(r.problem) ? 'a model this large does not fit an FPGA or a microcontroller; give a smaller model' : undefined),
+    );
+  }
+  return r.bytes;
 }
+
+const readBytes = (file: string) => readModelBytes(file);
 
 function parseJson(bytes: Uint8Array, file: string): any {
   const text = new TextDecoder().decode(bytes);
@@ -134,8 +148,10 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
       if (!weightsFile) {
         throw new DeepMakerError('a Keras JSON config needs its weights, and none were found beside it', { file }, `pass --weights W.h5 (or set convert.weights), or put the weights at ${join(dirname(file), basename(file, '.json') + '_weights.h5')}`);
       }
+      // The weights the user names are theirs to choose; the file found by convention must lie in the model's folder.
+      if (!opts.weights) containedCompanion({ modelFile: file, path: basename(weightsFile), what: 'weights file' });
       const g = graph;
-      await withHdf5(readBytes(weightsFile), weightsFile, (h5) => {
+      await withHdf5(readModelBytes(weightsFile, 'weights file'), weightsFile, (h5) => {
         const root = kerasWeightsRoot(h5);
         attachWeights(g, (layer, slots) => kerasH5LayerWeights(h5, root, layer, slots), weightsFile);
       });

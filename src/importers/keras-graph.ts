@@ -44,6 +44,7 @@ export function parseModelConfig(json: any, source: { format: ModelFormat; file:
   } else {
     throw new DeepMakerError(`the model class '${cls}' is not supported (Sequential, Model, Functional)`, { file: source.file }, 'a subclassed Keras model has no config to convert: rebuild it with the Sequential or functional API');
   }
+  checkModelSize(graph.layers, source.file);
   const name = String(topology.config?.name ?? 'model');
   return {
     model: {
@@ -68,7 +69,51 @@ function inputShapeOf(cfg: Record<string, any>, name: string, file: string): Sha
   if (shape.some((d) => typeof d !== 'number' || d <= 0)) {
     throw new DeepMakerError(`input '${name}' has shape [${shape.map((d) => (d === null ? 'None' : d)).join(', ')}]; every dimension must be known`, { file, where: name }, 'give the model a fixed input shape (e.g. Input(shape=(28, 28, 1))) and save it again');
   }
+  if (shape.some((d) => !Number.isSafeInteger(d))) {
+    throw new DeepMakerError(`input '${name}' has shape [${shape.join(', ')}]; every dimension must be a whole number`, { file, where: name }, 'the model config is corrupt; save the model again');
+  }
+  checkTensorSize(`input '${name}'`, shape as Shape, name, file);
   return shape as Shape;
+}
+
+/**
+ * The most values the generated C holds: each layer's output is a static array of 32-bit values
+ * (float or fixed point) indexed with `long`, which is 32 bits on 32-bit targets and on Windows,
+ * and the usual toolchains place at most 2 GiB of static data. An FPGA or a microcontroller holds
+ * far less; this bound only keeps the C compilable and the messages honest.
+ */
+export const MAX_MODEL_VALUES = 2 ** 29 - 1;
+
+const DEVICE_HINT = 'an FPGA or a microcontroller holds far less (the iCE40 UP5K: 128 KiB of SPRAM and 15 KiB of block RAM); make the input smaller (resize the images, shorten the window) or the layers narrower';
+const figure = (n: number) => n.toLocaleString('en-US');
+
+function checkTensorSize(what: string, shape: Shape, where: string, file: string): void {
+  const values = shape.reduce((a, b) => a * b, 1);
+  if (values > MAX_MODEL_VALUES) {
+    throw new DeepMakerError(
+      `${what} has shape ${shape.join('x')} = ${figure(values)} values; the generated C holds at most ${figure(MAX_MODEL_VALUES)} values (2 GiB of 32-bit values) for all layer outputs together`,
+      { file, where },
+      DEVICE_HINT,
+    );
+  }
+}
+
+/** All layer outputs together (the C's static buffers) within MAX_MODEL_VALUES. */
+function checkModelSize(layers: ImportedLayer[], file: string): void {
+  let total = 0;
+  let largest: ImportedLayer | undefined;
+  const size = (l: ImportedLayer) => l.outputShape.reduce((a, b) => a * b, 1);
+  for (const l of layers) {
+    total += size(l);
+    if (!largest || size(l) > size(largest)) largest = l;
+  }
+  if (total > MAX_MODEL_VALUES && largest) {
+    throw new DeepMakerError(
+      `the outputs of the model's ${layers.length} layers add up to ${figure(total)} values (the largest: '${largest.name}', ${largest.outputShape.join('x')} = ${figure(size(largest))}); the generated C holds at most ${figure(MAX_MODEL_VALUES)} values (2 GiB of 32-bit values)`,
+      { file },
+      DEVICE_HINT,
+    );
+  }
 }
 
 function inputLayer(name: string, shape: Shape): ImportedLayer {
@@ -96,6 +141,10 @@ function withShape(layer: ReturnType<typeof convertKerasLayer>['layer'], inputs:
   if (l.outputShape.some((d) => !(d > 0))) {
     throw new DeepMakerError(`layer '${l.name}' (${l.kerasClass}) has an empty output [${l.outputShape.join(',')}] for input [${inputShapes[0]?.join(',')}]`, { file, where: l.name }, 'the kernel or pool is larger than its input');
   }
+  if (l.outputShape.some((d) => !Number.isSafeInteger(d))) {
+    throw new DeepMakerError(`layer '${l.name}' (${l.kerasClass}) has an output [${l.outputShape.join(',')}] whose dimensions are not whole numbers`, { file, where: l.name }, 'the model config is corrupt (a units, filters or shape value); save the model again');
+  }
+  checkTensorSize(`layer '${l.name}' (${l.kerasClass})`, l.outputShape, l.name, file);
   return l;
 }
 

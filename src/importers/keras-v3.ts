@@ -18,26 +18,68 @@ export interface KerasArchive {
   weights: Uint8Array;
 }
 
-export function readKerasArchive(bytes: Uint8Array, file: string): KerasArchive {
+/** The members the importer reads, each with the most it may inflate to. */
+export const KERAS_ARCHIVE_LIMITS: Record<string, number> = {
+  'config.json': 32 * 1024 * 1024,
+  'metadata.json': 1024 * 1024,
+  'model.weights.h5': 1024 * 1024 * 1024,
+};
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 3 : 1)} MiB`;
+
+/**
+ * Unpacks the members of a `.keras` zip that the importer reads, and only those. Each member's
+ * uncompressed size, as the zip's central directory gives it, is checked against its limit before
+ * anything is inflated (a zip bomb: a 614 KB archive whose config.json unpacks to 600 MiB). fflate
+ * inflates a member into a buffer of exactly that declared size, so a header that understates the
+ * size cannot make it write more; and deflate never grows data by more than about 0.1 %, so a
+ * member whose compressed size exceeds its declared size by more than that is a lying header,
+ * refused before inflating (which also bounds the work a lying header can cause).
+ */
+export function readKerasArchive(bytes: Uint8Array, file: string, limits: Record<string, number> = KERAS_ARCHIVE_LIMITS): KerasArchive {
   let entries: Record<string, Uint8Array>;
+  const names: string[] = [];
   try {
-    entries = unzipSync(bytes);
+    entries = unzipSync(bytes, {
+      filter: (f) => {
+        names.push(f.name);
+        const limit = Object.hasOwn(limits, f.name) ? limits[f.name] : undefined;
+        if (limit === undefined) return false; // not read: never inflated
+        const where = { file, where: f.name };
+        if (f.originalSize > limit) {
+          throw new DeepMakerError(
+            `the .keras member ${f.name} would unpack to ${mib(f.originalSize)} (${f.size} bytes compressed); the limit is ${mib(limit)}`,
+            where,
+            'this is not a model Keras wrote (a zip bomb?), or a model far larger than an FPGA or microcontroller holds',
+          );
+        }
+        if (f.compression !== 0 && f.size > f.originalSize + f.originalSize / 1000 + 1024) {
+          throw new DeepMakerError(`the .keras member ${f.name} says it unpacks to ${f.originalSize} bytes but is ${f.size} bytes compressed: the zip header is corrupt or forged`, where, 'save the model again with model.save("model.keras")');
+        }
+        return true;
+      },
+    });
   } catch (e) {
+    if (e instanceof DeepMakerError) throw e;
     throw new DeepMakerError(`cannot read the .keras archive: ${(e as Error).message} (the zip is truncated or corrupt)`, { file }, 'save the model again with model.save("model.keras")');
   }
   const text = (name: string) => (entries[name] ? new TextDecoder().decode(entries[name]) : undefined);
   const configText = text('config.json');
-  if (!configText) throw new DeepMakerError(`the .keras archive has no config.json (it holds ${Object.keys(entries).join(', ') || 'nothing'})`, { file });
+  const holds = () => names.slice(0, 20).join(', ') + (names.length > 20 ? `, ... (${names.length} members)` : '') || 'nothing';
+  if (!configText) throw new DeepMakerError(`the .keras archive has no config.json (it holds ${holds()})`, { file });
   const weights = entries['model.weights.h5'];
-  if (!weights) throw new DeepMakerError(`the .keras archive has no model.weights.h5 (it holds ${Object.keys(entries).join(', ')})`, { file });
-  let config: any, meta: any = {};
-  try {
-    config = JSON.parse(configText);
-    meta = JSON.parse(text('metadata.json') ?? '{}');
-  } catch (e) {
-    throw new DeepMakerError(`config.json in the .keras archive is not valid JSON: ${(e as Error).message}`, { file });
-  }
-  return { config, kerasVersion: meta.keras_version, weights };
+  if (!weights) throw new DeepMakerError(`the .keras archive has no model.weights.h5 (it holds ${holds()})`, { file });
+  const json = (name: string, t: string) => {
+    try {
+      return JSON.parse(t);
+    } catch (e) {
+      throw new DeepMakerError(`${name} in the .keras archive is not valid JSON: ${(e as Error).message}`, { file, where: name }, 'save the model again with model.save("model.keras")');
+    }
+  };
+  const config = json('config.json', configText);
+  const meta = json('metadata.json', text('metadata.json') ?? '{}');
+  const version = meta && typeof meta === 'object' && typeof meta.keras_version === 'string' ? meta.keras_version : undefined;
+  return { config, kerasVersion: version, weights };
 }
 
 /** keras.src.utils.naming.to_snake_case. */

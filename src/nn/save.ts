@@ -6,8 +6,9 @@
  * the standard ones that tf.loadLayersModel and the convert stage's importer read.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -68,14 +69,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
-          for (const p of group.paths) {
-            const file = join(dirname(modelJsonPath), p);
-            let buf: Buffer;
-            try {
-              buf = readFileSync(file);
-            } catch {
-              throw new DeepMakerError(`weight shard ${p} is missing`, { file: modelJsonPath }, 'keep the .bin files next to model.json');
-            }
+          for (const [i, p] of group.paths.entries()) {
+            const file = containedCompanion({ modelFile: modelJsonPath, path: p, what: 'weight shard', where: `weightsManifest[${manifest.indexOf(group)}].paths[${i}]` });
+            const buf = readFileSync(file);
             buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
           }
         }

@@ -1,7 +1,8 @@
 import type { CreateNodesContextV2, CreateNodesResultV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { MAX_SPEC_BYTES } from '../spec/limits';
+import { readRegularFile } from '../util/read';
 import { PACKAGE_ROOT } from './build-freshness';
 import { specViewFile } from '../spec/views';
 import { STAGES, StageDef } from './stages';
@@ -81,17 +82,32 @@ function stageTarget(stage: StageDef, root: string, inRepo: boolean, prefix: str
   };
 }
 
+/** Specs up to this size are parsed for their name in createNodes (a real one is a few KiB); larger ones are scanned. */
+const PARSE_FOR_NAME_BYTES = 64 * 1024;
+
 /**
  * The project name is the spec's `name`. A malformed YAML must not break createNodes for the whole
- * workspace: fall back to the folder's name and let the `spec` target report the error.
+ * workspace, nor may a hostile one hang it: a file that is not a regular file (a FIFO, a device) or
+ * is above the spec size limit is not read; a large one is not parsed, only scanned for a top-level
+ * `name:` line. Otherwise, or when there is no usable name, the folder's name; the `spec` target
+ * reports the error.
  */
 function projectName(absFile: string, root: string): string {
+  const fallback = root === '.' ? basename(resolve(absFile, '..')) : basename(root);
+  const valid = (n: unknown): n is string => typeof n === 'string' && /^[a-z][a-z0-9-]*$/.test(n);
   try {
-    const doc = parseDocument(readFileSync(absFile, 'utf8'));
+    const r = readRegularFile(absFile, MAX_SPEC_BYTES);
+    if (r.problem !== undefined) return fallback;
+    const text = r.bytes.toString('utf8');
+    if (text.length > PARSE_FOR_NAME_BYTES) {
+      const m = /^name:[ \t]*(["']?)([a-z][a-z0-9-]*)\1[ \t]*(?:#.*)?$/m.exec(text);
+      return m ? m[2] : fallback;
+    }
+    const doc = parseDocument(text);
     const name = doc.errors.length ? undefined : doc.get('name');
-    if (typeof name === 'string' && /^[a-z][a-z0-9-]*$/.test(name)) return name;
+    if (valid(name)) return name;
   } catch {
     /* fall through */
   }
-  return root === '.' ? basename(resolve(absFile, '..')) : basename(root);
+  return fallback;
 }

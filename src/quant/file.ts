@@ -22,6 +22,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Overflow, Rounding } from '../numerics/fixed';
+import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 
 export const QUANTIZATION_FILE = 'quantization.json';
@@ -58,9 +59,11 @@ export function writeQuantizationFile(dir: string, q: QuantizationFile): string 
 export function readQuantizationFile(dir: string): QuantizationFile | undefined {
   const file = join(dir, QUANTIZATION_FILE);
   if (!existsSync(file)) return undefined;
+  // A fixed name beside the model; still, a symbolic link out of the model's folder is not followed.
+  const real = containedCompanion({ modelFile: file, path: QUANTIZATION_FILE, what: 'quantization file' });
   let q: QuantizationFile;
   try {
-    q = JSON.parse(readFileSync(file, 'utf8'));
+    q = JSON.parse(readFileSync(real, 'utf8'));
   } catch (e) {
     throw new DeepMakerError(`not valid JSON: ${(e as Error).message}`, { file }, 'rerun the train stage to rewrite it');
   }

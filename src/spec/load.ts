@@ -1,13 +1,19 @@
 import Ajv, { ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, Node as YamlNode } from 'yaml';
 import { DeepMakerError } from '../util/errors';
+import { readRegularFile } from '../util/read';
+import { MAX_SPEC_BYTES } from './limits';
+
+export { MAX_SPEC_BYTES };
 import { loadSchema } from './schema';
 import { nearest } from './suggest';
 import type { Spec } from './types';
 
-/** YAML aliases expanded at most this many times: a "billion laughs" file is an error, not an out-of-memory. */
-export const MAX_ALIAS_COUNT = 100;
+/**
+ * The most values (mappings, lists, keys and scalars) a spec may hold with its aliases expanded: a
+ * real one holds a few hundred; a "billion laughs" file is an error, not an out-of-memory.
+ */
+export const MAX_SPEC_VALUES = 100_000;
 
 export interface SpecProblem {
   file: string;
@@ -48,13 +54,16 @@ function getValidator() {
 
 /** Reads and validates a deepmaker.yaml. Throws SpecError whose problems name file:line:column and the key. */
 export function loadSpec(file: string): Spec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new SpecError([{ file, message: `cannot read the spec: ${(e as Error).message}` }]);
+  return parseSpec(readSpecText(file), file);
+}
+
+/** The text of a spec file: a regular file of at most MAX_SPEC_BYTES (not /dev/zero, not a FIFO), else a SpecError. */
+export function readSpecText(file: string): string {
+  const r = readRegularFile(file, MAX_SPEC_BYTES);
+  if (r.problem !== undefined) {
+    throw new SpecError([{ file, message: `cannot read the spec: ${r.problem}`, hint: r.hint ?? (/limit/.test(r.problem) ? 'a deepmaker.yaml is a few KiB; give the spec file, not a data file' : undefined) }]);
   }
-  return parseSpec(text, file);
+  return r.bytes.toString('utf8');
 }
 
 export function parseSpec(text: string, file: string): Spec {
@@ -63,15 +72,26 @@ export function parseSpec(text: string, file: string): Spec {
   const problems: SpecProblem[] = [];
   for (const err of doc.errors) {
     const pos = lineCounter.linePos(err.pos[0]);
-    problems.push({ file, line: pos.line, column: pos.col, message: `malformed YAML: ${err.message.split('\n')[0]}` });
+    if (err.code === 'MULTIPLE_DOCS') {
+      problems.push({ file, line: pos.line, column: pos.col, message: 'a second YAML document starts here; a deepmaker.yaml is one document', hint: 'remove this `---` line and what follows it, or merge it into the first part' });
+      continue;
+    }
+    const text = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    problems.push({ file, line: pos.line, column: pos.col, message: `malformed YAML: ${text}` });
   }
   if (problems.length) throw new SpecError(problems);
 
+  const aliases = aliasProblems(doc, lineCounter, file);
+  if (aliases.length) throw new SpecError(aliases);
+  const nonFinite = nonFiniteNumbers(doc, lineCounter, file);
+  if (nonFinite.length) throw new SpecError(nonFinite);
+
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // aliasProblems bounded what the aliases expand to, more tightly than yaml's own alias count.
+    value = doc.toJS({ maxAliasCount: -1 });
   } catch (e) {
-    throw new SpecError([{ file, message: `${(e as Error).message}`, hint: `aliases may expand at most ${MAX_ALIAS_COUNT} times` }]);
+    throw new SpecError([{ file, message: `malformed YAML: ${(e as Error).message.split('\n')[0]}` }]);
   }
   if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) {
     throw new SpecError([{ file, line: 1, column: 1, message: 'the spec must be a YAML mapping with at least `name:`' }]);
@@ -140,6 +160,11 @@ function toProblem(e: ErrorObject, root: YamlNode, lc: LineCounter, file: string
     if (s) message += `; did you mean '${s}'?`;
   }
   if (e.keyword === 'required') message = `missing required key '${(e.params as any).missingProperty}'`;
+  const shown = node && isScalar(node) ? (node.source ?? String(node.value)) : JSON.stringify(e.data);
+  if (e.keyword === 'maximum' || e.keyword === 'exclusiveMaximum') message = `${shown} is too large: the maximum is ${(e.params as any).limit}${e.keyword === 'exclusiveMaximum' ? ' (excluded)' : ''}`;
+  if (e.keyword === 'minimum' || e.keyword === 'exclusiveMinimum') message = `${shown} is too small: the minimum is ${(e.params as any).limit}${e.keyword === 'exclusiveMinimum' ? ' (excluded)' : ''}`;
+  if (e.keyword === 'maxLength') message = `is ${String(e.data).length} characters long; at most ${(e.params as any).limit} are allowed`;
+  if (e.keyword === 'maxItems') message = `has ${(e.data as unknown[]).length} items; at most ${(e.params as any).limit} are allowed`;
   return { file, line: pos?.line, column: pos?.col, key: dotted(path), message };
 }
 
@@ -162,4 +187,104 @@ function findKeyNode(root: YamlNode | null, path: string[], key: string): YamlNo
   if (!isMap(parent)) return parent;
   const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
   return (pair?.key as YamlNode) ?? parent;
+}
+
+/**
+ * YAML's `.inf`, `.nan` and numbers beyond a double's range (`1e400`) are numbers to the parser and
+ * to the schema, but no setting means them (they become `null` in the JSON views): each is a problem
+ * with its position and key.
+ */
+function nonFiniteNumbers(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  visit(doc, {
+    Scalar(key, node, path) {
+      if (key === 'key' || typeof node.value !== 'number' || Number.isFinite(node.value)) return;
+      const keys: string[] = [];
+      let child: unknown = node;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const a = path[i];
+        if (isPair(a)) {
+          if (a.value === child && isScalar(a.key)) keys.unshift(String(a.key.value));
+        } else if (isSeq(a)) keys.unshift(String(a.items.indexOf(child as never)));
+        child = a;
+      }
+      const pos = node.range ? lc.linePos(node.range[0]) : undefined;
+      out.push({
+        file,
+        line: pos?.line,
+        column: pos?.col,
+        key: keys.join('.') || undefined,
+        message: `${node.source ?? String(node.value)} is not a finite number`,
+        hint: '.inf, .nan and numbers beyond about 1.8e308 mean no setting; give a number in the range the key allows',
+      });
+    },
+  });
+  return out;
+}
+
+/**
+ * Aliases, each at its line and column: one that names no anchor defined before it, one inside the
+ * value it names (an endless value), and the one where the spec, aliases expanded, grows past
+ * MAX_SPEC_VALUES (an alias bomb: nine aliases of nine aliases of ... take a few lines).
+ */
+function aliasProblems(doc: ReturnType<typeof parseDocument>, lc: LineCounter, file: string): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const at = (n: { range?: [number, number, number] | null }) => {
+    const pos = n.range ? lc.linePos(n.range[0]) : undefined;
+    return { file, line: pos?.line, column: pos?.col };
+  };
+  const sizes = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  /** Values in `node` with aliases expanded (memoised; exponential counts become huge numbers, not work). */
+  const sizeOf = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      return !target || open.has(target) ? 1 : sizeOf(target);
+    }
+    if (node === null || node === undefined) return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    open.add(node);
+    let n = 1;
+    if (isMap(node)) for (const p of node.items) n += sizeOf(p.key) + sizeOf(p.value);
+    else if (isSeq(node)) for (const item of node.items) n += sizeOf(item);
+    open.delete(node);
+    sizes.set(node, n);
+    return n;
+  };
+  const total = sizeOf(doc.contents);
+  const big = total > MAX_SPEC_VALUES;
+  const figure = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'astronomically many');
+  let running = 0;
+  let reported = !big;
+  let anyAlias = false;
+  visit(doc, {
+    Alias(_key, node) {
+      anyAlias = true;
+      const name = node.source;
+      const target = node.resolve(doc);
+      if (!target) {
+        out.push({ ...at(node), message: `the alias *${name} names no anchor`, hint: `an alias repeats a value marked &${name} earlier in the file; define the anchor before this line, or write the value here` });
+        return;
+      }
+      if (target.range && node.range && node.range[0] >= target.range[0] && node.range[0] < target.range[2]) {
+        out.push({ ...at(node), message: `the alias *${name} is inside the value it repeats (&${name}): an endless value`, hint: 'an alias can only repeat a value that is complete before it' });
+        return;
+      }
+      running += sizeOf(target);
+      if (!reported && running > MAX_SPEC_VALUES) {
+        // Where the expansion passes the limit: the line a person looks at.
+        reported = true;
+        out.push({
+          ...at(node),
+          message: `with its aliases expanded the spec holds ${figure(total)} values, more than the ${figure(MAX_SPEC_VALUES)} allowed; here *${name} repeats ${figure(sizeOf(target))}`,
+          hint: 'a spec holds a few hundred values; nested aliases multiply: an alias bomb?',
+        });
+      }
+    },
+  });
+  if (!reported) {
+    out.push({ file, line: 1, column: 1, message: `the spec holds ${figure(total)} values${anyAlias ? ' with its aliases expanded' : ''}; at most ${figure(MAX_SPEC_VALUES)} are allowed`, hint: 'a spec holds a few hundred values' });
+  }
+  return out;
 }
