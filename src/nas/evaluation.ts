@@ -52,6 +52,8 @@ export interface EvaluationResult {
   seconds: number;
   imagesPerSecond?: number;
   backend?: string;
+  /** Who trained it (`host:pid`, or a queue worker's name); informative only, never part of a result's meaning. */
+  worker?: string;
 }
 
 /** A module exporting an Evaluator under `name`; `module` is an absolute path without extension (so it loads from src/ under tsx and from build/). */

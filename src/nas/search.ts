@@ -27,7 +27,7 @@ import { isDeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
 import { evaluationKey, EvaluationStore, type EvaluationResult, type EvaluatorRef, type Fidelity, type SearchTraining } from './evaluation';
 import { measureCandidate, type Constraint } from './objectives';
-import { WorkerPool } from './pool';
+import { WorkerPool, type EvaluationPool, type RunMeta } from './pool';
 import type { SearchSpace } from './space';
 
 export interface SearchOptions<G> {
@@ -44,6 +44,8 @@ export interface SearchOptions<G> {
   training: SearchTraining;
   seed: number;
   workers: number;
+  /** Where trainings run (default: `workers` local processes). runSearch closes it. */
+  pool?: EvaluationPool;
   evaluator: EvaluatorRef;
   dataDir: string;
   /** Identifies the data (part of every evaluation key). */
@@ -61,6 +63,8 @@ export interface RungRecord {
   validationAccuracy: number;
   seconds: number;
   cached: boolean;
+  /** Who trained it (for a stored result: who trained it first). */
+  worker?: string;
 }
 
 export interface Candidate<G = unknown> {
@@ -131,19 +135,20 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       throw e;
     }
   }), { populationSize: o.population, seed: o.seed });
-  const pool = new WorkerPool(o.workers, o.evaluator, o.log);
+  const pool: EvaluationPool = o.pool ?? new WorkerPool(o.workers, o.evaluator, o.log);
   const candidates: Candidate<G>[] = [];
   const generations: GenerationSummary[] = [];
   let reference: number[] | undefined;
   let totalEvals = 0, totalHits = 0;
-  let lastCounts = { evals: 0, hits: 0 };
+  let lastCounts = { evals: 0, hits: 0, workers: new Map<string, number>() };
 
-  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, label: string): Promise<{ result: EvaluationResult; cached: boolean }> => {
+  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, label: string, meta: RunMeta): Promise<{ result: EvaluationResult; cached: boolean }> => {
     const stored = o.store.get(key);
     if (stored) return { result: stored.result, cached: true };
     const result = await pool.run(
       { key, arch, fidelity, training: o.training, seed: seedFromKey(key), dataDir: o.dataDir },
       (msg) => o.log.info(`  ${label} ${msg}`),
+      meta,
     );
     o.store.put({ key, fidelity, result });
     return { result, cached: false };
@@ -164,6 +169,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       }
     });
     let evals = 0, hits = 0;
+    const workers = new Map<string, number>();
     let contenders = batch.filter((c) => c.feasible);
     for (let rung = 0; rung < o.fidelity.epochs.length && contenders.length; rung++) {
       const fidelity: Fidelity = { epochs: o.fidelity.epochs[rung], subset: o.fidelity.subset };
@@ -171,15 +177,16 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
         contenders.map(async (c) => {
           const key = evaluationKey({ arch: c.architecture, fidelity, training: o.training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
           const label = `gen ${generation} ${c.id} rung ${rung}`;
-          const { result, cached } = await evaluate(key, c.architecture, fidelity, label);
+          const { result, cached } = await evaluate(key, c.architecture, fidelity, label, { generation, rung });
           evals++;
           if (cached) hits++;
-          c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached });
+          else if (result.worker) workers.set(result.worker, (workers.get(result.worker) ?? 0) + 1);
+          c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, ...(result.worker ? { worker: result.worker } : {}) });
           c.rung = rung;
           c.error = result.error;
           o.log.info(
             `gen ${generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
-              `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+              `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s${result.worker ? ` on ${result.worker}` : ''})`} — ${c.description}`,
           );
         }),
       );
@@ -193,7 +200,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     candidates.push(...batch);
     totalEvals += evals;
     totalHits += hits;
-    lastCounts = { evals, hits };
+    lastCounts = { evals, hits, workers };
     return batch.map((c) => ({ genome: c.genome, key: c.key, objectives: c.objectives, violation: c.violation }));
   };
 
@@ -215,7 +222,8 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       const best = front.reduce<Candidate<G> | undefined>((b, c) => (!b || (c.error ?? 1) < (b.error ?? 1) ? c : b), undefined);
       o.log.info(
         `generation ${generation + 1}/${o.generations}: ${summary.candidates} candidates (${summary.feasible} feasible), ${summary.evaluations} trainings (${summary.cacheHits} stored), ` +
-          `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}`,
+          `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}` +
+          (lastCounts.workers.size ? `; trained by ${[...lastCounts.workers].map(([w, n]) => `${w} (${n})`).join(', ')}` : ''),
       );
     });
   } finally {
