@@ -357,14 +357,14 @@ export class QueuePool implements EvaluationPool {
       data: this.context.data,
     };
     try {
+      // A job with this key may be in the queue already (a rerun after the stage was killed): a
+      // finished one gives its result, a waiting or running one is awaited, a failed one retried.
       let job: Job | undefined = await this.queue.getJob(task.key);
-      if (job) {
-        const state = await job.getState();
-        if (state === 'failed') {
-          this.log.info(`queue: ${task.key.slice(0, 12)} failed before (${job.failedReason}); retrying it`);
-          await job.retry('failed');
-        }
-      } else {
+      const state = job ? await job.getState() : 'unknown';
+      if (job && state === 'failed') {
+        this.log.info(`queue: ${task.key.slice(0, 12)} failed before (${job.failedReason}); retrying it`);
+        await job.retry('failed');
+      } else if (!job || state === 'unknown') {
         job = await this.queue.add('train', data, {
           jobId: task.key,
           attempts: 3,

@@ -6,10 +6,9 @@
  * malformed jobs and jobs whose data this machine cannot reproduce, and an unreachable Redis.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
@@ -22,6 +21,7 @@ import { parseSpec } from '../../src/spec/load';
 import { isDeepMakerError } from '../../src/util/errors';
 import type { Logger } from '../../src/util/log';
 import { quadrantsProject } from './fixtures/quadrants';
+import { alive, exited, freePort, startRedis, startWorker, track, type WorkerProc } from './fixtures/queue-procs';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'deepmaker.js');
 const RUNNER = join(__dirname, 'fixtures', 'run-nas.ts');
@@ -42,109 +42,6 @@ const candidates = (out: string) => lines(join(out, 'candidates.jsonl')).map((l)
 function capture(): Logger & { lines: string[] } {
   const out: string[] = [];
   return { lines: out, info: (m) => out.push(m), warn: (m) => out.push(`warning: ${m}`) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Resolves when the child has exited and its output has been read to the end. */
-const closedPromises = new WeakMap<ChildProcess, Promise<void>>();
-function track(child: ChildProcess): ChildProcess {
-  closedPromises.set(child, new Promise((res) => child.once('close', () => res())));
-  return child;
-}
-function exited(child: ChildProcess): Promise<void> {
-  return closedPromises.get(child)!;
-}
-
-/** redis-server on a free loopback port, no persistence, in a temp dir. */
-async function startRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      log += d;
-      if (/Ready to accept connections/.test(log)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited(child);
-    },
-  };
-}
-
-interface WorkerProc {
-  name: string;
-  child: ChildProcess;
-  out: string[];
-  /** Keys this worker took (started), and trained to the end. */
-  took(): string[];
-  trained(): string[];
-  childPids(): number[];
-  stop(): Promise<void>;
-}
-
-/** `deepmaker worker` with short lock and stalled-check times, so that a killed worker's job comes back within seconds. */
-async function startWorker(url: string, workspace: string, name: string, onLine?: (l: string, w: WorkerProc) => void): Promise<WorkerProc> {
-  const child = track(
-    spawn(process.execPath, [BIN, 'worker', '--queue', url, '--workspace', workspace, '--name', name, '--lock-duration', '3000', '--stalled-interval', '1000'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const out: string[] = [];
-  const w: WorkerProc = {
-    name,
-    child,
-    out,
-    took: () => out.flatMap((l) => /\] took ([0-9a-f]{64})/.exec(l)?.[1] ?? []),
-    trained: () => out.flatMap((l) => /\] trained ([0-9a-f]{64})/.exec(l)?.[1] ?? []),
-    childPids: () => out.flatMap((l) => /evaluation worker (\d+) started/.exec(l)?.[1] ?? []).map(Number),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited(child);
-    },
-  };
-  let buf = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        out.push(l);
-        if (/takes trainings from/.test(l)) resolve();
-        onLine?.(l, w);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`worker ${name} exited (${signal ?? code}) before it was ready:\n${out.join('\n')}`)));
-  });
-  await ready;
-  return w;
 }
 
 /** Every rung of every candidate: what must be equal whatever trained it. */
@@ -180,7 +77,8 @@ describe('nas through a BullMQ queue (real redis-server, real workers)', { skip:
 
   it('two queue workers, one killed with kill -9 mid-training: the same candidates, errors, Pareto set and selection as local workers; every key trained once but the killed one', async () => {
     const url = `${redis.url}/1`;
-    const dir = quadrantsProject(join(root, 'queued'), { ...SEARCH, queue: url, workers: 0 });
+    // The stage's machine takes jobs too, with one local worker process (search.workers).
+    const dir = quadrantsProject(join(root, 'queued'), { ...SEARCH, queue: url, workers: 1 });
     let victim: { key: string } | undefined;
     const a = await startWorker(url, dir, 'worker-a', (l, w) => {
       // Kill A once it has finished the first epoch of a training that has more epochs to go.
@@ -214,7 +112,8 @@ describe('nas through a BullMQ queue (real redis-server, real workers)', { skip:
 
     // Every training ran exactly once, except the killed one, which worker B ran again after the stalled-job check.
     const keys = candidates(out).flatMap((c) => c.rungs.map((r: any) => r.key));
-    const took = count([...a.took(), ...b.took()]);
+    const stageTook = log.lines.flatMap((l) => /^took ([0-9a-f]{64})/.exec(l)?.[1] ?? []);
+    const took = count([...a.took(), ...b.took(), ...stageTook]);
     assert.deepEqual([...took.keys()].sort(), [...keys].sort());
     for (const [k, n] of took) assert.equal(n, k === victim.key ? 2 : 1, `${k} taken ${n} times`);
     assert.ok(b.trained().includes(victim.key));
@@ -223,6 +122,8 @@ describe('nas through a BullMQ queue (real redis-server, real workers)', { skip:
     assert.deepEqual(Object.fromEntries(byWorker), report.trainedBy);
     assert.equal(byWorker.get('worker-b'), b.trained().length);
     assert.equal(byWorker.get('worker-a') ?? 0, a.trained().length);
+    assert.equal(byWorker.get(`${hostname()}:${process.pid}`) ?? 0, log.lines.filter((l) => /^trained [0-9a-f]{64}/.test(l)).length);
+    assert.equal([...byWorker.values()].reduce((x, y) => x + y), keys.length);
     assert.ok(log.lines.some((l) => /^queue gen 1 rung 0: \d+ queued, \d+ running, \d+ done/.test(l)), log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /stopped answering; the job goes back to the queue/.test(l)), 'the stage reports the stalled job');
     assert.ok(log.lines.some((l) => /^generation 2\/2: .*; trained by .*worker-b \(\d+\)/.test(l)));
