@@ -22,7 +22,9 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
                                              synthesize the DSE calibration modules, refit src/dse/calibration/ice40.json
   deepmaker worker --queue redis://host:port[/db] [--concurrency N] [--workspace DIR] [--name NAME]
                                              train architecture-search jobs from a BullMQ queue (search.queue);
-                                             the password comes from DEEPMAKER_REDIS_PASSWORD
+                                             the password comes from DEEPMAKER_REDIS_PASSWORD; run it in the
+                                             workspace (or --workspace DIR); [--lock-duration ms] [--stalled-interval ms]
+                                             tune how soon a dead worker's job goes to another (default 30000 each)
 
 Stages: spec, ${STAGES.map((s) => s.name).join(', ')}`;
 

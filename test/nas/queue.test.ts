@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { evaluationKey } from '../../src/nas/evaluation';
-import { combineDataHash, JOB_FORMAT, QUEUE_NAME, QUEUE_PREFIX, type DataFiles, type QueueJob } from '../../src/nas/queue';
+import { combineDataHash, JOB_FORMAT, QUEUE_NAME, QUEUE_PREFIX, redisOptions, type DataFiles, type QueueJob } from '../../src/nas/queue';
+import { Redis } from 'ioredis';
 import { dataFileHashes } from '../../src/nas/stage';
 import { TRAIN_EVALUATOR } from '../../src/nas/train-evaluator';
 import { runStage } from '../../src/plugin/runner';
@@ -110,19 +111,21 @@ describe('nas through a BullMQ queue (real redis-server, real workers)', { skip:
     assert.equal(report.queue, url);
     assert.equal(report.trained, local.report.trained);
 
-    // Every training ran exactly once, except the killed one, which worker B ran again after the stalled-job check.
+    // Every training ran exactly once, except the killed one, which a surviving worker (B or the
+    // stage's own) ran again after BullMQ's stalled-job check.
     const keys = candidates(out).flatMap((c) => c.rungs.map((r: any) => r.key));
     const stageTook = log.lines.flatMap((l) => /^took ([0-9a-f]{64})/.exec(l)?.[1] ?? []);
     const took = count([...a.took(), ...b.took(), ...stageTook]);
     assert.deepEqual([...took.keys()].sort(), [...keys].sort());
     for (const [k, n] of took) assert.equal(n, k === victim.key ? 2 : 1, `${k} taken ${n} times`);
-    assert.ok(b.trained().includes(victim.key));
+    const stageTrained = log.lines.flatMap((l) => /^trained ([0-9a-f]{64})/.exec(l)?.[1] ?? []);
+    assert.ok([...b.trained(), ...stageTrained].includes(victim.key), 'a surviving worker trained the killed one\'s job');
     // Who ran each: candidates.jsonl, the report and the progress lines.
     const byWorker = count(candidates(out).flatMap((c) => c.rungs.map((r: any) => r.worker)));
     assert.deepEqual(Object.fromEntries(byWorker), report.trainedBy);
     assert.equal(byWorker.get('worker-b'), b.trained().length);
     assert.equal(byWorker.get('worker-a') ?? 0, a.trained().length);
-    assert.equal(byWorker.get(`${hostname()}:${process.pid}`) ?? 0, log.lines.filter((l) => /^trained [0-9a-f]{64}/.test(l)).length);
+    assert.equal(byWorker.get(`${hostname()}:${process.pid}`) ?? 0, stageTrained.length);
     assert.equal([...byWorker.values()].reduce((x, y) => x + y), keys.length);
     assert.ok(log.lines.some((l) => /^queue gen 1 rung 0: \d+ queued, \d+ running, \d+ done/.test(l)), log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /stopped answering; the job goes back to the queue/.test(l)), 'the stage reports the stalled job');
@@ -260,6 +263,49 @@ describe('nas through a BullMQ queue (real redis-server, real workers)', { skip:
       await events.close();
       await queue.close();
       await w.stop();
+    }
+  });
+});
+
+describe('search.queue with a password and an ACL user', { skip: SKIP }, () => {
+  it('the password and user come from DEEPMAKER_REDIS_PASSWORD / DEEPMAKER_REDIS_USERNAME; without them, a clear error saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-nas-queue-auth-'));
+    const redis = await startRedis(dir, ['--requirepass', 'admin-secret']);
+    try {
+      const admin = new Redis({ host: '127.0.0.1', port: Number(new URL(redis.url).port), password: 'admin-secret' });
+      // The README's ACL: a user that sees only DeepMaker's keys.
+      await admin.call('ACL', 'SETUSER', 'deepmaker', 'on', '>worker-secret', '~deepmaker:*', '&deepmaker:*', '+@all', '-@admin');
+      admin.disconnect();
+      const env = { ...process.env };
+      delete env.DEEPMAKER_REDIS_PASSWORD;
+      delete env.DEEPMAKER_REDIS_USERNAME;
+      const none = spawnSync(process.execPath, [BIN, 'worker', '--queue', redis.url], { encoding: 'utf8', env });
+      assert.equal(none.status, 1);
+      assert.match(none.stderr, new RegExp(`cannot use the job queue at ${redis.url.replace(/\./g, '\\.')}: NOAUTH[^]*hint: set DEEPMAKER_REDIS_PASSWORD`));
+      const wrong = spawnSync(process.execPath, [BIN, 'worker', '--queue', redis.url], { encoding: 'utf8', env: { ...env, DEEPMAKER_REDIS_USERNAME: 'deepmaker', DEEPMAKER_REDIS_PASSWORD: 'nope' } });
+      assert.equal(wrong.status, 1);
+      assert.match(wrong.stderr, /WRONGPASS[^]*hint: set DEEPMAKER_REDIS_PASSWORD/);
+      assert.doesNotMatch(wrong.stderr, /nope/);
+      process.env.DEEPMAKER_REDIS_USERNAME = 'deepmaker';
+      process.env.DEEPMAKER_REDIS_PASSWORD = 'worker-secret';
+      try {
+        const w = await startWorker(redis.url, dir, 'worker-auth');
+        // A job through the ACL user's keys: refused as malformed, which takes BullMQ's scripts end to end.
+        const queue = new Queue(QUEUE_NAME, { connection: redisOptions(redis.url), prefix: QUEUE_PREFIX });
+        const events = new QueueEvents(QUEUE_NAME, { connection: redisOptions(redis.url), prefix: QUEUE_PREFIX });
+        await events.waitUntilReady();
+        const j = await queue.add('train', { nothing: true }, { jobId: 'auth-1' });
+        await assert.rejects(j.waitUntilFinished(events), /^Error: malformed job auth-1/);
+        await events.close();
+        await queue.close();
+        await w.stop();
+      } finally {
+        delete process.env.DEEPMAKER_REDIS_USERNAME;
+        delete process.env.DEEPMAKER_REDIS_PASSWORD;
+      }
+    } finally {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
