@@ -353,6 +353,18 @@ describe('search.queue: configuration errors and an unreachable Redis', () => {
     assert.equal(parseSpec('name: x\nsearch:\n  queue: rediss://redis.example.com:6380/2\n  workers: 0\n', 'deepmaker.yaml').search.queue, 'rediss://redis.example.com:6380/2');
   });
 
+  it('fidelity.schedule asha with search.queue: a warning that asha keeps at most max(1, search.workers) trainings in flight', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}/0`;
+    const root = quadrantsProject(mkdtempSync(join(tmpdir(), 'dm-nas-asha-queue-')), { ...SEARCH, fidelity: { ...SEARCH.fidelity, schedule: 'asha' }, queue: url, workers: 0 });
+    try {
+      const log = capture();
+      await assert.rejects(runStage('nas', root, root, log), /cannot use the job queue/);
+      assert.ok(log.lines.some((l) => /^warning: fidelity\.schedule asha starts at most 1 training at a time \(search\.workers\), however many queue workers take jobs/.test(l)), log.lines.join('\n'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('an unreachable Redis is an error naming the URL, and nothing is trained locally', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}/0`;
