@@ -1,18 +1,22 @@
 /**
  * NAS wall time and evaluations (trainings) per hour on a small real budget: the default search
  * space and fidelity on MNIST, 6 candidates x 2 generations, with 1 and with 2 worker processes
- * (the speed-up from the second core for the search). Each run starts from an empty evaluation
- * store. Figures are recorded, never asserted; the load average is recorded with them because other
- * work on the machine changes them.
+ * (the speed-up from the second core for the search), and, when redis-server is installed, through
+ * the job queue (search.queue) with two `deepmaker worker` processes on this machine: the queue's
+ * overhead beside two local workers. Each run starts from an empty evaluation store. Figures are
+ * recorded, never asserted; the load average is recorded with them because other work on the machine
+ * changes them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSpecStage, runStage } from '../src/plugin/runner';
 import { silentLogger } from '../src/util/log';
+import { startRedis, startWorker, type WorkerProc } from '../test/nas/fixtures/queue-procs';
 import { recordBench, timed } from './util';
 
-const SPEC = (workers: number) => `name: nasbench
+const SPEC = (workers: number, queue?: string) => `name: nasbench
 data:
   dataset: mnist
   limit: { train: 12000, test: 1000 }
@@ -22,7 +26,7 @@ search:
   fidelity: { subset: 2048, epochs: [1, 2], promote: 0.5 }
   constraints: { maxWeightBits: device, maxMacs: 600000 }
   workers: ${workers}
-`;
+${queue ? `  queue: ${queue}\n` : ''}`;
 
 /**
  * CPU seconds of this process and of its reaped children (the evaluation workers), from
@@ -36,20 +40,30 @@ function cpuSeconds(): number | undefined {
   return fields.slice(11, 15).reduce((s, v) => s + Number(v), 0) / 100;
 }
 
-async function run(workers: number) {
+async function run(workers: number, queueWorkers = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'dm-nas-bench-'));
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  const remote: WorkerProc[] = [];
   try {
-    writeFileSync(join(dir, 'deepmaker.yaml'), SPEC(workers));
+    if (queueWorkers) {
+      mkdirSync(join(dir, 'redis'));
+      redis = await startRedis(join(dir, 'redis'));
+    }
+    writeFileSync(join(dir, 'deepmaker.yaml'), SPEC(workers, redis?.url));
     await runSpecStage(dir, silentLogger);
     await runStage('data', dir, dir, silentLogger);
+    // The queue's workers wait, started, before the clock starts (as on machines that serve a team's queue).
+    for (let i = 0; i < queueWorkers; i++) remote.push(await startWorker(redis!.url, dir, `bench-${i}`, undefined, []));
     const load = loadavg()[0];
     const cpu0 = cpuSeconds();
     const [, seconds] = await timed(() => runStage('nas', dir, dir, silentLogger));
     const cpu1 = cpuSeconds();
-    const cpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+    // The queue's workers are not reaped before the end: their CPU time is not counted, so none is reported.
+    const cpu = queueWorkers || cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
     const r = JSON.parse(readFileSync(join(dir, 'dist', 'nas', 'report.json'), 'utf8'));
     return {
       workers,
+      ...(queueWorkers ? { queueWorkers } : {}),
       wallSeconds: +seconds.toFixed(1),
       candidates: r.candidates,
       trainings: r.trained,
@@ -61,6 +75,8 @@ async function run(workers: number) {
       loadAverageAtStart: +load.toFixed(2),
     };
   } finally {
+    await Promise.all(remote.map((w) => w.stop()));
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -68,11 +84,23 @@ async function run(workers: number) {
 async function main() {
   const one = await run(1);
   const two = await run(2);
+  const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+  if (!haveRedis) console.log('[bench nas] redis-server is not installed: no queue row (apt-get install redis-server)');
+  const queue = haveRedis ? await run(0, 2) : undefined;
   recordBench('nas', {
     budget: '6 candidates x 2 generations, fidelity 1/2 epochs on 2,048 MNIST samples (successive halving, promote 0.5), validation on 1,200 samples',
     oneWorker: one,
     twoWorkers: two,
     speedupFromSecondWorker: +(one.wallSeconds / two.wallSeconds).toFixed(2),
+    ...(queue
+      ? {
+          // Two `deepmaker worker` processes on this machine, a redis-server on loopback, the stage training nothing itself.
+          twoQueueWorkers: queue,
+          sameSelectedErrorAsLocal: queue.selectedValidationError === two.selectedValidationError,
+          // Extra wall time per training of the queue run over two local worker processes.
+          queueOverheadPerTrainingSeconds: +((queue.wallSeconds - two.wallSeconds) / queue.trainings).toFixed(3),
+        }
+      : {}),
   });
 }
 

@@ -22,6 +22,11 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
                                              compile and run the C on X; compare with Y or TensorFlow.js
   deepmaker calibrate [--toolchain auto|native|yowasp] [--jobs N] [--work DIR] [--refit]
                                              synthesize the DSE calibration modules, refit src/dse/calibration/ice40.json
+  deepmaker worker --queue redis://host:port[/db] [--concurrency N] [--workspace DIR] [--name NAME]
+                                             train architecture-search jobs from a BullMQ queue (search.queue);
+                                             the password comes from DEEPMAKER_REDIS_PASSWORD; run it in the
+                                             workspace (or --workspace DIR); [--lock-duration ms] [--stalled-interval ms]
+                                             tune how soon a dead worker's job goes to another (default 30000 each)
 
 Stages: ${['spec', ...STAGES.map((s) => s.name)].join(', ')}`;
 
@@ -50,12 +55,44 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   convert: async (args) => (await import('../cgen/cli.js')).convertCommand(args),
   verify: async (args) => (await import('../verify/cli.js')).verifyCommand(args),
   calibrate: async (args) => (await import('../dse/calibrate.js')).calibrateCommand(args),
+  worker: workerCommand,
 };
 
 /** Commands that print their own full help for --help. */
 const COMMANDS_WITH_HELP = new Set(['convert', 'verify']);
 /** Built-in commands. */
 const KNOWN = new Set(['validate', 'run', 'stages', 'version']);
+function wholeNumber(args: string[], name: string, min: number): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min) throw new DeepMakerError(`${name} must be a whole number >= ${min}, got '${v}'`, { where: 'deepmaker worker' });
+  return n;
+}
+
+async function workerCommand(args: string[]): Promise<number> {
+  const url = flag(args, '--queue');
+  if (!url || url.startsWith('-')) throw new DeepMakerError('no queue given', { where: 'deepmaker worker' }, 'usage: deepmaker worker --queue redis://host:port[/db] [--concurrency N] [--workspace DIR] [--name NAME]');
+  const known = ['--queue', '--concurrency', '--workspace', '--name', '--lock-duration', '--stalled-interval'];
+  for (let i = 0; i < args.length; i += 2) {
+    if (!known.includes(args[i])) throw new DeepMakerError(`unknown option '${args[i]}'`, { where: 'deepmaker worker' }, `options: ${known.join(', ')}`);
+  }
+  const { runQueueWorker } = await import('../nas/queue-worker.js');
+  const { buildDataInto } = await import('../plugin/runner.js');
+  const { consoleLogger } = await import('../util/log.js');
+  const workspaceRoot = resolve(flag(args, '--workspace') ?? process.cwd());
+  if (!existsSync(workspaceRoot)) throw new DeepMakerError(`the workspace ${workspaceRoot} does not exist`, { where: 'deepmaker worker --workspace' });
+  return runQueueWorker({
+    url,
+    concurrency: wholeNumber(args, '--concurrency', 1) ?? 1,
+    workspaceRoot,
+    name: flag(args, '--name'),
+    rebuildData: buildDataInto,
+    log: consoleLogger('worker'),
+    lockDuration: wholeNumber(args, '--lock-duration', 1000),
+    stalledInterval: wholeNumber(args, '--stalled-interval', 1000),
+  });
+}
 
 export function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

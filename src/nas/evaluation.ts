@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { seedFromKey } from '../moo/rng';
 import type { Architecture } from '../nn/arch';
 import type { Augmentation } from '../nn/augment';
 import type { BatchNormStatistics } from '../nn/batchnorm-statistics';
@@ -38,6 +39,15 @@ export interface SearchTraining {
   schedule?: 'cosine';
 }
 
+/**
+ * The seed a stratified subset is drawn from: a function of the search seed alone, so that every
+ * candidate of a search (on any machine: queue workers derive it from the job's search seed) trains
+ * on the same samples.
+ */
+export function stratifiedSubsetSeed(searchSeed: number): number {
+  return seedFromKey(`subset:${searchSeed}`);
+}
+
 export interface EvaluationTask {
   key: string;
   arch: Architecture;
@@ -62,6 +72,8 @@ export interface EvaluationResult {
   seconds: number;
   imagesPerSecond?: number;
   backend?: string;
+  /** Who trained it (`host:pid`, or a queue worker's name); informative only, never part of a result's meaning. */
+  worker?: string;
 }
 
 /** A module exporting an Evaluator under `name`; `module` is an absolute path without extension (so it loads from src/ under tsx and from build/). */

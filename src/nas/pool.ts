@@ -7,6 +7,7 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -35,7 +36,24 @@ export function workerScript(): string {
   return f;
 }
 
-export class WorkerPool {
+/** Which generation and rung a training belongs to (pools that report progress per generation use it). */
+export interface RunMeta {
+  generation: number;
+  rung: number;
+  /** The confirmation rung (search.fidelity.final), after the last generation. */
+  final?: true;
+}
+
+/**
+ * Where the search's trainings run: WorkerPool (processes on this machine) or QueuePool (a BullMQ
+ * job queue, queue.ts). The search only calls run() and close().
+ */
+export interface EvaluationPool {
+  run(task: EvaluationTask, onProgress?: (msg: string) => void, meta?: RunMeta): Promise<EvaluationResult>;
+  close(): Promise<void>;
+}
+
+export class WorkerPool implements EvaluationPool {
   private slots: Slot[] = [];
   private queue: Job[] = [];
   private nextId = 1;
@@ -106,7 +124,7 @@ export class WorkerPool {
       return;
     }
     slot.job = undefined;
-    if (m.type === 'done') job.resolve(m.result);
+    if (m.type === 'done') job.resolve({ ...m.result, worker: m.result.worker ?? `${hostname()}:${slot.child.pid}` });
     else job.reject(m.userError ? new DeepMakerError(m.error) : new Error(`evaluation of ${job.task.key.slice(0, 12)} failed in worker ${slot.child.pid}: ${m.error}`));
     this.dispatch();
   }

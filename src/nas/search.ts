@@ -11,7 +11,8 @@
  *  - optionally a confirmation rung (fidelity.final): the best `top` members of the feasible front
  *    by the selection rule are trained on all the training data for `epochs` epochs, and the
  *    selection (stage.ts) uses those errors;
- *  - parallel evaluation on a pool of worker processes;
+ *  - parallel evaluation on a pool of worker processes, or through a job queue (search.queue,
+ *    queue.ts) whose workers may be on other machines; each training records who ran it;
  *  - every evaluation stored content-addressed (evaluation.ts) and looked up before it is run.
  *
  * Resuming is replay: the optimiser is a pure function of its seed and of the results it is told,
@@ -29,9 +30,9 @@ import { architectureCost } from '../nn/cost';
 import type { QuantizationPlan } from '../quant/config';
 import { isDeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
-import { evaluationKey, EvaluationStore, type EvaluationResult, type EvaluatorRef, type Fidelity, type SearchTraining } from './evaluation';
+import { evaluationKey, EvaluationStore, stratifiedSubsetSeed, type EvaluationResult, type EvaluatorRef, type Fidelity, type SearchTraining } from './evaluation';
 import { measureCandidate, type Constraint } from './objectives';
-import { WorkerPool } from './pool';
+import { WorkerPool, type EvaluationPool, type RunMeta } from './pool';
 import { runSchedule, type ScheduleName } from './schedule';
 import type { SearchSpace } from './space';
 
@@ -53,6 +54,8 @@ export interface SearchOptions<G> {
   training: SearchTraining;
   seed: number;
   workers: number;
+  /** Where trainings run (default: `workers` local processes). runSearch closes it. */
+  pool?: EvaluationPool;
   evaluator: EvaluatorRef;
   dataDir: string;
   /** Identifies the data (part of every evaluation key). */
@@ -72,6 +75,8 @@ export interface RungRecord {
   cached: boolean;
   /** The confirmation rung's training (all training data). */
   final?: true;
+  /** Who trained it (for a stored result: who trained it first). */
+  worker?: string;
 }
 
 export interface FinalFidelity<G> {
@@ -170,20 +175,22 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       throw e;
     }
   }), { populationSize: o.population, seed: o.seed });
-  const pool = new WorkerPool(o.workers, o.evaluator, o.log);
+  const pool: EvaluationPool = o.pool ?? new WorkerPool(o.workers, o.evaluator, o.log);
   const candidates: Candidate<G>[] = [];
   const generations: GenerationSummary[] = [];
   let reference: number[] | undefined;
   let totalEvals = 0, totalHits = 0, sampleEpochs = 0;
-  let sinceSummary = { evals: 0, hits: 0 };
-  const subsetSeed = seedFromKey(`subset:${o.seed}`);
+  // Trainings (not from the store) per worker since the last generation summary.
+  let sinceSummary = { evals: 0, hits: 0, workers: new Map<string, number>() };
+  const subsetSeed = stratifiedSubsetSeed(o.seed);
 
-  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, training: SearchTraining, label: string): Promise<{ result: EvaluationResult; cached: boolean }> => {
+  const evaluate = async (key: string, arch: Architecture, fidelity: Fidelity, training: SearchTraining, label: string, meta: RunMeta): Promise<{ result: EvaluationResult; cached: boolean }> => {
     const stored = o.store.get(key);
     if (stored) return { result: stored.result, cached: true };
     const result = await pool.run(
       { key, arch, fidelity, training, seed: seedFromKey(key), ...(fidelity.stratified ? { subsetSeed } : {}), dataDir: o.dataDir },
       (msg) => o.log.info(`  ${label} ${msg}`),
+      meta,
     );
     o.store.put({ key, fidelity, result });
     return { result, cached: false };
@@ -210,22 +217,22 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     const fidelity = rungFidelity(rung);
     const key = evaluationKey({ arch: c.architecture, fidelity, training: o.training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
     const label = `gen ${c.generation} ${c.id} rung ${rung}`;
-    const { result, cached } = await evaluate(key, c.architecture, fidelity, o.training, label);
+    const { result, cached } = await evaluate(key, c.architecture, fidelity, o.training, label, { generation: c.generation, rung });
     totalEvals++;
     sinceSummary.evals++;
     sampleEpochs += fidelity.epochs * Math.min(fidelity.subset, o.trainCount ?? fidelity.subset);
     if (cached) {
       totalHits++;
       sinceSummary.hits++;
-    }
-    c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached });
+    } else if (result.worker) sinceSummary.workers.set(result.worker, (sinceSummary.workers.get(result.worker) ?? 0) + 1);
+    c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, ...(result.worker ? { worker: result.worker } : {}) });
     if (rung >= c.rung) {
       c.rung = rung;
       c.error = result.error;
     }
     o.log.info(
       `gen ${c.generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
-        `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+        `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s${onWorker(result)})`} — ${c.description}`,
     );
   };
 
@@ -251,12 +258,14 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       hypervolume: hv,
       paretoSize: front.length,
     };
-    sinceSummary = { evals: 0, hits: 0 };
+    const workers = sinceSummary.workers;
+    sinceSummary = { evals: 0, hits: 0, workers: new Map() };
     generations.push(summary);
     const best = front.reduce<Candidate<G> | undefined>((b, c) => (!b || (c.error ?? 1) < (b.error ?? 1) ? c : b), undefined);
     o.log.info(
       `generation ${generation + 1}/${o.generations}: ${summary.candidates} candidates (${summary.feasible} feasible), ${summary.evaluations} trainings (${summary.cacheHits} stored), ` +
-        `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}`,
+        `Pareto set ${front.length}, hypervolume ${hv.toFixed(4)}${best ? `, best error ${((best.error ?? 1) * 100).toFixed(2)}% (${best.id})` : ''}` +
+        (workers.size ? `; trained by ${[...workers].map(([w, n]) => `${w} (${n})`).join(', ')}` : ''),
     );
   };
 
@@ -286,21 +295,29 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     const fidelity: Fidelity = { epochs: final.epochs, subset: final.subset };
     const training: SearchTraining = { ...o.training, ...(final.schedule === 'cosine' ? { schedule: 'cosine' as const } : {}) };
     let trainings = 0, hits = 0, epochs = 0;
+    const workers = new Map<string, number>();
+    // The queue labels its progress lines by this: the confirmation rung comes after the last generation.
+    const meta: RunMeta = { generation: generations.length, rung: o.fidelity.epochs.length, final: true };
     o.log.info(`confirmation: the best ${chosen.length} of the Pareto set by the selection rule, ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`);
     await Promise.all(
       chosen.map(async (c, k) => {
         const key = evaluationKey({ arch: c.architecture, fidelity, training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
-        const { result, cached } = await evaluate(key, c.architecture, fidelity, training, `final ${c.id}`);
+        const { result, cached } = await evaluate(key, c.architecture, fidelity, training, `final ${c.id}`, meta);
         trainings++;
         epochs += fidelity.epochs * fidelity.subset;
         if (cached) hits++;
-        c.final = { rung: o.fidelity.epochs.length, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, final: true };
+        else if (result.worker) workers.set(result.worker, (workers.get(result.worker) ?? 0) + 1);
+        c.final = {
+          rung: o.fidelity.epochs.length, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, final: true,
+          ...(result.worker ? { worker: result.worker } : {}),
+        };
         o.log.info(
           `final ${c.id} (rank ${k + 1} at low fidelity, ${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): error ${(result.error * 100).toFixed(2)}% ` +
-            `(low fidelity ${((c.error ?? 1) * 100).toFixed(2)}%)${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s)`} — ${c.description}`,
+            `(low fidelity ${((c.error ?? 1) * 100).toFixed(2)}%)${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s${onWorker(result)})`} — ${c.description}`,
         );
       }),
     );
+    if (workers.size) o.log.info(`confirmation: ${trainings} trainings (${hits} stored); trained by ${[...workers].map(([w, n]) => `${w} (${n})`).join(', ')}`);
     totalEvals += trainings;
     totalHits += hits;
     return { candidates: chosen, fidelity, training, evaluations: trainings, cacheHits: hits, sampleEpochs: epochs };
@@ -367,6 +384,11 @@ function referencePoint(objectives: string[], firstGeneration: Candidate[], cons
     const max = Math.max(0, ...source.map((c) => c.objectives[k]).filter((v) => Number.isFinite(v)));
     return max > 0 ? 1.1 * max : 1;
   });
+}
+
+/** ` on host:pid` for a result that says who trained it. */
+function onWorker(r: EvaluationResult): string {
+  return r.worker ? ` on ${r.worker}` : '';
 }
 
 export function formatValues(v: Record<string, number>): string {

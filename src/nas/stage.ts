@@ -16,7 +16,7 @@
  * {skipped: true, reason}; train then uses train.architecture.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { readNpy } from '../data/npy';
 import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
@@ -26,7 +26,7 @@ import type { QuantizeSpec } from '../quant/config';
 import type { SearchSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
-import { canonicalJson, sha256, sha256File } from '../util/fs';
+import { canonicalJson, sha256File } from '../util/fs';
 import { EvaluationStore, type EvaluatorRef } from './evaluation';
 import { quantizationForCounting, resolveConstraints } from './objectives';
 // Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
@@ -39,6 +39,8 @@ import { chainSpace } from './spaces/chain';
 import { denseNetSpace } from './spaces/densenet';
 import { compact, hypervolumeSvg, paretoSvg } from './svg';
 import { TRAIN_EVALUATOR } from './train-evaluator';
+import type { EvaluationPool } from './pool';
+import { combineDataHash, QueuePool, type DataFiles } from './queue';
 
 /** Where trainings are stored: one content-addressed store per workspace (keys hold everything a result depends on). */
 export function evaluationStoreDir(workspaceRoot: string): string {
@@ -106,6 +108,10 @@ export type NasReport =
       /** The confirmation rung and the selection regret, with search.fidelity.final. */
       confirmation?: RegretReport;
       workers: number;
+      /** search.queue, when the trainings went through the job queue. */
+      queue?: string;
+      /** Trainings run in this invocation, per worker (host:pid or a queue worker's name), the confirmation rung's included. */
+      trainedBy: Record<string, number>;
       wallSeconds: number;
       files: string[];
     };
@@ -114,14 +120,20 @@ export function makeSpace(name: 'densenet' | 'chain', ctx: SpaceContext): Search
   return (name === 'chain' ? chainSpace(ctx) : denseNetSpace(ctx)) as unknown as SearchSpace<unknown>;
 }
 
-/** sha256 over the training and validation tensors: part of every evaluation key. */
-export async function dataHash(dataDir: string): Promise<string> {
-  const parts: string[] = [];
+/** sha256 of each training and validation tensor (queue jobs name their data by them). */
+export async function dataFileHashes(dataDir: string): Promise<DataFiles> {
+  const out: Partial<DataFiles> = {};
   for (const split of ['train', 'validation'] as const) {
     const f = splitFiles(split);
-    parts.push(await sha256File(join(dataDir, f.x)), await sha256File(join(dataDir, f.y)));
+    out[f.x as keyof DataFiles] = await sha256File(join(dataDir, f.x));
+    out[f.y as keyof DataFiles] = await sha256File(join(dataDir, f.y));
   }
-  return sha256(parts.join('\n'));
+  return out as DataFiles;
+}
+
+/** sha256 over the training and validation tensors: part of every evaluation key. */
+export async function dataHash(dataDir: string): Promise<string> {
+  return combineDataHash(await dataFileHashes(dataDir));
 }
 
 export function paretoEntry(c: Candidate): ParetoEntry {
@@ -147,6 +159,15 @@ function selectedEntry(c: Candidate): SelectedEntry {
   const e = paretoEntry(c);
   if (!c.final) return e;
   return { ...e, error: c.final.error, validationAccuracy: c.final.validationAccuracy, epochs: c.final.epochs, subset: c.final.subset, lowFidelityError: c.error };
+}
+
+/** Trainings of this invocation (not from the store) per worker: every rung's and the confirmation rung's. */
+function trainedBy(candidates: Candidate[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of candidates) {
+    for (const r of [...c.rungs, ...(c.final ? [c.final] : [])]) if (!r.cached && r.worker) out[r.worker] = (out[r.worker] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** Rows of the training split (the confirmation rung trains on all of them). */
@@ -181,6 +202,9 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] });
   const quantization = quantizationForCounting(ctx.spec.quantize);
   const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);
+  if (s.workers === 0 && !s.queue) {
+    throw new DeepMakerError('search.workers is 0 and search.queue is not set: nothing would train', { where: 'search.workers' }, 'set search.workers to 1 or more, or search.queue to a Redis URL that workers serve');
+  }
   const schedule = s.fidelity.schedule ?? 'rungs';
   const final = s.fidelity.final;
   const trainCount = trainRows(dataDir);
@@ -188,8 +212,28 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     `${s.algorithm} over the ${s.space} space: population ${s.population}, ${s.generations} generations, objectives ${s.objectives.join(', ')}` +
       `${constraints.length ? `, constraints ${constraints.map((c) => `${c.objective} <= ${c.limit}`).join(', ')}` : ''}; ` +
       `fidelity ${s.fidelity.epochs.join('/')} epochs on ${s.fidelity.subset}${s.fidelity.stratify ? ' class-stratified' : ''} samples (${schedule === 'rungs' ? '' : `${schedule}, `}promote ${s.fidelity.promote})` +
-      `${final ? `, then the best ${final.top} confirmed with ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${trainCount}` : ''}; ${s.workers} workers`,
+      `${final ? `, then the best ${final.top} confirmed with ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${trainCount}` : ''}; ` +
+      (s.queue ? `trainings through the queue ${s.queue}, ${s.workers} local workers` : `${s.workers} workers`),
   );
+  if (s.queue && schedule === 'asha') {
+    // asha's decisions depend on how many trainings are in flight, so that number is fixed by the
+    // spec (search.workers), not by how many queue workers happen to be running.
+    ctx.log.warn(
+      `fidelity.schedule asha starts at most ${Math.max(1, s.workers)} training${Math.max(1, s.workers) > 1 ? 's' : ''} at a time (search.workers), however many queue workers take jobs; ` +
+        'raise search.workers (local processes) to keep more queue workers busy, or use rungs or hyperband, which queue a whole rung at once',
+    );
+  }
+  const evaluator = opts.evaluator ?? TRAIN_EVALUATOR;
+  const files = await dataFileHashes(dataDir);
+  const hash = combineDataHash(files);
+  // With search.queue, trainings go to the BullMQ queue (checked first: an unreachable Redis is an
+  // error naming the URL, never a silent local run); the search itself is the same either way.
+  let pool: EvaluationPool | undefined;
+  if (s.queue) {
+    const project = relative(ctx.workspaceRoot, ctx.projectRoot).split(sep).join('/') || '.';
+    if (project.startsWith('..')) throw new DeepMakerError(`the project ${ctx.projectRoot} is outside the workspace ${ctx.workspaceRoot}`, { where: 'search.queue' }, 'queue workers find a project by its path in the workspace');
+    pool = await QueuePool.open({ url: s.queue, context: { searchSeed: s.seed, evaluator, data: { project, hash, files } }, log: ctx.log, localWorkers: s.workers, workspaceRoot: ctx.workspaceRoot });
+  }
   const result: SearchResult = await runSearch({
     space,
     algorithm: s.algorithm,
@@ -207,9 +251,10 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     training: s.training,
     seed: s.seed,
     workers: s.workers,
-    evaluator: opts.evaluator ?? TRAIN_EVALUATOR,
+    pool,
+    evaluator,
     dataDir,
-    dataHash: await dataHash(dataDir),
+    dataHash: hash,
     store: new EvaluationStore(evaluationStoreDir(ctx.workspaceRoot)),
     log: ctx.log,
   });
@@ -276,6 +321,8 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     select: selectText,
     ...(confirmation ? { confirmation } : {}),
     workers: s.workers,
+    ...(s.queue ? { queue: s.queue } : {}),
+    trainedBy: trainedBy(result.candidates),
     wallSeconds,
     files: ['candidates.jsonl', 'pareto.json', 'pareto.svg', 'hypervolume.svg', 'selected.json', 'report.json'],
   });

@@ -52,3 +52,17 @@ export async function runStage(name: string, projectRoot: string, workspaceRoot:
   );
   log.info(`done in ${((Date.now() - started) / 1000).toFixed(1)} s -> ${join(projectRoot, 'dist', name)}`);
 }
+
+/**
+ * Runs a project's data stage from its deepmaker.yaml into `outDir`, leaving the project's dist/
+ * alone (queue workers rebuild the tensors a job names into a cache of their own this way).
+ */
+export async function buildDataInto(projectRoot: string, workspaceRoot: string, outDir: string, log: Logger): Promise<void> {
+  const file = join(projectRoot, SPEC_FILE);
+  const spec = loadSpec(file);
+  const views = await stageViews(spec, projectRoot, file);
+  const run = await stageByName('data')!.load();
+  const workDir = join(projectRoot, '.deepmaker', 'data');
+  mkdirSync(workDir, { recursive: true });
+  await run({ stage: 'data', projectRoot, workspaceRoot, spec: views.data, outDir, workDir, inputDir: (s) => join(projectRoot, 'dist', s), log });
+}

@@ -153,7 +153,9 @@ function toProblem(e: ErrorObject, root: YamlNode, lc: LineCounter, file: string
   }
   const node = findValueNode(root, path);
   const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
-  let message = e.message ?? 'invalid value';
+  // A schema node may carry its own `errorMessage` (ignored by ajv, strict: false): what is wrong and what to do, in words.
+  const custom = (e.parentSchema as { errorMessage?: unknown } | undefined)?.errorMessage;
+  let message = typeof custom === 'string' ? custom : e.message ?? 'invalid value';
   if (e.keyword === 'enum') message += `: ${((e.params as any).allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'enum' && node && isScalar(node)) {
     const s = nearest(String(node.value), ((e.params as any).allowedValues as unknown[]).map(String));

@@ -70,6 +70,8 @@ export interface SearchSpec {
   training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   workers: number;
+  /** redis://host:port[/db] or rediss://…: train through a BullMQ queue (src/nas/queue.ts). */
+  queue?: string;
   seed: number;
   select: SelectSpec;
 }
