@@ -30,9 +30,11 @@ a file-to-memory harness (harness.c) and a Makefile.
                       bits for activations, for weights and biases what their largest value needs.
 --storage S         arrays (default): the weights compiled in (weights.c);
                       files: weights/*.f32 read at run time (harness -w DIR)
+--force             replace DIR wholly even when it is not an earlier deepmaker convert output
+                      (without it such a non-empty folder is refused; an earlier output is replaced)
 -h, --help          this help
 
-Writes to DIR: layers.json, knobs.json, model.h, model.c, weights.c/weights.h or weights/,
+Writes to DIR (into a temporary sibling first, renamed into place when complete): layers.json, knobs.json, model.h, model.c, weights.c/weights.h or weights/,
 harness.c, Makefile, source/ (a copy of the model files) and report.json (layer table, params, MACs).
 The number format is a set of #ifndef defaults in model.h, so a build can change it without
 converting again: make -C DIR KNOBS="-DDM_FIXED=1 -DDM_A_BITS=8 -DDM_A_INT=3".
