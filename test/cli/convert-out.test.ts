@@ -10,10 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { KERAS_FIXTURES } from '../fixtures/location';
 
 const BIN = resolve(__dirname, '..', '..', 'bin', 'deepmaker.js');
 const KILL = resolve(__dirname, 'kill-on-write.cjs');
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
+const FIXTURES = KERAS_FIXTURES;
 const JSON_MODEL = join(FIXTURES, 'hls4ml_keras_3layer/KERAS_3layer.json');
 const H5_MODEL = join(FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5');
 

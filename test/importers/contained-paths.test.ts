@@ -18,8 +18,9 @@ import { isDeepMakerError } from '../../src/util/errors';
 import { silentLogger } from '../../src/util/log';
 import { saveTfjsModel } from '../cgen/tfjs-models';
 import { kerasV3Dense } from './keras3-writer';
+import { KERAS_FIXTURES } from '../fixtures/location';
 
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/keras');
+const FIXTURES = KERAS_FIXTURES;
 
 function refused(p: Promise<unknown>, ...patterns: RegExp[]) {
   return assert.rejects(p, (e: Error) => {
