@@ -43,6 +43,9 @@ export async function runBitstreamStage(ctx: StageContext<BitstreamView>): Promi
   if (synth.device !== device.name || synth.board !== (board?.name ?? 'none')) {
     throw new DeepMakerError(`dist/synth was built for ${synth.device} / ${synth.board}, not ${device.name} / ${board?.name ?? 'none'}`, { file: join(synthDir, 'manifest.json') }, 'rerun the synth stage');
   }
+  if (synth.accel.modelId === undefined || synth.accel.outputs === undefined) {
+    throw new DeepMakerError('dist/synth was built by an older deepmaker (no model identity for the UART protocol)', { file: join(synthDir, 'manifest.json') }, 'rerun the synth stage');
+  }
   const toolchain = selectToolchain(t.toolchain);
   const work = join(ctx.workDir, 'run');
   rmSync(work, { recursive: true, force: true });
