@@ -133,7 +133,9 @@ export class SerialLineSim {
 
   private startFrame(): void {
     const byte = this.queue.shift()!;
-    const t0 = Math.max(this.lineFree, this.clock);
+    // Back to back (the line freed within the last clock): the exact fractional time, so a message
+    // keeps the host's rate however the frame ends were rounded; after a pause: now.
+    const t0 = this.clock > this.lineFree + 1 ? this.clock : this.lineFree;
     const p = this.opts.period;
     const levels = [0];
     for (let b = 0; b < 8; b++) levels.push((byte >> b) & 1);
