@@ -235,6 +235,11 @@ describe('UART wrapper', () => {
     assert.match(t.verilog, /assign LED4 = last_class\[3\];/);
     assert.doesNotMatch(t.verilog, /LED5/, 'no LED for a class bit the model does not have');
     assert.equal(t.timeoutClocks, 1_200_000);
+    // The identity block (src/fpga/board-protocol.ts), byte k in bits [8k+7:8k]: "DM", version 1, 4-bit
+    // classes, 784 bytes in, 10 classes, 16-bit logits, the model identity.
+    const info = /\.INFO\(128'h([0-9a-f]{32})\)/.exec(t.verilog);
+    assert.ok(info, 'the bridge gets its identity block');
+    assert.equal(Buffer.from(info[1], 'hex').reverse().toString('hex'), '444d0104100300000a001000cdab3412');
     assert.throws(() => boardTop(getBoard('icebreaker')!, { inputBytes: 1, outputs: 300, outBits: 8, classBits: 9, modelId: 0 }), /more than 256 classes/);
   });
 });
