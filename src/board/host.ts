@@ -75,8 +75,9 @@ export class BoardLink {
   }
 
   write(bytes: Uint8Array): Promise<void> {
+    const failed = (e: Error) => new DeepMakerError(`writing to the serial port ${this.path} failed: ${e.message}`, { where: this.path }, 'was the board unplugged? Plug it in and rerun');
     return new Promise((resolve, reject) => {
-      this.port.write(Buffer.from(bytes), (err) => (err ? reject(err) : this.port.drain((e) => (e ? reject(e) : resolve()))));
+      this.port.write(Buffer.from(bytes), (err) => (err ? reject(failed(err)) : this.port.drain((e) => (e ? reject(failed(e)) : resolve()))));
     });
   }
 

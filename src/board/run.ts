@@ -146,7 +146,7 @@ export async function runBoard(opts: BoardOptions): Promise<BoardReport> {
     };
     if (sim) {
       const line = lineSamples(sim.events(), project.iface.inputBytes, CMD_SAMPLE, CMD_INFO, INFO_BYTES);
-      if (line.length !== n) throw new Error(`the simulated line recorded ${line.length} samples for ${n}`);
+      if (line.length !== n) throw new DeepMakerError(`the simulated line recorded ${line.length} samples for the ${n} answered`, { where: 'deepmaker board --simulate' }, 'a bug in the serial-line record (src/fpga/serial-sim.ts); the answers above were checked');
       const us = (clocks: number) => clocks / sim!.clockMHz;
       const mean = (f: (s: (typeof line)[0]) => number) => line.reduce((a, s) => a + f(s), 0) / line.length;
       const transferUs = us(mean((s) => s.sendClocks + s.answerClocks));

@@ -60,8 +60,9 @@ async function main(configFile: string): Promise<void> {
   writeFileSync(cfg.ready, String(process.pid));
   for (;;) {
     const out = line.run(SLICE);
-    if (out.length) process.stdout.write(Buffer.from(out));
+    // The frames first: once the host has an answer it may read the record of its frames.
     flushEvents();
+    if (out.length) process.stdout.write(Buffer.from(out));
     if (line.takeDrained()) {
       // The queue ran empty at a frame's end: give the pty a moment to deliver the rest of the message.
       await new Promise<void>((resolve) => {
