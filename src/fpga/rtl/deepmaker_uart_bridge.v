@@ -40,7 +40,7 @@ module deepmaker_uart_bridge #(
 );
   localparam integer NW = $clog2(INPUT_BYTES + 1);
   localparam integer TW = $clog2(TIMEOUT_CLKS + 1);
-  localparam integer IW = $clog2(INFO_BYTES + 1);
+  localparam integer IW = $clog2(INFO_BYTES);      // the index of the byte being sent: 4 bits for 16
   localparam [7:0] CMD_SAMPLE = 8'h53;   // 'S'
   localparam [7:0] CMD_INFO   = 8'h3F;   // '?'
 
@@ -59,8 +59,7 @@ module deepmaker_uart_bridge #(
   reg        resync;               // resets the accelerator after a timeout
   reg        tx_start;
   reg  [7:0] tx_byte;
-  reg        class_pending;        // a class answer waits for the transmitter
-  reg  [7:0] class_byte;
+  reg        class_pending;        // a class answer (last_class) waits for the transmitter
   reg        info_active;          // identity bytes are being sent
   reg  [IW-1:0] info_index;        // the next identity byte
 
@@ -92,7 +91,6 @@ module deepmaker_uart_bridge #(
       tx_start      <= 1'b0;
       tx_byte       <= 8'd0;
       class_pending <= 1'b0;
-      class_byte    <= 8'd0;
       info_active   <= 1'b0;
       info_index    <= {IW{1'b0}};
       error         <= 1'b0;
@@ -149,7 +147,7 @@ module deepmaker_uart_bridge #(
       end else if (tx_ready) begin
         if (class_pending) begin
           tx_start      <= 1'b1;
-          tx_byte       <= class_byte;
+          tx_byte       <= last_class;   // zero-extended (CLASS_BITS <= 8: at most 256 classes)
           class_pending <= 1'b0;
         end else if (info_active) begin
           tx_start   <= 1'b1;
@@ -163,7 +161,6 @@ module deepmaker_uart_bridge #(
       // class that arrives as the previous one is handed over is not lost)
       if (out_valid && out_last) begin
         class_pending <= 1'b1;
-        class_byte    <= out_class;      // zero-extended (CLASS_BITS <= 8: at most 256 classes)
         last_class    <= out_class;
         error         <= 1'b0;
       end
