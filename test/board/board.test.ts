@@ -182,7 +182,7 @@ describe('deepmaker board on the simulated board', { timeout: 900_000 }, () => {
     }
   });
 
-  it('--program without iceprog says what to install; --simulate needs no port', async () => {
+  it('--program runs iceprog on the bitstream, or says what to install without it; a run needs a port or --simulate', async () => {
     const path = process.env.PATH;
     process.env.PATH = mkdtempSync(join(tmpdir(), 'empty-path-'));
     try {
@@ -192,6 +192,20 @@ describe('deepmaker board on the simulated board', { timeout: 900_000 }, () => {
     } finally {
       process.env.PATH = path;
       rmSync(join(root, 'dist/bitstream'), { recursive: true, force: true });
+    }
+    // With iceprog on PATH (a stand-in that records its arguments) the bitstream is loaded before the port is opened.
+    const bin = mkdtempSync(join(tmpdir(), 'fake-iceprog-'));
+    try {
+      writeFileSync(join(bin, 'iceprog'), `#!/bin/sh\necho "$@" > ${join(bin, 'args')}\n`, { mode: 0o755 });
+      process.env.PATH = `${bin}:${path}`;
+      mkdirSync(join(root, 'dist/bitstream'), { recursive: true });
+      writeFileSync(join(root, 'dist/bitstream/deepmaker.bin'), Buffer.alloc(16));
+      await assert.rejects(runBoard({ projectRoot: root, port: '/dev/deepmaker-no-such-tty', program: true, samples: 1 }), /cannot open the serial port/);
+      assert.equal(readFileSync(join(bin, 'args'), 'utf8').trim(), join(root, 'dist/bitstream/deepmaker.bin'));
+    } finally {
+      process.env.PATH = path;
+      rmSync(join(root, 'dist/bitstream'), { recursive: true, force: true });
+      rmSync(bin, { recursive: true, force: true });
     }
     await assert.rejects(runBoard({ projectRoot: root, samples: 1 }), /no serial port given[\s\S]*--port \/dev\/ttyUSB1/);
     assert.equal(getBoard('icebreaker')!.uartRx, 'RX');
