@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       const sources = write(gen.verilog);
       const dataFiles = write(gen.hex);
       const [accel, synthSeconds] = await timed(() => synthesize({ toolchain, device, dir: join(dir, 'accel'), sources, dataFiles, top: gen.top, name: 'accel' }));
-      const top = await synthesizeBoardTop({ toolchain, device, board, accel: gen.interface, accelNetlist: accel.netlistVerilog, baud: 115200, clock: { mhz: board.oscillatorMHz }, dir: join(dir, 'top') });
+      const top = await synthesizeBoardTop({ toolchain, device, board, accel: { ...gen.interface, modelId: 0 }, accelNetlist: accel.netlistVerilog, baud: 115200, clock: { mhz: board.oscillatorMHz }, dir: join(dir, 'top') });
       mkdirSync(join(dir, 'pack'), { recursive: true });
       const packed = await packedUtilization({ toolchain, device, package: 'sg48', dir: join(dir, 'pack'), netlistJson: top.synth.netlistJson });
       const packedCells = packed.ICESTORM_LC?.used ?? NaN;

@@ -20,6 +20,9 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
                                              any Keras/TF.js model to flat C (layer table, knobs, harness)
   deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--format fixed<W,I>] [--sweep 4,6,8]
                                              compile and run the C on X; compare with Y or TensorFlow.js
+  deepmaker board [--spec path] (--port DEV | --simulate) [--baud B] [--samples N] [--program]
+                                             stream test samples to the FPGA (or the simulated board) and
+                                             check every answer against the C model (deepmaker board --help)
   deepmaker calibrate [--toolchain auto|native|yowasp] [--jobs N] [--work DIR] [--refit]
                                              synthesize the DSE calibration modules, refit src/dse/calibration/ice40.json
   deepmaker worker --queue redis://host:port[/db] [--concurrency N] [--workspace DIR] [--name NAME]
@@ -56,6 +59,7 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   verify: async (args) => (await import('../verify/cli.js')).verifyCommand(args),
   calibrate: async (args) => (await import('../dse/calibrate.js')).calibrateCommand(args),
   worker: workerCommand,
+  board: async (args) => (await import('../board/cli.js')).boardCommand(args),
 };
 
 /** Commands that print their own full help for --help. */

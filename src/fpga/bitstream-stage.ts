@@ -43,6 +43,9 @@ export async function runBitstreamStage(ctx: StageContext<BitstreamView>): Promi
   if (synth.device !== device.name || synth.board !== (board?.name ?? 'none')) {
     throw new DeepMakerError(`dist/synth was built for ${synth.device} / ${synth.board}, not ${device.name} / ${board?.name ?? 'none'}`, { file: join(synthDir, 'manifest.json') }, 'rerun the synth stage');
   }
+  if (synth.accel.modelId === undefined || synth.accel.outputs === undefined) {
+    throw new DeepMakerError('dist/synth was built by an older deepmaker (no model identity for the UART protocol)', { file: join(synthDir, 'manifest.json') }, 'rerun the synth stage');
+  }
   const toolchain = selectToolchain(t.toolchain);
   const work = join(ctx.workDir, 'run');
   rmSync(work, { recursive: true, force: true });
@@ -130,7 +133,7 @@ export async function runBitstreamStage(ctx: StageContext<BitstreamView>): Promi
     pll: clock.pll ? { primitive: board?.pll === 'pad' ? 'SB_PLL40_PAD' : 'SB_PLL40_CORE', ...clock.pll } : undefined,
     cycles: synth.cycles,
     latencyUs: round(latencyUs),
-    uart: uart ? { baud: uart.baud, actualBaud: Math.round(uart.actualBaud), clocksPerBit: uart.clocksPerBit, inputBytes: synth.accel.inputBytes, transferUs: round(uartTransferUs(synth.accel.inputBytes, uart.actualBaud)) } : undefined,
+    uart: uart ? { baud: uart.baud, actualBaud: Math.round(uart.actualBaud), clocksPerBit: uart.clocksPerBit, inputBytes: synth.accel.inputBytes, transferUs: round(uartTransferUs(1 + synth.accel.inputBytes, uart.actualBaud)) } : undefined,
     timingMet: true,
     clocks: pnr.clocks.map((c) => ({ clock: c.clock, achievedMHz: round(c.achievedMHz), constraintMHz: c.constraintMHz })),
     device: device.name,
@@ -157,7 +160,7 @@ function describeClock(c: DesignClock, board: Board | undefined): string {
   return board && c.mhz === board.oscillatorMHz ? `${c.mhz} MHz (the ${board.name}'s oscillator)` : `${c.mhz} MHz`;
 }
 
-/** Time to send one sample over the UART, 8N1 (10 bits a byte), back to back. */
+/** Time to send `bytes` over the UART, 8N1 (10 bits a byte), back to back. A sample is its command byte and inputBytes bytes (src/fpga/board-protocol.ts). */
 export function uartTransferUs(bytes: number, baud: number): number {
   return (bytes * 10 * 1e6) / baud;
 }

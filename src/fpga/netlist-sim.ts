@@ -872,6 +872,24 @@ export class NetlistSimulator {
     return this.portBits(name).length;
   }
 
+  /**
+   * Every net's settled value (a copy). The serial-line simulation compares snapshots a clock apart
+   * with unchanged inputs to find when the design is at rest and simulated time may skip ahead.
+   */
+  snapshot(): Int32Array {
+    if (this.dirty) this.settle();
+    return this.v.slice();
+  }
+
+  /** Whether every net's settled value equals a snapshot's. */
+  matches(snapshot: Int32Array): boolean {
+    if (this.dirty) this.settle();
+    const v = this.v;
+    if (snapshot.length !== v.length) return false;
+    for (let i = 0; i < v.length; i++) if (v[i] !== snapshot[i]) return false;
+    return true;
+  }
+
   // --- time --------------------------------------------------------------------------------
 
   /** Propagate the combinational logic from the current inputs and state. */

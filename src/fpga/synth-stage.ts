@@ -32,6 +32,7 @@ import type { SynthResources } from './resources';
 import { runStreamOnNetlist } from './stream-sim';
 import { synthesize, SynthResult, yosysWarnings } from './synth';
 import { selectToolchain, Toolchain, ToolchainChoice } from './toolchain';
+import { modelIdentity } from './board-protocol';
 import { AccelPorts, boardTop, BoardTop, DEFAULT_BAUD, DesignClock, uartRtlPaths } from './uart-top';
 
 export interface SynthView {
@@ -99,6 +100,9 @@ export async function runSynthStage(ctx: StageContext<SynthView>): Promise<void>
   const rtlDir = ctx.inputDir('rtl');
   const iface = readJson<StreamInterface>(join(rtlDir, 'interface.json'));
   const { sources, dataFiles } = rtlInputs(rtlDir);
+  // What the board answers to an identify command: a host run for another model refuses it.
+  const modelId = modelIdentity(join(rtlDir, 'interface.json'), [...sources, ...dataFiles]);
+  const ports: AccelPorts = { inputBytes: iface.inputBytes, outputs: iface.outputs, outBits: iface.outBits, classBits: iface.classBits, modelId };
   const work = join(ctx.workDir, 'run');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -117,7 +121,7 @@ export async function runSynthStage(ctx: StageContext<SynthView>): Promise<void>
     // At the oscillator's clock: the bitstream stage chooses the design clock and, for a PLL clock,
     // synthesizes this top again around the same accelerator netlist (the PLL is a hard block; only
     // the UART divider's constants change).
-    const top = await synthesizeBoardTop({ toolchain, device, board, accel: iface, accelNetlist: accel.netlistVerilog, baud, clock: { mhz: board.oscillatorMHz }, dir: join(work, 'top') });
+    const top = await synthesizeBoardTop({ toolchain, device, board, accel: ports, accelNetlist: accel.netlistVerilog, baud, clock: { mhz: board.oscillatorMHz }, dir: join(work, 'top') });
     final = top.synth;
     ctx.log.info(`${top.boardTop.module} (${board.title}, UART ${baud} baud): ${figures(final.resources, device)}`);
     checkFit(final.resources, device, `the ${board.name} top (accelerator + UART)`, final.logFile);
@@ -190,7 +194,7 @@ export async function runSynthStage(ctx: StageContext<SynthView>): Promise<void>
     netlist: 'netlist.json',
     roms: report.roms,
     cycles: netlistSim.cycles,
-    accel: { top: iface.top, netlist: final !== accel ? 'accel.v' : 'netlist.v', inputBytes: iface.inputBytes, outBits: iface.outBits, classBits: iface.classBits },
+    accel: { top: iface.top, netlist: final !== accel ? 'accel.v' : 'netlist.v', ...ports },
     baud,
   };
   writeFileSync(join(ctx.outDir, 'manifest.json'), canonicalJson(manifest));
@@ -207,7 +211,7 @@ export interface SynthManifest {
   /** Clocks per inference, counted on the synthesized netlist (the latency at the clock the bitstream stage chooses). */
   cycles: number;
   /** The accelerator alone (its synthesized Verilog) and its stream ports, for a board top made again at another clock. */
-  accel: { top: string; netlist: string; inputBytes: number; outBits: number; classBits: number };
+  accel: { top: string; netlist: string } & AccelPorts;
   baud: number;
 }
 

@@ -6,6 +6,7 @@
 import { DeepMakerError } from '../util/errors';
 import { fpgaAsset } from './assets';
 import { Board, boardPins, boardPcfPath } from './boards';
+import { hexId, infoBlock, infoVerilog, INFO_BYTES, PROTOCOL_VERSION } from './board-protocol';
 import { PllConfig, pllParameters } from './pll';
 
 export const UART_RTL_FILES = ['deepmaker_uart_rx.v', 'deepmaker_uart_tx.v', 'deepmaker_uart_bridge.v'];
@@ -19,8 +20,12 @@ export const DEFAULT_BAUD = 115200;
 /** What the wrapper needs to know of the accelerator (src/rtl/interface.ts StreamInterface). */
 export interface AccelPorts {
   inputBytes: number;
+  /** Logits per sample: the classes. */
+  outputs: number;
   outBits: number;
   classBits: number;
+  /** The model identity the board answers to an identify command (src/fpga/board-protocol.ts modelIdentity). */
+  modelId: number;
 }
 
 /**
@@ -122,7 +127,9 @@ ${pll}
     .INPUT_BYTES(${accel.inputBytes}),
     .OUT_BITS(${accel.outBits}),
     .CLASS_BITS(${accel.classBits}),
-    .TIMEOUT_CLKS(${timeoutClocks})
+    .TIMEOUT_CLKS(${timeoutClocks}),
+    .INFO_BYTES(${INFO_BYTES}),
+    .INFO(${infoVerilog(infoBlock(accel))})  // identity: "DM", protocol ${PROTOCOL_VERSION}, ${accel.inputBytes} bytes in, ${accel.outputs} classes, model ${hexId(accel.modelId)}
   ) u_bridge (
     .clk(${clk}), .rst(rst), .rx(${board.uartRx}), .tx(${board.uartTx}),
     .ready(ready), .error(error), .last_class(last_class)

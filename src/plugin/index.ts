@@ -51,6 +51,14 @@ function nodesFor(file: string, options: DeepMakerPluginOptions, context: Create
     },
   };
   for (const stage of STAGES) targets[`${p}${stage.name}`] = stageTarget(stage, root, inRepo, p);
+  // Talks to a board (or the simulated one): never cached, after the bitstream.
+  targets[`${p}board`] = {
+    executor: 'deepmaker:board',
+    options: {},
+    cache: false,
+    dependsOn: [`${p}bitstream`],
+    metadata: { description: 'Stream test samples to the FPGA over its serial port (--port, or --simulate: the synthesized board top behind a pseudo-terminal) and check every answer against the C model; writes dist/board/report.json.' },
+  };
   return {
     projects: {
       [root]: {

@@ -15,7 +15,7 @@ const REST = (clockMHz: number | 'auto') => `dse:
   check: 0
   maxLanes: 2
 sim:
-  samples: 8
+  samples: 20
   netlistSamples: 4
 target:
   device: ice40-up5k
@@ -43,7 +43,7 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
     for (const t of ['spec', 'data', 'nas', 'train', 'convert', 'dse', 'rtl', 'sim', 'synth', 'bitstream']) assert.equal(ran[`model:${t}`], 'ran', `${t}: ${JSON.stringify(ran)}`);
 
     const sim = report(ws, 'sim');
-    assert.equal(sim.samples, 8);
+    assert.equal(sim.samples, 20);
     assert.equal(sim.bitExact, sim.samples, 'the RTL equals the C fixed-point model on every sample');
     assert.equal(sim.cycles, sim.predictedCycles);
 
@@ -79,6 +79,24 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
     assert.equal(bit.cycles, cycles, 'the netlist counts the cycles the RTL simulation counted');
     assert.ok(Math.abs(bit.latencyUs - cycles / bit.clockMHz) < 0.01);
     assert.match(ws.read('dist/bitstream/board_top.v'), /SB_PLL40_PAD/);
+  });
+
+  it('`nx run model:board --simulate --samples=20`: the PLL-clocked bitstream\'s top on the simulated line answers every sample as the C model; never cached', async () => {
+    const bit = report(ws, 'bitstream');
+    for (let run = 0; run < 2; run++) {
+      const r = await ws.nx(['run', 'model:board', '--simulate', '--samples=20', '--output-style=static']);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /20\/20 answers agree with the C fixed-point model/);
+      // Nx prints the task with its arguments, and a cached task with "[local cache]".
+      assert.match(r.out, /^> nx run model:board --simulate --samples=20\s*$/m, `run ${run}: the board target ran, not from a cache`);
+    }
+    const b = report(ws, 'board');
+    assert.deepEqual(b.agreement, { agree: 20, samples: 20, rate: 1 });
+    assert.equal(b.accuracy.labelled, 20);
+    assert.equal(b.simulatedLine.clockMHz, bit.clockMHz);
+    assert.equal(b.simulatedLine.clocksPerBit, bit.uart.clocksPerBit, 'the divider of the bitstream\'s clock');
+    assert.equal(b.simulatedLine.netlist, 'top without PLL');
+    assert.ok(b.simulatedLine.transferUs > 0 && b.simulatedLine.computeUs > 0 && b.simulatedLine.samplesPerSecond > 0);
   });
 
   it('`nx run model:report` adds verify and writes the project page; every hardware stage comes from the cache', async () => {

@@ -20,6 +20,7 @@ import { SynthResult, synthesize } from '../../src/fpga/synth';
 import { checkNetlistAgainstVectors, SimVectors } from '../../src/fpga/synth-stage';
 import { selectToolchain, Toolchain } from '../../src/fpga/toolchain';
 import { uartRtlPaths } from '../../src/fpga/uart-top';
+import { CMD_INFO, CMD_SAMPLE, modelIdentity } from '../../src/fpga/board-protocol';
 import { runStage } from '../../src/plugin/runner';
 import { streamInterface } from '../../src/rtl/interface';
 import { readJson } from '../../src/util/fs';
@@ -109,7 +110,7 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     assert.deepEqual(readJson(join(root, 'dist/synth/manifest.json')), {
       device: 'ice40-up5k', package: 'sg48', board: 'icebreaker', top: synthReport.top, netlist: 'netlist.json', roms: ['rom/tiny_weights.hex'],
       cycles: synthReport.netlistSim.cycles, baud: 115200,
-      accel: { top: 'deepmaker_accel', netlist: 'accel.v', inputBytes: TINY.inputs, outBits: TINY.outBits, classBits: TINY.classBits },
+      accel: { top: 'deepmaker_accel', netlist: 'accel.v', inputBytes: TINY.inputs, outputs: TINY.outputs, outBits: TINY.outBits, classBits: TINY.classBits, modelId: modelIdentity(join(root, 'dist/rtl/interface.json'), [join(root, 'dist/rtl/deepmaker_accel.v'), join(root, 'dist/rtl/tiny_weights.hex')]) },
     });
   });
 
@@ -186,26 +187,33 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     const cpb = 16;
     const [a, b, c] = randomSamples(3, 11);
     const expect = [a, b, c].map((x) => argmax(referenceLogits(weights, x)));
-    const waves: number[][] = [[], [], [], [], []];
+    const S = (x: ArrayLike<number>) => [CMD_SAMPLE, ...Array.from(x)];
+    const waves: number[][] = [[], [], [], [], [], []];
     // lane 0: exact baud rate, two samples back to back (the host waits for each reply)
     idleLine(waves[0], 50);
-    serialFrames(waves[0], a, cpb);
+    serialFrames(waves[0], S(a), cpb);
     idleLine(waves[0], 2000);
-    serialFrames(waves[0], b, cpb);
+    serialFrames(waves[0], S(b), cpb);
     // lanes 1, 2: a host 3 % slower / faster than the FPGA
     idleLine(waves[1], 50);
-    serialFrames(waves[1], a, cpb * 1.03);
+    serialFrames(waves[1], S(a), cpb * 1.03);
     idleLine(waves[2], 50);
-    serialFrames(waves[2], a, cpb * 0.97);
+    serialFrames(waves[2], S(a), cpb * 0.97);
     // lane 3: half a sample, a pause longer than the timeout, then a whole sample
     idleLine(waves[3], 50);
-    serialFrames(waves[3], a.subarray(0, 10), cpb);
+    serialFrames(waves[3], S(a.subarray(0, 10)), cpb);
     idleLine(waves[3], 4000);
-    serialFrames(waves[3], c, cpb);
+    serialFrames(waves[3], S(c), cpb);
     // lane 4: a byte with a broken stop bit, then the line goes idle
     idleLine(waves[4], 50);
     serialFrames(waves[4], [0x55], cpb, { badStop: true });
     idleLine(waves[4], 100);
+    // lane 5: a byte that is no command (dropped, error), the identify command (16 bytes of INFO: zeros
+    // here, the parameter's default), then a sample
+    idleLine(waves[5], 50);
+    serialFrames(waves[5], [0x00, CMD_INFO], cpb);
+    idleLine(waves[5], 16 * 10 * cpb + 200);
+    serialFrames(waves[5], S(b), cpb);
 
     const sim = new NetlistSimulator(netlist, 'deepmaker_uart_bridge', { lanes: waves.length });
     const traces = runSerial(sim, waves, 2500);
@@ -226,6 +234,8 @@ describe('iCE40 flow on a hand-written 8-lane accelerator', { timeout: 900_000 }
     assert.deepEqual(replies[4], [], 'no reply to a framing error');
     assert.equal(traces[4].error[traces[4].error.length - 1], 1, 'a framing error raises error');
     assert.equal(traces[4].ready[traces[4].ready.length - 1], 1, 'and the bridge is ready for a sample again');
+    assert.deepEqual(replies[5].map((r) => r.value), [...new Array(16).fill(0), expect[1]], 'the identity block, then the class');
+    assert.ok(traces[5].error.some((e) => e === 1), 'a byte that is no command raises error');
     for (const l of [0, 1, 2]) assert.equal(traces[l].error.some((e) => e === 1), false, `lane ${l} saw no error`);
   });
 });

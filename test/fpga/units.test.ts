@@ -159,7 +159,7 @@ describe('resource figures', () => {
   it('puts the PLL in the board top when the clock needs one, and divides the UART from that clock', () => {
     const ib = getBoard('icebreaker')!;
     const clock = requestedClock(ib, 30);
-    const t = boardTop(ib, { inputBytes: 784, outBits: 16, classBits: 4 }, 3_000_000, 100, clock);
+    const t = boardTop(ib, { inputBytes: 784, outputs: 10, outBits: 16, classBits: 4, modelId: 0x1234abcd }, 3_000_000, 100, clock);
     assert.match(t.verilog, /SB_PLL40_PAD #\(/);
     assert.match(t.verilog, /\.PACKAGEPIN\(CLK\)/);
     assert.match(t.verilog, /\.DIVF\(7'b1001111\)/);
@@ -168,9 +168,9 @@ describe('resource figures', () => {
     assert.equal(t.clocksPerBit, 10, '30 MHz / 3 Mbaud');
     assert.match(t.verilog, /\.CLKS_PER_BIT\(10\)/);
     assert.equal(t.timeoutClocks, 3_000_000);
-    const hx = boardTop(getBoard('ice40-hx8k-breakout')!, { inputBytes: 784, outBits: 16, classBits: 4 }, 115200, 100, requestedClock(getBoard('ice40-hx8k-breakout')!, 24));
+    const hx = boardTop(getBoard('ice40-hx8k-breakout')!, { inputBytes: 784, outputs: 10, outBits: 16, classBits: 4, modelId: 0x1234abcd }, 115200, 100, requestedClock(getBoard('ice40-hx8k-breakout')!, 24));
     assert.match(hx.verilog, /SB_PLL40_CORE #\([\s\S]*\.REFERENCECLK\(CLK\)/);
-    const plain = boardTop(ib, { inputBytes: 784, outBits: 16, classBits: 4 });
+    const plain = boardTop(ib, { inputBytes: 784, outputs: 10, outBits: 16, classBits: 4, modelId: 0x1234abcd });
     assert.doesNotMatch(plain.verilog, /SB_PLL40/);
     assert.match(plain.verilog, /\.clk\(CLK\)/);
   });
@@ -227,7 +227,7 @@ describe('UART wrapper', () => {
   });
 
   it('generates a board top that drives the board LEDs with their polarity', () => {
-    const t = boardTop(getBoard('icebreaker')!, { inputBytes: 784, outBits: 16, classBits: 4 });
+    const t = boardTop(getBoard('icebreaker')!, { inputBytes: 784, outputs: 10, outBits: 16, classBits: 4, modelId: 0x1234abcd });
     assert.equal(t.module, 'deepmaker_icebreaker_top');
     assert.match(t.verilog, /\.CLKS_PER_BIT\(104\)/);
     assert.match(t.verilog, /\.INPUT_BYTES\(784\)/);
@@ -235,7 +235,12 @@ describe('UART wrapper', () => {
     assert.match(t.verilog, /assign LED4 = last_class\[3\];/);
     assert.doesNotMatch(t.verilog, /LED5/, 'no LED for a class bit the model does not have');
     assert.equal(t.timeoutClocks, 1_200_000);
-    assert.throws(() => boardTop(getBoard('icebreaker')!, { inputBytes: 1, outBits: 8, classBits: 9 }), /more than 256 classes/);
+    // The identity block (src/fpga/board-protocol.ts), byte k in bits [8k+7:8k]: "DM", version 1, 4-bit
+    // classes, 784 bytes in, 10 classes, 16-bit logits, the model identity.
+    const info = /\.INFO\(128'h([0-9a-f]{32})\)/.exec(t.verilog);
+    assert.ok(info, 'the bridge gets its identity block');
+    assert.equal(Buffer.from(info[1], 'hex').reverse().toString('hex'), '444d0104100300000a001000cdab3412');
+    assert.throws(() => boardTop(getBoard('icebreaker')!, { inputBytes: 1, outputs: 300, outBits: 8, classBits: 9, modelId: 0 }), /more than 256 classes/);
   });
 });
 
