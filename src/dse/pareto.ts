@@ -52,7 +52,11 @@ export function choosePoint(points: ExploredPoint[], rule: ChooseRule, budget?: 
     const base = points.find((p) => p.genome.every((c) => c === 0));
     const needs = base && budget
       ? ': one lane per layer needs ' +
-        (['logicCells', 'ebr', 'dsp', 'spram'] as const).map((k) => `${base.cost[k]}${base.cost[k] > budget[k] ? ` > ${budget[k]}` : ` of ${budget[k]}`} ${k === 'logicCells' ? 'logic cells' : k.toUpperCase()}`).join(', ')
+        (['logicCells', 'ebr', 'dsp', 'spram'] as const).map((k) => {
+          // Logic is judged on the packed prediction (src/dse/packing.ts) when the cost has one.
+          const used = k === 'logicCells' ? (base.cost.packedLogicCells ?? base.cost.logicCells) : base.cost[k];
+          return `${used}${used > budget[k] ? ` > ${budget[k]}` : ` of ${budget[k]}`} ${k === 'logicCells' ? 'logic cells once packed' : k.toUpperCase()}`;
+        }).join(', ')
       : '';
     throw new DeepMakerError(
       `no explored directive set fits the device with the spec margin (not even one lane per layer)${needs}`,

@@ -19,6 +19,7 @@ import { argmaxRows } from '../../src/verify/metrics';
 import { formatTraceDiff } from '../../src/verify/trace';
 import type { ConvertSpec } from '../../src/cgen/convert';
 import { cnnModel, randomInputs, saveTfjsModel, tfjsPredict } from '../cgen/tfjs-models';
+import { KERAS_FIXTURES } from '../fixtures/location';
 
 function ctx<V>(root: string, stage: string, spec: V): StageContext<V> {
   const outDir = join(root, 'dist', stage);
@@ -130,7 +131,7 @@ describe('verify stage against real labels', () => {
   // A trained MNIST CNN (TinyMaix's mnist_valid.h5, Keras 2.8: three strided conv + BN + ReLU, global
   // average pool, dense, softmax) on the first MNIST test images with their true labels: the
   // accuracy then measures the model, not the reference's agreement with itself.
-  const FIXTURE = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'keras', 'tinymaix_mnist_cnn', 'mnist_valid.h5');
+  const FIXTURE = join(KERAS_FIXTURES, 'tinymaix_mnist_cnn', 'mnist_valid.h5');
   const M = 200;
   let root: string;
   before(() => {
