@@ -2,7 +2,9 @@
  * In a checkout of this package, Nx runs the compiled plugin in build/, not src/: a stage run after
  * an edit without `npm run build` would run the old code, and the search would store its results
  * under keys that describe the new code. scripts/build.mjs records what it compiled: the SHA-256 of
- * every TypeScript source (build/.built-from.json, written by writeBuildRecord). The executors
+ * every TypeScript source and of every JSON file under src/ (the compiler copies the data modules
+ * import, e.g. src/dse/calibration/*.json, into build/: an edit there needs a build too; a stale
+ * packing model in build/ once steered a search) (build/.built-from.json, written by writeBuildRecord). The executors
  * refuse to run while a source differs from that record. Contents, not times: a copied or freshly
  * checked-out tree with the same sources is current. A package without sources beside build/ is
  * not checked.
@@ -19,14 +21,14 @@ export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
 export const RUNS_COMPILED = __dirname.includes(`${sep}build${sep}`);
 const SOURCE_DIRS = ['src', 'executors', 'generators'];
 
-/** SHA-256 of each TypeScript source of the package, keyed by its path ('/'-separated, relative to the package). */
+/** SHA-256 of each TypeScript source of the package (and each JSON data file under src/), keyed by its path ('/'-separated, relative to the package). */
 export function sourceDigests(packageRoot: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts')) out[relative(packageRoot, path).split(sep).join('/')] = createHash('sha256').update(readFileSync(path)).digest('hex');
+      else if (e.name.endsWith('.ts') || (e.name.endsWith('.json') && relative(packageRoot, path).startsWith(`src${sep}`))) out[relative(packageRoot, path).split(sep).join('/')] = createHash('sha256').update(readFileSync(path)).digest('hex');
     }
   };
   for (const d of SOURCE_DIRS) if (existsSync(join(packageRoot, d))) walk(join(packageRoot, d));

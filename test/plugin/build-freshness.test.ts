@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { staleBuildMessage, staleSources, writeBuildRecord } from '../../src/plugin/build-freshness';
 
-const FILES = ['src/nn/train.ts', 'src/nas/search.ts', 'executors/nas/impl.ts', 'src/README.md'];
+const FILES = ['src/nn/train.ts', 'src/nas/search.ts', 'executors/nas/impl.ts', 'src/README.md', 'src/dse/calibration/packing.json', 'executors/nas/schema.json'];
 
 function checkout(): string {
   const root = mkdtempSync(join(tmpdir(), 'dm-fresh-'));
@@ -30,8 +30,13 @@ test('a build records its sources; edited, added and removed sources are named, 
     writeFileSync(join(root, 'src/nas/new.ts'), '');
     rmSync(join(root, 'executors/nas/impl.ts'));
     writeFileSync(join(root, 'src/README.md'), 'not a source\n');
+    // Executor schemas are read by Nx from the package, not compiled: not a source.
+    writeFileSync(join(root, 'executors/nas/schema.json'), '{}\n');
     assert.deepEqual(staleSources(root), ['executors/nas/impl.ts', 'src/nas/new.ts', 'src/nas/search.ts']);
-    assert.match(staleBuildMessage(root)!, /executors\/nas\/impl\.ts, src\/nas\/new\.ts, src\/nas\/search\.ts changed after the last build: run `npm run build`/);
+    // A data file the compiler copies into build/ (imported JSON) is a source.
+    writeFileSync(join(root, 'src/dse/calibration/packing.json'), '{ "ffShare": 0.9 }\n');
+    assert.deepEqual(staleSources(root), ['executors/nas/impl.ts', 'src/dse/calibration/packing.json', 'src/nas/new.ts', 'src/nas/search.ts']);
+    assert.match(staleBuildMessage(root)!, /executors\/nas\/impl\.ts, src\/dse\/calibration\/packing\.json, src\/nas\/new\.ts and 1 more changed after the last build: run `npm run build`/);
     // A copy of the package (as npm installs it) carries its record along.
     const copy = mkdtempSync(join(tmpdir(), 'dm-fresh-copy-'));
     writeBuildRecord(root);
