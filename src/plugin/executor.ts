@@ -20,21 +20,40 @@ function projectRootOf(context: ExecutorContext): string | undefined {
   return isAbsolute(project.root) ? project.root : join(context.root, project.root);
 }
 
-/** The `board` target: `deepmaker board` with the target's options (src/board/run.ts). */
-export async function runBoardExecutor(options: BoardExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+/** The task's project root once the compiled build is known to be current; undefined (said on stderr) otherwise. */
+function readyProjectRoot(context: ExecutorContext): string | undefined {
   const projectRoot = projectRootOf(context);
   if (!projectRoot) {
     console.error('deepmaker: no project for this task');
-    return { success: false };
+    return undefined;
   }
   if (RUNS_COMPILED) {
     const stale = staleBuildMessage(PACKAGE_ROOT);
     if (stale) {
       console.error(stale);
-      return { success: false };
+      return undefined;
     }
   }
+  return projectRoot;
+}
+
+/** Runs an executor's work: success, or the error on stderr (a DeepMakerError as its message alone). */
+async function succeeds(work: () => Promise<void>): Promise<{ success: boolean }> {
   try {
+    await work();
+    return { success: true };
+  } catch (e) {
+    if (isDeepMakerError(e)) console.error(e.message);
+    else console.error(e);
+    return { success: false };
+  }
+}
+
+/** The `board` target: `deepmaker board` with the target's options (src/board/run.ts). */
+export async function runBoardExecutor(options: BoardExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const projectRoot = readyProjectRoot(context);
+  if (!projectRoot) return { success: false };
+  return succeeds(async () => {
     const { runBoard } = await import('../board/run.js');
     const { summary } = await import('../board/cli.js');
     const report = await runBoard({
@@ -51,35 +70,12 @@ export async function runBoardExecutor(options: BoardExecutorOptions, context: E
       },
     });
     console.log(summary(report));
-    return { success: true };
-  } catch (e) {
-    if (isDeepMakerError(e)) console.error(e.message);
-    else console.error(e);
-    return { success: false };
-  }
+  });
 }
 
 /** The body of every executor: find the project root and run the stage function. Nothing else lives in executors. */
 export async function runStageExecutor(stage: string, context: ExecutorContext): Promise<{ success: boolean }> {
-  const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
-  if (!project) {
-    console.error(`deepmaker: no project for this task`);
-    return { success: false };
-  }
-  const projectRoot = isAbsolute(project.root) ? project.root : join(context.root, project.root);
-  if (RUNS_COMPILED) {
-    const stale = staleBuildMessage(PACKAGE_ROOT);
-    if (stale) {
-      console.error(stale);
-      return { success: false };
-    }
-  }
-  try {
-    await runStage(stage, projectRoot, context.root);
-    return { success: true };
-  } catch (e) {
-    if (isDeepMakerError(e)) console.error(e.message);
-    else console.error(e);
-    return { success: false };
-  }
+  const projectRoot = readyProjectRoot(context);
+  if (!projectRoot) return { success: false };
+  return succeeds(() => runStage(stage, projectRoot, context.root));
 }
