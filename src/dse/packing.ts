@@ -11,7 +11,8 @@
  * with luts and ffs as the calibrated predictor gives them for the accelerator, `top` the UART
  * wrapper's own logic, and `ffShare` the largest share of unpaired flip-flops seen on real designs
  * (bench/admission.bench.ts, in src/dse/calibration/packing.json), so the prediction is an upper
- * envelope of what was measured: a design admitted on it has packed into the device every time so far.
+ * envelope of the designs it was fitted on (designs measured after a fit can need more: see the
+ * source field; the search and the DSE keep a margin of the device free on top of it).
  */
 import shipped from './calibration/packing.json';
 
