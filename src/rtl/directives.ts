@@ -24,10 +24,18 @@ export interface LayerDirective {
 }
 
 /** The file: dist/dse/chosen.json `directives`, or what `defaultDirectives` makes. */
+export type Architecture = 'engines' | 'array';
+
 export interface DirectiveSet {
   version: 1;
   model?: string;
   device?: string;
+  /**
+   * engines: every MAC layer has its own lanes, weight ROMs and accumulators. array: one shared MAC
+   * array (src/rtl/array.ts) with as many lanes as the widest layer's directive, driven by each MAC
+   * engine in turn. Default: engines.
+   */
+  architecture?: Architecture;
   defaults?: LayerDirective;
   layers?: Record<string, LayerDirective>;
 }

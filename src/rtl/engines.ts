@@ -24,6 +24,8 @@ import type { Affine, EnginePlan, Level } from './plan';
 import type { QMac, QPool, QElementwise } from './qmodel';
 import { signedBitsFor } from './qmodel';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
+import type { ArraySpec } from './array';
+import { usesTree } from './array';
 
 export interface RomImage {
   /** File name (beside the Verilog; $readmemh reads it relative to the working directory). */
@@ -68,6 +70,8 @@ export interface EngineContext {
   tensor(name: string): { size: number; bits: number; banks: number };
   /** How many of this engine's multipliers may use DSPs (the rest are LUT multipliers). */
   dspBudget: number;
+  /** The shared MAC array (architecture: array): a MAC engine drives it instead of having lanes of its own. */
+  array?: ArraySpec;
 }
 
 /** Icebram swaps initialised EBR contents word for word; ROM images are padded to whole 256-word blocks. */
@@ -156,7 +160,7 @@ function addrSlice(r: AffineReg, bits: number): string {
  * A signed LUT multiplier as a sum of partial products, modulo 2^pb (Yosys cannot turn it into an
  * SB_MAC16): w·x = Σ_{i<wb-1} w[i]·x·2^i − w[wb-1]·x·2^(wb-1).
  */
-function lutMultiply(w: string, wb: number, x: string, xb: number, pb: number): string {
+export function lutMultiply(w: string, wb: number, x: string, xb: number, pb: number): string {
   const xs = sext(x, xb, pb);
   const terms: string[] = [];
   for (let i = 0; i < wb; i++) {
@@ -181,6 +185,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   });
   let dspMultipliers = 0;
   let lutMultipliers = 0;
+  const arr = p.kind === 'mac' ? ctx.array : undefined;
 
   // ---- ports
   L.line(`// ${p.op.layer} (${p.op.irType}): ${describe(p)}`);
@@ -197,7 +202,10 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     });
     L.line('output wire wr_en,');
     L.line(`output wire [${writeAddrBits - 1}:0] wr_addr,`);
-    L.line(`output wire [${writeBits - 1}:0] wr_data`);
+    if (arr) {
+      L.line(`output wire [${writeBits - 1}:0] wr_data,`);
+      L.lines(arrayPorts(arr).map((x, i, all) => (i + 1 < all.length ? `${x},` : x)));
+    } else L.line(`output wire [${writeBits - 1}:0] wr_data`);
   });
   L.line(');');
   L.indent(() => {
@@ -211,7 +219,9 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     regs.push(obReg);
     const coReg = p.coIndex ? affineReg('a_co', p.coIndex, levels) : undefined;
     if (coReg) regs.push(coReg);
-    const wReg = p.weightAddr ? affineReg('a_w', p.weightAddr, levels) : undefined;
+    // On the array the weight address is the shared ROMs' word: the layer's base is folded into the register.
+    const wAff = p.weightAddr && arr ? { ...p.weightAddr, base: p.weightAddr.base + arr.bases.get(p.module)! } : p.weightAddr;
+    const wReg = wAff ? affineReg('a_w', wAff, levels) : undefined;
     if (wReg) regs.push(wReg);
     const iyReg = p.pad ? affineReg('a_iy', p.pad.iy, levels) : undefined;
     const ixReg = p.pad ? affineReg('a_ix', p.pad.ix, levels) : undefined;
@@ -288,7 +298,10 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     // ---- datapath to the accumulators; declares acc_k (k < accs), gdone, gfinal, accBits
     let accBits: number;
     let srcFrac: number;
-    if (p.op.kind === 'mac') {
+    if (p.op.kind === 'mac' && arr) {
+      accBits = emitArrayDriver(L, p, p.op, reads[0], arr, wReg!);
+      srcFrac = p.op.prodFrac;
+    } else if (p.op.kind === 'mac') {
       const r = emitMacDatapath(L, p, p.op, reads[0], ctx, roms, wReg!);
       accBits = r.accBits;
       srcFrac = p.op.prodFrac;
@@ -308,7 +321,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     // The writer walks the group's outputs (base + lane·step): its registers must reach one step past the last.
     const wobWidth = Math.max(obReg.width, signedBitsFor(0, out.size + p.laneStep));
     const wcoWidth = Math.max(cow, signedBitsFor(0, p.coCount + p.laneStep));
-    emitWriter(L, p, accBits, srcFrac, writeAddrBits, wobWidth, wcoWidth, roms, ctx, (n) => {
+    emitWriter(L, p, accBits, srcFrac, writeAddrBits, wobWidth, wcoWidth, roms, ctx, arr, (n) => {
       dspMultipliers += n.dsp;
       lutMultipliers += n.lut;
     });
@@ -477,6 +490,57 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   return { accBits: A, dsp, lut };
 }
 
+/** Ports of a MAC engine on the shared array (src/rtl/array.ts). */
+function arrayPorts(a: ArraySpec): string[] {
+  return [
+    `output wire [${a.addrBits - 1}:0] ar_waddr`,
+    `output wire [${a.lanes * a.xBits - 1}:0] ar_x`,
+    'output wire ar_v',
+    'output wire ar_f',
+    'output wire ar_t',
+    'output wire ar_e',
+    'output wire ar_red',
+    'output wire ar_wsh',
+    `input wire [${a.accBits - 1}:0] ar_sh0`,
+    'input wire ar_gdone',
+    'input wire ar_gfinal',
+  ];
+}
+
+/**
+ * A MAC engine's side of the shared array: the weight address while busy, its operands and pipeline
+ * flags at S1 (all zero while idle, so the top ORs the engines), and the array's group-done while this
+ * engine owns the array. Declares gdone, gfinal and wshift for the writer.
+ */
+function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, a: ArraySpec, wReg: AffineReg): number {
+  const XB = op.inFormat.bits;
+  L.line(`assign ar_waddr = busy ? ${addrSlice(wReg, a.addrBits)} : ${a.addrBits}'d0;`);
+  L.line('wire xok = v1 & p1;');
+  const lanes: string[] = [];
+  for (let l = a.lanes - 1; l >= 0; l--) {
+    if (l >= p.lanes) {
+      lanes.push(`${a.xBits}'d0`);
+      continue;
+    }
+    const word = rd.words > 1 ? `rd0_q[${(l + 1) * XB - 1}:${l * XB}]` : 'rd0_q';
+    if (rd.words > 1 || l === 0) L.line(`wire [${XB - 1}:0] xw${rd.words > 1 ? l : 0} = ${word};`);
+    lanes.push(`(xok ? ${sext(`xw${rd.words > 1 ? l : 0}`, XB, a.xBits)} : ${a.xBits}'d0)`);
+  }
+  L.line(`assign ar_x = {${lanes.join(', ')}};`);
+  L.line('assign ar_v = v1;');
+  L.line('assign ar_f = v1 & f1;');
+  L.line('assign ar_t = v1 & t1;');
+  L.line('assign ar_e = v1 & e1;');
+  L.line(`assign ar_red = ${usesTree(p) ? 'v1' : "1'b0"};`);
+  // The engine owns the array from start to done (the engines run one after the other).
+  L.line('reg own;');
+  L.line("always @(posedge clk) if (rst) own <= 1'b0; else if (start) own <= 1'b1; else if (done) own <= 1'b0;");
+  L.line('wire gdone = ar_gdone & own;');
+  L.line('wire gfinal = ar_gfinal;');
+  L.line('wire wshift;');
+  return op.accBits;
+}
+
 function emitPoolDatapath(L: Lines, p: EnginePlan, op: QPool, rd: ReadPortInfo): { accBits: number; frac: number } {
   const XB = rd.bits;
   const n = op.window[0] * op.window[1];
@@ -554,6 +618,7 @@ function emitWriter(
   cow: number,
   roms: RomImage[],
   ctx: EngineContext,
+  arr: ArraySpec | undefined,
   count: (n: { dsp: number; lut: number }) => void,
 ): void {
   const op = p.op;
@@ -568,15 +633,17 @@ function emitWriter(
   L.line(`reg [${lw - 1}:0] wl;`);
   L.line(`reg [${obw - 1}:0] wob;`);
   L.line(`reg [${cow - 1}:0] wco;`);
-  const shadow = p.pipeline || accs === 1;
+  // On the array the shadows are the array's (it loads them on gdone and shifts them on ar_wsh).
+  const shadow = !arr && (p.pipeline || accs === 1);
   if (shadow) for (let k = 0; k < accs; k++) L.line(`reg [${A - 1}:0] sh${k};`);
-  const src = (k: number) => (shadow ? `sh${k}` : `acc${k}`);
+  const src = (k: number) => (arr ? sext('ar_sh0', arr.accBits, A) : shadow ? `sh${k}` : `acc${k}`);
+  if (arr) L.line('assign ar_wsh = wact;');
   // Another output follows in this group: more lanes and the next channel exists.
   const nextCo = `(wco + ${lit(step, cow + 1)})`;
   const more = accs > 1 ? `(wl != ${ulit(accs - 1, lw)}) && ($signed({1'b0, ${nextCo}}) < $signed(${lit(p.coCount, cow + 2)}))` : "1'b0";
   L.line(`wire wmore = ${more};`);
   L.line('assign wfree = wact & ~wmore;');
-  L.line(`assign wshift = ${shadow ? "1'b0" : 'wact'};`);
+  L.line(`assign wshift = ${shadow || arr ? "1'b0" : 'wact'};`);
   L.line('always @(posedge clk) begin');
   L.indent(() => {
     L.line("if (rst) wact <= 1'b0;");

@@ -19,6 +19,7 @@ import { allocateBuffers, PhysicalMemory, TensorBuffer } from './buffers';
 import { CycleReport, predictFromPlans } from './cycles';
 import { DirectiveSet, ResolvedDirective, resolveDirectives } from './directives';
 import { emitEngine, EngineModule, leafModules, RomImage } from './engines';
+import { ArraySpec, emitArray, planArray } from './array';
 import { StreamInterface, streamInterface } from './interface';
 import { placeConcatenations } from './concat';
 import { buildPlans, EnginePlan } from './plan';
@@ -49,6 +50,8 @@ export interface GeneratedRtl {
   roms: RomImage[];
   cycles: CycleReport;
   dspUsed: number;
+  /** The shared MAC array (architecture: array), else undefined. */
+  array?: ArraySpec;
 }
 
 export const RTL_FILE = 'deepmaker_accel.v';
@@ -65,12 +68,16 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
     return { size: b.size, bits: q.tensors.get(name)!.format.bits, banks: b.banks };
   };
   // DSPs go to the lanes in layer order; a layer forced to `dsp` must get all it needs.
+  // On the shared array they go to the array's lanes first, then to the ternary layers' scale multipliers.
   let dspLeft = device.dsp;
+  const array = set.architecture === 'array' ? planArray(plans, device.dsp) : undefined;
+  const arrayModule = array ? emitArray(array, plans) : undefined;
+  if (arrayModule) dspLeft -= arrayModule.dspMultipliers;
   const engines = plans.map((p) => {
     const d = p.directive;
     let budget = 0;
     if (p.kind === 'mac' && d.multiplier !== 'lut') {
-      const need = p.op.kind === 'mac' && p.op.ternaryScale ? 1 : p.lanes;
+      const need = p.op.kind === 'mac' && p.op.ternaryScale ? 1 : array ? 0 : p.lanes;
       if (d.multiplier === 'dsp' && need > dspLeft) {
         throw new DeepMakerError(
           `needs ${need} DSP multipliers, ${dspLeft} of the ${device.dsp} on ${device.name} are left`,
@@ -80,11 +87,11 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
       }
       budget = Math.min(need, dspLeft);
     }
-    const e = emitEngine(p, { tensor, dspBudget: budget });
+    const e = emitEngine(p, { tensor, dspBudget: budget, array });
     dspLeft -= e.dspMultipliers;
     return e;
   });
-  const topText = emitTop(q, engines, buffers, memories);
+  const topText = emitTop(q, engines, buffers, memories, array);
   const verilog = new Map<string, string>();
   verilog.set(
     RTL_FILE,
@@ -94,11 +101,12 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
       '',
       leafModules(),
       ...engines.map((e) => e.verilog),
+      ...(arrayModule ? [arrayModule.verilog] : []),
       topText,
     ].join('\n'),
   );
   const hex = new Map<string, string>();
-  const roms = engines.flatMap((e) => e.roms);
+  const roms = [...engines.flatMap((e) => e.roms), ...(arrayModule?.roms ?? [])];
   for (const r of roms) hex.set(r.file, r.contents);
   const outT = q.tensors.get(q.output)!;
   const inputShape = ir.layers.find((l) => l.name === q.input.name)!.outputShape;
@@ -117,5 +125,6 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
     roms,
     cycles: predictFromPlans(plans),
     dspUsed: device.dsp - dspLeft,
+    array,
   };
 }

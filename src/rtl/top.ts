@@ -7,9 +7,14 @@
 import type { PhysicalMemory, TensorBuffer } from './buffers';
 import { bankBits, memAddrBits } from './buffers';
 import type { EngineModule } from './engines';
+import type { ArraySpec } from './array';
+import { ARRAY_MODULE } from './array';
 import { bytesPerElement, classBits, TOP_MODULE } from './interface';
 import type { QModel } from './qmodel';
 import { clog2, Lines, sext, ulit } from './verilog';
+
+/** One-bit ports of a MAC engine on the shared array. */
+const ARRAY_FLAGS = ['v', 'f', 't', 'e', 'red', 'wsh'];
 
 interface Writer {
   en: string;
@@ -31,7 +36,7 @@ interface Reader {
   key: string;
 }
 
-export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string, TensorBuffer>, memories: PhysicalMemory[]): string {
+export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string, TensorBuffer>, memories: PhysicalMemory[], array?: ArraySpec): string {
   const L = new Lines();
   const inT = q.input;
   const outT = q.tensors.get(q.output)!;
@@ -120,8 +125,27 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
       const ports = ['.clk(clk)', '.rst(rst)', `.start(${n}_start)`, `.done(${n}_done)`];
       e.reads.forEach((_, j) => ports.push(`.rd${j}_en(${n}_rd${j}_en)`, `.rd${j}_addr(${n}_rd${j}_addr)`, `.rd${j}_q(${n}_rd${j}_q)`));
       ports.push(`.wr_en(${n}_wr_en)`, `.wr_addr(${n}_wr_addr)`, `.wr_data(${n}_wr_data)`);
+      if (array && e.plan.kind === 'mac') {
+        L.line(`wire [${array.addrBits - 1}:0] ${n}_ar_waddr;`);
+        L.line(`wire [${array.lanes * array.xBits - 1}:0] ${n}_ar_x;`);
+        L.line(`wire ${ARRAY_FLAGS.map((f) => `${n}_ar_${f}`).join(', ')};`);
+        ports.push(`.ar_waddr(${n}_ar_waddr)`, `.ar_x(${n}_ar_x)`, ...ARRAY_FLAGS.map((f) => `.ar_${f}(${n}_ar_${f})`));
+        ports.push('.ar_sh0(ar_sh0)', '.ar_gdone(ar_gdone)', '.ar_gfinal(ar_gfinal)');
+      }
       L.line(`${e.plan.module} u_${n} (${ports.join(', ')});`);
     });
+    if (array) {
+      // The shared MAC array: an idle engine drives zeros, so the active engine's ports are the OR of all.
+      const drivers = engines.map((e, i) => ({ e, n: `e${i}` })).filter(({ e }) => e.plan.kind === 'mac');
+      const or = (port: string) => drivers.map(({ n }) => `${n}_ar_${port}`).join(' | ');
+      L.line('// ---- shared MAC array');
+      L.line(`wire [${array.accBits - 1}:0] ar_sh0;`);
+      L.line('wire ar_gdone, ar_gfinal;');
+      const ports = ['.clk(clk)', '.rst(rst)', `.waddr(${or('waddr')})`, `.x(${or('x')})`];
+      ports.push(`.v1(${or('v')})`, `.f1(${or('f')})`, `.t1(${or('t')})`, `.e1(${or('e')})`, `.red1(${or('red')})`, `.wsh(${or('wsh')})`);
+      ports.push('.sh0(ar_sh0)', '.gdone(ar_gdone)', '.gfinal(ar_gfinal)');
+      L.line(`${ARRAY_MODULE} u_array (${ports.join(', ')});`);
+    }
     L.line(`assign last_done = e${engines.length - 1}_done;`);
 
     // ---- memories: writers and readers per physical memory

@@ -1,0 +1,236 @@
+/**
+ * The shared MAC array (`architecture: array`): one set of lanes, weight ROMs, accumulators and
+ * shadow registers that every MAC engine drives in turn.
+ *
+ * The engines run one after the other (src/rtl/top.ts), so in the per-layer design the lanes of every
+ * layer but one sit idle at any moment. Here a MAC engine keeps only what is its own — the loop nest,
+ * the address registers, the output-address delay line and the writer (bias, scale, requantize,
+ * activation) — and the datapath between them is one module:
+ *
+ *   S0  the active engine drives the weight address (its layer's words start at `bases[module]` in
+ *       the shared ROMs); idle engines drive zeros, so the top ORs the engines' ports together
+ *   S1  ROM words and the engine's operands (zero unless valid) arrive
+ *   S2  one product register per lane (SB_MAC16, LUT multiplier, or add/sub for ternary weights)
+ *   S2b adder tree over the lanes, for layers that unroll their reduction
+ *   acc accumulators; on a group's last step they are copied to shadow registers, which the active
+ *       engine's writer shifts out one per cycle (`wsh`)
+ *
+ * The pipeline has the per-layer engines' depths (D_MAC direct, D_MAC_TREE through the tree), so the
+ * cycle formula of src/rtl/cycles.ts holds unchanged. Widths are the widest layer's; a narrower layer
+ * takes the low bits of the shadow (sums wrap modulo 2^accBits, and a wider sum truncated is the same
+ * sum), products are exact at any width, so every layer stays bit-exact with the C model.
+ */
+import type { EnginePlan } from './plan';
+import type { QMac } from './qmodel';
+import type { RomImage } from './engines';
+import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH } from './engines';
+import { clog2, hexImage, Lines, sext } from './verilog';
+
+export const ARRAY_MODULE = 'dm_array';
+
+export interface ArraySpec {
+  /** Lanes of the array (the most any MAC engine uses). */
+  lanes: number;
+  /** Weight bits of a lane (2-bit sign-magnitude codes when `ternary`). */
+  wBits: number;
+  /** Operand bits of a lane. */
+  xBits: number;
+  /** Accumulator bits (the widest layer's). */
+  accBits: number;
+  /** Accumulators and shadow registers (the most outputs any engine produces per group). */
+  accs: number;
+  /** Every MAC layer is ternary: the lanes add, subtract or skip. */
+  ternary: boolean;
+  /** Some layer sums its lanes through the adder tree. */
+  tree: boolean;
+  /** First shared-ROM word of each MAC engine's weights. */
+  bases: Map<string, number>;
+  /** Words of the shared ROMs. */
+  words: number;
+  addrBits: number;
+  /** Lanes on SB_MAC16s (the rest are LUT lanes). */
+  dspLanes: number;
+}
+
+function macOf(p: EnginePlan): QMac {
+  if (p.op.kind !== 'mac') throw new Error(`${p.module} is not a MAC engine`);
+  return p.op;
+}
+
+/** Does a MAC engine sum its lanes through the adder tree? */
+export function usesTree(p: EnginePlan): boolean {
+  return p.directive.unroll === 'reduction' && p.lanes > 1;
+}
+
+/** The array every MAC engine of `plans` can run on, with up to `dsp` SB_MAC16 lanes. */
+export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefined {
+  const macs = plans.filter((p) => p.kind === 'mac');
+  if (macs.length === 0) return undefined;
+  const ternary = macs.every((p) => !!macOf(p).ternaryScale);
+  const wBits = ternary ? 2 : Math.max(2, ...macs.map((p) => (macOf(p).ternaryScale ? 2 : macOf(p).weightFormat.bits)));
+  const xBits = Math.max(...macs.map((p) => macOf(p).inFormat.bits));
+  const bases = new Map<string, number>();
+  let words = 0;
+  for (const p of macs) {
+    bases.set(p.module, words);
+    words += p.weightBanks![0].length;
+  }
+  const lanes = Math.max(...macs.map((p) => p.lanes));
+  const pb = ternary ? xBits + 1 : wBits + xBits;
+  // Yosys maps products of 11 bits or more to an SB_MAC16 (16x16 operands).
+  const dspLanes = !ternary && wBits <= 16 && xBits <= 16 && pb >= 11 ? Math.min(lanes, dsp) : 0;
+  return {
+    lanes,
+    wBits,
+    xBits,
+    accBits: Math.max(...macs.map((p) => macOf(p).accBits)),
+    accs: Math.max(...macs.map((p) => p.accs)),
+    ternary,
+    tree: macs.some(usesTree),
+    bases,
+    words,
+    addrBits: clog2(romDepth(words)),
+    dspLanes,
+  };
+}
+
+/** Product bits of a lane. */
+export function productBits(s: ArraySpec): number {
+  return s.ternary ? s.xBits + 1 : s.wBits + s.xBits;
+}
+
+export interface ArrayModule {
+  verilog: string;
+  roms: RomImage[];
+  dspMultipliers: number;
+  lutMultipliers: number;
+}
+
+export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
+  const P = s.lanes;
+  const WB = s.wBits;
+  const XB = s.xBits;
+  const A = s.accBits;
+  const PB = productBits(s);
+  const roms: RomImage[] = [];
+  const L = new Lines();
+  const macs = plans.filter((p) => p.kind === 'mac');
+  L.line(`// Shared MAC array: ${P} lanes (${s.dspLanes} on SB_MAC16), ${s.ternary ? 'ternary add/sub' : `${WB}x${XB}-bit products`}, ${s.accs} accumulators of ${A} bits; weights of ${macs.length} layers in ${s.words} words.`);
+  L.line(`module ${ARRAY_MODULE} (`);
+  L.indent(() => {
+    L.lines([
+      'input wire clk,',
+      'input wire rst,',
+      `input wire [${s.addrBits - 1}:0] waddr,`,
+      `input wire [${P * XB - 1}:0] x,`,
+      'input wire v1,',
+      'input wire f1,',
+      'input wire t1,',
+      'input wire e1,',
+      'input wire red1,',
+      'input wire wsh,',
+      `output wire [${A - 1}:0] sh0,`,
+      'output reg gdone,',
+      'output reg gfinal',
+    ]);
+  });
+  L.line(');');
+  let dsp = 0;
+  let lut = 0;
+  L.indent(() => {
+    // Shared weight ROMs: as many lanes per 16-bit word as fit; each layer's words at its base.
+    const perRom = Math.max(1, Math.floor(ROM_MAX_WIDTH / WB));
+    const code = (v: number) => (s.ternary ? (v === 0 ? 0 : v === 1 ? 1 : 3) : v);
+    for (let first = 0, r = 0; first < P; first += perRom, r++) {
+      const group = Math.min(perRom, P - first);
+      const words: bigint[] = new Array(s.words).fill(0n);
+      for (const p of macs) {
+        const base = s.bases.get(p.module)!;
+        const banks = p.weightBanks!;
+        for (let a = 0; a < banks[0].length; a++) {
+          let w = 0n;
+          for (let g = group - 1; g >= 0; g--) {
+            const lane = first + g;
+            const v = lane < p.lanes ? code(banks[lane][a]) : 0;
+            w = (w << BigInt(WB)) | BigInt.asUintN(WB, BigInt(v));
+          }
+          words[base + a] = w;
+        }
+      }
+      const width = WB * group;
+      const depth = romDepth(words.length);
+      const module = `${ARRAY_MODULE}_rom_w${r}`;
+      const file = `${ARRAY_MODULE}_w${r}.hex`;
+      roms.push({ file, module, role: 'weights', width, depth, words: words.length, contents: hexImage(words, width, depth), memory: 'ebr' });
+      L.line(`wire [${width - 1}:0] wrom${r};`);
+      L.line(`${module} u_w${r} (.clk(clk), .addr(waddr), .q(wrom${r}));`);
+      for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
+    }
+    for (let l = 0; l < P; l++) L.line(`wire [${XB - 1}:0] x${l} = x[${(l + 1) * XB - 1}:${l * XB}];`);
+    L.line('reg v2, f2, t2, e2, red2;');
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line("if (rst) v2 <= 1'b0; else v2 <= v1;");
+      L.line('f2 <= f1; t2 <= t1; e2 <= e1; red2 <= red1;');
+    });
+    L.line('end');
+    // S2: products. A kept multiplier output leaves an SB_MAC16 a plain multiplier (see engines.ts).
+    for (let l = 0; l < P; l++) {
+      L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
+      if (s.ternary) {
+        L.line(`wire [${PB - 1}:0] xe${l} = ${sext(`x${l}`, XB, PB)};`);
+        L.line(`always @(posedge clk) prod${l} <= wq${l}[0] ? (wq${l}[1] ? -xe${l} : xe${l}) : ${PB}'d0;`);
+      } else if (l < s.dspLanes) {
+        L.line(`(* keep *) wire [${PB - 1}:0] mul${l} = $signed(wq${l}) * $signed(x${l});`);
+        L.line(`always @(posedge clk) prod${l} <= mul${l};`);
+        dsp++;
+      } else {
+        L.line(`always @(posedge clk) prod${l} <= ${PB >= 11 ? lutMultiply(`wq${l}`, WB, `x${l}`, XB, PB) : `$signed(wq${l}) * $signed(x${l})`};`);
+        lut++;
+      }
+    }
+    const term = (l: number) => sext(`prod${l}`, PB, A);
+    for (let k = 0; k < s.accs; k++) L.line(`reg [${A - 1}:0] acc${k};`);
+    if (s.tree) {
+      // S2b: the adder tree, for layers that unroll their reduction (red2 marks them).
+      L.line(`reg [${A - 1}:0] tsum;`);
+      L.line('reg v3, f3, t3, e3;');
+      L.line('always @(posedge clk) begin');
+      L.indent(() => {
+        L.line("if (rst) v3 <= 1'b0; else v3 <= v2 & red2;");
+        L.line('f3 <= f2; t3 <= t2; e3 <= e2;');
+        L.line(`tsum <= ${Array.from({ length: P }, (_, l) => term(l)).join(' + ')};`);
+      });
+      L.line('end');
+    }
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line(`if (v2${s.tree ? ' & ~red2' : ''}) begin`);
+      L.indent(() => {
+        for (let k = 0; k < s.accs; k++) L.line(`acc${k} <= f2 ? ${term(k)} : acc${k} + ${term(k)};`);
+      });
+      L.line('end');
+      if (s.tree) L.line('if (v3) acc0 <= f3 ? tsum : acc0 + tsum;');
+      if (s.tree) {
+        L.line("if (rst) gdone <= 1'b0; else gdone <= (v2 & t2 & ~red2) | (v3 & t3);");
+        L.line('gfinal <= v3 ? e3 : e2;');
+      } else {
+        L.line("if (rst) gdone <= 1'b0; else gdone <= v2 & t2;");
+        L.line('gfinal <= e2;');
+      }
+    });
+    L.line('end');
+    // Shadows: loaded when a group completes, shifted by the active engine's writer.
+    for (let k = 0; k < s.accs; k++) L.line(`reg [${A - 1}:0] shr${k};`);
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line(`if (gdone) begin ${Array.from({ length: s.accs }, (_, k) => `shr${k} <= acc${k};`).join(' ')} end`);
+      if (s.accs > 1) L.line(`else if (wsh) begin ${Array.from({ length: s.accs - 1 }, (_, k) => `shr${k} <= shr${k + 1};`).join(' ')} end`);
+    });
+    L.line('end');
+    L.line('assign sh0 = shr0;');
+  });
+  L.line('endmodule');
+  const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file)).join('\n');
+  return { verilog: L.toString() + '\n' + romText, roms, dspMultipliers: dsp, lutMultipliers: lut };
+}
