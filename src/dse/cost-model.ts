@@ -24,14 +24,16 @@ import type { ModelIR } from '../ir/types';
 import { allocateBuffers } from '../rtl/buffers';
 import { placeConcatenations, Placement } from '../rtl/concat';
 import { engineCycles, TOP_OVERHEAD_CYCLES } from '../rtl/cycles';
-import type { DirectiveSet, ResolvedDirective } from '../rtl/directives';
+import type { Architecture, DirectiveSet, ResolvedDirective } from '../rtl/directives';
+import type { ArraySpec } from '../rtl/array';
+import { planArray } from '../rtl/array';
 import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
 import { emitEngine, EngineModule } from '../rtl/engines';
 import { buildPlans, EnginePlan } from '../rtl/plan';
 import { lowerModel, QModel, QOp } from '../rtl/qmodel';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { Calibration, loadCalibration, predictLogic, SynthFigures } from './calibration';
-import { addFeatures, engineFeatures, Features, topFeatures } from './features';
+import { addFeatures, arrayFeatures, engineFeatures, Features, topFeatures } from './features';
 import { predictPackedCells } from './packing';
 import { buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice } from './space';
 
@@ -96,6 +98,8 @@ export interface CostModelOptions {
   device: Device;
   maxLanes?: number;
   calibration?: Calibration;
+  /** engines (default): lanes per layer; array: one shared MAC array (src/rtl/array.ts). */
+  architecture?: Architecture;
 }
 
 export class CostModel {
@@ -103,6 +107,7 @@ export class CostModel {
   readonly space: DirectiveSpace;
   readonly device: Device;
   readonly calibration: Calibration;
+  readonly architecture: Architecture;
   /** Concatenations placed as views (as generateRtl places them): the ops that remain and the tensors' layouts. */
   readonly placement: Placement;
   private readonly ir: ModelIR;
@@ -114,6 +119,7 @@ export class CostModel {
     this.ir = opts.ir;
     this.device = opts.device;
     this.calibration = opts.calibration ?? loadCalibration();
+    this.architecture = opts.architecture ?? 'engines';
     this.q = lowerModel(opts.ir, opts.knobs);
     this.placement = placeConcatenations(this.q);
     const opOf = new Map(this.placement.ops.map((o) => [o.layer, o]));
@@ -128,7 +134,7 @@ export class CostModel {
         throw e;
       }
     };
-    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0, device: opts.device.name, layers: new Set(opOf.keys()), accept });
+    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0 && this.architecture === 'engines', device: opts.device.name, layers: new Set(opOf.keys()), accept, architecture: this.architecture });
     this.opIndex = this.space.partitions.map((p) => this.placement.ops.findIndex((o) => o.layer === p.layer));
     this.resolved = this.space.partitions.map((p) => p.choices.map((c) => this.resolve(p, c)));
   }
@@ -154,7 +160,9 @@ export class CostModel {
       const storage = this.placement.layouts.get(own)?.storage ?? own;
       return { size: this.q.tensors.get(storage)!.size, bits: this.q.tensors.get(name)!.format.bits, banks: 1 };
     };
-    return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget })) };
+    // On the array an engine's module hardly depends on the array's shape: emit it on an array of its own.
+    const array = this.architecture === 'array' ? planArray(plans, 0) : undefined;
+    return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget, array })) };
   }
 
   private emitted(part: number, choice: number, dspBudget: number): EngineCost {
@@ -191,7 +199,7 @@ export class CostModel {
     const none = this.emitted(part, choice, 0);
     if (dspBudget === 0) return none;
     const op = this.placement.ops[this.opIndex[part]];
-    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.resolved[part][choice].lanes);
+    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.architecture === 'array' ? 0 : this.resolved[part][choice].lanes);
     const dsp = Math.min(dspBudget, most.dsp);
     if (dsp === 0) return none;
     if (dsp === most.dsp) return most;
@@ -212,21 +220,38 @@ export class CostModel {
   private walk(g: Genome): { part: number; engine: EngineCost; lanes: number }[] {
     let dspLeft = this.device.dsp;
     const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
+    // On the array, its lanes take the DSPs first (as generateRtl gives them); ternary layers' scale multipliers the rest.
+    const array = this.arraySpec(g);
+    if (array) dspLeft -= array.dspLanes;
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
       const op = this.placement.ops[this.opIndex[i]];
-      const budget = op.kind === 'mac' && d.multiplier !== 'lut' ? Math.min(op.ternaryScale ? 1 : d.lanes, dspLeft) : 0;
+      const want = op.kind === 'mac' && op.ternaryScale ? 1 : array ? 0 : d.lanes;
+      const budget = op.kind === 'mac' && d.multiplier !== 'lut' ? Math.min(want, dspLeft) : 0;
       const engine = this.engine(i, g[i], budget);
       dspLeft -= engine.dsp;
       return { part: i, engine, lanes: d.lanes };
     });
   }
 
-  /** The top's features and memory blocks for a point (throws DeepMakerError when the buffers cannot be banked). */
-  private top(engines: EngineCost[]): { features: Features; ebr: number; spram: number } {
+  /** The shared array of a point (architecture: array), as generateRtl would plan it. */
+  arraySpec(g: Genome): ArraySpec | undefined {
+    if (this.architecture !== 'array') return undefined;
+    const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
+    return planArray(order.flatMap((i) => this.emitted(i, g[i], 0).plans), this.device.dsp);
+  }
+
+  /**
+   * The top's features and memory blocks for a point (throws DeepMakerError when the buffers cannot be
+   * banked); on the array, the array's too (it is shared by all partitions, like the top).
+   */
+  private top(engines: EngineCost[], array?: ArraySpec): { features: Features; ebr: number; spram: number; dsp: number } {
     const plans = engines.flatMap((e) => e.plans);
     const { buffers, memories } = allocateBuffers(this.q, plans, { spram: this.device.spram }, this.placement.layouts);
-    return topFeatures({ q: this.q, engines: engines.flatMap((e) => e.modules), buffers, memories }, this.calibration.memory);
+    const t = topFeatures({ q: this.q, engines: engines.flatMap((e) => e.modules), buffers, memories }, this.calibration.memory);
+    if (!array) return { ...t, dsp: 0 };
+    const a = arrayFeatures(array, plans.filter((p) => p.kind === 'mac').length, this.calibration.memory);
+    return { features: addFeatures(t.features, a.features), ebr: t.ebr + a.ebr, spram: t.spram, dsp: a.dsp };
   }
 
   /** Summed features and block counts of a whole design (what the calibration fits against a real synthesis). */
@@ -240,9 +265,9 @@ export class CostModel {
       ebr += w.engine.ebr;
       dsp += w.engine.dsp;
     }
-    const t = this.top(walk.map((w) => w.engine));
+    const t = this.top(walk.map((w) => w.engine), this.arraySpec(g));
     addFeatures(features, t.features);
-    return { features, ebr: ebr + t.ebr, dsp, spram: t.spram };
+    return { features, ebr: ebr + t.ebr, dsp: dsp + t.dsp, spram: t.spram };
   }
 
   evaluate(g: Genome): PointCost {
@@ -260,8 +285,8 @@ export class CostModel {
     let legal = true;
     let problem: string | undefined;
     try {
-      const t = this.top(walk.map((w) => w.engine));
-      top = { ...predictLogic(coeff, t.features), ebr: t.ebr, dsp: 0, spram: t.spram };
+      const t = this.top(walk.map((w) => w.engine), this.arraySpec(g));
+      top = { ...predictLogic(coeff, t.features), ebr: t.ebr, dsp: t.dsp, spram: t.spram };
     } catch (e) {
       if (!isDeepMakerError(e)) throw e;
       legal = false;
@@ -283,6 +308,8 @@ export class CostModel {
 }
 
 export interface HardwareObjective {
+  /** The architecture these figures are for (with architecture auto: the one that fits with fewer cycles). */
+  architecture: Architecture;
   /** Cycles per inference of the fastest point that fits (or of `directives`). */
   cycles: number;
   /** Logic cells of that point (Yosys's max(LUTs, FFs, carries), predicted). */
@@ -304,18 +331,25 @@ export interface HardwareObjective {
  * takes the choice with the best cycles saved per logic cell added, among points that still fit):
  * cheap enough to call once per candidate. With `directives`, that set's cost.
  */
-export function hardwareObjective(opts: CostModelOptions & { margin?: number; directives?: DirectiveSet }): HardwareObjective {
-  const model = new CostModel(opts);
+export function hardwareObjective(opts: Omit<CostModelOptions, 'architecture'> & { margin?: number; directives?: DirectiveSet; architecture?: Architecture | 'auto' }): HardwareObjective {
   const budget = deviceBudget(opts.device, opts.margin ?? 0.1);
-  const g: Genome = model.space.partitions.map(() => 0);
-  const base = model.evaluate(g);
-  if (opts.directives) {
-    const c = model.evaluateSet(opts.directives);
-    return { cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
-  }
-  const best = greedyFastest(model, budget);
-  const c = best?.cost ?? base;
-  return { cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
+  const one = (architecture: Architecture): HardwareObjective => {
+    const model = new CostModel({ ...opts, architecture });
+    const g: Genome = model.space.partitions.map(() => 0);
+    const base = model.evaluate(g);
+    if (opts.directives) {
+      const c = model.evaluateSet(opts.directives);
+      return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
+    }
+    const best = greedyFastest(model, budget);
+    const c = best?.cost ?? base;
+    return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
+  };
+  const arch = opts.directives ? (opts.directives.architecture ?? 'engines') : (opts.architecture ?? 'auto');
+  if (arch !== 'auto') return one(arch);
+  // auto: the architecture the dse stage would build — one that fits, then the fewer cycles.
+  const both = [one('engines'), one('array')];
+  return both.sort((a, b) => Number(b.fits) - Number(a.fits) || a.cycles - b.cycles || a.packedLogicCells - b.packedLogicCells)[0];
 }
 
 /** Greedy descent toward the fastest fitting point (see hardwareObjective). Undefined when the baseline does not fit. */

@@ -18,6 +18,8 @@ import type { QModel } from '../rtl/qmodel';
 import { signedBitsFor } from '../rtl/qmodel';
 import { clog2 } from '../rtl/verilog';
 import { bytesPerElement } from '../rtl/interface';
+import type { ArraySpec } from '../rtl/array';
+import { arrayRomGeometry, productBits } from '../rtl/array';
 
 export type Features = Record<string, number>;
 
@@ -144,7 +146,11 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   f.affineBits = aff;
   const w = macWidths(p);
   let A: number;
-  if (w) {
+  if (w && e.onArray) {
+    // Lanes, tree, accumulators and shadows are the array's (arrayFeatures); the writer reads the array's shadow.
+    A = w.A;
+    if (p.op.kind === 'mac') f.lutMulBits = w.ternary ? e.lutMultipliers * p.op.weightFormat.bits * A : 0;
+  } else if (w) {
     A = w.A;
     // A LUT multiplier is a sum of WB partial products of XB bits; a ternary layer's only multiplier
     // is the per-channel scale in its writer (scale bits x accumulator bits).
@@ -157,8 +163,8 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   } else {
     A = e.reads.reduce((m, r) => Math.max(m, r.bits), 0) + (p.kind === 'add' ? clog2(e.reads.length) + 1 : 0);
   }
-  f.accBits = p.accs * A;
-  f.shadowBits = p.pipeline || p.accs === 1 ? p.accs * A : 0;
+  f.accBits = e.onArray ? 0 : p.accs * A;
+  f.shadowBits = e.onArray ? 0 : p.pipeline || p.accs === 1 ? p.accs * A : 0;
   f.writerBits = A + e.writeBits;
   if (p.avg?.kind === 'divide') f.dividerBits = 2 * (p.writerExtra - 2);
   let ebr = 0;
@@ -169,6 +175,30 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
     addFeatures(f, forced ? { romLogicBits: r.width * r.depth, romPorts: 1 } : memoryFeatures('rom', r.width, r.depth, rules));
   }
   return { features: f, ebr, dsp: e.dspMultipliers };
+}
+
+/**
+ * Features and block counts of the shared MAC array (src/rtl/array.ts) with `drivers` MAC engines:
+ * its lanes, tree, accumulators, shadows and weight ROMs, and the OR of the engines' ports into it
+ * (counted like the activation memories' port multiplexing).
+ */
+export function arrayFeatures(s: ArraySpec, drivers: number, rules: MemoryRules): { features: Features; ebr: number; dsp: number } {
+  const f = emptyFeatures();
+  const PB = productBits(s);
+  f.engine = 1;
+  f.regBits = s.lanes * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + 5;
+  f.lutMulBits = s.ternary ? 0 : (s.lanes - s.dspLanes) * s.wBits * s.xBits;
+  f.ternaryBits = s.ternary ? s.lanes * PB : 0;
+  f.treeBits = s.tree ? (s.lanes - 1) * s.accBits : 0;
+  f.accBits = s.accs * s.accBits;
+  f.shadowBits = s.accs * s.accBits;
+  f.memPortBits = drivers * (s.addrBits + s.lanes * s.xBits + 6);
+  let ebr = 0;
+  for (const r of arrayRomGeometry(s)) {
+    ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;
+    addFeatures(f, memoryFeatures('rom', r.width, r.depth, rules));
+  }
+  return { features: f, ebr, dsp: s.dspLanes };
 }
 
 export interface TopInput {

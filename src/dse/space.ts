@@ -41,7 +41,7 @@
  * too: their cycles and logic count.
  */
 import type { Layer, ModelIR } from '../ir/types';
-import type { DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
+import type { Architecture, DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
 import { MAC_LAYERS } from '../rtl/directives';
 import { DeepMakerError } from '../util/errors';
 
@@ -77,10 +77,13 @@ export interface DirectiveSpace {
   genes: number[];
   /** Number of points: the product of the choice counts. */
   size: number;
+  /** engines: lanes per layer; array: the layers' lanes on one shared MAC array (as many lanes as the most any layer takes). */
+  architecture: Architecture;
 }
 
 export interface SpaceOptions {
   maxLanes: number;
+  architecture?: Architecture;
   /** The device has DSP blocks (then `lut` multipliers are a choice too). */
   hasDsp: boolean;
   device: string;
@@ -170,7 +173,7 @@ export function buildSpace(ir: ModelIR, opts: SpaceOptions): DirectiveSpace {
   }
   const genes = partitions.flatMap((p, i) => (p.choices.length > 1 ? [i] : []));
   const size = partitions.reduce((a, p) => a * p.choices.length, 1);
-  return { model: ir.name, device: opts.device, partitions, genes, size };
+  return { model: ir.name, device: opts.device, partitions, genes, size, architecture: opts.architecture ?? 'engines' };
 }
 
 /** A point of the space: one choice index per partition. */
@@ -195,7 +198,7 @@ export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
     if (!MAC_LAYERS.has(p.type)) return;
     layers[p.layer] = choiceDirective(p, p.choices[g[i]]);
   });
-  return { version: 1, model: space.model, device: space.device, defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
+  return { version: 1, model: space.model, device: space.device, ...(space.architecture === 'array' ? { architecture: 'array' as const } : {}), defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
 }
 
 export function choiceDirective(p: Pick<DsePartition, 'type'>, c: PartitionChoice): LayerDirective {

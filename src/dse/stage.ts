@@ -16,8 +16,8 @@ import { getDevice } from '../fpga/devices';
 import { selectToolchain } from '../fpga/toolchain';
 import { readModelIR } from '../ir/serialize';
 import type { StageContext } from '../plugin/stage-context';
-import { MAC_LAYERS } from '../rtl/directives';
-import { DeepMakerError } from '../util/errors';
+import { MAC_LAYERS, type Architecture } from '../rtl/directives';
+import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import { checkPredictor, pickCheckPoints, PredictorCheck } from './check';
 import { confirmChoice, type Correction } from './confirm';
@@ -33,6 +33,7 @@ export interface DseSpec {
   choose?: ChooseRule;
   check?: number;
   maxLanes?: number;
+  architecture?: 'auto' | Architecture;
   seed?: number;
   population?: number;
   generations?: number;
@@ -76,22 +77,54 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   const device = getDevice(ctx.spec.target.device);
   const margin = spec.margin ?? 0.1;
   const budget = deviceBudget(device, margin);
-  const model = new CostModel({ ir, knobs, device, maxLanes: spec.maxLanes ?? 16 });
-  const space = model.space;
-  ctx.log.info(`${space.partitions.length} partitions (loop nests), ${space.genes.length} with directive choices; ${space.size.toExponential(3)} points; budget ${budget.logicCells} logic cells, ${budget.ebr} EBR, ${budget.dsp} DSP, ${budget.spram} SPRAM (${device.name}, margin ${margin})`);
-  const result = explore(model, budget, {
-    algorithm: spec.algorithm ?? 'auto',
-    exhaustiveLimit: spec.exhaustiveLimit ?? DEFAULT_SEARCH.exhaustiveLimit,
-    population: spec.population ?? DEFAULT_SEARCH.population,
-    generations: spec.generations ?? DEFAULT_SEARCH.generations,
-    seed: spec.seed ?? DEFAULT_SEARCH.seed,
-    log: ctx.log,
+  const rule = spec.choose ?? 'min-latency';
+  // Each architecture is a space of its own; auto explores both and keeps the better chosen point.
+  const architectures: Architecture[] = spec.architecture === 'engines' || spec.architecture === 'array' ? [spec.architecture] : ['engines', 'array'];
+  const runs = architectures.map((architecture) => {
+    const m = new CostModel({ ir, knobs, device, maxLanes: spec.maxLanes ?? 16, architecture });
+    ctx.log.info(`${architecture}: ${m.space.partitions.length} partitions (loop nests), ${m.space.genes.length} with directive choices; ${m.space.size.toExponential(3)} points; budget ${budget.logicCells} logic cells, ${budget.ebr} EBR, ${budget.dsp} DSP, ${budget.spram} SPRAM (${device.name}, margin ${margin})`);
+    const r = explore(m, budget, {
+      algorithm: spec.algorithm ?? 'auto',
+      exhaustiveLimit: spec.exhaustiveLimit ?? DEFAULT_SEARCH.exhaustiveLimit,
+      population: spec.population ?? DEFAULT_SEARCH.population,
+      generations: spec.generations ?? DEFAULT_SEARCH.generations,
+      seed: spec.seed ?? DEFAULT_SEARCH.seed,
+      log: ctx.log,
+    });
+    let pick: ExploredPoint | undefined;
+    let problem: unknown;
+    try {
+      pick = choosePoint(r.points, rule, budget);
+    } catch (e) {
+      if (!isDeepMakerError(e)) throw e;
+      problem = e;
+    }
+    return { architecture, model: m, result: r, pick, problem };
   });
+  const candidates = runs.filter((r) => r.pick);
+  if (candidates.length === 0) throw runs[0].problem;
+  const better = (a: ExploredPoint, b: ExploredPoint) =>
+    rule === 'min-luts' ? a.cost.packedLogicCells - b.cost.packedLogicCells || a.cost.cycles - b.cost.cycles : a.cost.cycles - b.cost.cycles || a.cost.packedLogicCells - b.cost.packedLogicCells;
+  const winner = [...candidates].sort((a, b) => better(a.pick!, b.pick!))[0];
+  const architectureReport = {
+    chosen: winner.architecture,
+    why:
+      candidates.length === 1
+        ? runs.length === 1
+          ? 'dse.architecture names it'
+          : `the only architecture with a point that fits (${runs.filter((r) => !r.pick).map((r) => r.architecture).join(', ')}: none fits)`
+        : `its chosen point is better by choose: ${rule} (${candidates.map((c) => `${c.architecture}: ${c.pick!.cost.cycles} cycles, ${c.pick!.cost.packedLogicCells} packed cells`).join('; ')})`,
+    candidates: runs.map((r) => ({ architecture: r.architecture, explored: r.result.points.length, fitting: r.result.points.filter((p) => p.fits).length, ...(r.pick ? { cycles: r.pick.cost.cycles, packedLogicCells: r.pick.cost.packedLogicCells, ebr: r.pick.cost.ebr, dsp: r.pick.cost.dsp } : { fits: false }) })),
+  };
+  ctx.log.info(`architecture: ${winner.architecture} — ${architectureReport.why}`);
+  const model = winner.model;
+  const space = model.space;
+  const result = winner.result;
   const searchSeconds = (Date.now() - started) / 1000;
   const points = result.points;
   const baseline = points.find((p) => p.genome.every((c) => c === 0))!;
   const front = paretoFront(points);
-  let chosen = choosePoint(points, spec.choose ?? 'min-latency', budget);
+  let chosen = winner.pick!;
   const fitting = points.filter((p) => p.fits).length;
 
   // Predictor check: K frontier points built for real, the chosen one first. When synthesis says
@@ -151,6 +184,7 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
     device: device.name,
     margin,
     budget,
+    architecture: architectureReport,
     space: {
       points: space.size,
       partitions: space.partitions.map((p) => ({ layer: p.layer, type: p.type, loopNest: p.loopNest, trips: p.trips, choices: p.choices.length })),

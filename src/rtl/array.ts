@@ -94,6 +94,14 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
   };
 }
 
+/** Width and depth of each shared weight ROM (as emitArray builds them). */
+export function arrayRomGeometry(s: ArraySpec): { width: number; depth: number }[] {
+  const perRom = Math.max(1, Math.floor(ROM_MAX_WIDTH / s.wBits));
+  const out: { width: number; depth: number }[] = [];
+  for (let first = 0; first < s.lanes; first += perRom) out.push({ width: s.wBits * Math.min(perRom, s.lanes - first), depth: romDepth(s.words) });
+  return out;
+}
+
 /** Product bits of a lane. */
 export function productBits(s: ArraySpec): number {
   return s.ternary ? s.xBits + 1 : s.wBits + s.xBits;

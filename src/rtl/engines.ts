@@ -63,6 +63,8 @@ export interface EngineModule {
   /** Multipliers by kind (for the report). */
   dspMultipliers: number;
   lutMultipliers: number;
+  /** A MAC engine that drives the shared array (its lanes, accumulators and shadows are the array's). */
+  onArray?: boolean;
 }
 
 export interface EngineContext {
@@ -328,7 +330,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   });
   L.line('endmodule');
   const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file, r.memory === 'logic')).join('\n');
-  return { plan: p, verilog: L.toString() + '\n' + romText, roms, reads, writeAddrBits, writeBits, dspMultipliers, lutMultipliers };
+  return { plan: p, verilog: L.toString() + '\n' + romText, roms, reads, writeAddrBits, writeBits, dspMultipliers, lutMultipliers, ...(arr ? { onArray: true } : {}) };
 }
 
 function describe(p: EnginePlan): string {
