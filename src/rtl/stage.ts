@@ -87,7 +87,7 @@ export async function runRtlStage(ctx: StageContext<RtlView>): Promise<void> {
   writeFileSync(join(ctx.outDir, 'report.json'), canonicalJson(report));
   const p = report.parallelism;
   ctx.log.info(
-    `${gen.engines.length} engines for ${ir.layers.length} layers; ${p.lanes} lanes (${p.dspMultipliers} DSP, ${p.lutMultipliers} LUT multipliers); ` +
+    `${gen.engines.length} engines for ${ir.layers.length} layers${gen.array ? ' on one shared MAC array' : ''}; ${p.lanes} lanes (${p.dspMultipliers} DSP, ${p.lutMultipliers} LUT multipliers); ` +
       `${gen.memories.length} activation memories; predicted ${gen.cycles.cycles} cycles per inference (floor ${gen.cycles.floorCycles})`,
   );
 }
@@ -95,7 +95,7 @@ export async function runRtlStage(ctx: StageContext<RtlView>): Promise<void> {
 function resolvedSet(gen: GeneratedRtl, model: string, device: string): DirectiveSet {
   const layers: DirectiveSet['layers'] = {};
   for (const [name, d] of gen.directives) if (gen.plans.some((p) => p.op.layer === name)) layers[name] = { ...d };
-  return { version: 1, model, device, layers };
+  return { version: 1, model, device, ...(gen.array ? { architecture: 'array' as const } : {}), layers };
 }
 
 export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: string) {
@@ -126,11 +126,16 @@ export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: st
     directives: directiveSource,
     files: [...gen.verilog.keys(), ...gen.hex.keys(), TESTBENCH_FILE, 'interface.json', 'directives.json', 'report.json'].sort(),
     modules,
+    architecture: gen.array ? 'array' : 'engines',
+    ...(gen.array
+      ? { array: { lanes: gen.array.lanes, dspLanes: gen.array.dspLanes, laneKind: gen.array.ternary ? 'ternary add/sub' : `${gen.array.wBits}x${gen.array.xBits}-bit multiply`, accumulators: gen.array.accs, accBits: gen.array.accBits, weightWords: gen.array.words, tree: gen.array.tree } }
+      : {}),
     parallelism: {
-      lanes: mac.reduce((s, p) => s + p.lanes, 0),
+      // Multiplier lanes in the hardware: the array's (shared by every layer), or the sum over the layers' engines.
+      lanes: gen.array ? gen.array.lanes : mac.reduce((s, p) => s + p.lanes, 0),
       perLayer: Object.fromEntries(mac.map((p) => [p.op.layer, { lanes: p.lanes, unroll: p.directive.unroll, pipeline: p.pipeline, partition: p.directive.weights.partition }])),
-      dspMultipliers: gen.engines.reduce((s, e) => s + e.dspMultipliers, 0),
-      lutMultipliers: gen.engines.reduce((s, e) => s + e.lutMultipliers, 0),
+      dspMultipliers: gen.engines.reduce((s, e) => s + e.dspMultipliers, 0) + (gen.array?.dspLanes ?? 0),
+      lutMultipliers: gen.engines.reduce((s, e) => s + e.lutMultipliers, 0) + (gen.array && !gen.array.ternary ? gen.array.lanes - gen.array.dspLanes : 0),
     },
     memories: {
       activations: gen.memories.map((m) => ({ name: m.name, kind: m.kind, banks: m.banks, depth: m.depth, width: m.width, bits: m.banks * m.depth * m.width, tensors: m.tensors })),

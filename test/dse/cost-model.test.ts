@@ -15,8 +15,9 @@ const HX8K = getDevice('ice40-hx8k');
 describe('dse: cost model', () => {
   it('predicts the cycles, DSP blocks and ROM blocks of the RTL the generator emits, point for point', () => {
     const rng = new Rng('cost-model-test');
-    for (const [ir, device] of [[tinyCnn(), UP5K], [mixedModel(), UP5K], [mixedModel(), HX8K], [lenet5(), UP5K]] as const) {
-      const model = new CostModel({ ir, knobs: KNOBS8, device, maxLanes: 16, calibration: TEST_CALIBRATION });
+    const cases = [[tinyCnn(), UP5K], [mixedModel(), UP5K], [mixedModel(), HX8K], [lenet5(), UP5K]] as const;
+    for (const [ir, device, architecture] of [...cases.map(([i, d]) => [i, d, 'engines'] as const), ...cases.map(([i, d]) => [i, d, 'array'] as const)]) {
+      const model = new CostModel({ ir, knobs: KNOBS8, device, maxLanes: 16, calibration: TEST_CALIBRATION, architecture });
       let compared = 0;
       for (let n = 0; n < 6; n++) {
         const g = model.space.partitions.map((p) => (n === 0 ? 0 : rng.int(p.choices.length)));
@@ -30,6 +31,7 @@ describe('dse: cost model', () => {
           continue;
         }
         assert.equal(cost.legal, true);
+        assert.equal(!!gen.array, architecture === 'array', 'the directive set names the architecture');
         assert.equal(cost.cycles, gen.cycles.cycles, `${ir.name} point ${g.join('.')}`);
         assert.equal(cost.dsp, gen.dspUsed);
         const romEbr = gen.roms.reduce((s, r) => s + (r.memory === 'logic' ? 0 : mapMemory(r.width, r.depth, 'rom', TEST_CALIBRATION.memory).ebr), 0);
@@ -40,8 +42,21 @@ describe('dse: cost model', () => {
         if (n > 0) compared++;
       }
       // Refused points are skipped; the check must still cover random points (all 5 were legal when written).
-      assert.ok(compared >= 4, `${ir.name} on ${device.name}: ${compared} of 5 random points compared with the generator`);
+      assert.ok(compared >= 4, `${ir.name} on ${device.name} (${architecture}): ${compared} of 5 random points compared with the generator`);
     }
+  });
+
+  it('the shared array: at equal lanes, the layers share one set of multipliers, so the array needs fewer DSP+LUT lanes and no more cycles', () => {
+    const ir = lenet5();
+    const engines = new CostModel({ ir, knobs: KNOBS8, device: HX8K, maxLanes: 4, calibration: TEST_CALIBRATION });
+    const array = new CostModel({ ir, knobs: KNOBS8, device: HX8K, maxLanes: 4, calibration: TEST_CALIBRATION, architecture: 'array' });
+    // Four lanes (outputs) on every MAC layer in both.
+    const four = (m: CostModel) => m.space.partitions.map((p) => Math.max(0, p.choices.findIndex((c) => c.lanes === 4 && c.unroll === 'outputs' && c.pipeline && c.partition === 'cyclic')));
+    const e = engines.evaluate(four(engines));
+    const a = array.evaluate(four(array));
+    assert.equal(a.cycles, e.cycles, 'same plans, same pipeline depth: the same cycles');
+    assert.ok(a.luts < e.luts, `array ${a.luts} LUTs < engines ${e.luts}`);
+    assert.equal(array.arraySpec(four(array))!.lanes, 4);
   });
 
   it('maps memories the way the calibration measured: small ROMs to logic, EBR modes tiled', () => {
@@ -87,9 +102,14 @@ describe('dse: cost model', () => {
     assert.ok(g);
     assert.equal(violation(g.cost, budget), 0);
     assert.ok(g.cost.cycles < model.evaluate(model.space.partitions.map(() => 0)).cycles);
-    const h = hardwareObjective({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION });
+    const h = hardwareObjective({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION, architecture: 'engines' });
     assert.equal(h.cycles, g.cost.cycles);
     assert.ok(h.fits && h.baselineCycles > h.cycles);
+    // auto: the architecture (engines or the shared array) that fits with fewer cycles.
+    const auto = hardwareObjective({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION });
+    const array = hardwareObjective({ ir, knobs: KNOBS8, device: UP5K, maxLanes: 8, calibration: TEST_CALIBRATION, architecture: 'array' });
+    assert.equal(auto.cycles, Math.min(h.cycles, array.cycles));
+    assert.equal(auto.architecture, array.cycles < h.cycles ? 'array' : 'engines');
     // LeNet-5 at 8 bits needs ~100 EBR for its weights: it does not fit the UP5K's 30 at all.
     const l = hardwareObjective({ ir: lenet5(), knobs: KNOBS8, device: UP5K, calibration: TEST_CALIBRATION });
     assert.equal(l.fits, false);
