@@ -113,6 +113,20 @@ test('rtl + sim on a trained MNIST CNN: bit-exact with the C model on MNIST test
   await assert.rejects(runStage('sim', root, root, silentLogger), (e: Error) => /samples differ between the RTL and the C fixed-point model/.test(e.message) && e.message.includes('mismatches.jsonl'));
   const traces = readFileSync(join(root, '.deepmaker/sim/mismatches.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(traces.length > 0 && traces.every((t) => t.differing.length > 0));
+
+  // The shared MAC array on the same trained network: bit-exact on MNIST images, cycles as predicted, the array's lanes counted.
+  writeFileSync(join(root, 'directives.json'), JSON.stringify({ version: 1, architecture: 'array', defaults: { lanes: 4 }, layers: { ftr1a: { lanes: 4, unroll: 'reduction' } } }));
+  await runSpecStage(root, silentLogger);
+  await runDirect('rtl', root);
+  await runStage('sim', root, root, silentLogger);
+  const rtl3 = readJson<any>(join(root, 'dist/rtl/report.json'));
+  const sim3 = readJson<any>(join(root, 'dist/sim/report.json'));
+  assert.equal(rtl3.architecture, 'array');
+  assert.equal(rtl3.array.lanes, 4);
+  assert.equal(rtl3.parallelism.lanes, 4, 'the array has 4 lanes for every layer, not 4 per layer');
+  assert.equal(sim3.bitExact, SAMPLES);
+  assert.equal(sim3.cycles, rtl3.predictedCycles);
+  assert.equal(sim3.multiplierUtilization, sim3.macs / (sim3.cycles * 4));
 });
 
 test('views: a clock edit changes neither the rtl nor the sim view; a device edit changes the rtl view', async () => {
