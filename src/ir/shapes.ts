@@ -5,6 +5,7 @@
  * row/column goes after (TensorFlow's rule), and causal padding is all before.
  */
 import type { ImportedLayer, Layer, Shape } from './types';
+import { recurrentOutputShape } from './recurrent';
 
 export type AnyLayer = Layer | ImportedLayer;
 
@@ -113,6 +114,10 @@ export function inferOutputShape(layer: AnyLayer, inputShapes: Shape[]): Shape {
     case 'batchnorm':
     case 'dropout':
       return x;
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return recurrentOutputShape(layer.units!, layer.recurrent!, x);
   }
   throw new Error(`has no shape rule for type '${(layer as AnyLayer).type}'`);
 }
