@@ -7,6 +7,7 @@
 import type { Activation, Layer } from '../ir/types';
 import { concatAxis, padBefore, sizeOf } from '../ir/shapes';
 import { doubleLiteral, flatIndex, floatLiteral, mul, sum } from './expr';
+import { emitRecurrentLoopNest } from './recurrent';
 
 /** What the emitters need to know about a layer besides the IR. */
 export interface LayerSymbols {
@@ -22,9 +23,10 @@ export interface LayerSymbols {
   /** Input buffers (aliases resolved). */
   inputBufs: string[];
   isOutput: boolean;
-  /** Weight array names (float masters); quantized copies are dm_wq_/dm_bq_. */
+  /** Weight array names (float masters); quantized copies are dm_wq_/dm_bq_ (recurrent kernel: dm_uq_). */
   kernel?: string;
   bias?: string;
+  recurrentKernel?: string;
 }
 
 const I = (n: number) => '    '.repeat(n);
@@ -467,6 +469,10 @@ export function emitLoopNest(s: LayerSymbols): string[] {
       return emitConcatenateLoopNest(s);
     case 'activation':
       return emitActivationLoopNest(s);
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return emitRecurrentLoopNest(s);
   }
   throw new Error(`no loop nest for layer type ${s.layer.type}`);
 }

@@ -5,7 +5,7 @@
  * recurrent reduction)), then element-wise stages (GRU's reset product, the cell update). Every
  * stage has a stable label `<loop nest id>_<stage>`, the DM_LOOP label of the generated C.
  */
-import type { ActivationKind, Layer, RecurrentConfig, Shape } from './types';
+import type { Activation, ActivationKind, Layer, RecurrentConfig, Shape } from './types';
 
 export type RecurrentType = 'lstm' | 'gru' | 'simple_rnn';
 
@@ -18,6 +18,11 @@ export function isRecurrent(l: { type: string }): boolean {
 /** Keras's gate order within the kernel columns: LSTM i, f, c, o; GRU z, r, h; SimpleRNN one. */
 export function gateNames(cell: RecurrentConfig['cell']): string[] {
   return cell === 'lstm' ? ['i', 'f', 'c', 'o'] : cell === 'gru' ? ['z', 'r', 'h'] : ['h'];
+}
+
+/** The function of a gate: `activation` for the candidate (LSTM c, GRU h, SimpleRNN), `recurrent_activation` for the others. */
+export function gateActivation(r: RecurrentConfig, gate: string): Activation {
+  return r.cell === 'simple_rnn' || (r.cell === 'lstm' && gate === 'c') || (r.cell === 'gru' && gate === 'h') ? r.activation : r.recurrentActivation;
 }
 
 /** The activation functions a recurrent cell may use (Keras `activation` / `recurrent_activation`). */
@@ -90,7 +95,7 @@ export function recurrentLoopNest(l: Pick<Layer, 'name' | 'loopNest' | 'units' |
     kind: 'gate',
     gate: name,
     label: `${id}_${name}`,
-    activation: (r.cell === 'simple_rnn' || name === 'c' || (r.cell === 'gru' && name === 'h') ? r.activation : r.recurrentActivation).kind,
+    activation: gateActivation(r, name).kind,
     outputs: u,
     inputReduction: features,
     recurrentReduction: u,
