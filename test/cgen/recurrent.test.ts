@@ -65,7 +65,13 @@ describe('recurrent layers: four formats, float C against TF.js', () => {
       const tfjsFile = await saveTfjsModel(model, join(sub, 'tfjs'));
       const h5 = await writeKeras2Full(files, join(sub, 'model.h5'));
       const json = await writeKeras2JsonWeights(files, sub, 'model');
-      const keras3 = await writeKeras3(files, join(sub, 'model.keras'));
+      // Keras 3 serializes a Bidirectional's wrapped layer as its forward layer and always adds backward_layer.
+      const keras3 = await writeKeras3(files, join(sub, 'model.keras'), (_name, cls, cfg) => {
+        if (cls !== 'Bidirectional') return;
+        const inner = cfg.layer.config;
+        cfg.backward_layer = { class_name: cfg.layer.class_name, config: { ...inner, name: `backward_${inner.name}`, go_backwards: !inner.go_backwards } };
+        inner.name = `forward_${inner.name}`;
+      });
       const ir = await loadModel(tfjsFile);
       for (const f of [h5, json]) sameComputation(ir, await loadModel(f), f);
       // The same config read as Keras 3 means Keras 3's hard_sigmoid (slope 1/6) wherever it says hard_sigmoid.
