@@ -172,7 +172,7 @@ function oracle(model: ModelIR, k: OracleKnobs, x: Float32Array): Map<string, bi
     const g = r.cell === 'lstm' ? 4 : r.cell === 'gru' ? 3 : 1;
     const W = Array.from(l.weights.kernel!.data, (v) => quantize(v, k.w, k));
     const U = Array.from(l.weights.recurrentKernel!.data, (v) => quantize(v, k.w, k));
-    const bias = Array.from(l.weights.bias!.data, (v) => quantize(v, k.b, k) * pow2(P - k.b.frac));
+    const bias = l.weights.bias ? Array.from(l.weights.bias.data, (v) => quantize(v, k.b, k) * pow2(P - k.b.frac)) : new Array((resetAfter0(l) ? 2 : 1) * (l.recurrent!.cell === 'lstm' ? 4 : l.recurrent!.cell === 'gru' ? 3 : 1) * l.units!).fill(0n);
     const accWrap = (v: bigint) => (k.acc ? wrapTo(v, k.acc) : v);
     const wrap64 = (v: bigint) => wrapTo(v, 64);
     const gateAct = (gate: string): Activation => (r.cell === 'simple_rnn' || (r.cell === 'lstm' && gate === 'c') || (r.cell === 'gru' && gate === 'h') ? r.activation : r.recurrentActivation);
@@ -231,6 +231,8 @@ function oracle(model: ModelIR, k: OracleKnobs, x: Float32Array): Map<string, bi
   return values;
 }
 
+const resetAfter0 = (l: Layer) => l.recurrent!.cell === 'gru' && !!l.recurrent!.resetAfter;
+
 // ---------------- the models (IR built directly) ----------------
 
 const fmtOf = (b: { bits: number; integer: number }): Fmt => ({ bits: b.bits, frac: b.bits - b.integer });
@@ -249,6 +251,7 @@ interface Spec {
   input?: string;
   /** A per-layer output format (bits, integer): a state format other than the input's. */
   output?: { bits: number; integer: number };
+  noBias?: boolean;
 }
 
 let seed = 1000;
@@ -275,13 +278,13 @@ function buildModel(name: string, steps: number, features: number, specs: (Spec 
       outputShape: sp.returnSequences ? [x[0], sp.units] : [sp.units],
       activation: { kind: 'linear' },
       units: sp.units,
-      useBias: true,
+      useBias: !sp.noBias,
       recurrent,
       ...(sp.output ? { precision: { output: { ...sp.output, rounding: 'half-even', overflow: 'saturate' } } } : {}),
       weights: {
         kernel: { shape: [x[1], g * sp.units], data: seeded(x[1] * g * sp.units, seed++, 0.7) },
         recurrentKernel: { shape: [sp.units, g * sp.units], data: seeded(sp.units * g * sp.units, seed++, 0.7) },
-        bias: { shape: biasShape, data: seeded(biasShape.reduce((a, b) => a * b, 1), seed++, 0.4) },
+        ...(sp.noBias ? {} : { bias: { shape: biasShape, data: seeded(biasShape.reduce((a, b) => a * b, 1), seed++, 0.4) } }),
       },
     });
   }
@@ -296,12 +299,12 @@ const MODELS: ModelIR[] = [
   buildModel('lstm_cells', 6, 3, [
     { name: 'lstm_a', cell: 'lstm', units: 4, activation: tanh, recurrentActivation: sigmoid, returnSequences: true },
     { name: 'lstm_b', cell: 'lstm', units: 3, activation: relu, recurrentActivation: hardSigmoid2, goBackwards: true, returnSequences: true, output: { bits: 14, integer: 5 } },
-    { name: 'lstm_c', cell: 'lstm', units: 3, activation: { kind: 'linear' }, recurrentActivation: hardSigmoid3 },
+    { name: 'lstm_c', cell: 'lstm', units: 3, activation: { kind: 'linear' }, recurrentActivation: hardSigmoid3, noBias: true },
   ], { bits: 10, integer: 2 }),
   buildModel('gru_cells', 7, 2, [
     { name: 'gru_v1', cell: 'gru', units: 4, activation: tanh, recurrentActivation: sigmoid, returnSequences: true },
     { name: 'gru_v3', cell: 'gru', units: 3, activation: tanh, recurrentActivation: hardSigmoid3, resetAfter: true, goBackwards: true, returnSequences: true, output: { bits: 12, integer: 4 } },
-    { name: 'gru_relu', cell: 'gru', units: 3, activation: relu, recurrentActivation: hardSigmoid2, resetAfter: true },
+    { name: 'gru_relu', cell: 'gru', units: 3, activation: relu, recurrentActivation: hardSigmoid2, resetAfter: true, noBias: true },
   ], { bits: 9, integer: 3 }),
   buildModel('rnn_and_bidirectional', 5, 3, [
     { name: 'fwd', cell: 'simple_rnn', units: 3, activation: tanh, returnSequences: true },

@@ -9,22 +9,22 @@ import { seedWeights } from './tfjs-models';
 
 const L = tf.layers;
 
-/** Conv1D -> LSTM (sequence) -> LSTM (backwards, last state) -> Dense: stacked, after a convolution. */
+/** Conv1D -> LSTM (sequence) -> LSTM (backwards, last state, no bias) -> Dense: stacked, after a convolution. */
 export function lstmStack(): tf.LayersModel {
   const m = tf.sequential({ name: 'lstm_stack' });
   m.add(L.conv1d({ inputShape: [12, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'conv' }));
   m.add(L.lstm({ units: 6, returnSequences: true, name: 'lstm_seq' }));
-  m.add(L.lstm({ units: 5, goBackwards: true, activation: 'relu', recurrentActivation: 'sigmoid', name: 'lstm_back' }));
+  m.add(L.lstm({ units: 5, goBackwards: true, activation: 'relu', recurrentActivation: 'sigmoid', useBias: false, name: 'lstm_back' }));
   m.add(L.dense({ units: 3, activation: 'softmax', name: 'out' }));
   seedWeights(m, 31);
   return m;
 }
 
-/** GRU (sequence, sigmoid gates) -> GRU (backwards, sequence) -> TimeDistributed(Dense) -> Flatten -> Dense. */
+/** GRU (sequence, sigmoid gates) -> GRU (backwards, sequence, no bias) -> TimeDistributed(Dense) -> Flatten -> Dense. */
 export function gruStack(): tf.LayersModel {
   const m = tf.sequential({ name: 'gru_stack' });
   m.add(L.gru({ inputShape: [9, 4], units: 5, returnSequences: true, recurrentActivation: 'sigmoid', name: 'gru_seq' }));
-  m.add(L.gru({ units: 4, returnSequences: true, goBackwards: true, name: 'gru_back' }));
+  m.add(L.gru({ units: 4, returnSequences: true, goBackwards: true, useBias: false, name: 'gru_back' }));
   m.add(L.timeDistributed({ layer: L.dense({ units: 2, activation: 'tanh', name: 'per_step' }), name: 'td' }));
   m.add(L.flatten({ name: 'flat' }));
   m.add(L.dense({ units: 3, name: 'out' }));
@@ -61,7 +61,7 @@ export function activationsModel(): tf.LayersModel {
   m.add(L.gru({ units: 4, returnSequences: true, activation: 'sigmoid', recurrentActivation: 'tanh', name: 'gru_sig_tanh' }));
   m.add(L.gru({ units: 4, returnSequences: true, activation: 'relu', recurrentActivation: 'linear', name: 'gru_relu_lin' }));
   m.add(L.simpleRNN({ units: 3, returnSequences: true, activation: 'hardSigmoid', name: 'rnn_hsig' }));
-  m.add(L.simpleRNN({ units: 3, activation: 'sigmoid', name: 'rnn_sig' }));
+  m.add(L.simpleRNN({ units: 3, activation: 'sigmoid', useBias: false, name: 'rnn_sig' }));
   seedWeights(m, 47, 0.4);
   return m;
 }
