@@ -256,7 +256,7 @@ function functional(cfg: any, ctx: ConversionContext) {
       }
       const ins = refs.map((r) => build(r.layer));
       const conv = convertKerasLayer(lj, ctx);
-      if ((conv.inner || !['add', 'concatenate'].includes(conv.layer.type)) && ins.length !== 1) {
+      if ((conv.inner || !['add', 'average', 'multiply', 'concatenate'].includes(conv.layer.type)) && ins.length !== 1) {
         throw new DeepMakerError(`layer '${name}' (${lj.class_name}) has ${ins.length} inputs; it takes one`, { file: ctx.file, where: name });
       }
       layer = place(conv, ins, ctx.file, layers, slots, sources);

@@ -244,6 +244,8 @@ const CONVERTERS: Record<string, Converter> = {
     return { layer: { ...base(name, 'zeropad2d', 'ZeroPadding2D'), pads }, slots: [] };
   },
   Add: (_cfg, _ctx, name) => ({ layer: base(name, 'add', 'Add'), slots: [] }),
+  Average: (_cfg, _ctx, name) => ({ layer: base(name, 'average', 'Average'), slots: [] }),
+  Multiply: (_cfg, _ctx, name) => ({ layer: base(name, 'multiply', 'Multiply'), slots: [] }),
   Concatenate: (cfg, _ctx, name) => ({ layer: { ...base(name, 'concatenate', 'Concatenate'), axis: cfg.axis ?? -1 }, slots: [] }),
   LSTM: (cfg, ctx, name) => recurrentLayer('LSTM', cfg, ctx, name),
   GRU: (cfg, ctx, name) => recurrentLayer('GRU', cfg, ctx, name),
@@ -314,7 +316,7 @@ function wrapped(cfg: Record<string, any>, key: string, ctx: ConversionContext, 
 /**
  * Bidirectional(LSTM|GRU|SimpleRNN): a forward and a backward recurrent layer over the same input
  * (`<name>/forward`, `<name>/backward`), merged by a layer named like the wrapper (Concatenate for
- * merge_mode concat, Add for sum). The weights are stored under the wrapper: forward's, then backward's.
+ * merge_mode concat, Add for sum, Average for ave, Multiply for mul). The weights are stored under the wrapper: forward's, then backward's.
  */
 function bidirectional(cfg: Record<string, any>, ctx: ConversionContext, name: string): LayerConversion {
   const where = { file: ctx.file, where: name };
@@ -324,11 +326,12 @@ function bidirectional(cfg: Record<string, any>, ctx: ConversionContext, name: s
   }
   const cls = inner.className as keyof typeof RECURRENT_CELLS;
   const mode = cfg.merge_mode === undefined ? 'concat' : cfg.merge_mode;
-  if (mode !== 'concat' && mode !== 'sum') {
+  const MERGE = { concat: 'concatenate', sum: 'add', ave: 'average', mul: 'multiply' } as const;
+  if (!(typeof mode === 'string' && Object.hasOwn(MERGE, mode))) {
     throw new DeepMakerError(
-      `layer '${name}' (Bidirectional): merge_mode ${JSON.stringify(mode)} is not supported (concat, sum)`,
+      `layer '${name}' (Bidirectional): merge_mode ${JSON.stringify(mode)} is not supported (concat, sum, ave, mul)`,
       where,
-      'save the model with merge_mode="concat" (the Keras default) or "sum"',
+      mode === null ? 'merge_mode=None gives two outputs; save the model with one merged output (merge_mode="concat", the Keras default)' : 'save the model with merge_mode="concat" (the Keras default), "sum", "ave" or "mul"',
     );
   }
   const backCfg = cfg.backward_layer?.config ?? { ...inner.config, go_backwards: !inner.config.go_backwards };
@@ -344,7 +347,8 @@ function bidirectional(cfg: Record<string, any>, ctx: ConversionContext, name: s
   backward.source = { keras: name, part: { index: 1, count: 2 }, v3Path: 'backward_layer/cell', tfjsScope: `backward_${backName}` };
   // Keras reverses the backward sequence back into input order before merging.
   if (backward.layer.recurrent!.returnSequences) backward.layer.recurrent!.reverseOutput = true;
-  const merge = mode === 'concat' ? { ...base(name, 'concatenate', 'Bidirectional'), axis: -1 } : base(name, 'add', 'Bidirectional');
+  const type = MERGE[mode as keyof typeof MERGE];
+  const merge = type === 'concatenate' ? { ...base(name, type, 'Bidirectional'), axis: -1 } : base(name, type, 'Bidirectional');
   return { layer: merge, slots: [], inner: [forward, backward] };
 }
 

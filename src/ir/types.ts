@@ -31,6 +31,8 @@ export type LayerType =
   | 'zeropad1d'
   | 'zeropad2d'
   | 'add'
+  | 'average'
+  | 'multiply'
   | 'concatenate'
   | 'activation'
   | 'lstm'

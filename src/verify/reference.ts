@@ -184,6 +184,10 @@ function layerOp(l: ImportedLayer, xs: tf.Tensor[]): tf.Tensor {
       return tf.pad(x, [[0, 0], l.pads![0], l.pads![1], [0, 0]] as [number, number][]);
     case 'add':
       return activate(tf.addN(xs), l.activation);
+    case 'average':
+      return tf.div(tf.addN(xs), xs.length);
+    case 'multiply':
+      return xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]);
     case 'concatenate': {
       const rank = x.shape.length;
       const axis = l.axis ?? -1;

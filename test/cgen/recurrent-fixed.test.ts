@@ -155,6 +155,30 @@ function oracle(model: ModelIR, k: OracleKnobs, x: Float32Array): Map<string, bi
       offset += n;
       continue;
     }
+    if (l.type === 'average' || l.type === 'multiply') {
+      const ins = l.inputs.map((i) => ({ v: values.get(i)!, f: fmts.get(i)!.frac }));
+      const n = ins[0].v.length;
+      const out: bigint[] = [];
+      for (let j = 0; j < n; j++) {
+        if (l.type === 'average') {
+          // The exact sum at the largest frac, divided by the count with one rounding.
+          const fmax = Math.max(...ins.map((q) => q.f));
+          const total = ins.reduce((a, q) => a + q.v[j] * pow2(fmax - q.f), 0n);
+          const num = o.frac >= fmax ? total * pow2(o.frac - fmax) : total;
+          const den = B(ins.length) * (o.frac >= fmax ? 1n : pow2(fmax - o.frac));
+          out.push(overflowTo(roundDiv(num, den, k), o.bits, k));
+        } else {
+          let p = ins[0].v[j], f = ins[0].f;
+          for (const q of ins.slice(1)) {
+            p = requant(p * q.v[j], f + q.f, o, k);
+            f = o.frac;
+          }
+          out.push(p);
+        }
+      }
+      values.set(l.name, out);
+      continue;
+    }
     if (l.type === 'concatenate') {
       const parts = l.inputs.map((i) => ({ v: values.get(i)!, f: fmts.get(i)!, w: model.layers.find((q) => q.name === i)!.outputShape }));
       const steps = l.outputShape[0];
@@ -255,11 +279,15 @@ interface Spec {
 }
 
 let seed = 1000;
-function buildModel(name: string, steps: number, features: number, specs: (Spec | { name: string; concat: [string, string] })[], inputFormat?: { bits: number; integer: number }): ModelIR {
+function buildModel(name: string, steps: number, features: number, specs: (Spec | { name: string; concat: [string, string] } | { name: string; merge: 'average' | 'multiply'; of: string[]; output?: { bits: number; integer: number } })[], inputFormat?: { bits: number; integer: number }): ModelIR {
   const layers: any[] = [{ name: 'x', type: 'input', inputs: [], inputShapes: [], outputShape: [steps, features], activation: { kind: 'linear' }, weights: {}, ...(inputFormat ? { precision: { output: { ...inputFormat, rounding: 'half-even', overflow: 'saturate' } } } : {}) }];
   const shapeOf = (n: string) => layers.find((l) => l.name === n).outputShape as number[];
   for (const sp of specs) {
     const prev = layers[layers.length - 1].name;
+    if ('merge' in sp) {
+      layers.push({ name: sp.name, type: sp.merge, inputs: sp.of, inputShapes: sp.of.map(shapeOf), outputShape: shapeOf(sp.of[0]), activation: { kind: 'linear' }, weights: {}, ...(sp.output ? { precision: { output: { ...sp.output, rounding: 'half-even', overflow: 'saturate' } } } : {}) });
+      continue;
+    }
     if ('concat' in sp) {
       const [a, b] = sp.concat;
       layers.push({ name: sp.name, type: 'concatenate', inputs: [a, b], inputShapes: [shapeOf(a), shapeOf(b)], outputShape: [shapeOf(a)[0], shapeOf(a)[1] + shapeOf(b)[1]], activation: { kind: 'linear' }, axis: -1, weights: {} });
@@ -312,6 +340,14 @@ const MODELS: ModelIR[] = [
     { name: 'bi', concat: ['fwd', 'bwd'] },
     { name: 'rnn_relu6', cell: 'simple_rnn', units: 4, activation: { kind: 'relu', maxValue: 6 }, returnSequences: true },
     { name: 'rnn_hsig', cell: 'simple_rnn', units: 2, activation: hardSigmoid2 },
+  ]),
+  buildModel('merges', 5, 2, [
+    { name: 'fwd', cell: 'gru', units: 3, activation: tanh, recurrentActivation: sigmoid, returnSequences: true, output: { bits: 13, integer: 4 } },
+    { name: 'bwd', cell: 'gru', units: 3, activation: tanh, recurrentActivation: sigmoid, returnSequences: true, goBackwards: true, reverseOutput: true, input: 'x' },
+    { name: 'ave', merge: 'average', of: ['fwd', 'bwd'] },
+    { name: 'mul', merge: 'multiply', of: ['fwd', 'bwd', 'ave'], output: { bits: 11, integer: 2 } },
+    { name: 'ave3', merge: 'average', of: ['fwd', 'mul', 'bwd'], output: { bits: 15, integer: 6 } },
+    { name: 'last', cell: 'lstm', units: 2, activation: tanh, recurrentActivation: sigmoid },
   ]),
 ];
 

@@ -66,7 +66,22 @@ export function activationsModel(): tf.LayersModel {
   return m;
 }
 
-export const FLOAT_MODELS = { lstmStack, gruStack, rnnStack, bidirectionalModel, activationsModel };
+/** Bidirectional ave and mul, and Keras's Average and Multiply layers over recurrent outputs. */
+export function mergeModel(): tf.LayersModel {
+  const x = tf.input({ shape: [6, 3], name: 'seq' });
+  const a = L.bidirectional({ layer: L.lstm({ units: 4, returnSequences: true, name: 'lstm' }) as tf.RNN, mergeMode: 'ave', name: 'bi_ave' }).apply(x) as tf.SymbolicTensor;
+  const b = L.bidirectional({ layer: L.gru({ units: 4, returnSequences: true, name: 'gru' }) as tf.RNN, mergeMode: 'mul', name: 'bi_mul' }).apply(a) as tf.SymbolicTensor;
+  const c = L.simpleRNN({ units: 4, returnSequences: true, name: 'rnn' }).apply(x) as tf.SymbolicTensor;
+  const avg = L.average({ name: 'avg3' }).apply([a, b, c]) as tf.SymbolicTensor;
+  const mul = L.multiply({ name: 'mul3' }).apply([a, b, c]) as tf.SymbolicTensor;
+  const cat = L.concatenate({ name: 'cat' }).apply([avg, mul]) as tf.SymbolicTensor;
+  const last = L.lstm({ units: 3, name: 'last' }).apply(cat) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: last, name: 'merges' });
+  seedWeights(m, 53, 0.8);
+  return m;
+}
+
+export const FLOAT_MODELS = { lstmStack, gruStack, rnnStack, bidirectionalModel, activationsModel, mergeModel };
 
 // ---- a float64 reference of Keras's recurrent cells (for what TF.js cannot build) ----
 

@@ -290,7 +290,7 @@ describe('recurrent options the converter refuses', () => {
     });
   };
 
-  it('stateful, return_state, time_major, masking, other activations, Bidirectional ave', async () => {
+  it('stateful, return_state, time_major, masking, other activations, Bidirectional without a merge, TimeDistributed(Conv1D)', async () => {
     await refuse((c) => (c.config.layers[1].config.stateful = true), /\(lstm_lstm\): layer 'lstm_lstm' \(LSTM\) is stateful/, /stateful=False/);
     await refuse((c) => (c.config.layers[1].config.return_state = true), /layer 'lstm_lstm' \(LSTM\) returns its state/);
     await refuse((c) => (c.config.layers[1].config.time_major = true), /time-major/);
@@ -301,9 +301,9 @@ describe('recurrent options the converter refuses', () => {
     }, /\(mask\): layer 'mask' \(Masking\) skips masked time steps/, /remove the Masking layer/);
     await refuse((c) => {
       const l = c.config.layers[1];
-      c.config.layers[1] = { class_name: 'Bidirectional', name: 'bi', config: { name: 'bi', merge_mode: 'ave', layer: { class_name: 'LSTM', config: l.config } }, inbound_nodes: l.inbound_nodes };
+      c.config.layers[1] = { class_name: 'Bidirectional', name: 'bi', config: { name: 'bi', merge_mode: null, layer: { class_name: 'LSTM', config: l.config } }, inbound_nodes: l.inbound_nodes };
       c.config.layers[2].inbound_nodes = [[['bi', 0, 0, {}]]];
-    }, /layer 'bi' \(Bidirectional\): merge_mode "ave" is not supported \(concat, sum\)/);
+    }, /layer 'bi' \(Bidirectional\): merge_mode null is not supported \(concat, sum, ave, mul\)/, /merge_mode=None gives two outputs/);
     await refuse((c) => {
       const l = c.config.layers[1];
       c.config.layers[1] = { class_name: 'TimeDistributed', name: 'td', config: { name: 'td', layer: { class_name: 'Conv1D', config: {} } }, inbound_nodes: l.inbound_nodes };
