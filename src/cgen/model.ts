@@ -197,9 +197,11 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
       L.push(`#define ${s.m}_SH (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${s.m}_O_FRAC)`);
       const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, DM_MAX(${p}_O_BITS + ${s.m}_SX, ${s.m}_O_BITS + ${s.m}_SH), ${growthBits(fanIn(l) + 2)}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
+      // Sums of two products of stored values are exact at F = max(O_FRAC, 2·O_FRAC) (O_FRAC may be negative).
+      L.push(`#define ${s.m}_UF DM_MAX(${s.m}_O_FRAC, 2 * ${s.m}_O_FRAC)`, `#define ${s.m}_UF_H (${s.m}_UF - ${s.m}_O_FRAC)`, `#define ${s.m}_UF_P (${s.m}_UF - 2 * ${s.m}_O_FRAC)`);
       L.push(
-        `#if DM_FIXED && (${s.m}_O_FRAC < 0 || ${s.m}_O_FRAC > 39 || ${s.m}_SX > 62 || ${s.m}_SH > 62)`,
-        `#error "${s.m} (${l.type} '${l.name.replace(/["\\]/g, '_')}'): a recurrent layer in fixed point needs an output format with 0..39 fractional bits, within 62 of its input's"`,
+        `#if DM_FIXED && (${s.m}_O_FRAC < -24 || ${s.m}_O_FRAC > 39 || ${s.m}_SX > 62 || ${s.m}_SH > 62)`,
+        `#error "${s.m} (${l.type} '${l.name.replace(/["\\]/g, '_')}'): a recurrent layer in fixed point needs an output format with -24..39 fractional bits, within 62 of its input's"`,
         '#endif',
       );
     }

@@ -14,9 +14,11 @@
  *    to O (the knobs' rounding and overflow);
  *  - sigmoid, tanh and hard_sigmoid are exact functions of the stored integer (dm_rnn_*: a table and
  *    integer interpolation, or an exact rational); relu is max(z, 0); linear is z;
- *  - products of two stored values (f·c, i·g, o·act(c), r·h, z·h, (1 - z)·hh) are exact at 2·fo,
- *    summed modulo 2^64 (exact for values below 2^31) and requantized once to O;
- *  - GRU reset_after: x·W + b_x and h·U + b_h are each requantized to O before r·(h·U + b_h).
+ *  - products of two stored values (f·c, i·g, o·act(c), r·h) are exact at 2·fo, summed modulo 2^64
+ *    (exact for values below 2^31) and requantized once to O; GRU's z·h + (1 - z)·hh is computed as
+ *    hh + z·(h - hh), exact at F = max(fo, 2·fo) (`<m>_UF`), and requantized once;
+ *  - GRU reset_after: x·W + b_x and h·U + b_h are each requantized to O, then x_q + r·h_q (exact at F)
+ *    is requantized once.
  */
 import { sizeOf } from '../ir/shapes';
 import { gateActivation, gateNames, recurrentLoopNest, type RecurrentStage } from '../ir/recurrent';
@@ -55,14 +57,14 @@ export function recurrentRuntimeC(): string {
     'static inline uint64_t dm_mul_mod(int64_t a, int64_t b) { return (uint64_t)a * (uint64_t)b; }',
     '',
     '/* tanh(z / 2^f) as the exact value y / 2^*frac: sign(z) times the linear interpolation of the table',
-    '   at |z| / 2^f (a grid point when f <= DM_TANH_STEP), and the table\'s end value beyond 8. 0 <= f <= 40. */',
+    '   at |z| / 2^f (a grid point when f <= DM_TANH_STEP), and the table\'s end value beyond 8. -24 <= f <= 40. */',
     'static inline int64_t dm_tanh_raw(int64_t z, int f, int *frac)',
     '{',
     '    int64_t a = z < 0 ? -z : z, y;',
     '    int s = f - DM_TANH_STEP;',
     '    if (s <= 0) {',
     '        *frac = DM_TANH_Q;',
-    '        y = (a << -s) >= DM_TANH_N ? dm_tanh_table[DM_TANH_N] : dm_tanh_table[a << -s];',
+    '        y = a == 0 ? 0 : (-s >= 10 || (a << -s) >= DM_TANH_N) ? dm_tanh_table[DM_TANH_N] : dm_tanh_table[a << -s];',
     '    } else {',
     '        int64_t k = a >> s, r = a - (k << s);',
     '        *frac = DM_TANH_Q + s;',
@@ -89,13 +91,14 @@ export function recurrentRuntimeC(): string {
     '}',
     '',
     '/* hard_sigmoid(x) = clip(x / d + 1/2, 0, 1) exactly (d = 5: Keras 2 and TF.js slope 0.2; d = 6: Keras 3):',
-    '   x / d + 1/2 = (2z + d·2^f) / (2d·2^f), rounded once; 0 and 1 beyond the ends */',
+    '   x / d + 1/2 = (2z + d·2^f) / (2d·2^f) (f >= 0), (2z·2^-f + d) / 2d (f < 0), rounded once; 0 and 1 beyond the ends */',
     'static inline int32_t dm_rnn_hard_sigmoid(int32_t z, int f, int d, int bits, int fo)',
     '{',
-    '    int64_t num = 2 * (int64_t)z + (int64_t)d * ((int64_t)1 << f);',
+    '    int from = f < 0 ? 0 : f;',
+    '    int64_t num = f < 0 ? 2 * (int64_t)z * ((int64_t)1 << -f) + d : 2 * (int64_t)z + (int64_t)d * ((int64_t)1 << f);',
     '    if (num <= 0) return 0;',
-    '    if (num >= 2 * (int64_t)d * ((int64_t)1 << f)) return dm_requant(1, 0, bits, fo);',
-    '    return dm_requant_div(num, f, 2 * (int64_t)d, bits, fo);',
+    '    if (num >= 2 * (int64_t)d * ((int64_t)1 << from)) return dm_requant(1, 0, bits, fo);',
+    '    return dm_requant_div(num, from, 2 * (int64_t)d, bits, fo);',
     '}',
     '',
   ].join('\n');
@@ -229,7 +232,8 @@ export function emitRecurrentLoopNest(s: LayerSymbols): string[] {
       const rg = b.gates.r;
       L.push('#if DM_FIXED', `${I(3)}{`);
       L.push(`${I(4)}int32_t qx = ${wrapAcc('ax')}, qh = ${wrapAcc('ah')};`);
-      L.push(`${I(4)}int32_t z = ${fromProduct(products([['qx', `(int64_t)1 << ${m}_O_FRAC`], [`${rg}[o]`, 'qh']]), m)};`);
+      // x_q + r·h_q, exact at F = max(fo, 2·fo).
+      L.push(`${I(4)}int32_t z = dm_requant(dm_sext(dm_mul_mod(qx, (int64_t)1 << ${m}_UF_H) + dm_mul_mod(${rg}[o], qh) * ((uint64_t)1 << ${m}_UF_P), 64), ${m}_UF, ${m}_O_BITS, ${m}_O_FRAC);`);
       L.push(`${I(4)}${dst}[o] = ${fixedAct(a, 'z')};`, `${I(3)}}`);
       const bx = bias(col), bh = bias(g * u + col);
       L.push('#else', `${I(3)}{`);
@@ -268,7 +272,8 @@ function cellUpdate(s: LayerSymbols, label: string, b: ReturnType<typeof recurre
     L.push('#endif');
   } else if (r.cell === 'gru') {
     L.push('#if DM_FIXED');
-    L.push(`${I(3)}${b.h}[o] = ${fromProduct(products([[`${G.z}[o]`, `${b.h}[o]`], [`((int64_t)1 << ${m}_O_FRAC) - ${G.z}[o]`, `${G.h}[o]`]]), m)};`);
+    // z·h + (1 - z)·hh = hh + z·(h - hh), exact at F = max(fo, 2·fo) (1 - z needs no integer 1 when fo < 0).
+    L.push(`${I(3)}${b.h}[o] = dm_requant(dm_sext(dm_mul_mod(${G.h}[o], (int64_t)1 << ${m}_UF_H) + dm_mul_mod(${G.z}[o], (int64_t)${b.h}[o] - ${G.h}[o]) * ((uint64_t)1 << ${m}_UF_P), 64), ${m}_UF, ${m}_O_BITS, ${m}_O_FRAC);`);
     L.push('#else');
     L.push(`${I(3)}${b.h}[o] = ${G.z}[o] * ${b.h}[o] + (1.0f - ${G.z}[o]) * ${G.h}[o];`);
     L.push('#endif');

@@ -2,10 +2,11 @@
  * Fixed-point recurrent cells, bit for bit: the stored integers of every layer output (and of
  * LSTM's cell state) of the generated C equal an oracle written here from the README's definitions
  * with BigInt arithmetic (not src/numerics/fixed.ts, not src/cgen): LSTM, GRU (reset_after false
- * and true), SimpleRNN, Bidirectional halves, with tanh, sigmoid, both hard_sigmoids, relu, relu6
- * and linear, under knob sets that cover both roundings, both overflow rules, narrow accumulators
- * and input formats that differ from the layer's. The oracle with a broken rounding (ties away from
- * zero instead of to even) disagrees, so the comparison is not vacuous.
+ * and true), SimpleRNN, Bidirectional halves, Average and Multiply, with tanh, sigmoid, both
+ * hard_sigmoids, relu, relu6 and linear, under knob sets that cover both roundings, both overflow
+ * rules, a narrow accumulator, input formats that differ from the layer's, and a format with more
+ * integer bits than bits. The oracle with a broken rounding (ties up instead of to even) disagrees,
+ * so the comparison is not vacuous.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -122,11 +123,14 @@ function activate(a: Activation, z: bigint, o: Fmt, r: Rules): bigint {
       return requant(pow2(t.frac) + t.y, t.frac + 1, o, r);
     }
     case 'hard_sigmoid': {
+      // x / d + 1/2 = num / (2d · 2^from): with f ≥ 0, num = 2z + d·2^f at from = f; with f < 0, num = 2z·2^-f + d at from = 0.
       const d = B(Math.round(1 / (a.alpha ?? 0.2)));
-      const num = 2n * z + d * pow2(o.frac);
+      const from = Math.max(o.frac, 0);
+      const num = o.frac >= 0 ? 2n * z + d * pow2(o.frac) : 2n * z * pow2(-o.frac) + d;
       if (num <= 0n) return 0n;
-      if (num >= 2n * d * pow2(o.frac)) return requant(1n, 0, o, r);
-      return overflowTo(roundDiv(num, 2n * d, r), o.bits, r); // (num / 2^f) / 2d at frac f
+      if (num >= 2n * d * pow2(from)) return requant(1n, 0, o, r);
+      const value = o.frac >= from ? { n: num * pow2(o.frac - from), d: 2n * d } : { n: num, d: 2n * d * pow2(from - o.frac) };
+      return overflowTo(roundDiv(value.n, value.d, r), o.bits, r);
     }
   }
   throw new Error(`oracle: ${a.kind}`);
@@ -199,6 +203,11 @@ function oracle(model: ModelIR, k: OracleKnobs, x: Float32Array): Map<string, bi
     const bias = l.weights.bias ? Array.from(l.weights.bias.data, (v) => quantize(v, k.b, k) * pow2(P - k.b.frac)) : new Array((resetAfter0(l) ? 2 : 1) * (l.recurrent!.cell === 'lstm' ? 4 : l.recurrent!.cell === 'gru' ? 3 : 1) * l.units!).fill(0n);
     const accWrap = (v: bigint) => (k.acc ? wrapTo(v, k.acc) : v);
     const wrap64 = (v: bigint) => wrapTo(v, 64);
+    /** Σ v_i / 2^f_i, exact, rounded once to O (modulo 2^64 at the common frac, as the C sums). */
+    const exactSum = (...terms: [bigint, number][]) => {
+      const F = Math.max(...terms.map(([, f]) => f));
+      return requant(wrap64(terms.reduce((a, [v, f]) => a + v * pow2(F - f), 0n)), F, o, k);
+    };
     const gateAct = (gate: string): Activation => (r.cell === 'simple_rnn' || (r.cell === 'lstm' && gate === 'c') || (r.cell === 'gru' && gate === 'h') ? r.activation : r.recurrentActivation);
     const dotX = (t: number, col: number) => {
       let s = 0n;
@@ -233,13 +242,14 @@ function oracle(model: ModelIR, k: OracleKnobs, x: Float32Array): Map<string, bi
             const col = 2 * u + j;
             const qx = requant(accWrap(bias[col] + dotX(t, col)), P, o, k);
             const qh = requant(accWrap(bias[g * u + col] + dotH(h, col)), P, o, k);
-            return activate(r.activation, requant(wrap64(qx * pow2(fo) + rr[j] * qh), 2 * fo, o, k), o, k);
+            return activate(r.activation, exactSum([qx, fo], [rr[j] * qh, 2 * fo]), o, k);
           });
         } else {
           const rh = h.map((hv, j) => requant(wrap64(rr[j] * hv), 2 * fo, o, k));
           hh = gate('h', 2, rh);
         }
-        h = h.map((hv, j) => requant(wrap64(z[j] * hv + (pow2(fo) - z[j]) * hh[j]), 2 * fo, o, k));
+        // z·h + (1 - z)·hh exactly (1 = 2^fo at frac fo; the exact rational value, whatever the sign of fo).
+        h = h.map((hv, j) => exactSum([z[j] * hv, 2 * fo], [hh[j], fo], [-z[j] * hh[j], 2 * fo]));
       } else {
         h = gate('h', 0, h);
       }
@@ -356,6 +366,8 @@ const KNOB_SETS: NumberKnobs[] = [
   { ...FIXED16, weights: { bits: 8, integer: 1 }, biases: { bits: 8, integer: 2 }, activations: { bits: 8, integer: 3 }, rounding: 'truncate', overflow: 'wrap' },
   { ...FIXED16, weights: { bits: 10, integer: 2 }, biases: { bits: 12, integer: 4 }, activations: { bits: 12, integer: 4 }, accumulatorBits: 18, rounding: 'half-even', overflow: 'wrap' },
   { ...FIXED16, weights: { bits: 12, integer: 1 }, biases: { bits: 9, integer: 3 }, activations: { bits: 14, integer: 5 }, rounding: 'truncate', overflow: 'saturate' },
+  // More integer bits than bits: a negative frac (values are multiples of 2), as a precision sweep may try.
+  { ...FIXED16, weights: { bits: 8, integer: 1 }, biases: { bits: 8, integer: 2 }, activations: { bits: 6, integer: 7 }, rounding: 'half-even', overflow: 'saturate' },
 ];
 
 const oracleKnobs = (k: NumberKnobs, rounding: Rounding = k.rounding): OracleKnobs => ({ w: fmtOf(k.weights), b: fmtOf(k.biases), a: fmtOf(k.activations), acc: k.accumulatorBits, rounding, overflow: k.overflow });
@@ -372,6 +384,7 @@ describe('recurrent cells in fixed point: the C equals a BigInt oracle bit for b
         const b = await buildC(model, knobs);
         const traced = await runHarness(b.exe, b.dir, x, SAMPLES, size, b.gen.outputSize, { tag: 'trace', weightsDir: join(b.dir, 'weights'), trace: true });
         const per = b.gen.trace.reduce((a, t) => a + t.size, 0);
+        assert.ok(traced.trace!.some((v) => v !== 0), 'the trace is not all zeros');
         assert.ok(b.gen.trace.some((t) => t.state) === model.layers.some((l) => l.recurrent?.cell === 'lstm'), 'the trace holds the LSTM cell states');
         const raw = await runRaw(b, x, SAMPLES);
         const wantRaw: number[] = [];
