@@ -123,6 +123,13 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
     ` *  - activations act on that value: relu/max are exact, other functions f give quantize(f(x));`,
     ` *  - average pooling divides the exact sum by the window count with one rounding;`,
     ` *  - a softmax on a model output is not computed in fixed point: the outputs are the logits.`,
+    ...(syms.some((s) => isRecurrent(s.layer))
+      ? [
+          ` *  - recurrent layers (LSTM, GRU, SimpleRNN): gate sums are exact at P_FRAC = W_FRAC + max(input FRAC,`,
+          ` *    O_FRAC), requantized once to O; products of two stored values are exact and requantized once;`,
+          ` *    tanh and sigmoid come from a table with integer interpolation, hard_sigmoid is exact (see model.c).`,
+        ]
+      : []),
     ` * Per-layer formats (Lnn_*) default to the class knobs; set them to give a layer its own format.`,
     ` */`,
     '#ifndef DM_MODEL_H',
