@@ -414,6 +414,20 @@ describe('recurrent cells in fixed point: the C equals a BigInt oracle bit for b
     });
   }
 
+  it('runs clean under -fsanitize=address,undefined with wrapping, a narrow accumulator and a negative frac', async () => {
+    for (const model of MODELS) {
+      const size = model.layers[0].outputShape.reduce((a, b) => a * b, 1);
+      const x = randomInputs(3, size, 78, -1.8, 1.8);
+      for (const knobs of [KNOB_SETS[2], KNOB_SETS[4]]) {
+        const plain = await buildC(model, knobs);
+        const san = await buildC(model, knobs, { sanitize: true });
+        assert.deepEqual(await runRaw(san, x, 3), await runRaw(plain, x, 3), `${model.name} ${JSON.stringify(knobs)}`);
+        rmSync(plain.dir, { recursive: true, force: true });
+        rmSync(san.dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('the activations: within the stated bound of the real function, and exact functions of the stored integer', () => {
     // Every stored input of an 16-bit format with 10 fractional bits (|x| < 32), the outputs in the same format.
     const o: Fmt = { bits: 16, frac: 10 };
