@@ -2,7 +2,8 @@
  * DeepHLS figures: conversion time (model file -> IR + C) and C inference throughput against
  * TensorFlow.js (wasm backend) on the same model and the same 2,000 MNIST test images.
  *  - models: LeNet-5 written by TF.js (random weights: speed does not depend on them), the hls4ml
- *    MNIST MLP (Keras JSON + HDF5), TinyMaix's MNIST CNN with depthwise convolutions (Keras HDF5);
+ *    MNIST MLP (Keras JSON + HDF5), TinyMaix's MNIST CNN with depthwise convolutions (Keras HDF5),
+ *    a sequential-MNIST LSTM written by TF.js (28 steps of 28 pixels, LSTM(32) -> Dense(10));
  *  - C: gcc -O2 with the strict flags, weights in arrays, float and fixed<16,6>; images/s from the
  *    CPU time the harness spends in dm_infer (file I/O excluded) and from the wall time of the run;
  *  - TF.js: model.predict in batches of 256 and one image at a time, after a warm-up.
@@ -42,15 +43,25 @@ function lenet5(): tf.LayersModel {
   return m;
 }
 
+/** Sequential MNIST: each image as 28 time steps of 28 pixels. */
+function mnistLstm(): tf.LayersModel {
+  const m = tf.sequential({ name: 'mnist_lstm' });
+  m.add(tf.layers.lstm({ inputShape: [28, 28], units: 32, recurrentActivation: 'sigmoid' }));
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  return m;
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'dm-bench-convert-'));
   const load = [loadavg()[0]];
   try {
     await saveModel(lenet5(), join(work, 'lenet5'));
+    await saveModel(mnistLstm(), join(work, 'lstm'));
     const models = [
       { name: 'lenet5 (TF.js layers)', file: join(work, 'lenet5', 'model.json') },
       { name: 'hls4ml MNIST MLP (Keras JSON + HDF5)', file: join(KERAS_FIXTURES, 'hls4ml_mnist_mlp/KERAS_mnist_mlp.json') },
       { name: 'TinyMaix MNIST depthwise CNN (Keras HDF5)', file: join(KERAS_FIXTURES, 'tinymaix_mnist_cnn/mnist_dw.h5') },
+      { name: 'sequential-MNIST LSTM(32), 28 steps x 28 pixels (TF.js layers)', file: join(work, 'lstm', 'model.json') },
     ];
     const mnist = mnistSample('t10k', 0, N);
     const results: Record<string, unknown>[] = [];

@@ -7,6 +7,7 @@
 import type { Activation, Layer } from '../ir/types';
 import { concatAxis, padBefore, sizeOf } from '../ir/shapes';
 import { doubleLiteral, flatIndex, floatLiteral, mul, sum } from './expr';
+import { emitRecurrentLoopNest } from './recurrent';
 
 /** What the emitters need to know about a layer besides the IR. */
 export interface LayerSymbols {
@@ -22,9 +23,10 @@ export interface LayerSymbols {
   /** Input buffers (aliases resolved). */
   inputBufs: string[];
   isOutput: boolean;
-  /** Weight array names (float masters); quantized copies are dm_wq_/dm_bq_. */
+  /** Weight array names (float masters); quantized copies are dm_wq_/dm_bq_ (recurrent kernel: dm_uq_). */
   kernel?: string;
   bias?: string;
+  recurrentKernel?: string;
 }
 
 const I = (n: number) => '    '.repeat(n);
@@ -406,6 +408,47 @@ export function emitAddLoopNest(s: LayerSymbols): string[] {
   return [...header(s, `${ins}, ${outParam(s)}`), ...withSoftmax(s, body), '}'];
 }
 
+/**
+ * Average (Keras Average, Bidirectional ave): fixed point sums the inputs exactly at the largest
+ * input frac and divides by their count with one rounding (dm_requant_div).
+ */
+export function emitAverageLoopNest(s: LayerSymbols): string[] {
+  const l = s.layer;
+  const n = sizeOf(l.outputShape);
+  const ins = l.inputs.map((_, i) => inParam(s, i)).join(', ');
+  const fmax = s.inputMacros.map((m) => `${m}_O_FRAC`).reduce((a, b) => `DM_MAX(${a}, ${b})`);
+  const body = [`${I(1)}int i;`, loop(s.id, 'i', n, 1)];
+  body.push('#if DM_FIXED', `${I(2)}{`);
+  body.push(`${I(3)}int64_t total = ${s.inputMacros.map((m, i) => `dm_align_up(in${i}[i], ${fmax} - ${m}_O_FRAC)`).join(' + ')};`);
+  body.push(`${I(3)}out[i] = dm_requant_div(total, ${fmax}, ${l.inputs.length}, ${s.m}_O_BITS, ${s.m}_O_FRAC);`, `${I(2)}}`);
+  body.push('#else', `${I(2)}out[i] = (${l.inputs.map((_, i) => `in${i}[i]`).join(' + ')}) / ${floatLiteral(l.inputs.length)};`, '#endif');
+  body.push(`${I(1)}}`);
+  return [...header(s, `${ins}, ${outParam(s)}`), ...body, '}'];
+}
+
+/**
+ * Multiply (Keras Multiply, Bidirectional mul): fixed point multiplies two stored values exactly
+ * (frac fa + fb) and requantizes the product once to the output format; more inputs fold left,
+ * each product requantized to the output format.
+ */
+export function emitMultiplyLoopNest(s: LayerSymbols): string[] {
+  const l = s.layer;
+  const n = sizeOf(l.outputShape);
+  const ins = l.inputs.map((_, i) => inParam(s, i)).join(', ');
+  const body = [`${I(1)}int i;`, loop(s.id, 'i', n, 1)];
+  body.push('#if DM_FIXED', `${I(2)}{`);
+  let frac = `${s.inputMacros[0]}_O_FRAC`;
+  body.push(`${I(3)}int32_t p = in0[i];`);
+  l.inputs.slice(1).forEach((_, j) => {
+    body.push(`${I(3)}p = dm_requant((int64_t)p * in${j + 1}[i], ${frac} + ${s.inputMacros[j + 1]}_O_FRAC, ${s.m}_O_BITS, ${s.m}_O_FRAC);`);
+    frac = `${s.m}_O_FRAC`;
+  });
+  body.push(`${I(3)}out[i] = p;`, `${I(2)}}`);
+  body.push('#else', `${I(2)}out[i] = ${l.inputs.map((_, i) => `in${i}[i]`).join(' * ')};`, '#endif');
+  body.push(`${I(1)}}`);
+  return [...header(s, `${ins}, ${outParam(s)}`), ...body, '}'];
+}
+
 export function emitConcatenateLoopNest(s: LayerSymbols): string[] {
   const l = s.layer;
   const y = l.outputShape;
@@ -463,10 +506,18 @@ export function emitLoopNest(s: LayerSymbols): string[] {
       return emitZeroPadLoopNest(s);
     case 'add':
       return emitAddLoopNest(s);
+    case 'average':
+      return emitAverageLoopNest(s);
+    case 'multiply':
+      return emitMultiplyLoopNest(s);
     case 'concatenate':
       return emitConcatenateLoopNest(s);
     case 'activation':
       return emitActivationLoopNest(s);
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return emitRecurrentLoopNest(s);
   }
   throw new Error(`no loop nest for layer type ${s.layer.type}`);
 }

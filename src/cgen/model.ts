@@ -16,6 +16,8 @@ import { MAC_TYPES, NumberKnobs, growthBits, fanIn } from './precision';
 import { FIXED_RUNTIME_C, FLOAT_RUNTIME_C } from './runtime';
 import { weightFileName } from '../ir/serialize';
 import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from '../quant/cgen-ternary';
+import { isRecurrent } from '../ir/recurrent';
+import { recurrentBuffers, recurrentDeclarations, recurrentRuntimeC } from './recurrent';
 
 export interface CGenOptions {
   knobs: NumberKnobs;
@@ -27,10 +29,36 @@ export interface GeneratedC {
   files: Record<string, string>;
   /** Binary files by relative path (weights/*.f32 in files mode). */
   binaries: Record<string, Uint8Array>;
-  /** Names of the traced layers in trace order (the harness's -x file: per sample, their outputs concatenated as float32). */
-  trace: { name: string; id: string; size: number; shape: number[] }[];
+  /**
+   * Names of the traced layers in trace order (the harness's -x file: per sample, their outputs
+   * concatenated as float32). An LSTM's cell state after the last step follows its output, named
+   * `<layer>:cell_state`, with `state` naming the layer.
+   */
+  trace: TraceEntry[];
   inputSize: number;
   outputSize: number;
+}
+
+export interface TraceEntry {
+  name: string;
+  id: string;
+  size: number;
+  shape: number[];
+  /** A recurrent layer's state (not an output): the layer it belongs to. */
+  state?: string;
+}
+
+/** What the trace reads, in order: every loop nest's output buffer, and after an LSTM's its cell state. */
+function traceItems(syms: LayerSymbols[]): (TraceEntry & { buf: string; m: string })[] {
+  const out: (TraceEntry & { buf: string; m: string })[] = [];
+  for (const s of syms) {
+    out.push({ name: s.layer.name, id: s.id, size: sizeOf(s.layer.outputShape), shape: s.layer.outputShape, buf: s.buf, m: s.m });
+    if (isRecurrent(s.layer) && s.layer.recurrent!.cell === 'lstm') {
+      const u = s.layer.units!;
+      out.push({ name: `${s.layer.name}:cell_state`, id: `${s.id}_c`, size: u, shape: [u], state: s.layer.name, buf: recurrentBuffers(s).c!, m: s.m });
+    }
+  }
+  return out;
 }
 
 const ROUNDING_MACRO = { truncate: 'DM_TRUNCATE', 'half-even': 'DM_HALF_EVEN' } as const;
@@ -62,9 +90,10 @@ export function layerSymbols(model: ModelIR): LayerSymbols[] {
       isOutput: model.outputs.some((o) => source(o) === l),
     };
     // Ternary layers keep their data in model.c as 2-bit codes (src/quant/cgen-ternary.ts), not in weight arrays.
-    if (MAC_TYPES.has(l.type) && !l.ternary) {
+    if ((MAC_TYPES.has(l.type) || isRecurrent(l)) && !l.ternary) {
       s.kernel = `dm_w_${l.loopNest}_kernel`;
       if (l.weights.bias && l.useBias !== false) s.bias = `dm_w_${l.loopNest}_bias`;
+      if (isRecurrent(l)) s.recurrentKernel = `dm_w_${l.loopNest}_recurrent_kernel`;
     }
     out.push(s);
   }
@@ -94,6 +123,13 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
     ` *  - activations act on that value: relu/max are exact, other functions f give quantize(f(x));`,
     ` *  - average pooling divides the exact sum by the window count with one rounding;`,
     ` *  - a softmax on a model output is not computed in fixed point: the outputs are the logits.`,
+    ...(syms.some((s) => isRecurrent(s.layer))
+      ? [
+          ` *  - recurrent layers (LSTM, GRU, SimpleRNN): gate sums are exact at P_FRAC = W_FRAC + max(input FRAC,`,
+          ` *    O_FRAC), requantized once to O; products of two stored values are exact and requantized once;`,
+          ` *    tanh and sigmoid come from a table with integer interpolation, hard_sigmoid is exact (see model.c).`,
+        ]
+      : []),
     ` * Per-layer formats (Lnn_*) default to the class knobs; set them to give a layer its own format.`,
     ` */`,
     '#ifndef DM_MODEL_H',
@@ -154,6 +190,28 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
       const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, ${p}_O_BITS, ${growthBits(fanIn(l))}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
     }
+    if (isRecurrent(l)) {
+      // Gates sum input products (frac W + input) and state products (frac W + O) at the larger frac.
+      const p = s.inputMacros[0];
+      L.push(...ifndef(`${s.m}_W_BITS`, fmtDefault(l, 'weights', 'bits', 'DM_W_BITS')));
+      L.push(...ifndef(`${s.m}_W_INT`, fmtDefault(l, 'weights', 'integer', 'DM_W_INT')));
+      L.push(`#define ${s.m}_W_FRAC (${s.m}_W_BITS - ${s.m}_W_INT)`);
+      L.push(...ifndef(`${s.m}_B_BITS`, fmtDefault(l, 'biases', 'bits', 'DM_B_BITS')));
+      L.push(...ifndef(`${s.m}_B_INT`, fmtDefault(l, 'biases', 'integer', 'DM_B_INT')));
+      L.push(`#define ${s.m}_B_FRAC (${s.m}_B_BITS - ${s.m}_B_INT)`);
+      L.push(`#define ${s.m}_P_FRAC (${s.m}_W_FRAC + DM_MAX(${p}_O_FRAC, ${s.m}_O_FRAC))`);
+      L.push(`#define ${s.m}_SX (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${p}_O_FRAC)`);
+      L.push(`#define ${s.m}_SH (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${s.m}_O_FRAC)`);
+      const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, DM_MAX(${p}_O_BITS + ${s.m}_SX, ${s.m}_O_BITS + ${s.m}_SH), ${growthBits(fanIn(l) + 2)}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
+      L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
+      // Sums of two products of stored values are exact at F = max(O_FRAC, 2·O_FRAC) (O_FRAC may be negative).
+      L.push(`#define ${s.m}_UF DM_MAX(${s.m}_O_FRAC, 2 * ${s.m}_O_FRAC)`, `#define ${s.m}_UF_H (${s.m}_UF - ${s.m}_O_FRAC)`, `#define ${s.m}_UF_P (${s.m}_UF - 2 * ${s.m}_O_FRAC)`);
+      L.push(
+        `#if DM_FIXED && (${s.m}_O_FRAC < -24 || ${s.m}_O_FRAC > 39 || ${s.m}_SX > 62 || ${s.m}_SH > 62)`,
+        `#error "${s.m} (${l.type} '${l.name.replace(/["\\]/g, '_')}'): a recurrent layer in fixed point needs an output format with -24..39 fractional bits, within 62 of its input's"`,
+        '#endif',
+      );
+    }
   }
   L.push(
     '',
@@ -189,10 +247,11 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
   return L.join('\n');
 }
 
-function weightArrays(syms: LayerSymbols[]): { name: string; layer: Layer; slot: 'kernel' | 'bias'; data: Float32Array }[] {
-  const out: { name: string; layer: Layer; slot: 'kernel' | 'bias'; data: Float32Array }[] = [];
+function weightArrays(syms: LayerSymbols[]): { name: string; layer: Layer; slot: 'kernel' | 'recurrentKernel' | 'bias'; data: Float32Array }[] {
+  const out: { name: string; layer: Layer; slot: 'kernel' | 'recurrentKernel' | 'bias'; data: Float32Array }[] = [];
   for (const s of syms) {
     if (s.kernel) out.push({ name: s.kernel, layer: s.layer, slot: 'kernel', data: s.layer.weights.kernel!.data });
+    if (s.recurrentKernel) out.push({ name: s.recurrentKernel, layer: s.layer, slot: 'recurrentKernel', data: s.layer.weights.recurrentKernel!.data });
     if (s.bias) out.push({ name: s.bias, layer: s.layer, slot: 'bias', data: s.layer.weights.bias!.data });
   }
   return out;
@@ -221,6 +280,9 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     '#define DM_ACC_INIT(aligned_bias) ((uint64_t)(aligned_bias))',
     '#define DM_MAC(acc, w, x) ((acc) += (uint64_t)((int64_t)(w) * (int64_t)(x)))',
     '#define DM_KERNEL(id, master) dm_wq_##id',
+    '#define DM_RKERNEL(id, master) dm_uq_##id',
+    '/* recurrent gates: a product shifted left by s to the gate\'s common frac (modulo 2^64, like the sums) */',
+    '#define DM_RMAC(acc, w, x, s) ((acc) += (uint64_t)((int64_t)(w) * (int64_t)(x)) << (s))',
     '#define DM_TO_FLOAT(q, frac) ((float)dm_dequantize((q), (frac)))',
     '#else',
     'typedef float dm_acc_t;',
@@ -228,6 +290,8 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     '#define DM_ACC_INIT(aligned_bias) 0.0f',
     '#define DM_MAC(acc, w, x) ((acc) += (w) * (x))',
     '#define DM_KERNEL(id, master) master',
+    '#define DM_RKERNEL(id, master) master',
+    '#define DM_RMAC(acc, w, x, s) ((acc) += (w) * (x))',
     '#define DM_TO_FLOAT(v, frac) (v)',
     '#endif',
     '',
@@ -242,6 +306,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     'static inline int64_t dm_align_up(int64_t q, int s) { return q * ((int64_t)1 << s); }',
     'static inline int32_t dm_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }',
     'static inline double dm_clamp01(double v) { return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v); }',
+    ...(syms.some((s) => isRecurrent(s.layer)) ? ['static inline int32_t dm_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }', '', recurrentRuntimeC()] : []),
     '#else',
     FLOAT_RUNTIME_C.trim(),
     'static inline float dm_min_f(float a, float b) { return a < b ? a : b; }',
@@ -255,6 +320,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
   L.push('#if DM_FIXED');
   for (const s of syms) {
     if (s.kernel) L.push(`static int32_t dm_wq_${s.id}[${s.layer.weights.kernel!.data.length}];`);
+    if (s.recurrentKernel) L.push(`static int32_t dm_uq_${s.id}[${s.layer.weights.recurrentKernel!.data.length}];`);
     if (s.bias) L.push(`static int64_t dm_bq_${s.id}[${s.layer.weights.bias!.data.length}]; /* aligned to ${s.m}_P_FRAC */`);
     if (s.layer.activation.maxValue !== undefined) L.push(`static int32_t dm_c_${s.m}_max;`);
   }
@@ -263,6 +329,8 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
   if (ternary.length) L.push(TERNARY_RUNTIME_C.trim(), ...ternary.flatMap(ternaryDeclarations));
   L.push('', '/* ---- layer outputs ---- */');
   for (const s of syms) L.push(`static dm_act_t ${s.buf}[${sizeOf(s.layer.outputShape)}];`);
+  const recurrent = syms.filter((s) => isRecurrent(s.layer));
+  if (recurrent.length) L.push('', '/* ---- recurrent state and gates ---- */', ...recurrent.flatMap(recurrentDeclarations));
   L.push('');
   // Loop nests.
   let inputOffset = 0;
@@ -319,6 +387,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     L.push('#if DM_FIXED');
     for (const s of syms) {
       if (s.kernel) L.push(`    for (i = 0; i < ${s.layer.weights.kernel!.data.length}; i++) dm_wq_${s.id}[i] = dm_quantize(${s.kernel}[i], ${s.m}_W_BITS, ${s.m}_W_FRAC, DM_SATURATING);`);
+      if (s.recurrentKernel) L.push(`    for (i = 0; i < ${s.layer.weights.recurrentKernel!.data.length}; i++) dm_uq_${s.id}[i] = dm_quantize(${s.recurrentKernel}[i], ${s.m}_W_BITS, ${s.m}_W_FRAC, DM_SATURATING);`);
       if (s.bias) L.push(`    for (i = 0; i < ${s.layer.weights.bias!.data.length}; i++) dm_bq_${s.id}[i] = dm_align(dm_quantize(${s.bias}[i], ${s.m}_B_BITS, ${s.m}_B_FRAC, DM_SATURATING), ${s.m}_B_FRAC, ${s.m}_P_FRAC);`);
       if (s.layer.activation.maxValue !== undefined) L.push(`    dm_c_${s.m}_max = dm_quantize(${s.layer.activation.maxValue}, ${s.m}_O_BITS, ${s.m}_O_FRAC, 1);`);
     }
@@ -340,13 +409,14 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
   }
   L.push('}', '');
   // Trace access.
-  L.push(`static const char *const dm_trace_names[${syms.length}] = {`, ...syms.map((s) => `    "${s.layer.name.replace(/["\\]/g, '_')}",`), '};');
-  L.push(`static const long dm_trace_sizes[${syms.length}] = {${syms.map((s) => sizeOf(s.layer.outputShape)).join(', ')}};`);
-  L.push(`static dm_act_t *const dm_trace_bufs[${syms.length}] = {`, ...syms.map((s) => `    ${s.buf},`), '};');
-  L.push('#if DM_FIXED', `static const int dm_trace_fracs[${syms.length}] = {${syms.map((s) => `${s.m}_O_FRAC`).join(', ')}};`, '#define DM_TRACE_FRAC(i) dm_trace_fracs[i]');
+  const items = traceItems(syms);
+  L.push(`static const char *const dm_trace_names[${items.length}] = {`, ...items.map((t) => `    "${t.name.replace(/["\\]/g, '_')}",`), '};');
+  L.push(`static const long dm_trace_sizes[${items.length}] = {${items.map((t) => t.size).join(', ')}};`);
+  L.push(`static dm_act_t *const dm_trace_bufs[${items.length}] = {`, ...items.map((t) => `    ${t.buf},`), '};');
+  L.push('#if DM_FIXED', `static const int dm_trace_fracs[${items.length}] = {${items.map((t) => `${t.m}_O_FRAC`).join(', ')}};`, '#define DM_TRACE_FRAC(i) dm_trace_fracs[i]');
   L.push('#else', '#define DM_TRACE_FRAC(i) 0', '#endif');
   L.push(
-    `int dm_trace_count(void) { return ${syms.length}; }`,
+    `int dm_trace_count(void) { return ${items.length}; }`,
     `const char *dm_trace_name(int i) { return dm_trace_names[i]; }`,
     `long dm_trace_size(int i) { return dm_trace_sizes[i]; }`,
     'void dm_trace_read(int i, float *dst)',
@@ -377,7 +447,7 @@ function weightsFiles(model: ModelIR, syms: LayerSymbols[]): { h: string; c: str
     `/* weights.h — generated by deepmaker convert: float weights (Keras layouts), quantized by dm_init in fixed point. */`,
     '#ifndef DM_WEIGHTS_H',
     '#define DM_WEIGHTS_H',
-    ...arrays.map((a) => `extern const float ${a.name}[${a.data.length}]; /* ${a.layer.name} ${a.slot} [${(a.slot === 'kernel' ? a.layer.weights.kernel! : a.layer.weights.bias!).shape.join('x')}] */`),
+    ...arrays.map((a) => `extern const float ${a.name}[${a.data.length}]; /* ${a.layer.name} ${a.slot} [${a.layer.weights[a.slot]!.shape.join('x')}] */`),
     '#endif',
     '',
   ].join('\n');
@@ -424,8 +494,9 @@ export function generateC(model: ModelIR, opts: CGenOptions): GeneratedC {
   const outputs = model.outputs.map(resolve);
   const inputSize = model.inputs.reduce((a, n) => a + sizeOf(model.layers.find((l) => l.name === n)!.outputShape), 0);
   const outputSize = outputs.reduce((a, o) => a + sizeOf(o.layer.outputShape), 0);
+  const trace = traceItems(syms).map(({ buf: _b, m: _m, ...t }) => t);
   const files: Record<string, string> = {
-    'model.h': modelH(model, syms, opts, inputSize, outputSize, syms.length),
+    'model.h': modelH(model, syms, opts, inputSize, outputSize, trace.length),
     'model.c': modelC(model, syms, opts, outputs),
     'harness.c': HARNESS_C,
     Makefile: makefile(opts),
@@ -441,7 +512,7 @@ export function generateC(model: ModelIR, opts: CGenOptions): GeneratedC {
   return {
     files,
     binaries,
-    trace: syms.map((s) => ({ name: s.layer.name, id: s.id, size: sizeOf(s.layer.outputShape), shape: s.layer.outputShape })),
+    trace,
     inputSize,
     outputSize,
   };

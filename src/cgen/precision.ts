@@ -6,6 +6,7 @@
  * read the same resolution, so hardware widths equal the C model's.
  */
 import type { Layer, ModelIR } from '../ir/types';
+import { isRecurrent } from '../ir/recurrent';
 import { fracBits, type FixedFormat, type Overflow, type Rounding } from '../numerics/fixed';
 
 export interface BitsInteger {
@@ -55,13 +56,12 @@ export function integerBitsFor(maxAbs: number): number {
   return Math.floor(Math.log2(maxAbs)) + 2;
 }
 
-/** The largest |value| of a tensor class over the model's MAC layers. */
+/** The largest |value| of a tensor class over the model's MAC and recurrent layers (a recurrent kernel is a kernel). */
 export function maxAbsWeight(model: ModelIR, slot: 'kernel' | 'bias'): number {
   let m = 0;
   for (const l of model.layers) {
-    const t = l.weights[slot];
-    if (!MAC_TYPES.has(l.type) || !t) continue;
-    for (const v of t.data) m = Math.max(m, Math.abs(v));
+    const tensors = isRecurrent(l) ? (slot === 'kernel' ? [l.weights.kernel, l.weights.recurrentKernel] : [l.weights.bias]) : MAC_TYPES.has(l.type) ? [l.weights[slot]] : [];
+    for (const t of tensors) if (t) for (const v of t.data) m = Math.max(m, Math.abs(v));
   }
   return m;
 }
@@ -80,6 +80,10 @@ export function fanIn(layer: Layer): number {
       return layer.kernel![0] * layer.kernel![1] * cin;
     case 'depthwise_conv2d':
       return layer.kernel![0] * layer.kernel![1];
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return cin + layer.units!;
   }
   return 0;
 }
@@ -92,6 +96,15 @@ export function growthBits(n: number): number {
 /** Auto accumulator width (model.h's DM_ACC_AUTO): products need wb+ab-1 bits plus growth; the aligned bias bi+pf; one more for their sum and sign. */
 export function autoAccumulatorBits(wBits: number, aBits: number, growth: number, bInt: number, productFrac: number): number {
   return Math.min(64, Math.max(wBits + aBits + growth, bInt + productFrac + 1) + 1);
+}
+
+/**
+ * A recurrent gate sums input products (frac fw + fx) and state products (frac fw + fo) at the
+ * larger frac P = fw + max(fx, fo): the input products shift left by sx, the state products by sh.
+ */
+export function recurrentShifts(fw: number, fx: number, fo: number): { productFrac: number; sx: number; sh: number } {
+  const productFrac = fw + Math.max(fx, fo);
+  return { productFrac, sx: productFrac - fw - fx, sh: productFrac - fw - fo };
 }
 
 function fmt(b: BitsInteger, k: NumberKnobs): FixedFormat {
@@ -116,6 +129,15 @@ export function resolveFormats(model: ModelIR, knobs: NumberKnobs): Map<string, 
       const n = fanIn(l);
       const accBits = l.precision?.accumulator?.bits ?? (knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoAccumulatorBits(weights.bits, producer.bits, growthBits(n), biases.integer, productFrac));
       Object.assign(f, { weights, biases, productFrac, accumulatorBits: accBits, fanIn: n });
+    } else if (isRecurrent(l)) {
+      const weights = l.precision?.weights ?? fmt(knobs.weights, knobs);
+      const biases = l.precision?.biases ?? fmt(knobs.biases, knobs);
+      const producer = out.get(l.inputs[0])!.output;
+      const fx = fracBits(producer), fo = fracBits(output);
+      const r = recurrentShifts(fracBits(weights), fx, fo);
+      const n = fanIn(l);
+      const accBits = l.precision?.accumulator?.bits ?? (knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoAccumulatorBits(weights.bits, Math.max(producer.bits + r.sx, output.bits + r.sh), growthBits(n + 2), biases.integer, r.productFrac));
+      Object.assign(f, { weights, biases, productFrac: r.productFrac, accumulatorBits: accBits, fanIn: n });
     }
     out.set(l.name, f);
   }

@@ -118,7 +118,7 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
         }
         const g = parseModelConfig(cfg.config, { format: 'keras-h5', file }, cfg.kerasVersion);
         const root = kerasWeightsRoot(h5);
-        attachWeights(g, (layer, slots) => kerasH5LayerWeights(h5, root, layer, slots), file);
+        attachWeights(g, (layer, slots, source) => kerasH5LayerWeights(h5, root, layer, slots, source), file);
         return g;
       });
       break;
@@ -128,7 +128,7 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
       const g = graph;
       await withHdf5(archive.weights, `${file}!model.weights.h5`, (h5) => {
         const groups = kerasV3GroupNames(g);
-        attachWeights(g, (layer, slots) => kerasV3LayerWeights(h5, groups, layer, slots), `${file}!model.weights.h5`);
+        attachWeights(g, (layer, slots, source) => kerasV3LayerWeights(h5, groups, layer, slots, source), `${file}!model.weights.h5`);
       });
       break;
     }
@@ -138,7 +138,7 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
       const topo = json.modelTopology.model_config ?? json.modelTopology;
       graph = parseModelConfig(topo, { format: 'tfjs-layers', file }, json.modelTopology.keras_version);
       const w = readTfjsWeights(json, file);
-      attachWeights(graph, (layer, slots) => tfjsLayerWeights(w, layer, slots), file);
+      attachWeights(graph, (layer, slots, source) => tfjsLayerWeights(w, layer, slots, source), file);
       break;
     }
     case 'keras-json': {
@@ -153,7 +153,7 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
       const g = graph;
       await withHdf5(readModelBytes(weightsFile, 'weights file'), weightsFile, (h5) => {
         const root = kerasWeightsRoot(h5);
-        attachWeights(g, (layer, slots) => kerasH5LayerWeights(h5, root, layer, slots), weightsFile);
+        attachWeights(g, (layer, slots, source) => kerasH5LayerWeights(h5, root, layer, slots, source), weightsFile);
       });
       break;
     }

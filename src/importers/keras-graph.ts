@@ -6,12 +6,14 @@
 import type { ImportedLayer, ImportedModel, ModelFormat, Shape } from '../ir/types';
 import { inferOutputShape } from '../ir/shapes';
 import { DeepMakerError } from '../util/errors';
-import { convertKerasLayer, ConversionContext, KerasLayerJson, WeightSlot } from './keras-layers';
+import { convertKerasLayer, ConversionContext, KerasLayerJson, LayerConversion, WeightSlot, WeightSource } from './keras-layers';
 
 export interface KerasGraph {
   model: ImportedModel;
   /** Weight slots per layer name, in Keras's order. */
   slots: Map<string, WeightSlot[]>;
+  /** Where a layer's weights are stored when not under its own name (wrapped and recurrent layers). */
+  sources: Map<string, WeightSource>;
   /** Every layer name in config order (the order Keras 3 walks to name its weight groups). */
   configOrder: { name: string; className: string }[];
 }
@@ -33,7 +35,7 @@ export function parseModelConfig(json: any, source: { format: ModelFormat; file:
   const ctx: ConversionContext = { file: source.file, keras3 };
   const cls = topology.class_name;
   let layersJson: KerasLayerJson[];
-  let graph: { layers: ImportedLayer[]; inputs: string[]; outputs: string[]; slots: Map<string, WeightSlot[]>; order: { name: string; className: string }[] };
+  let graph: { layers: ImportedLayer[]; inputs: string[]; outputs: string[]; slots: Map<string, WeightSlot[]>; sources: Map<string, WeightSource>; order: { name: string; className: string }[] };
   if (cls === 'Sequential') {
     const cfg = topology.config;
     layersJson = Array.isArray(cfg) ? cfg : cfg?.layers;
@@ -55,6 +57,7 @@ export function parseModelConfig(json: any, source: { format: ModelFormat; file:
       outputs: graph.outputs,
     },
     slots: graph.slots,
+    sources: graph.sources,
     configOrder: graph.order,
   };
 }
@@ -148,9 +151,23 @@ function withShape(layer: ReturnType<typeof convertKerasLayer>['layer'], inputs:
   return l;
 }
 
+/**
+ * Adds a converted Keras layer (and the inner layers it expands to, which read the same inputs) to
+ * the graph; returns the layer that stands for the Keras layer (its readers read it).
+ */
+function place(conv: LayerConversion, inputs: ImportedLayer[], file: string, layers: ImportedLayer[], slots: Map<string, WeightSlot[]>, sources: Map<string, WeightSource>): ImportedLayer {
+  const ins = conv.inner ? conv.inner.map((c) => place(c, inputs, file, layers, slots, sources)) : inputs;
+  const layer = withShape(conv.layer, ins.map((l) => l.name), ins.map((l) => l.outputShape), file);
+  layers.push(layer);
+  slots.set(layer.name, conv.slots);
+  if (conv.source) sources.set(layer.name, conv.source);
+  return layer;
+}
+
 function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx: ConversionContext) {
   const layers: ImportedLayer[] = [];
   const slots = new Map<string, WeightSlot[]>();
+  const sources = new Map<string, WeightSource>();
   const order: { name: string; className: string }[] = [];
   let prev: ImportedLayer | undefined;
   for (const lj of layersJson) {
@@ -170,14 +187,10 @@ function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx:
       prev = inputLayer(`${name}_input`, shape);
       layers.push(prev);
     }
-    const conv = convertKerasLayer(lj, ctx);
-    const layer = withShape(conv.layer, [prev.name], [prev.outputShape], ctx.file);
-    layers.push(layer);
-    slots.set(layer.name, conv.slots);
-    prev = layer;
+    prev = place(convertKerasLayer(lj, ctx), [prev], ctx.file, layers, slots, sources);
   }
   if (!prev) throw new DeepMakerError('the Sequential model has no layers', { file: ctx.file });
-  return { layers, inputs: [layers[0].name], outputs: [prev.name], slots, order };
+  return { layers, inputs: [layers[0].name], outputs: [prev.name], slots, sources, order };
 }
 
 /** Keras 2: [[name, node, tensor, kwargs], ...] per node. Keras 3: [{args: [...], kwargs}] with __keras_tensor__ objects. */
@@ -218,6 +231,7 @@ function functional(cfg: any, ctx: ConversionContext) {
   const order = layersJson.map((lj) => ({ name: String(lj.name ?? lj.config?.name), className: lj.class_name }));
   const built = new Map<string, ImportedLayer>();
   const slots = new Map<string, WeightSlot[]>();
+  const sources = new Map<string, WeightSource>();
   const layers: ImportedLayer[] = [];
   const visiting = new Set<string>();
   const build = (name: string): ImportedLayer => {
@@ -242,15 +256,14 @@ function functional(cfg: any, ctx: ConversionContext) {
       }
       const ins = refs.map((r) => build(r.layer));
       const conv = convertKerasLayer(lj, ctx);
-      if (!['add', 'concatenate'].includes(conv.layer.type) && ins.length !== 1) {
+      if ((conv.inner || !['add', 'average', 'multiply', 'concatenate'].includes(conv.layer.type)) && ins.length !== 1) {
         throw new DeepMakerError(`layer '${name}' (${lj.class_name}) has ${ins.length} inputs; it takes one`, { file: ctx.file, where: name });
       }
-      layer = withShape(conv.layer, ins.map((l) => l.name), ins.map((l) => l.outputShape), ctx.file);
-      slots.set(name, conv.slots);
+      layer = place(conv, ins, ctx.file, layers, slots, sources);
     }
     visiting.delete(name);
     built.set(name, layer);
-    layers.push(layer);
+    if (layer.type === 'input') layers.push(layer);
     return layer;
   };
   const inputs = endpointNames(cfg.input_layers);
@@ -259,5 +272,5 @@ function functional(cfg: any, ctx: ConversionContext) {
   for (const i of inputs) build(i);
   for (const o of outputs) build(o);
   // Layers not reachable from the outputs do not affect the result; they are dropped (their weights are ignored).
-  return { layers, inputs: inputs.length ? inputs : layers.filter((l) => l.type === 'input').map((l) => l.name), outputs, slots, order };
+  return { layers, inputs: inputs.length ? inputs : layers.filter((l) => l.type === 'input').map((l) => l.name), outputs, slots, sources, order };
 }

@@ -8,7 +8,7 @@
 import type { ImportedLayer } from '../ir/types';
 import { DeepMakerError } from '../util/errors';
 import { Hdf5Reader } from './hdf5';
-import type { WeightSlot } from './keras-layers';
+import type { WeightSlot, WeightSource } from './keras-layers';
 import type { StoredWeight } from './weights';
 
 export async function readKerasH5Config(h5: Hdf5Reader): Promise<{ config: any; kerasVersion?: string } | undefined> {
@@ -30,8 +30,8 @@ export function kerasWeightsRoot(h5: Hdf5Reader): string {
 }
 
 /** A layer's stored weights, in `weight_names` order. */
-export function kerasH5LayerWeights(h5: Hdf5Reader, root: string, layer: ImportedLayer, slots: WeightSlot[]): StoredWeight[] {
-  const group = `${root}/${layer.name}`;
+export function kerasH5LayerWeights(h5: Hdf5Reader, root: string, layer: ImportedLayer, slots: WeightSlot[], source: WeightSource = { keras: layer.name }): StoredWeight[] {
+  const group = `${root}/${source.keras}`;
   if (h5.typeOf(group) !== 'Group') {
     throw new DeepMakerError(
       `no weights for layer '${layer.name}' (${layer.kerasClass}): the group ${group || '/'} does not exist (expected ${slots.map((s) => s.keras).join(', ')})`,
@@ -40,7 +40,20 @@ export function kerasH5LayerWeights(h5: Hdf5Reader, root: string, layer: Importe
     );
   }
   const raw = h5.attr(group, 'weight_names');
-  const names: string[] = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : ArrayBuffer.isView(raw) ? [] : [String(raw)];
+  let names: string[] = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : ArrayBuffer.isView(raw) ? [] : [String(raw)];
+  if (source.part) {
+    // A wrapper's group (Bidirectional) lists its inner layers' weights one layer after the other.
+    const { index, count } = source.part;
+    if (names.length % count !== 0) {
+      throw new DeepMakerError(
+        `layer '${source.keras}' (${layer.kerasClass}): its ${names.length} stored weights (${names.join(', ')}) do not split into ${count} equal parts`,
+        { file: h5.displayName, where: source.keras },
+        'the weights file does not match the model config',
+      );
+    }
+    const per = names.length / count;
+    names = names.slice(index * per, (index + 1) * per);
+  }
   return names.map((wn) => {
     const path = `${group}/${wn}`;
     const ds = h5.dataset(path);

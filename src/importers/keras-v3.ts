@@ -9,7 +9,7 @@ import type { ImportedLayer } from '../ir/types';
 import { DeepMakerError } from '../util/errors';
 import { Hdf5Reader } from './hdf5';
 import type { KerasGraph } from './keras-graph';
-import type { WeightSlot } from './keras-layers';
+import type { WeightSlot, WeightSource } from './keras-layers';
 import type { StoredWeight } from './weights';
 
 export interface KerasArchive {
@@ -106,8 +106,10 @@ export function kerasV3GroupNames(graph: KerasGraph): Map<string, string> {
   return out;
 }
 
-export function kerasV3LayerWeights(h5: Hdf5Reader, groups: Map<string, string>, layer: ImportedLayer, slots: WeightSlot[]): StoredWeight[] {
-  const g = `/layers/${groups.get(layer.name)}`;
+export function kerasV3LayerWeights(h5: Hdf5Reader, groups: Map<string, string>, layer: ImportedLayer, slots: WeightSlot[], source: WeightSource = { keras: layer.name }): StoredWeight[] {
+  const top = `/layers/${groups.get(source.keras)}`;
+  // Nested objects keep their variables under their attribute path (an RNN's `cell`, Bidirectional's `forward_layer/cell`).
+  const g = source.v3Path && h5.typeOf(`${top}/${source.v3Path}`) === 'Group' ? `${top}/${source.v3Path}` : top;
   if (h5.typeOf(g) !== 'Group') {
     throw new DeepMakerError(
       `no weights for layer '${layer.name}' (${layer.kerasClass}): model.weights.h5 has no group ${g}`,

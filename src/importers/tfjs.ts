@@ -8,7 +8,7 @@ import { containedCompanion } from '../util/contained';
 import { DeepMakerError } from '../util/errors';
 import { readRegularFile } from '../util/read';
 import { halfToFloat32 } from './hdf5';
-import type { WeightSlot } from './keras-layers';
+import type { WeightSlot, WeightSource } from './keras-layers';
 import type { StoredWeight } from './weights';
 
 interface ManifestEntry {
@@ -92,11 +92,15 @@ export function readTfjsWeights(modelJson: any, file: string): TfjsWeights {
   return { byName };
 }
 
-/** The stored weights of one layer: manifest names `<layer>/<weight>` (possibly under a scope prefix). */
-export function tfjsLayerWeights(w: TfjsWeights, layer: ImportedLayer, slots: WeightSlot[]): StoredWeight[] {
+/**
+ * The stored weights of one layer: manifest names `<layer>/<weight>` (possibly under a scope prefix;
+ * a Bidirectional's inner layers as `<wrapper>/forward_<inner>/<weight>`).
+ */
+export function tfjsLayerWeights(w: TfjsWeights, layer: ImportedLayer, slots: WeightSlot[], source: WeightSource = { keras: layer.name }): StoredWeight[] {
   const out: StoredWeight[] = [];
+  const prefix = source.tfjsScope ? `${source.keras}/${source.tfjsScope}` : source.keras;
   for (const s of slots) {
-    const exact = `${layer.name}/${s.keras}`;
+    const exact = `${prefix}/${s.keras}`;
     let hit = w.byName.get(exact);
     let name = exact;
     if (!hit) {

@@ -6,7 +6,8 @@
 import type { ImportedLayer, ImportedWeights, WeightTensor } from '../ir/types';
 import { DeepMakerError } from '../util/errors';
 import type { KerasGraph } from './keras-graph';
-import type { WeightSlot } from './keras-layers';
+import type { WeightSlot, WeightSource } from './keras-layers';
+import { recurrentWeightShape } from '../ir/recurrent';
 
 /** One stored weight: its name in the file (for messages and name matching) and its values. */
 export interface StoredWeight {
@@ -33,6 +34,11 @@ export function expectedWeightShape(layer: ImportedLayer, slot: keyof ImportedWe
       if (slot === 'kernel') return [...layer.kernel!, cin, layer.depthMultiplier ?? 1];
       if (slot === 'pointwise') return [1, 1, cin * (layer.depthMultiplier ?? 1), layer.filters!];
       return [layer.filters!];
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      if (slot !== 'kernel' && slot !== 'recurrentKernel' && slot !== 'bias') break;
+      return recurrentWeightShape(layer, slot);
     case 'batchnorm': {
       const axis = layer.axis ?? -1;
       const a = axis < 0 ? x.length + axis : axis - 1;
@@ -88,11 +94,11 @@ export function assignLayerWeights(layer: ImportedLayer, slots: WeightSlot[], st
   });
 }
 
-/** Attaches every layer's weights from `storedFor(layerName)` (undefined = no weights stored for it). */
-export function attachWeights(graph: KerasGraph, storedFor: (layer: ImportedLayer, slots: WeightSlot[]) => StoredWeight[], file: string): void {
+/** Attaches every layer's weights from `storedFor(layer, slots, source)` (source: where they are stored; by default under the layer's name). */
+export function attachWeights(graph: KerasGraph, storedFor: (layer: ImportedLayer, slots: WeightSlot[], source: WeightSource) => StoredWeight[], file: string): void {
   for (const layer of graph.model.layers) {
     const slots = graph.slots.get(layer.name) ?? [];
     if (slots.length === 0) continue;
-    assignLayerWeights(layer, slots, storedFor(layer, slots), file);
+    assignLayerWeights(layer, slots, storedFor(layer, slots, graph.sources.get(layer.name) ?? { keras: layer.name }), file);
   }
 }

@@ -5,6 +5,7 @@
  * row/column goes after (TensorFlow's rule), and causal padding is all before.
  */
 import type { ImportedLayer, Layer, Shape } from './types';
+import { recurrentOutputShape } from './recurrent';
 
 export type AnyLayer = Layer | ImportedLayer;
 
@@ -93,8 +94,11 @@ export function inferOutputShape(layer: AnyLayer, inputShapes: Shape[]): Shape {
     case 'zeropad2d':
       need(3);
       return [x[0] + layer.pads![0][0] + layer.pads![0][1], x[1] + layer.pads![1][0] + layer.pads![1][1], x[2]];
-    case 'add': {
-      for (const s of inputShapes) if (s.join(',') !== x.join(',')) throw new Error(`adds tensors of different shapes [${inputShapes.map((s) => s.join(',')).join('] + [')}] (broadcasting is not supported)`);
+    case 'add':
+    case 'average':
+    case 'multiply': {
+      const verb = layer.type === 'add' ? 'adds' : layer.type === 'average' ? 'averages' : 'multiplies';
+      for (const s of inputShapes) if (s.join(',') !== x.join(',')) throw new Error(`${verb} tensors of different shapes [${inputShapes.map((s) => s.join(',')).join('], [')}] (broadcasting is not supported)`);
       return x;
     }
     case 'concatenate': {
@@ -113,6 +117,10 @@ export function inferOutputShape(layer: AnyLayer, inputShapes: Shape[]): Shape {
     case 'batchnorm':
     case 'dropout':
       return x;
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return recurrentOutputShape(layer.units!, layer.recurrent!, x);
   }
   throw new Error(`has no shape rule for type '${(layer as AnyLayer).type}'`);
 }

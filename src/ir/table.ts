@@ -5,6 +5,7 @@
  */
 import type { Layer, ModelIR } from './types';
 import { sizeOf } from './shapes';
+import { isRecurrent, recurrentLoopNest } from './recurrent';
 
 export interface LayerStats {
   params: number;
@@ -21,6 +22,7 @@ export function layerStats(model: ModelIR): LayerStats[] {
     else if (l.type === 'conv1d') macs = out * l.kernel![0] * x[x.length - 1];
     else if (l.type === 'conv2d') macs = out * l.kernel![0] * l.kernel![1] * x[x.length - 1];
     else if (l.type === 'depthwise_conv2d') macs = out * l.kernel![0] * l.kernel![1];
+    else if (isRecurrent(l)) macs = recurrentLoopNest(l).macs;
     return { params, macs };
   });
 }
@@ -42,6 +44,11 @@ export interface TableRow {
 }
 
 function activationText(l: Layer): string {
+  if (l.recurrent) {
+    const r = l.recurrent;
+    const flags = [r.returnSequences ? 'seq' : '', r.goBackwards ? 'backwards' : '', r.cell === 'gru' && r.resetAfter ? 'reset_after' : ''].filter(Boolean);
+    return [r.activation.kind, ...(r.cell === 'simple_rnn' ? [] : [`rec:${r.recurrentActivation.kind}`]), ...flags].join(',');
+  }
   const a = l.activation;
   if (a.kind === 'linear') return '-';
   const args: string[] = [];

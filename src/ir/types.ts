@@ -31,8 +31,13 @@ export type LayerType =
   | 'zeropad1d'
   | 'zeropad2d'
   | 'add'
+  | 'average'
+  | 'multiply'
   | 'concatenate'
-  | 'activation';
+  | 'activation'
+  | 'lstm'
+  | 'gru'
+  | 'simple_rnn';
 
 export type ActivationKind =
   | 'linear'
@@ -59,6 +64,33 @@ export interface Activation {
   thresholds?: number[];
   /** ReLU max_value (ReLU6 = 6). */
   maxValue?: number;
+}
+
+/**
+ * A recurrent layer (Keras LSTM, GRU, SimpleRNN) over an input [timesteps, features]. The layer's
+ * own `activation` stays `linear` (nothing is applied to its output); the cell's functions live here.
+ * Weights use Keras's layouts: kernel [features, gates·units], recurrentKernel [units, gates·units],
+ * bias [gates·units] (GRU with resetAfter: [2, 3·units], input bias then recurrent bias), gates in
+ * Keras's order (LSTM i, f, c, o; GRU z, r, h; SimpleRNN one). src/ir/recurrent.ts derives the loop
+ * nest (time steps × one matrix-vector product per gate, then the cell update).
+ */
+export interface RecurrentConfig {
+  cell: 'lstm' | 'gru' | 'simple_rnn';
+  /** Keras `activation`: the candidate (LSTM c, GRU h, SimpleRNN output) and LSTM's cell-state output. */
+  activation: Activation;
+  /** Keras `recurrent_activation`: the gates (LSTM i, f, o; GRU z, r). SimpleRNN has none (linear). */
+  recurrentActivation: Activation;
+  /** True: the output holds h for every time step [timesteps, units]; false: the last h [units]. */
+  returnSequences: boolean;
+  /** True: the time steps are read last to first. */
+  goBackwards: boolean;
+  /**
+   * The backward half of a Bidirectional with return_sequences: the output step for input step t is
+   * stored at t (Keras reverses it back), not in processing order as a standalone layer stores it.
+   */
+  reverseOutput?: boolean;
+  /** GRU: the reset gate multiplies (h·U_h + b_h) (true, Keras ≥ 2.3 default, CuDNN) or h before U_h (false). */
+  resetAfter?: boolean;
 }
 
 export interface WeightTensor {
@@ -109,7 +141,10 @@ export interface Layer {
   targetShape?: Shape;
   axis?: number;
 
-  weights: { kernel?: WeightTensor; bias?: WeightTensor };
+  /** lstm / gru / simple_rnn (with `units`, `useBias`). */
+  recurrent?: RecurrentConfig;
+
+  weights: { kernel?: WeightTensor; bias?: WeightTensor; recurrentKernel?: WeightTensor };
   precision?: LayerPrecision;
   ternary?: TernaryWeights;
   /**
@@ -142,6 +177,8 @@ export type ImportOnlyLayerType = 'batchnorm' | 'dropout' | 'separable_conv2d';
 export interface ImportedWeights {
   kernel?: WeightTensor;
   bias?: WeightTensor;
+  /** LSTM / GRU / SimpleRNN: [units, gates·units]. */
+  recurrentKernel?: WeightTensor;
   /** SeparableConv2D: [1, 1, cin·multiplier, cout]. */
   pointwise?: WeightTensor;
   /** BatchNormalization: each [channels]. */

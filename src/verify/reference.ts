@@ -65,6 +65,58 @@ function withBias(y: tf.Tensor, l: ImportedLayer): tf.Tensor {
 
 const pad = (p: string | undefined) => (p === 'same' ? 'same' : 'valid');
 
+/**
+ * LSTM / GRU / SimpleRNN as TF.js ops, one time step after another, from Keras's cell equations
+ * (gate order: LSTM i, f, c, o; GRU z, r, h), starting from a zero state.
+ */
+function recurrentOp(l: ImportedLayer, x: tf.Tensor): tf.Tensor {
+  const r = l.recurrent!;
+  const [n, steps, features] = x.shape as [number, number, number];
+  const u = l.units!;
+  const W = tf.tensor2d(l.weights.kernel!.data, l.weights.kernel!.shape as [number, number]);
+  const U = tf.tensor2d(l.weights.recurrentKernel!.data, l.weights.recurrentKernel!.shape as [number, number]);
+  const g = r.cell === 'lstm' ? 4 : r.cell === 'gru' ? 3 : 1;
+  const b = l.weights.bias && l.useBias !== false ? l.weights.bias.data : new Float32Array(r.cell === 'gru' && r.resetAfter ? 2 * g * u : g * u);
+  const inputBias = tf.tensor1d(b.subarray(0, g * u));
+  const recurrentBias = r.cell === 'gru' && r.resetAfter ? tf.tensor1d(b.subarray(g * u, 2 * g * u)) : undefined;
+  const act = (v: tf.Tensor) => activate(v, r.activation);
+  const gate = (v: tf.Tensor) => activate(v, r.recurrentActivation);
+  const cols = (m: tf.Tensor, k: number, count = 1) => tf.slice(m, [0, k * u], [-1, count * u]);
+  let h: tf.Tensor = tf.zeros([n, u]);
+  let c: tf.Tensor = tf.zeros([n, u]);
+  const outs: tf.Tensor[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t = r.goBackwards ? steps - 1 - s : s;
+    const xt = tf.reshape(tf.slice(x, [0, t, 0], [n, 1, features]), [n, features]);
+    const mx = tf.add(tf.matMul(xt, W), inputBias);
+    if (r.cell === 'lstm') {
+      const z = tf.add(mx, tf.matMul(h, U));
+      const i = gate(cols(z, 0)), f = gate(cols(z, 1)), cc = act(cols(z, 2)), o = gate(cols(z, 3));
+      c = tf.add(tf.mul(f, c), tf.mul(i, cc));
+      h = tf.mul(o, act(c));
+    } else if (r.cell === 'gru') {
+      let hh: tf.Tensor, z: tf.Tensor;
+      if (r.resetAfter) {
+        const mi = tf.add(tf.matMul(h, U), recurrentBias!);
+        z = gate(tf.add(cols(mx, 0), cols(mi, 0)));
+        const rr = gate(tf.add(cols(mx, 1), cols(mi, 1)));
+        hh = act(tf.add(cols(mx, 2), tf.mul(rr, cols(mi, 2))));
+      } else {
+        const mi = tf.matMul(h, cols(U, 0, 2));
+        z = gate(tf.add(cols(mx, 0), cols(mi, 0)));
+        const rr = gate(tf.add(cols(mx, 1), cols(mi, 1)));
+        hh = act(tf.add(cols(mx, 2), tf.matMul(tf.mul(rr, h), cols(U, 2))));
+      }
+      h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), hh));
+    } else {
+      h = act(tf.add(mx, tf.matMul(h, U)));
+    }
+    outs.push(h);
+  }
+  if (!r.returnSequences) return h;
+  return tf.stack(r.reverseOutput ? outs.reverse() : outs, 1);
+}
+
 /** One imported layer as TF.js ops on a batch. */
 function layerOp(l: ImportedLayer, xs: tf.Tensor[]): tf.Tensor {
   const x = xs[0];
@@ -132,6 +184,10 @@ function layerOp(l: ImportedLayer, xs: tf.Tensor[]): tf.Tensor {
       return tf.pad(x, [[0, 0], l.pads![0], l.pads![1], [0, 0]] as [number, number][]);
     case 'add':
       return activate(tf.addN(xs), l.activation);
+    case 'average':
+      return tf.div(tf.addN(xs), xs.length);
+    case 'multiply':
+      return xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]);
     case 'concatenate': {
       const rank = x.shape.length;
       const axis = l.axis ?? -1;
@@ -141,6 +197,10 @@ function layerOp(l: ImportedLayer, xs: tf.Tensor[]): tf.Tensor {
       return activate(x, l.activation);
     case 'dropout':
       return x;
+    case 'lstm':
+    case 'gru':
+    case 'simple_rnn':
+      return recurrentOp(l, x);
   }
   throw new Error(`no TF.js reference for layer type ${l.type}`);
 }
@@ -224,16 +284,17 @@ export async function tfjsLayersReference(modelJsonFile: string, backend: string
 export async function referenceFor(file: string, imported: ImportedModel, opts: { backend?: 'auto' | 'wasm' | 'cpu'; log?: Logger } = {}): Promise<ReferenceNetwork> {
   const backend = await referenceBackend(opts.backend ?? 'auto', opts.log);
   if (imported.source.format === 'tfjs-layers') {
-    const r = await tfjsLayersReference(file, backend);
-    // TF.js's layers cannot run everything they can load (causal Conv1D, for one): try one sample.
+    // TF.js's layers cannot load or run everything the converter reads (causal Conv1D, GRU with
+    // reset_after): try to load and run one sample.
     const size = imported.inputs.reduce((a, n) => a + sizeOf(imported.layers.find((l) => l.name === n)!.outputShape), 0);
-    if (r) {
-      try {
+    try {
+      const r = await tfjsLayersReference(file, backend);
+      if (r) {
         await r.predict(new Float32Array(size), 1);
         return r;
-      } catch (e) {
-        opts.log?.warn(`tf.loadLayersModel cannot run this model (${(e as Error).message.split('\n')[0]}); using TF.js ops over the imported graph`);
       }
+    } catch (e) {
+      opts.log?.warn(`tf.loadLayersModel cannot run this model (${(e as Error).message.split('\n')[0]}); using TF.js ops over the imported graph`);
     }
   }
   return opsReference(imported, backend);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { generateC, writeGeneratedC, describeKnobs, type GeneratedC } from '../cgen';
 import { MAC_TYPES, type BitsInteger, type NumberKnobs } from '../cgen/precision';
 import type { ImportedModel, ModelIR } from '../ir/types';
+import { isRecurrent } from '../ir/recurrent';
 import { formatName } from '../numerics/fixed';
 import type { Logger } from '../util/log';
 import { agreement, argmaxRows, maxAbsError } from './metrics';
@@ -84,6 +85,8 @@ function traceLayers(model: ModelIR, gen: GeneratedC): TraceLayer[] {
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const outputs = new Set(model.outputs);
   return gen.trace.map((t) => {
+    // A recurrent layer's cell state is traced after its output; it is never logits.
+    if (t.state) return { name: t.name, id: t.id, size: t.size };
     const l = byName.get(t.name)!;
     return { name: t.name, id: t.id, size: t.size, ...(l.activation.kind === 'softmax' && outputs.has(l.name) ? { logits: true } : {}) };
   });
@@ -185,8 +188,9 @@ export async function verifyC(o: VerifyOptions): Promise<VerifyResult> {
   // Observed integer bits per tensor class.
   let wMax = 0, bMax = 0;
   for (const l of model.layers) {
-    if (!MAC_TYPES.has(l.type)) continue;
+    if (!MAC_TYPES.has(l.type) && !isRecurrent(l)) continue;
     for (const v of l.weights.kernel!.data) wMax = Math.max(wMax, Math.abs(v));
+    if (l.weights.recurrentKernel) for (const v of l.weights.recurrentKernel.data) wMax = Math.max(wMax, Math.abs(v));
     if (l.weights.bias) for (const v of l.weights.bias.data) bMax = Math.max(bMax, Math.abs(v));
   }
   const observed = {

@@ -42,6 +42,9 @@ const CASES: Case[] = [
   { model: 'hls4ml_conv1d_small/KERAS_conv1d_small.json' },
   { model: 'hls4ml_conv2d_model/KERAS_conv2d_model.json' },
   { model: 'hls4ml_keras_3layer/KERAS_3layer.json' },
+  // LSTM (relu, sequence) + Flatten + Dense; its *_weights.h5 is a full model file too.
+  { model: 'hls4ml_lstm/KERAS_lstm_model.json' },
+  { model: 'hls4ml_lstm/KERAS_lstm_model_weights.h5', sameAs: 'hls4ml_lstm/KERAS_lstm_model.json' },
   // TinyMaix: no Keras outputs, only the digits a '2' and a '9' (bytes; the model takes pixel/255).
   { model: 'tinymaix_mnist_cnn/mnist_valid.h5', inputs: 'tinymaix_mnist_cnn/sample_digits_uint8.dat', labels: [2, 9], scale: 1 / 255 },
   { model: 'tinymaix_mnist_cnn/mnist_dw.h5', inputs: 'tinymaix_mnist_cnn/sample_digits_uint8.dat', labels: [2, 9], scale: 1 / 255 },
@@ -102,13 +105,6 @@ describe('Keras fixtures', { concurrency: 2 }, () => {
 });
 
 describe('fixtures the converter rejects', () => {
-  it('LSTM: names the layer and its type and lists the supported types', async () => {
-    await assert.rejects(importModel(join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), (e: Error) => {
-      assert.match(e.message, /layer 'lstm_lstm' has type LSTM, which is not supported \(recurrent layers are not converted yet\)/);
-      assert.match(e.message, /supported layer types: .*Conv2D.*Dense/);
-      return true;
-    });
-  });
   it('QKeras QDense: names the layer and says what to do', async () => {
     await assert.rejects(importModel(join(KERAS_FIXTURES, 'hls4ml_qkeras_3layer/qkeras_3layer.json')), /layer 'fc1' has type QDense, which is not supported[\s\S]*QKeras layers are not converted/);
   });

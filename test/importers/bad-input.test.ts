@@ -100,8 +100,16 @@ describe('bad input', () => {
     );
   });
 
-  it('an unsupported layer (LSTM) names the layer, its type and the supported types', async () => {
-    await expectError(importModel(join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json')), /\(lstm_lstm\): layer 'lstm_lstm' has type LSTM, which is not supported/, /supported layer types: Activation, .*Conv2D, .*Dense/);
+  it('an unsupported layer (CuDNNLSTM) names the layer, its type and the supported types', async () => {
+    const cfg = JSON.parse(readFileSync(join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model.json'), 'utf8'));
+    cfg.config.layers[1].class_name = 'CuDNNLSTM';
+    const json = join(dir, 'cudnn.json');
+    writeFileSync(json, JSON.stringify(cfg));
+    await expectError(
+      importModel(json, { weights: join(KERAS_FIXTURES, 'hls4ml_lstm/KERAS_lstm_model_weights.h5') }),
+      /\(lstm_lstm\): layer 'lstm_lstm' has type CuDNNLSTM, which is not supported \(of the recurrent layers, LSTM, GRU, SimpleRNN, Bidirectional and TimeDistributed\(Dense\) are converted\)/,
+      /supported layer types: Activation, .*Conv2D, .*Dense, .*GRU, .*LSTM/,
+    );
   });
 
   it('a weights-only HDF5 given as the model', async () => {
