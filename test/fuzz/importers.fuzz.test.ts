@@ -4,8 +4,9 @@
  * from the real fixtures and small generated models (test/fuzz/mutate.ts, test/fuzz/importer-cases.ts).
  * Every case must import or give a DeepMakerError naming one of its files; nothing else may escape.
  *
- * Counts per run: 700 Keras 2 HDF5 + 450 Keras JSON + weights + 450 .keras + 450 TF.js = 2,050
- * corrupted models (DM_FUZZ_SCALE multiplies them; DM_FUZZ_SEED changes the seed).
+ * Counts per run: 800 Keras 2 HDF5 (480 with corrupted bytes, 320 rewritten with a corrupted
+ * model_config, weight_names, dataset shape or a dataset or group gone) + 1,000 Keras JSON + weights
+ * + 1,000 .keras + 1,000 TF.js = 3,800 corrupted models (DM_FUZZ_SCALE multiplies them; DM_FUZZ_SEED changes the seed).
  *
  * Each format runs in a worker thread. A case that has not returned after CASE_LIMIT_MS (a loop in
  * the HDF5 library, a huge allocation) is stopped and fails the test, naming the case: a bound on
@@ -20,7 +21,7 @@ import type { CaseStats, Format } from './importer-cases';
 const SEED = Number(process.env.DM_FUZZ_SEED ?? 15);
 const SCALE = Number(process.env.DM_FUZZ_SCALE ?? 1);
 const CASE_LIMIT_MS = 120_000;
-const RUNS: Record<Format, number> = { 'keras-h5': 700, 'keras-json': 450, 'keras-v3': 450, tfjs: 450 };
+const RUNS: Record<Format, number> = { 'keras-h5': 800, 'keras-json': 1000, 'keras-v3': 1000, tfjs: 1000 };
 
 function runWorker(format: Format, runs: number): Promise<CaseStats & { holes: string[] }> {
   return new Promise((resolve, reject) => {
