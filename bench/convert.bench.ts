@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { convertModel } from '../src/cgen/convert';
-import { DEFAULT_KNOBS, type NumberKnobs } from '../src/cgen/precision';
+import { DEFAULT_KNOBS, type NumberKnobs } from '../src/qmodel/precision';
 import { importModel } from '../src/importers';
 import { referenceFor } from '../src/verify/reference';
 import { compileHarness, runHarness } from '../src/verify/run-c';

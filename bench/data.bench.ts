@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runStage } from '../src/plugin/runner';
+import { runStage } from '../src/stages/run';
 import { silentLogger } from '../src/util/log';
 import { readDataReport } from '../src/data/tensors';
 import { Workspace } from '../test/e2e/workspace';

@@ -13,7 +13,7 @@ import { emitC } from '../src/cgen';
 import { CostModel } from '../src/dse/cost-model';
 import { choosePoint, paretoFront } from '../src/dse/pareto';
 import { DEFAULT_SEARCH, explore } from '../src/dse/search';
-import { runDseStage, SEED_LENET5 } from '../src/dse/stage';
+import { runDseStage, SEED_LENET5 } from '../src/stages/dse';
 import { fixedKnobs, lenet5, SyntheticModel } from '../src/dse/synthetic';
 import { getDevice } from '../src/fpga/devices';
 import { writeModelIR } from '../src/ir/serialize';

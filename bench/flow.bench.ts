@@ -12,8 +12,8 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runStage } from '../src/plugin/runner';
-import { STAGES } from '../src/plugin/stages';
+import { runStage } from '../src/stages/run';
+import { STAGES } from '../src/stages/registry';
 import { readJson } from '../src/util/fs';
 import { consoleLogger } from '../src/util/log';
 import { recordBench, timed } from './util';

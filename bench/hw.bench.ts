@@ -13,10 +13,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { runConvertStage } from '../src/cgen/stage';
-import { runRtlStage } from '../src/rtl/stage';
+import { runConvertStage } from '../src/stages/convert';
+import { runRtlStage } from '../src/stages/rtl';
 import { findOnPath } from '../src/fpga/toolchain';
-import { runSpecStage, runStage } from '../src/plugin/runner';
+import { runSpecStage, runStage } from '../src/stages/run';
 import { readJson, writeDirAtomically } from '../src/util/fs';
 import { silentLogger } from '../src/util/log';
 import { KERAS_FIXTURES } from '../test/fixtures/location';

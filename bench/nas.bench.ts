@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSpecStage, runStage } from '../src/plugin/runner';
+import { runSpecStage, runStage } from '../src/stages/run';
 import { silentLogger } from '../src/util/log';
 import { startRedis, startWorker, type WorkerProc } from '../test/nas/fixtures/queue-procs';
 import { recordBench, timed } from './util';

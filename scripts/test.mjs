@@ -1,5 +1,7 @@
-// `npm test`: builds the plugin (the Nx end-to-end tests load build/), then runs every
-// test/**/*.test.ts with node's own test runner through tsx.
+// `npm test`: builds the plugin (the Nx end-to-end tests load build/), checks the import rules of
+// src/ (dependency-cruiser, .dependency-cruiser.cjs: no cycle between folders, libraries never import
+// src/plugin; a violation fails the run), then runs every test/**/*.test.ts with node's own test
+// runner through tsx.
 // Usage: npm test [-- <substring filter on test file paths>]
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -18,6 +20,13 @@ function find(dir) {
 const filters = process.argv.slice(2);
 const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// The package's bin (its exports do not expose the path to require.resolve).
+const depcruise = join('node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const deps = spawnSync(process.execPath, [depcruise, 'src', '--config', '.dependency-cruiser.cjs'], { stdio: 'inherit' });
+if (deps.status !== 0) {
+  console.error('npm test: src/ breaks the import rules above (npm run lint:deps)');
+  process.exit(deps.status ?? 1);
+}
 const files = find('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('no test files matched');

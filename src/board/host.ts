@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { checkIdentity, CMD_INFO, CMD_SAMPLE, hexId, INFO_BYTES, modelIdentity, parseInfo, BoardIdentity } from '../fpga/board-protocol';
-import { rtlInputs, SimVectors } from '../fpga/synth-stage';
+import { rtlInputs, SimVectors } from '../stages/synth';
 import type { StreamInterface } from '../rtl/interface';
 import { DeepMakerError } from '../util/errors';
 import { readJson } from '../util/fs';

@@ -21,7 +21,7 @@ import { extname, join } from 'node:path';
 import { getBoard } from '../fpga/boards';
 import { getDevice } from '../fpga/devices';
 import type { LineEvent } from '../fpga/serial-sim';
-import { SynthManifest, synthesizeBoardTop } from '../fpga/synth-stage';
+import { SynthManifest, synthesizeBoardTop } from '../stages/synth';
 import { findOnPath, selectToolchain } from '../fpga/toolchain';
 import { boardTop, BoardTop } from '../fpga/uart-top';
 import { DeepMakerError } from '../util/errors';

@@ -9,38 +9,26 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { importModel, defaultWeightsFile } from '../importers';
 import { tfjsShardFiles } from '../importers/tfjs';
 import { normalize } from '../ir/passes/normalize';
-import { applyQuantization } from '../ir/passes/applyQuantization';
 import { writeModelIR } from '../ir/serialize';
 import { formatLayerTable, tableRows } from '../ir/table';
 import type { ModelIR } from '../ir/types';
 import type { Overflow, Rounding } from '../numerics/fixed';
-import { readQuantizationFile, QUANTIZATION_FILE, type QuantizationFile } from '../quant/file';
-import { annotateImportedModel } from '../quant/ir';
+import { readQuantizationFile, QUANTIZATION_FILE, type QuantizationFile } from '../qmodel/file';
+import { annotateImportedModel, applyQuantization } from '../qmodel/apply';
 import { containedCompanion } from '../util/contained';
+import type { ConvertSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
 import { describeKnobs, generateC } from './model';
 import { writeGeneratedC } from './index';
-import { DEFAULT_KNOBS, integerBitsFor, maxAbsWeight, type NumberKnobs } from './precision';
+import { DEFAULT_KNOBS, integerBitsFor, maxAbsWeight, type NumberKnobs } from '../qmodel/precision';
 
 /** report.json's `tool`: marks a folder as DeepMaker convert output, which `deepmaker convert --out` may replace. */
 export const CONVERT_TOOL = 'deepmaker-convert';
 
 /** The spec's `convert` section (schemas/deepmaker.schema.json). */
-export interface ConvertSpec {
-  format?: 'float' | 'fixed';
-  weights?: string;
-  precision?: {
-    weights?: { bits: number; integer?: number };
-    biases?: { bits: number; integer?: number };
-    activations?: { bits: number; integer: number };
-    accumulators?: { bits: number };
-  };
-  rounding?: Rounding;
-  overflow?: Overflow;
-  weightStorage?: 'arrays' | 'files';
-}
+export type { ConvertSpec } from '../spec/types';
 
 /**
  * The knobs for a model: the spec's formats; weights and biases without `integer` get the integer
@@ -110,7 +98,7 @@ export async function importForConversion(file: string, weights?: string): Promi
   if (!quant) return { model: normalize(imported) };
   // Ternary outputs become activations before the passes, so fuseActivation carries them into their convolution.
   annotateImportedModel(imported, quant);
-  return { model: applyQuantization(normalize(imported), quant, join(dirname(file), QUANTIZATION_FILE)), quant };
+  return { model: applyQuantization(normalize(imported), quant), quant };
 }
 
 export async function convertModel(opts: { file: string; weights?: string; outDir: string; spec: ConvertSpec; log: Logger }): Promise<ConvertResult> {

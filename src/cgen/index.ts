@@ -5,7 +5,7 @@ import type { ModelIR } from '../ir/types';
 import { generateC, type CGenOptions, type GeneratedC } from './model';
 
 export { generateC, describeKnobs, type CGenOptions, type GeneratedC } from './model';
-export { DEFAULT_KNOBS, resolveFormats, type NumberKnobs, type LayerFormats } from './precision';
+export { DEFAULT_KNOBS, resolveFormats, type NumberKnobs, type LayerFormats } from '../qmodel/precision';
 
 export function writeGeneratedC(dir: string, gen: GeneratedC): string[] {
   const written: string[] = [];

@@ -12,10 +12,10 @@ import { formatName } from '../numerics/fixed';
 import { floatLiteral } from './expr';
 import { HARNESS_C } from './harness';
 import { emitInputLoopNest, emitLoopNest, LayerSymbols } from './layers';
-import { MAC_TYPES, NumberKnobs, growthBits, fanIn } from './precision';
+import { MAC_TYPES, NumberKnobs, growthBits, fanIn } from '../qmodel/precision';
 import { FIXED_RUNTIME_C, FLOAT_RUNTIME_C } from './runtime';
 import { weightFileName } from '../ir/serialize';
-import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from '../quant/cgen-ternary';
+import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from './ternary';
 import { isRecurrent } from '../ir/recurrent';
 import { recurrentBuffers, recurrentDeclarations, recurrentRuntimeC } from './recurrent';
 
@@ -89,7 +89,7 @@ export function layerSymbols(model: ModelIR): LayerSymbols[] {
       inputBufs: producers.map((p) => `dm_buf_${p.loopNest}`),
       isOutput: model.outputs.some((o) => source(o) === l),
     };
-    // Ternary layers keep their data in model.c as 2-bit codes (src/quant/cgen-ternary.ts), not in weight arrays.
+    // Ternary layers keep their data in model.c as 2-bit codes (src/cgen/ternary.ts), not in weight arrays.
     if ((MAC_TYPES.has(l.type) || isRecurrent(l)) && !l.ternary) {
       s.kernel = `dm_w_${l.loopNest}_kernel`;
       if (l.weights.bias && l.useBias !== false) s.bias = `dm_w_${l.loopNest}_bias`;

@@ -24,7 +24,7 @@ import { sizeOf } from '../ir/shapes';
 import { gateActivation, gateNames, recurrentLoopNest, type RecurrentStage } from '../ir/recurrent';
 import type { Activation } from '../ir/types';
 import { doubleLiteral } from './expr';
-import { floatActivation, type LayerSymbols } from './layers';
+import { floatActivation, type LayerSymbols } from './symbols';
 
 /** The tanh table: TANH_TABLE_SIZE + 1 values round(tanh(k / 2^TANH_STEP_LOG2) · 2^TANH_Q), k = 0..N, covering [0, 8]. */
 export const TANH_Q = 24;

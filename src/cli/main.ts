@@ -1,8 +1,8 @@
 import { resolve, dirname } from 'node:path';
 import { loadSpec, SpecError } from '../spec/load';
-import { runStage } from '../plugin/runner';
-import { referencedFilesStamp } from '../spec/views';
-import { STAGES, upstreamClosure } from '../plugin/stages';
+import { runStage } from '../stages/run';
+import { referencedFilesStamp } from '../stages/views';
+import { STAGES, upstreamClosure } from '../stages/registry';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { nearest } from '../spec/suggest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -82,7 +82,7 @@ async function workerCommand(args: string[]): Promise<number> {
     if (!known.includes(args[i])) throw new DeepMakerError(`unknown option '${args[i]}'`, { where: 'deepmaker worker' }, `options: ${known.join(', ')}`);
   }
   const { runQueueWorker } = await import('../nas/queue-worker.js');
-  const { buildDataInto } = await import('../plugin/runner.js');
+  const { buildDataInto } = await import('../stages/run.js');
   const { consoleLogger } = await import('../util/log.js');
   const workspaceRoot = resolve(flag(args, '--workspace') ?? process.cwd());
   if (!existsSync(workspaceRoot)) throw new DeepMakerError(`the workspace ${workspaceRoot} does not exist`, { where: 'deepmaker worker --workspace' });

@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { Device, getDevice } from '../fpga/devices';
 import { synthesize } from '../fpga/synth';
 import { selectToolchain, Toolchain, ToolchainChoice } from '../fpga/toolchain';

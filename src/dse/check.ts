@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { resolvePackage, type Device } from '../fpga/devices';
 import { packedUtilization } from '../fpga/pnr';
 import { synthesize } from '../fpga/synth';

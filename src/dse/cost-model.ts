@@ -18,7 +18,7 @@
  * The NAS hook (`hardwareObjective`) builds this model for an IR and reports the cycles and logic
  * of the fastest point that fits the device, or of a fixed directive set.
  */
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import type { Device } from '../fpga/devices';
 import type { ModelIR } from '../ir/types';
 import { allocateBuffers } from '../rtl/buffers';

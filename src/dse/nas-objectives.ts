@@ -12,10 +12,10 @@
  * even with one lane per layer gets UNBUILDABLE, so constraint-domination and the objective push it
  * out. Results are memoised per candidate, so asking for both objectives costs one evaluation.
  */
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { getDevice } from '../fpga/devices';
 import type { Activation, Layer, LayerType, ModelIR } from '../ir/types';
-import { assignLoopNestIds } from '../ir/passes/assignLoopNestIds';
+import { assignLoopNestIds } from '../ir/assignLoopNestIds';
 import { registerObjectiveProvider, type CandidateFacts } from '../nas/objectives';
 import type { ArchActivation, Architecture } from '../nn/arch';
 import { planArchitecture } from '../nn/plan';

@@ -3,9 +3,9 @@
  * Keras file), with seeded random weights so that Yosys cannot fold a ROM away, and the number
  * knobs the RTL and C back ends read.
  */
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import type { Activation, Layer, ModelIR } from '../ir/types';
-import { assignLoopNestIds } from '../ir/passes/assignLoopNestIds';
+import { assignLoopNestIds } from '../ir/assignLoopNestIds';
 import { Rng } from '../moo/rng';
 
 export function fixedKnobs(bits: number, integer: number, accumulatorBits = 0): NumberKnobs {

@@ -1,28 +1,17 @@
 /**
  * HDF5 reading through h5wasm (the HDF5 C library compiled to WebAssembly; no Python, no native
- * addon). h5wasm is an ES module with a `ready` promise; its ESM build uses Emscripten's in-memory
- * file system, so a file is read by writing its bytes into that FS (which also serves HDF5 files
- * that arrive as bytes, e.g. model.weights.h5 inside a .keras zip).
+ * addon). The library runs in a worker thread (src/importers/hdf5-worker.ts), which reads the whole
+ * file into a plain tree: on some corrupt files the library loops forever, and only a thread the
+ * main thread can stop bounds that. A file the worker has not read after HDF5_READ_LIMIT_MS (plus
+ * a second per MiB) is refused as corrupt, and the worker is replaced.
  *
- * The HDF5 library reports failures on stderr ("HDF5-DIAG ...") and h5wasm returns an invalid id or
- * throws a bare message; this wrapper captures that text and turns it into a DeepMakerError naming
- * the file and the object.
+ * The HDF5 library reports failures on stderr ("HDF5-DIAG ..."); the worker captures that text and
+ * this reader turns it into a DeepMakerError naming the file and the object.
  */
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import { DeepMakerError } from '../util/errors';
-
-type H5Module = typeof import('h5wasm', { with: { 'resolution-mode': 'import' } });
-type H5File = InstanceType<H5Module['File']>;
-
-let h5Promise: Promise<H5Module> | undefined;
-
-async function h5(): Promise<H5Module> {
-  h5Promise ??= (async () => {
-    const mod = await import('h5wasm');
-    await mod.ready;
-    return mod;
-  })();
-  return h5Promise;
-}
+import type { H5Answer, H5Job, H5TreeNode } from './hdf5-worker';
 
 export const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -30,36 +19,81 @@ export function isHdf5(bytes: Uint8Array): boolean {
   return HDF5_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** Runs `fn` with HDF5's stderr diagnostics captured instead of printed; returns them with the result. */
-function capturingDiagnostics<T>(fn: () => T): { value?: T; error?: unknown; diag: string } {
-  const original = process.stderr.write;
-  let diag = '';
-  (process.stderr as any).write = (chunk: any, ...rest: any[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    if (/HDF5-DIAG|^\s+#\d{3}:|^\s+(major|minor):/m.test(text)) {
-      diag += text;
-      return true;
-    }
-    return (original as any).call(process.stderr, chunk, ...rest);
+/** How long the worker may take to read a file, on top of a second per MiB (DEEPMAKER_HDF5_READ_LIMIT_MS overrides it). */
+export const HDF5_READ_LIMIT_MS = 60_000;
+/** The most values a dataset may declare (2^28 float32 = 1 GiB, the model file limit). */
+export const HDF5_MAX_DATASET_VALUES = 2 ** 28;
+
+let worker: Worker | undefined;
+let jobCounter = 0;
+const queue: { job: H5Job; displayName: string; resolve: (t: H5TreeNode) => void; reject: (e: unknown) => void }[] = [];
+let busy = false;
+
+function startWorker(): Worker {
+  // Built (build/src/importers/hdf5.js): the compiled worker beside it. Under tsx (tests, tools):
+  // the TypeScript source, with tsx's require hook registered in the thread first.
+  const w = __filename.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'hdf5-worker.ts'))});`, { eval: true })
+    : new Worker(join(__dirname, 'hdf5-worker.js'));
+  w.unref();
+  return w;
+}
+
+/** Reads one file in the worker, one file at a time. */
+function readTree(bytes: Uint8Array, displayName: string): Promise<H5TreeNode> {
+  return new Promise((resolve, reject) => {
+    queue.push({ job: { id: ++jobCounter, bytes, maxValues: HDF5_MAX_DATASET_VALUES }, displayName, resolve, reject });
+    pump();
+  });
+}
+
+function pump(): void {
+  if (busy || !queue.length) return;
+  busy = true;
+  const { job, displayName, resolve, reject } = queue.shift()!;
+  const w = (worker ??= startWorker());
+  w.ref(); // a read in progress keeps the process alive
+  const limit = (Number(process.env.DEEPMAKER_HDF5_READ_LIMIT_MS) || HDF5_READ_LIMIT_MS) + Math.ceil(job.bytes.length / 1024 / 1024) * 1000;
+  const done = (f: () => void, replace: boolean) => {
+    clearTimeout(timer);
+    w.off('message', onMessage);
+    w.off('error', onError);
+    w.off('exit', onExit);
+    if (replace) {
+      if (worker === w) worker = undefined;
+      void w.terminate();
+    } else w.unref();
+    busy = false;
+    f();
+    pump();
   };
-  try {
-    return { value: fn(), diag };
-  } catch (error) {
-    return { error, diag };
-  } finally {
-    process.stderr.write = original;
-  }
+  const onMessage = (a: H5Answer) => {
+    if (a.id !== job.id) return;
+    if (a.tree) done(() => resolve(a.tree!), false);
+    else done(() => reject(new DeepMakerError(`cannot open the HDF5 file: ${a.error}`, { file: displayName }, 'the file is corrupt or truncated; save the model again (or download it again)')), false);
+  };
+  const onError = (e: Error) => done(() => reject(new DeepMakerError(`cannot read the HDF5 file: the HDF5 library failed (${e.message})`, { file: displayName }, 'the file is corrupt or truncated; save the model again')), true);
+  const onExit = (code: number) => done(() => reject(new DeepMakerError(`cannot read the HDF5 file: the HDF5 reader stopped (exit ${code})`, { file: displayName }, 'the file is corrupt or truncated; save the model again')), true);
+  const timer = setTimeout(
+    () =>
+      done(
+        () =>
+          reject(
+            new DeepMakerError(
+              `cannot read the HDF5 file: the HDF5 library had not finished after ${limit / 1000} s on ${job.bytes.length} bytes (a corrupt file can make it loop)`,
+              { file: displayName },
+              'the file is corrupt or truncated; save the model again (or download it again)',
+            ),
+          ),
+        true,
+      ),
+    limit,
+  );
+  w.on('message', onMessage);
+  w.on('error', onError);
+  w.on('exit', onExit);
+  w.postMessage(job);
 }
-
-/** The last "minor:" line of an HDF5 error stack: the most specific reason. */
-function diagReason(diag: string): string | undefined {
-  const minors = [...diag.matchAll(/minor:\s*(.+)/g)].map((m) => m[1].trim());
-  const details = [...diag.matchAll(/#\d{3}:.*?\):\s*(.+)/g)].map((m) => m[1].trim());
-  const last = details[details.length - 1];
-  return last ?? minors[minors.length - 1];
-}
-
-let fileCounter = 0;
 
 export interface Hdf5Dataset {
   path: string;
@@ -69,12 +103,10 @@ export interface Hdf5Dataset {
   readFloat32(): Float32Array;
 }
 
-/** A read-only view of one HDF5 file held in memory. Close it when done. */
+/** A read-only view of one HDF5 file, read whole by the worker. close() is kept for the callers' try/finally. */
 export class Hdf5Reader {
   private constructor(
-    private readonly mod: H5Module,
-    private readonly file: H5File,
-    private readonly fsPath: string,
+    private readonly root: H5TreeNode,
     /** The file name shown in messages (the user's path, or `archive.keras!model.weights.h5`). */
     readonly displayName: string,
   ) {}
@@ -83,97 +115,76 @@ export class Hdf5Reader {
     if (!isHdf5(bytes)) {
       throw new DeepMakerError('not an HDF5 file (the first 8 bytes are not the HDF5 signature \\x89HDF\\r\\n\\x1a\\n)', { file: displayName }, 'give a Keras .h5 file saved by model.save() or model.save_weights()');
     }
-    const mod = await h5();
-    const fsPath = `/deepmaker-${process.pid}-${++fileCounter}.h5`;
-    mod.FS!.writeFile(fsPath, bytes);
-    const r = capturingDiagnostics(() => new mod.File(fsPath, 'r'));
-    const file = r.value;
-    if (r.error || !file || (file as any).file_id < 0n) {
-      try {
-        mod.FS!.unlink(fsPath);
-      } catch {
-        /* already gone */
-      }
-      const why = diagReason(r.diag) ?? (r.error instanceof Error ? r.error.message : 'unknown reason');
-      throw new DeepMakerError(`cannot open the HDF5 file: ${why}`, { file: displayName }, 'the file is corrupt or truncated; save the model again (or download it again)');
-    }
-    return new Hdf5Reader(mod, file, fsPath, displayName);
+    return new Hdf5Reader(await readTree(bytes, displayName), displayName);
   }
 
   close(): void {
-    try {
-      this.file.close();
-    } finally {
-      try {
-        this.mod.FS!.unlink(this.fsPath);
-      } catch {
-        /* already gone */
-      }
-    }
+    /* the worker closed the file when it had read it */
   }
 
-  private fail(what: string, path: string, diag: string, error: unknown): never {
-    const why = diagReason(diag) ?? (error instanceof Error ? error.message : String(error ?? 'unknown reason'));
-    throw new DeepMakerError(`cannot read ${what} '${path}': ${why}`, { file: this.displayName }, 'the file is corrupt or truncated; save the model again');
+  private fail(what: string, path: string, why: string | undefined): never {
+    throw new DeepMakerError(`cannot read ${what} '${path}': ${why ?? 'unknown reason'}`, { file: this.displayName }, 'the file is corrupt or truncated; save the model again');
+  }
+
+  /** The object at `path` ('/a/b'; a segment may not be empty), or undefined; a group whose members could not be listed fails. */
+  private node(path: string): H5TreeNode | undefined {
+    let n: H5TreeNode | undefined = this.root;
+    let at = '';
+    for (const seg of path.split('/').filter((s) => s !== '')) {
+      if (n.kind !== 'group') return undefined;
+      if (n.childrenError !== undefined) this.fail('group', at || '/', n.childrenError);
+      at += `/${seg}`;
+      n = Object.hasOwn(n.children!, seg) ? n.children![seg] : undefined;
+      if (!n) return undefined;
+      if (n.kind === 'other' && n.error !== undefined) this.fail('object', at, n.error);
+    }
+    return n;
   }
 
   /** Object type at `path`: 'Group', 'Dataset', or undefined when absent. */
   typeOf(path: string): 'Group' | 'Dataset' | undefined {
-    const r = capturingDiagnostics(() => this.file.get(path));
-    if (r.error) this.fail('object', path, r.diag, r.error);
-    const obj = r.value as any;
-    if (!obj) return undefined;
-    if (obj.type === 'Dataset') return 'Dataset';
-    if (obj.type === 'Group') return 'Group';
-    return undefined;
+    const n = this.node(path);
+    return n?.kind === 'group' ? 'Group' : n?.kind === 'dataset' ? 'Dataset' : undefined;
   }
 
   /** Member names of a group ([] when the group is missing). */
   keys(path: string): string[] {
-    const r = capturingDiagnostics(() => {
-      const g = this.file.get(path) as any;
-      return g && g.type === 'Group' ? (g.keys() as string[]) : [];
-    });
-    if (r.error) this.fail('group', path, r.diag, r.error);
-    return r.value!;
+    const n = this.node(path);
+    if (n?.kind !== 'group') return [];
+    if (n.childrenError !== undefined) this.fail('group', path, n.childrenError);
+    return Object.keys(n.children!);
   }
 
   /** Names of the attributes of an object. */
   attrNames(path: string): string[] {
-    const r = capturingDiagnostics(() => {
-      const o = (path === '/' ? this.file : this.file.get(path)) as any;
-      return o ? Object.keys(o.attrs) : [];
-    });
-    if (r.error) this.fail('attributes of', path, r.diag, r.error);
-    return r.value!;
+    const n = this.node(path);
+    if (!n) return [];
+    if (n.attrsError !== undefined) this.fail('attributes of', path, n.attrsError);
+    return Object.keys(n.attrs);
   }
 
   /** An attribute's value as a string or an array of strings (HDF5 byte strings decoded as UTF-8). */
   attr(path: string, name: string): unknown {
-    const r = capturingDiagnostics(() => {
-      const o = (path === '/' ? this.file : this.file.get(path)) as any;
-      if (!o || !(name in o.attrs)) return undefined;
-      return decode(o.attrs[name].value);
-    });
-    if (r.error) this.fail(`attribute '${name}' of`, path, r.diag, r.error);
-    return r.value;
+    const n = this.node(path);
+    if (!n) return undefined;
+    if (n.attrsError !== undefined) this.fail('attributes of', path, n.attrsError);
+    if (!Object.hasOwn(n.attrs, name)) return undefined;
+    const a = n.attrs[name];
+    if (a.error !== undefined) this.fail(`attribute '${name}' of`, path, a.error);
+    return decode(a.value);
   }
 
   dataset(path: string): Hdf5Dataset | undefined {
-    const r = capturingDiagnostics(() => this.file.get(path) as any);
-    if (r.error) this.fail('dataset', path, r.diag, r.error);
-    const d = r.value;
-    if (!d || d.type !== 'Dataset') return undefined;
-    const meta = capturingDiagnostics(() => ({ shape: (d.shape ?? []) as number[], dtype: String(d.dtype) }));
-    if (meta.error) this.fail('dataset', path, meta.diag, meta.error);
+    const n = this.node(path);
+    if (!n || n.kind !== 'dataset') return undefined;
+    if (n.shape === undefined) this.fail('dataset', path, n.error);
     return {
       path,
-      shape: meta.value!.shape,
-      dtype: meta.value!.dtype,
+      shape: n.shape,
+      dtype: n.dtype!,
       readFloat32: () => {
-        const v = capturingDiagnostics(() => d.value);
-        if (v.error || v.value === undefined || v.value === null) this.fail('dataset', path, v.diag, v.error);
-        return toFloat32(v.value, meta.value!.dtype, path, this.displayName);
+        if (n.error !== undefined || n.value === undefined) this.fail('dataset', path, n.error);
+        return toFloat32(n.value, n.dtype!, path, this.displayName);
       },
     };
   }

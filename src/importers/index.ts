@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelIR } from '../ir/types';
 import { normalize } from '../ir/passes/normalize';
 import { containedCompanion } from '../util/contained';
-import { DeepMakerError } from '../util/errors';
+import { DeepMakerError, inFile } from '../util/errors';
 import { readRegularFile } from '../util/read';
 import { Hdf5Reader, isHdf5 } from './hdf5';
 import { KerasGraph, parseModelConfig } from './keras-graph';
@@ -102,6 +102,14 @@ async function withHdf5<T>(bytes: Uint8Array, file: string, fn: (h5: Hdf5Reader)
 /** Reads a model file into the imported graph (before the normalizing passes), weights attached. */
 export async function importModel(file: string, opts: LoadOptions = {}): Promise<ImportedModel> {
   file = resolve(file);
+  try {
+    return await importGraph(file, opts);
+  } catch (e) {
+    throw inFile(e, file);
+  }
+}
+
+async function importGraph(file: string, opts: LoadOptions): Promise<ImportedModel> {
   const bytes = readBytes(file);
   const kind = detectFormat(bytes, file);
   let graph: KerasGraph;
@@ -163,5 +171,10 @@ export async function importModel(file: string, opts: LoadOptions = {}): Promise
 
 /** Reads any supported model file into the IR: imported, then normalized (BN folded, Dropout gone, ...). */
 export async function loadModel(file: string, opts: LoadOptions = {}): Promise<ModelIR> {
-  return normalize(await importModel(file, opts));
+  const imported = await importModel(file, opts);
+  try {
+    return normalize(imported);
+  } catch (e) {
+    throw inFile(e, resolve(file));
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { ImportedLayer, ImportedModel, ModelFormat, Shape } from '../ir/types';
 import { inferOutputShape } from '../ir/shapes';
-import { DeepMakerError } from '../util/errors';
+import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { convertKerasLayer, ConversionContext, KerasLayerJson, LayerConversion, WeightSlot, WeightSource } from './keras-layers';
 
 export interface KerasGraph {
@@ -158,10 +158,25 @@ function withShape(layer: ReturnType<typeof convertKerasLayer>['layer'], inputs:
 function place(conv: LayerConversion, inputs: ImportedLayer[], file: string, layers: ImportedLayer[], slots: Map<string, WeightSlot[]>, sources: Map<string, WeightSource>): ImportedLayer {
   const ins = conv.inner ? conv.inner.map((c) => place(c, inputs, file, layers, slots, sources)) : inputs;
   const layer = withShape(conv.layer, ins.map((l) => l.name), ins.map((l) => l.outputShape), file);
+  if (layers.some((l) => l.name === layer.name)) throw new DeepMakerError(`two layers are named '${layer.name}'`, { file, where: layer.name }, 'layer names must be unique; the model config is corrupt or was edited');
   layers.push(layer);
   slots.set(layer.name, conv.slots);
   if (conv.source) sources.set(layer.name, conv.source);
   return layer;
+}
+
+/**
+ * convertKerasLayer, with a config the converter cannot read (a field missing or of the wrong
+ * type: a corrupt or hand-edited file) reported as such, naming the layer and the file.
+ */
+function convertLayer(lj: KerasLayerJson, ctx: ConversionContext): ReturnType<typeof convertKerasLayer> {
+  try {
+    return convertKerasLayer(lj, ctx);
+  } catch (e) {
+    if (isDeepMakerError(e) || !(e instanceof TypeError || e instanceof RangeError)) throw e;
+    const name = String(lj.config?.name ?? lj.name);
+    throw new DeepMakerError(`layer '${name}' (${lj.class_name}) has a config this tool cannot read: ${e.message}`, { file: ctx.file, where: name }, 'the model config is corrupt or was edited; save the model again');
+  }
 }
 
 function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx: ConversionContext) {
@@ -171,6 +186,7 @@ function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx:
   const order: { name: string; className: string }[] = [];
   let prev: ImportedLayer | undefined;
   for (const lj of layersJson) {
+    if (!lj || typeof lj !== 'object') throw new DeepMakerError(`the Sequential model's layer list holds ${JSON.stringify(lj)?.slice(0, 80)}, not a layer`, { file: ctx.file });
     const cfg = lj.config ?? {};
     const name = String(cfg.name ?? lj.name);
     order.push({ name, className: lj.class_name });
@@ -187,7 +203,7 @@ function sequential(layersJson: KerasLayerJson[], buildInputShape: unknown, ctx:
       prev = inputLayer(`${name}_input`, shape);
       layers.push(prev);
     }
-    prev = place(convertKerasLayer(lj, ctx), [prev], ctx.file, layers, slots, sources);
+    prev = place(convertLayer(lj, ctx), [prev], ctx.file, layers, slots, sources);
   }
   if (!prev) throw new DeepMakerError('the Sequential model has no layers', { file: ctx.file });
   return { layers, inputs: [layers[0].name], outputs: [prev.name], slots, sources, order };
@@ -207,7 +223,10 @@ function inboundRefs(lj: KerasLayerJson, ctx: ConversionContext, name: string): 
       if (v.length >= 3 && typeof v[0] === 'string' && typeof v[1] === 'number') refs.push({ layer: v[0], node: v[1], tensor: v[2] });
       else v.forEach(visit);
     } else if (v && typeof v === 'object' && v.class_name === '__keras_tensor__') {
-      const h = v.config.keras_history;
+      const h = v.config?.keras_history;
+      if (!Array.isArray(h) || typeof h[0] !== 'string' || typeof h[1] !== 'number' || typeof h[2] !== 'number') {
+        throw new DeepMakerError(`layer '${name}' has an input tensor whose keras_history is ${JSON.stringify(h)?.slice(0, 80)}, not [layer, node, tensor]`, { file: ctx.file, where: name }, 'the model config is corrupt; save the model again');
+      }
       refs.push({ layer: h[0], node: h[1], tensor: h[2] });
     }
   };
@@ -227,7 +246,12 @@ function functional(cfg: any, ctx: ConversionContext) {
   const layersJson: KerasLayerJson[] = cfg?.layers;
   if (!Array.isArray(layersJson)) throw new DeepMakerError('the functional model config has no layer list', { file: ctx.file });
   const byName = new Map<string, KerasLayerJson>();
-  for (const lj of layersJson) byName.set(String(lj.name ?? lj.config?.name), lj);
+  for (const lj of layersJson) {
+    if (!lj || typeof lj !== 'object') throw new DeepMakerError(`the functional model's layer list holds ${JSON.stringify(lj)?.slice(0, 80)}, not a layer`, { file: ctx.file });
+    const n = String(lj.name ?? lj.config?.name);
+    if (byName.has(n)) throw new DeepMakerError(`two layers are named '${n}'`, { file: ctx.file, where: n }, 'layer names must be unique; the model config is corrupt or was edited');
+    byName.set(n, lj);
+  }
   const order = layersJson.map((lj) => ({ name: String(lj.name ?? lj.config?.name), className: lj.class_name }));
   const built = new Map<string, ImportedLayer>();
   const slots = new Map<string, WeightSlot[]>();
@@ -255,9 +279,12 @@ function functional(cfg: any, ctx: ConversionContext) {
         }
       }
       const ins = refs.map((r) => build(r.layer));
-      const conv = convertKerasLayer(lj, ctx);
+      const conv = convertLayer(lj, ctx);
       if ((conv.inner || !['add', 'average', 'multiply', 'concatenate'].includes(conv.layer.type)) && ins.length !== 1) {
         throw new DeepMakerError(`layer '${name}' (${lj.class_name}) has ${ins.length} inputs; it takes one`, { file: ctx.file, where: name });
+      }
+      if (conv.layer.name !== name) {
+        throw new DeepMakerError(`layer '${name}' is named '${conv.layer.name}' in its config`, { file: ctx.file, where: name }, 'the model config is corrupt or was edited; save the model again');
       }
       layer = place(conv, ins, ctx.file, layers, slots, sources);
     }

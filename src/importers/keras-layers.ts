@@ -412,7 +412,7 @@ export function supportedKerasClasses(): string[] {
 export function convertKerasLayer(json: KerasLayerJson, ctx: ConversionContext): LayerConversion {
   const cls = json.class_name;
   const name = String(json.config?.name ?? json.name ?? cls);
-  const conv = CONVERTERS[cls];
+  const conv = typeof cls === 'string' && Object.hasOwn(CONVERTERS, cls) ? CONVERTERS[cls] : undefined; // not Object.prototype's toString, constructor...
   if (!conv) {
     let why = `layer '${name}' has type ${cls}, which is not supported`;
     let hint = `supported layer types: ${supportedKerasClasses().join(', ')}`;

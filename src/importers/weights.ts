@@ -98,7 +98,23 @@ export function assignLayerWeights(layer: ImportedLayer, slots: WeightSlot[], st
 export function attachWeights(graph: KerasGraph, storedFor: (layer: ImportedLayer, slots: WeightSlot[], source: WeightSource) => StoredWeight[], file: string): void {
   for (const layer of graph.model.layers) {
     const slots = graph.slots.get(layer.name) ?? [];
-    if (slots.length === 0) continue;
-    assignLayerWeights(layer, slots, storedFor(layer, slots, graph.sources.get(layer.name) ?? { keras: layer.name }), file);
+    if (slots.length > 0) assignLayerWeights(layer, slots, storedFor(layer, slots, graph.sources.get(layer.name) ?? { keras: layer.name }), file);
+    const missing = (REQUIRED_WEIGHTS[layer.type] ?? []).filter((w) => !layer.weights[w]);
+    if (missing.length) {
+      throw new DeepMakerError(`layer '${layer.name}' (${layer.kerasClass}) has no ${missing.join(', ')}: its config lists no such weight`, { file, where: layer.name }, 'the model config is corrupt or was edited; save the model again');
+    }
   }
 }
+
+/** The weights without which a layer cannot compute (the passes and back ends read them). */
+const REQUIRED_WEIGHTS: Partial<Record<string, (keyof ImportedWeights)[]>> = {
+  dense: ['kernel'],
+  conv1d: ['kernel'],
+  conv2d: ['kernel'],
+  depthwise_conv2d: ['kernel'],
+  separable_conv2d: ['kernel', 'pointwise'],
+  batchnorm: ['mean', 'variance'],
+  lstm: ['kernel', 'recurrentKernel'],
+  gru: ['kernel', 'recurrentKernel'],
+  simple_rnn: ['kernel', 'recurrentKernel'],
+};

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, sha256 } from '../util/fs';
-import { cIdentifier } from './passes/assignLoopNestIds';
+import { cIdentifier } from './assignLoopNestIds';
 import type { Layer, ModelIR, WeightTensor } from './types';
 import { layerStats } from './table';
 

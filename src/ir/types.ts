@@ -58,7 +58,7 @@ export interface Activation {
   /** thresholded_relu threshold; ternary Δ (for ternary activations). */
   theta?: number;
   /**
-   * Ternary activations (ToT-Net, set by src/quant/ir.ts): Δ per output channel, on the layer's
+   * Ternary activations (ToT-Net, set by src/qmodel/apply.ts): Δ per output channel, on the layer's
    * pre-activation value; the output is sign(x) where |x| ≥ Δ, else 0.
    */
   thresholds?: number[];
@@ -104,7 +104,7 @@ export interface LayerPrecision {
   biases?: FixedFormat;
   accumulator?: FixedFormat;
   output?: FixedFormat;
-  /** Ternary layers: the format of the per-filter scale α (src/quant/ir.ts fits it to the largest α). */
+  /** Ternary layers: the format of the per-filter scale α (src/qmodel/apply.ts fits it to the largest α). */
   scale?: FixedFormat;
 }
 

@@ -20,7 +20,7 @@ import { sha256File, writeDirAtomically } from '../util/fs';
 import type { Logger } from '../util/log';
 import { stratifiedSubsetSeed, type EvaluatorRef } from './evaluation';
 import { WorkerPool } from './pool';
-import { checkRedis, DATA_FILES, QUEUE_NAME, QUEUE_PREFIX, redisOptions, validateJob, workerId, type DataFiles, type QueueJob, type QueueProgress, type QueueResult } from './queue';
+import { checkRedis, DATA_FILES, QUEUE_NAME, QUEUE_PREFIX, redisOptions, validateJob, workerId, type DataFiles, type QueueJob, type QueueProgress, type QueueResult } from './queue-protocol';
 import { TRAIN_EVALUATOR } from './train-evaluator';
 
 /** Builds a project's data stage output into `outDir` (the CLI runs the project's own data stage). */

@@ -13,8 +13,8 @@
 import { DeepMakerError } from '../util/errors';
 import type { Candidate } from './search';
 
-export type SelectRule = 'lowest-error' | 'knee';
-export type SelectSpec = SelectRule | { rule: SelectRule; maxParams?: number; maxMacs?: number };
+import type { SelectRule, SelectSpec } from '../spec/types';
+export type { SelectRule, SelectSpec };
 
 export function describeSelect(select: SelectSpec): string {
   if (typeof select === 'string') return select;

@@ -10,10 +10,8 @@
  */
 import { TrainRng } from './rng';
 
-export interface Augmentation {
-  /** Largest translation in pixels along each axis (0: none). */
-  shift: number;
-}
+import type { Augmentation } from '../spec/types';
+export type { Augmentation };
 
 /** Whether `a` changes anything. */
 export function augments(a: Augmentation | undefined): a is Augmentation {

@@ -22,7 +22,8 @@ import type { Split } from '../data/tensors';
 import { gatherRows } from './replica';
 
 /** Which statistics a trained model keeps: Keras's moving averages, or precise ones (this module). */
-export type BatchNormStatistics = 'moving' | 'precise';
+import type { BatchNormStatistics } from '../spec/types';
+export type { BatchNormStatistics };
 
 /** Training images used by default: per channel that is >= 2,048 x H x W values. */
 export const PRECISE_BN_SAMPLES = 2048;

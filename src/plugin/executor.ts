@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { isAbsolute, join } from 'node:path';
 import { PACKAGE_ROOT, RUNS_COMPILED, staleBuildMessage } from './build-freshness';
 import { isDeepMakerError } from '../util/errors';
-import { runStage } from './runner';
+import { runStage } from '../stages/run';
 import { consoleLogger } from '../util/log';
 
 export interface BoardExecutorOptions {

@@ -4,8 +4,8 @@ import { parseDocument } from 'yaml';
 import { MAX_SPEC_BYTES } from '../spec/limits';
 import { readRegularFile } from '../util/read';
 import { PACKAGE_ROOT } from './build-freshness';
-import { specViewFile } from '../spec/views';
-import { STAGES, StageDef } from './stages';
+import { specViewFile } from '../stages/views';
+import { STAGES, StageDef } from '../stages/registry';
 
 export interface DeepMakerPluginOptions {
   /** Prefix of target names (default none: spec, data, nas, ...). */
@@ -82,7 +82,7 @@ function stageTarget(stage: StageDef, root: string, inRepo: boolean, prefix: str
     inputs: [
       { dependentTasksOutputFiles: `${rel}dist/spec/${specViewFile(stage.name)}` },
       ...stage.upstream.flatMap((u) => (stage.reads?.[u] ?? ['**/*']).map((glob) => ({ dependentTasksOutputFiles: `${rel}dist/${u}/${glob}` }))),
-      ...(inRepo ? stage.sources.map((s) => `{workspaceRoot}/src/${s}/**/*`) : []),
+      ...(inRepo ? stage.sources.map((s) => (s.endsWith('.ts') ? `{workspaceRoot}/src/${s}` : `{workspaceRoot}/src/${s}/**/*`)) : []),
       { externalDependencies: inRepo ? stage.externalDependencies : ['deepmaker', ...stage.externalDependencies] },
     ],
     outputs: [`{projectRoot}/dist/${stage.name}`],

@@ -54,7 +54,7 @@ export interface QuantizationPlan {
   /**
    * Width of the biases in the C. Training keeps biases in float; the C stores each layer's biases
    * in this width with as many fractional bits as its largest bias allows, at most the
-   * accumulator's (src/quant/ir.ts fits the format).
+   * accumulator's (src/qmodel/apply.ts fits the format).
    */
   biasBits: number;
   fineTune: { epochs: number; learningRate?: number };

@@ -44,7 +44,7 @@ export function weightQuantizerOf(q: QuantizationPlan, layer: string): WeightQua
 
 /**
  * Fixed mode: the bias on the accumulator's grid (frac = weights' frac + input's frac, the input
- * being in the activations format), `biasBits` wide: the format src/quant/ir.ts gives the C when the
+ * being in the activations format), `biasBits` wide: the format src/qmodel/apply.ts gives the C when the
  * biases fit it, so training adds exactly the bias the C adds.
  */
 export function biasFormatOf(q: QuantizationPlan, layer: string): FixedFormat | undefined {

@@ -18,8 +18,8 @@ import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type
 import { silentLogger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
-import { fitInteger } from './ir';
-import type { LayerQuantization, QuantizationFile } from './file';
+import { fitInteger } from '../qmodel/apply';
+import type { LayerQuantization, QuantizationFile } from '../qmodel/file';
 import { isQuantizedLayer, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
 import { buildQuantizedModel, QUANTIZED_MODEL_MODULE } from './model';
 
@@ -214,7 +214,7 @@ export function exportStandardModel(arch: Architecture, seed: number, quantized:
 
 /**
  * Per weighted layer (Conv2D, DepthwiseConv2D, Dense) of `model`: `base`'s width with the integer
- * bits the largest |kernel value| needs (as src/quant/ir.ts fits any other value).
+ * bits the largest |kernel value| needs (as src/qmodel/apply.ts fits any other value).
  */
 export function fitLayerWeightFormats(model: tf.LayersModel, base: FixedFormat): Record<string, FixedFormat> {
   const out: Record<string, FixedFormat> = {};

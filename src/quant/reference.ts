@@ -3,7 +3,7 @@
  * the generated fixed-point C (src/cgen), ternary layers included. It outputs the same stored
  * integers as the C's dm_output_raw, not just the same classes.
  *
- * It follows src/numerics/fixed.ts and the formats the C resolves (src/cgen/precision.ts
+ * It follows src/numerics/fixed.ts and the formats the C resolves (src/qmodel/precision.ts
  * resolveFormats, the same function model.h's macros mirror), layer by layer:
  *  - input: quantize(x, output format), saturating (the C's dm_quantize);
  *  - dense / conv / depthwise: the exact integer sum Σ w_q·x_q is computed by TensorFlow.js
@@ -12,19 +12,19 @@
  *    and weights are split into base-2^k digits small enough, convolved digit by digit, and the
  *    digit sums combined in float64 (exact below 2^53). The sum (plus the aligned bias) then wraps
  *    to the accumulator width and is requantized once; ternary layers scale the wrapped sum by α_q
- *    and add the bias after it (src/quant/ir.ts documents their arithmetic);
+ *    and add the bias after it (src/qmodel/apply.ts documents their arithmetic);
  *  - activations, pooling, padding, add, concatenate: fixed.ts's requantize / requantizeDiv /
  *    activationTable, in float64 JavaScript, elementwise.
  * Float32 TF.js convolutions on integer operands below 2^24 are exact whatever the summation order
  * or backend (wasm, cpu), because every intermediate sum is an exactly representable integer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolveFormats, type LayerFormats, type NumberKnobs } from '../cgen/precision';
+import { resolveFormats, type LayerFormats, type NumberKnobs } from '../qmodel/precision';
 import { concatAxis, padBefore, sizeOf } from '../ir/shapes';
 import type { Layer, ModelIR } from '../ir/types';
 import { activationTable, alignFrac, fracBits, quantize, quantizeConstant, requantize, requantizeDiv, wrap, type FixedFormat } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
-import { ternaryThresholdInt } from './ir';
+import { ternaryThresholdInt } from '../qmodel/apply';
 
 export interface QuantizedOutputs {
   /** The stored integers of the model outputs, [count · outputSize] (the C's dm_output_raw). */
@@ -117,9 +117,9 @@ function prepare(layer: Layer, f: LayerFormats): Prepared {
   if (layer.ternary) {
     p.wq = Float32Array.from(k.data, (v) => quantize(v, f.weights!));
     const sf = layer.precision?.scale;
-    if (!sf) throw new Error(`ternary layer '${layer.name}' has no scale format (src/quant/ir.ts applyQuantization sets it)`);
+    if (!sf) throw new Error(`ternary layer '${layer.name}' has no scale format (src/qmodel/apply.ts applyQuantization sets it)`);
     p.scaleFrac = fracBits(sf);
-    // The scale is quantized saturating whatever the knobs say (cgen-ternary.ts: a scale never wraps).
+    // The scale is quantized saturating whatever the knobs say (src/cgen/ternary.ts: a scale never wraps).
     p.scaleQ = Float64Array.from(layer.ternary.scale, (v) => quantize(v, { ...sf, rounding: f.output.rounding, overflow: 'saturate' }));
   } else {
     p.wq = Float32Array.from(k.data, (v) => quantize(v, f.weights!));

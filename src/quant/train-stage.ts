@@ -1,5 +1,5 @@
 /**
- * The train stage's quantization step (called by src/nn/stage.ts after float training, when the
+ * The train stage's quantization step (called by src/stages/train.ts after float training, when the
  * spec's `quantize.mode` is fixed or ternary): fine-tunes the float model quantization-aware,
  * saves the model that convert reads (standard TF.js layers holding the quantized kernels) with
  * quantization.json beside it, and returns the report fields:
@@ -13,10 +13,10 @@ import type { Architecture } from '../nn/arch';
 import { saveModel } from '../nn/save';
 import type { TrainOptions } from '../nn/train';
 import { resolveQuantization, type QuantizeSpec } from './config';
-import { QUANTIZATION_FILE, writeQuantizationFile } from './file';
+import { QUANTIZATION_FILE, writeQuantizationFile } from '../qmodel/file';
 import { quantizationAwareTraining, type QuantizationReport } from './qat';
 
-/** What the train stage's spec view carries for quantization (src/plugin/stages.ts). */
+/** What the train stage's spec view carries for quantization (src/stages/registry.ts). */
 export interface QuantizeView {
   quantize?: QuantizeSpec;
   /** The C's rounding and overflow (spec `convert`): training must hold the values the C holds. */

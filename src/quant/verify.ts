@@ -4,8 +4,8 @@
  * integers: the C's outputs arrive dequantized as float32 (q·2^-frac), which is exact and
  * one-to-one for outputs of at most 24 bits, so equal floats are equal integers.
  */
-import type { NumberKnobs } from '../cgen/precision';
-import { resolveFormats } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
+import { resolveFormats } from '../qmodel/precision';
 import type { ModelIR } from '../ir/types';
 import type { Logger } from '../util/log';
 import { runQuantizedReference } from './reference';

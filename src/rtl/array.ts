@@ -22,8 +22,7 @@
  */
 import type { EnginePlan } from './plan';
 import type { QMac } from './qmodel';
-import type { RomImage } from './engines';
-import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH } from './engines';
+import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
 import { clog2, hexImage, Lines, sext } from './verilog';
 
 export const ARRAY_MODULE = 'dm_array';

@@ -25,22 +25,11 @@ import type { QMac, QPool, QElementwise } from './qmodel';
 import { signedBitsFor } from './qmodel';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
+import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
+
+export { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage };
 import { usesTree } from './array';
 
-export interface RomImage {
-  /** File name (beside the Verilog; $readmemh reads it relative to the working directory). */
-  file: string;
-  /** The ROM's own module. */
-  module: string;
-  role: 'weights' | 'bias' | 'scale' | 'threshold';
-  width: number;
-  /** Words; EBR images are padded to a multiple of 256 (icebram swaps whole EBR images). */
-  depth: number;
-  words: number;
-  contents: string;
-  /** ebr: initialised block RAM (icebram can swap it in a bitstream); logic: a small table in LUTs (needs resynthesis). */
-  memory: 'ebr' | 'logic';
-}
 
 export interface ReadPortInfo {
   tensor: string;
@@ -76,12 +65,6 @@ export interface EngineContext {
   array?: ArraySpec;
 }
 
-/** Icebram swaps initialised EBR contents word for word; ROM images are padded to whole 256-word blocks. */
-export const ROM_WORD_BLOCK = 256;
-
-export function romDepth(words: number): number {
-  return Math.max(ROM_WORD_BLOCK, Math.ceil(words / ROM_WORD_BLOCK) * ROM_WORD_BLOCK);
-}
 
 interface AffineReg {
   name: string;
@@ -158,19 +141,6 @@ function addrSlice(r: AffineReg, bits: number): string {
   return `{{${bits - r.width}{1'b0}}, ${r.name}}`;
 }
 
-/**
- * A signed LUT multiplier as a sum of partial products, modulo 2^pb (Yosys cannot turn it into an
- * SB_MAC16): w·x = Σ_{i<wb-1} w[i]·x·2^i − w[wb-1]·x·2^(wb-1).
- */
-export function lutMultiply(w: string, wb: number, x: string, xb: number, pb: number): string {
-  const xs = sext(x, xb, pb);
-  const terms: string[] = [];
-  for (let i = 0; i < wb; i++) {
-    const t = `(${w}[${i}] ? ${i === 0 ? `(${xs})` : `((${xs}) << ${i})`} : ${pb}'d0)`;
-    terms.push(i === wb - 1 ? `- ${t}` : `${i === 0 ? '' : '+ '}${t}`);
-  }
-  return terms.join(' ');
-}
 
 export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   const L = new Lines();
@@ -338,27 +308,9 @@ function describe(p: EnginePlan): string {
   return `${p.kind}, lanes=${p.lanes}, unroll=${p.directive.unroll}, pipeline=${p.pipeline}, loops [${loops}], K=${p.K}, groups=${p.NG}`;
 }
 
-/** ROM word width limit: EBR words are at most 16 bits, and icebram swaps images word for word. */
-export const ROM_MAX_WIDTH = 16;
 /** Tables this small (bias, scale, thresholds per channel) go to logic: a few LUTs per bit instead of a whole EBR. */
 export const LOGIC_ROM_MAX_DEPTH = 64;
 
-/**
- * Module text of one ROM (a module per image: the file name is a literal, which every tool accepts).
- * `logic`: (* rom_style = "logic" *) keeps a small table out of EBR.
- */
-export function romModule(name: string, width: number, depth: number, file: string, logic = false): string {
-  const aw = clog2(depth);
-  return [
-    `// ${file}: ${depth} x ${width} bits, read on the clock edge (${logic ? 'logic' : 'EBR'}).`,
-    `module ${name} (input wire clk, input wire [${aw - 1}:0] addr, output reg [${width - 1}:0] q);`,
-    `  ${logic ? '(* rom_style = "logic" *) ' : ''}reg [${width - 1}:0] mem [0:${depth - 1}];`,
-    `  initial $readmemh("${file}", mem);`,
-    '  always @(posedge clk) q <= mem[addr];',
-    'endmodule',
-    '',
-  ].join('\n');
-}
 
 /** One ROM image and its instance; words are two's-complement values of `width` bits (BigInt for packed words). */
 function romInstance(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number | bigint>, width: number, addr: string, q: string, logic = false): void {

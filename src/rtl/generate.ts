@@ -12,7 +12,7 @@
  * after the other by the top; activations stay on chip. Per-layer engines let every layer have its
  * own lanes, unroll and banking (the DSE's directives) and its own exact cycle formula.
  */
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import type { ModelIR } from '../ir/types';
 import { DeepMakerError } from '../util/errors';
 import { allocateBuffers, PhysicalMemory, TensorBuffer } from './buffers';

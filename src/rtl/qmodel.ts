@@ -3,7 +3,7 @@
  * hardware computes. It is a pass over the IR, shared by the RTL emitter, the cycle model and the
  * TypeScript reference interpreter (src/sim/reference.ts), so all three see the same integers.
  *
- * Formats come from src/cgen/precision.ts `resolveFormats` (a layer's own precision, else the class
+ * Formats come from src/qmodel/precision.ts `resolveFormats` (a layer's own precision, else the class
  * knobs; auto accumulator widths), with the knobs' one rounding and overflow rule, exactly as the
  * generated C model resolves its macros: the hardware widths are the C model's.
  *
@@ -15,7 +15,7 @@
  *    the bias qb = quantize(b, biases) is aligned to frac fw + fx with `alignFrac` (the knobs'
  *    rounding) and added modulo 2^accBits; then ONE `requantize` to the output format, then the
  *    activation on the output integer: relu = max(0, y); ReLU(max_value) also min(y, quantizeConstant(max_value)).
- *  - Ternary layers (Layer.ternary; src/quant/ir.ts defines them, the C follows): kernel codes
+ *  - Ternary layers (Layer.ternary; src/qmodel/apply.ts defines them, the C follows): kernel codes
  *    t ∈ {-1, 0, 1}, a per-output-channel scale α_q = quantize(α, precision.scale), saturating.
  *    acc = wrap(Σ t·x, accBits) (add/subtract lanes, frac fx); y = acc·α_q + align(b_q -> F), exact,
  *    F = fx + fs; then requantize(y, F, output) and the activation, or the ternary output activation:
@@ -32,7 +32,7 @@
  *  - A softmax on an output layer is dropped (it does not change the argmax); the core outputs the
  *    integer logits before it.
  */
-import { resolveFormats, type LayerFormats, type NumberKnobs } from '../cgen/precision';
+import { resolveFormats, type LayerFormats, type NumberKnobs } from '../qmodel/precision';
 import type { Activation, Layer, ModelIR } from '../ir/types';
 import { alignFrac, FixedFormat, fracBits, maxInt, quantize, quantizeConstant, wrap } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
@@ -390,7 +390,7 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
       weights[i] = t;
     }
     if (l.ternary.scale.length !== cout) throw new DeepMakerError(`ternary scale has ${l.ternary.scale.length} entries for ${cout} output channels`, { where });
-    if (!l.precision?.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/quant/ir.ts) sets it: rerun the train and convert stages');
+    if (!l.precision?.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/qmodel/apply.ts) sets it: rerun the train and convert stages');
     scaleFormat = withRules(l.precision.scale);
     // α is quantized saturating, whatever the overflow knob (as dm_init does).
     const sat: FixedFormat = { ...scaleFormat, overflow: 'saturate' };

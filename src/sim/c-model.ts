@@ -4,7 +4,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { compileHarness, run } from '../verify/run-c';
 import { DeepMakerError } from '../util/errors';
 import { sha256 } from '../util/fs';

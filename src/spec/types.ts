@@ -1,9 +1,50 @@
 /** TypeScript view of schemas/deepmaker.schema.json (after ajv filled the defaults). */
-import type { ConvertSpec } from '../cgen/convert';
-import type { VerifySpec } from '../verify/stage';
-import type { SelectSpec } from '../nas/select';
-import type { Augmentation } from '../nn/augment';
-import type { BatchNormStatistics } from '../nn/batchnorm-statistics';
+import type { Overflow, Rounding } from '../numerics/fixed';
+
+// The spec's types live here, below every library that reads them (src/cgen, src/nas, src/nn,
+// src/stages re-export the ones they own), so src/spec imports nothing above src/numerics.
+
+/** The convert section (src/cgen/convert.ts resolveKnobs reads it). */
+export interface ConvertSpec {
+  format?: 'float' | 'fixed';
+  weights?: string;
+  precision?: {
+    weights?: { bits: number; integer?: number };
+    biases?: { bits: number; integer?: number };
+    activations?: { bits: number; integer: number };
+    accumulators?: { bits: number };
+  };
+  rounding?: Rounding;
+  overflow?: Overflow;
+  weightStorage?: 'arrays' | 'files';
+}
+
+/** The verify section (src/stages/verify.ts). */
+export interface VerifySpec {
+  samples?: number;
+  sweep?: number[];
+  tolerance?: number;
+  compiler?: string;
+  traceSamples?: number;
+  searchSamples?: number;
+  searchRadius?: number;
+  sanitizeSamples?: number;
+  backend?: 'auto' | 'wasm' | 'cpu';
+}
+
+export type SelectRule = 'lowest-error' | 'knee';
+/** search.select (src/nas/select.ts). */
+export type SelectSpec = SelectRule | { rule: SelectRule; maxParams?: number; maxMacs?: number };
+
+/** train.augment (src/nn/augment.ts). */
+export interface Augmentation {
+  /** Largest translation in pixels along each axis (0: none). */
+  shift: number;
+}
+
+/** train.batchNormStatistics (src/nn/batchnorm-statistics.ts). */
+export type BatchNormStatistics = 'moving' | 'precise';
+
 export interface FixedFormatSpec {
   bits: number;
   integer: number;

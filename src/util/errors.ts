@@ -13,12 +13,24 @@ export interface ErrorLocation {
 export class DeepMakerError extends Error {
   readonly location: ErrorLocation;
   readonly hint?: string;
+  /** The problem alone, without the location and the hint. */
+  readonly problem: string;
   constructor(problem: string, location: ErrorLocation = {}, hint?: string) {
     super(formatError(problem, location, hint));
     this.name = 'DeepMakerError';
     this.location = location;
     this.hint = hint;
+    this.problem = problem;
   }
+}
+
+/**
+ * `e` with `file` as its location when it names no file (a check deep in a model's layers knows
+ * the layer, its caller the file); anything else unchanged.
+ */
+export function inFile(e: unknown, file: string): unknown {
+  if (e instanceof DeepMakerError && !e.location.file) return new DeepMakerError(e.problem, { ...e.location, file }, e.hint);
+  return e;
 }
 
 export function formatError(problem: string, loc: ErrorLocation, hint?: string): string {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { DeepMakerError } from '../util/errors';
 
 export const STRICT_CFLAGS = ['-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror'];

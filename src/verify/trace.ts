@@ -3,7 +3,7 @@
  * samples, the first layer where the difference passes the tolerance, and the integer bits each
  * layer's observed values need (so a user can see which format to widen).
  */
-import { integerBitsFor } from '../cgen/precision';
+import { integerBitsFor } from '../qmodel/precision';
 import { softmaxRows } from './metrics';
 
 export interface TraceLayer {

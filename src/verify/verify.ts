@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateC, writeGeneratedC, describeKnobs, type GeneratedC } from '../cgen';
-import { MAC_TYPES, type BitsInteger, type NumberKnobs } from '../cgen/precision';
+import { MAC_TYPES, type BitsInteger, type NumberKnobs } from '../qmodel/precision';
 import type { ImportedModel, ModelIR } from '../ir/types';
 import { isRecurrent } from '../ir/recurrent';
 import { formatName } from '../numerics/fixed';

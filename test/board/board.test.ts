@@ -15,7 +15,7 @@ import { getBoard } from '../../src/fpga/boards';
 import { lineSamples } from '../../src/fpga/serial-sim';
 import { runBoard } from '../../src/board/run';
 import { startSimulatedBoard } from '../../src/board/simulate';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { streamInterface } from '../../src/rtl/interface';
 import { readJson } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';

@@ -3,7 +3,7 @@
  * operation at a time, exactly as fixed.ts documents them. The generated C must give the same
  * stored integers (compared with the harness's -r output).
  */
-import { resolveFormats, type NumberKnobs } from '../../src/cgen/precision';
+import { resolveFormats, type NumberKnobs } from '../../src/qmodel/precision';
 import { concatAxis, padBefore, sizeOf } from '../../src/ir/shapes';
 import type { Activation, Layer, ModelIR } from '../../src/ir/types';
 import { activationTable, alignFrac, dequantize, FixedFormat, fracBits, quantize, quantizeConstant, requantize, requantizeDiv, wrap } from '../../src/numerics/fixed';

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateC, writeGeneratedC, type GeneratedC } from '../../src/cgen';
-import type { NumberKnobs } from '../../src/cgen/precision';
-import { DEFAULT_KNOBS } from '../../src/cgen/precision';
+import type { NumberKnobs } from '../../src/qmodel/precision';
+import { DEFAULT_KNOBS } from '../../src/qmodel/precision';
 import type { ModelIR } from '../../src/ir/types';
 import { compileHarness, run, runHarness } from '../../src/verify/run-c';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { normalize } from '../../src/ir/passes/normalize';
 import type { Activation, ImportedModel, Layer, ModelIR, RecurrentConfig } from '../../src/ir/types';
-import type { NumberKnobs } from '../../src/cgen/precision';
+import type { NumberKnobs } from '../../src/qmodel/precision';
 import { runHarness } from '../../src/verify/run-c';
 import { buildC, FIXED16, runRaw } from './helpers';
 import { seeded } from './recurrent-models';

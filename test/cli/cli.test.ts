@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { STAGES } from '../../src/plugin/stages';
+import { STAGES } from '../../src/stages/registry';
 import { IDX_YAML, put, tempProject, writeIdxDataset } from '../data/helpers';
 
 /** The `deepmaker` command as installed (bin/deepmaker.js over build/), run in a child process. */

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { silentLogger } from '../../src/util/log';
 
 /** A temporary project folder; removed by `cleanup`. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { emitC } from '../../src/cgen';
-import { runHlsStage } from '../../src/dse/hls-stage';
+import { runHlsStage } from '../../src/stages/hls';
 import { exportHls, insertPragmas, strideFactor } from '../../src/dse/hls';
 import { buildSpace } from '../../src/dse/space';
 import { Rng } from '../../src/moo/rng';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { emitC } from '../../src/cgen';
-import { runDseStage } from '../../src/dse/stage';
+import { runDseStage } from '../../src/stages/dse';
 import { writeModelIR } from '../../src/ir/serialize';
 import { canonicalJson } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';

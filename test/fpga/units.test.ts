@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { timingProblem } from '../../src/fpga/bitstream-stage';
+import { timingProblem } from '../../src/stages/bitstream';
 import { clockUnderFmax, requestedClock } from '../../src/fpga/clock';
 import { BOARDS, boardNames, boardPins, getBoard, parsePcf } from '../../src/fpga/boards';
 import { DEVICES, ebrBits, fitProblems, getDevice, resolvePackage } from '../../src/fpga/devices';
@@ -16,10 +16,10 @@ import { checkSwappable, ramInitWords, readHexImage } from '../../src/fpga/icebr
 import { compileLut, macEval, newMacComb, newMacIn, newMacState, OP, paramInt, runProgram, SCRATCH_SLOTS } from '../../src/fpga/netlist-sim';
 import { clocksFromLog, utilizationFromLog } from '../../src/fpga/pnr';
 import { cellsFromNetlist, cellsFromStatJson, resourcesFromCells } from '../../src/fpga/resources';
-import { checkFit, rtlInputs } from '../../src/fpga/synth-stage';
+import { checkFit, rtlInputs } from '../../src/stages/synth';
 import { selectToolchain } from '../../src/fpga/toolchain';
 import { boardTop, clocksPerBit } from '../../src/fpga/uart-top';
-import { runSpecStage } from '../../src/plugin/runner';
+import { runSpecStage } from '../../src/stages/run';
 import { readJson } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';
 

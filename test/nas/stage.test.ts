@@ -11,7 +11,7 @@ import { writeNpy } from '../../src/data/npy';
 import { Rng } from '../../src/moo/rng';
 import type { Architecture } from '../../src/nn/arch';
 import { architectureCost } from '../../src/nn/cost';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { canonicalJson } from '../../src/util/fs';
 import type { Logger } from '../../src/util/log';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { writeNpy } from '../../src/data/npy';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { loadModel } from '../../src/nn/save';
 import { evaluate } from '../../src/nn/train';
 import { silentLogger } from '../../src/util/log';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/nn/backend';
 import { decodeTernary } from '../../src/numerics/fixed';
-import { packTernaryKernel } from '../../src/quant/cgen-ternary';
+import { packTernaryKernel } from '../../src/cgen/ternary';
 import { runQuantizedReference } from '../../src/quant/reference';
 import { checkQuantizedReference } from '../../src/quant/verify';
 import { denseNetLike } from '../nn/fixtures';

@@ -15,8 +15,8 @@ import type { ModelIR } from '../../src/ir/types';
 import type { Architecture } from '../../src/nn/arch';
 import { saveModel } from '../../src/nn/save';
 import { resolveQuantization, type QuantizeSpec } from '../../src/quant/config';
-import { readQuantizationFile, writeQuantizationFile } from '../../src/quant/file';
-import { annotateImportedModel, applyQuantization } from '../../src/quant/ir';
+import { readQuantizationFile, writeQuantizationFile } from '../../src/qmodel/file';
+import { annotateImportedModel, applyQuantization } from '../../src/qmodel/apply';
 import { buildQuantizedModel } from '../../src/quant/model';
 import { exportStandardModel, quantizationFileOf } from '../../src/quant/qat';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { NumberKnobs } from '../../src/cgen';
 import { importForConversion } from '../../src/cgen/convert';
 import { saveModel } from '../../src/nn/save';
-import { writeQuantizationFile } from '../../src/quant/file';
+import { writeQuantizationFile } from '../../src/qmodel/file';
 import { runQuantizedReference } from '../../src/quant/reference';
 import { quadrants, tinyConv } from '../nn/fixtures';
 

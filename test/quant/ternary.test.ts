@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { decodeTernary, encodeTernary, ternaryProductCode } from '../../src/numerics/fixed';
-import { TERNARY_RUNTIME_C } from '../../src/quant/cgen-ternary';
+import { TERNARY_RUNTIME_C } from '../../src/cgen/ternary';
 import { QuantConv2D, QuantDepthwiseConv2D, QuantDense } from '../../src/quant/layers';
 import { activationDelta, ternarizeWeights, ternaryActivation, ternaryWeightQuantizer } from '../../src/quant/ternary';
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { PAGE_STAGES } from '../../src/report/page';
 import { silentLogger } from '../../src/util/log';
 import { FIGURES, FLOW, SECTIONS } from './expected';

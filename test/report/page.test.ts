@@ -8,9 +8,9 @@ import { cpSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { PAGE_STAGES, reportPage } from '../../src/report/page';
-import { readFlow } from '../../src/report/stage';
+import { readFlow } from '../../src/stages/report';
 import { silentLogger } from '../../src/util/log';
 import { FIGURES, FLOW, SECTIONS } from './expected';
 

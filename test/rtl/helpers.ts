@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../../src/cgen/precision';
+import type { NumberKnobs } from '../../src/qmodel/precision';
 import { mulberry32 } from '../../src/data/shuffle';
 import type { Activation, Layer, LayerType, ModelIR } from '../../src/ir/types';
 import { maxInt, minInt } from '../../src/numerics/fixed';
@@ -48,7 +48,7 @@ export class ModelBuilder {
     this.layers.push({ activation: LINEAR, weights: {}, ...l, inputs, inputShapes } as Layer);
     return this;
   }
-  /** Ternary layers as src/quant/ir.ts leaves them: codes held as fixed<2,2>, a scale format; optionally a ternary output. */
+  /** Ternary layers as src/qmodel/apply.ts leaves them: codes held as fixed<2,2>, a scale format; optionally a ternary output. */
   private ternaryPrecision(channels: number, ternaryOut: boolean | undefined): Pick<Layer, 'precision' | 'activation'> | undefined {
     const f = (bits: number, integer: number) => ({ bits, integer, rounding: 'half-even' as const, overflow: 'saturate' as const });
     const precision = { weights: f(2, 2), scale: f(6, 1), ...(ternaryOut ? { output: f(2, 2) } : {}) };

@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runConvertStage } from '../../src/cgen/stage';
-import { runRtlStage } from '../../src/rtl/stage';
-import { runSpecStage, runStage } from '../../src/plugin/runner';
+import { runConvertStage } from '../../src/stages/convert';
+import { runRtlStage } from '../../src/stages/rtl';
+import { runSpecStage, runStage } from '../../src/stages/run';
 import { readJson, writeDirAtomically } from '../../src/util/fs';
 import { silentLogger } from '../../src/util/log';
 import { KERAS_FIXTURES } from '../fixtures/location';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createNodes } from '../../src/plugin/index';
-import { runStage } from '../../src/plugin/runner';
+import { runStage } from '../../src/stages/run';
 import { loadSpec, MAX_SPEC_BYTES, SpecError } from '../../src/spec/load';
 import { silentLogger } from '../../src/util/log';
 

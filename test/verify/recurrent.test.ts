@@ -9,14 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runConvertStage } from '../../src/cgen/stage';
+import { runConvertStage } from '../../src/stages/convert';
 import type { ConvertSpec } from '../../src/cgen/convert';
 import { writeNpy } from '../../src/data/npy';
-import type { StageContext } from '../../src/plugin/stage-context';
+import type { StageContext } from '../../src/stages/context';
 import { silentLogger } from '../../src/util/log';
 import { argmaxRows } from '../../src/verify/metrics';
 import { formatTraceDiff } from '../../src/verify/trace';
-import { runVerifyStage } from '../../src/verify/stage';
+import { runVerifyStage } from '../../src/stages/verify';
 import { lstmStack } from '../cgen/recurrent-models';
 import { randomInputs, saveTfjsModel, tfjsPredict } from '../cgen/tfjs-models';
 

@@ -5,7 +5,7 @@
  */
 import type { ImportedModel, Layer, ModelIR } from '../types';
 import { DeepMakerError } from '../../util/errors';
-import { assignLoopNestIds } from './assignLoopNestIds';
+import { assignLoopNestIds } from '../assignLoopNestIds';
 import { dropDropout } from './dropDropout';
 import { foldBatchNorm } from './foldBatchNorm';
 import { fuseActivation } from './fuseActivation';

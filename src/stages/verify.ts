@@ -10,26 +10,17 @@ import { readSplit } from '../data/tensors';
 import { importModel } from '../importers';
 import { readModelIR } from '../ir/serialize';
 import { isRecurrent } from '../ir/recurrent';
-import type { NumberKnobs } from '../cgen/precision';
-import type { StageContext } from '../plugin/stage-context';
+import type { NumberKnobs } from '../qmodel/precision';
+import type { StageContext } from './context';
 import { DeepMakerError } from '../util/errors';
 import { readJson } from '../util/fs';
-import { compileHarness, runHarness } from './run-c';
-import { formatVerification, writeVerification } from './report';
-import { verifyC } from './verify';
+import { compileHarness, runHarness } from '../verify/run-c';
+import { formatVerification, writeVerification } from '../verify/report';
+import { verifyC } from '../verify/verify';
 import { checkQuantizedReference } from '../quant/verify';
 
-export interface VerifySpec {
-  samples?: number;
-  sweep?: number[];
-  tolerance?: number;
-  compiler?: string;
-  traceSamples?: number;
-  searchSamples?: number;
-  searchRadius?: number;
-  sanitizeSamples?: number;
-  backend?: 'auto' | 'wasm' | 'cpu';
-}
+import type { VerifySpec } from '../spec/types';
+export type { VerifySpec };
 
 export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>): Promise<void> {
   const spec = ctx.spec.verify ?? {};

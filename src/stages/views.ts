@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { STAGES } from '../plugin/stages';
+import { STAGES } from './registry';
 import { DeepMakerError } from '../util/errors';
 import { sha256File, writeFileAtomically } from '../util/fs';
-import type { Spec } from './types';
+import type { Spec } from '../spec/types';
 
 /**
  * The per-stage views written by the spec stage: each stage's part of the spec plus the sha256 of

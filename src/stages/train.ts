@@ -10,16 +10,16 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import type { TrainSpec } from '../spec/types';
 import { readDataReport, readSplit } from '../data/tensors';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import type { ArchNode, Architecture } from './arch';
-import { describeBackend } from './backend';
-import { architectureCost, type LayerCost } from './cost';
-import { saveModel } from './save';
-import { evaluate, trainArchitecture, type EpochRecord } from './train';
+import type { ArchNode, Architecture } from '../nn/arch';
+import { describeBackend } from '../nn/backend';
+import { architectureCost, type LayerCost } from '../nn/cost';
+import { saveModel } from '../nn/save';
+import { evaluate, trainArchitecture, type EpochRecord } from '../nn/train';
 import { quantizationEnabled, quantizeTrainedModel, type QuantizeView } from '../quant/train-stage';
 import type { QuantizationReport } from '../quant/qat';
 

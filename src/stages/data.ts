@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import type { DataSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 import { writeFileSync } from 'node:fs';
-import { writeNpy } from './npy';
-import { classCounts, prepare } from './prepare';
-import { readSource } from './sources';
-import { DataReport, SPLITS, splitFiles } from './tensors';
+import { writeNpy } from '../data/npy';
+import { classCounts, prepare } from '../data/prepare';
+import { readSource } from '../data/sources';
+import { DataReport, SPLITS, splitFiles } from '../data/tensors';
 
 /** The data view written by the spec stage: the data section plus the sha256 of each file it names. */
 export interface DataView {

@@ -20,26 +20,26 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import type { StreamInterface } from '../rtl/interface';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import { Board, boardPcfPath, getBoard } from './boards';
-import { Device, fitProblems, getDevice, resolvePackage, ResourceUse } from './devices';
-import { packedUtilization } from './pnr';
-import type { YosysNetlist } from './netlist-sim';
-import type { SynthResources } from './resources';
-import { runStreamOnNetlist } from './stream-sim';
-import { synthesize, SynthResult, yosysWarnings } from './synth';
-import { selectToolchain, Toolchain, ToolchainChoice } from './toolchain';
-import { modelIdentity } from './board-protocol';
-import { AccelPorts, boardTop, BoardTop, DEFAULT_BAUD, DesignClock, uartRtlPaths } from './uart-top';
+import { Board, boardPcfPath, getBoard } from '../fpga/boards';
+import { Device, fitProblems, getDevice, resolvePackage, ResourceUse } from '../fpga/devices';
+import { packedUtilization } from '../fpga/pnr';
+import type { YosysNetlist } from '../fpga/netlist-sim';
+import type { SynthResources } from '../fpga/resources';
+import { runStreamOnNetlist } from '../fpga/stream-sim';
+import { synthesize, SynthResult, yosysWarnings } from '../fpga/synth';
+import { selectToolchain, Toolchain, ToolchainChoice } from '../fpga/toolchain';
+import { modelIdentity } from '../fpga/board-protocol';
+import { AccelPorts, boardTop, BoardTop, DEFAULT_BAUD, DesignClock, uartRtlPaths } from '../fpga/uart-top';
 
 export interface SynthView {
   target: { device: string; package?: string; board: string; toolchain: ToolchainChoice; baud?: number };
 }
 
-/** What the sim stage leaves for this one (src/sim/stage.ts). */
+/** What the sim stage leaves for this one (src/stages/sim.ts). */
 export interface SimVectors {
   file: string;
   samples: number;

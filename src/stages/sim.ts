@@ -15,18 +15,18 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { readSplit } from '../data/tensors';
 import { readModelIR } from '../ir/serialize';
 import { quantize } from '../numerics/fixed';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { encodeInputBytes, type StreamInterface } from '../rtl/interface';
 import { lowerModel } from '../rtl/qmodel';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import { buildCModel, runCModelRaw } from './c-model';
-import { argmax, runReference } from './reference';
-import { simulate, type SimulatorChoice } from './simulate';
+import { buildCModel, runCModelRaw } from '../sim/c-model';
+import { argmax, runReference } from '../sim/reference';
+import { simulate, type SimulatorChoice } from '../sim/simulate';
 
 export interface SimView {
   sim: { samples?: number; netlistSamples?: number; simulator?: SimulatorChoice };

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOnPath } from '../fpga/toolchain';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson } from '../util/fs';
 

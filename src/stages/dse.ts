@@ -11,21 +11,21 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { getDevice } from '../fpga/devices';
 import { selectToolchain } from '../fpga/toolchain';
 import { readModelIR } from '../ir/serialize';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { MAC_LAYERS, type Architecture } from '../rtl/directives';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import { checkPredictor, pickCheckPoints, PredictorCheck } from './check';
-import { confirmChoice, type Correction } from './confirm';
-import { CostModel, deviceBudget, PointCost } from './cost-model';
-import { exportHls } from './hls';
-import { ChooseRule, choosePoint, paretoFront, paretoSvg } from './pareto';
-import { DEFAULT_SEARCH, explore, ExploredPoint, SearchAlgorithm } from './search';
-import { choicesOf, DirectiveSpace, toDirectiveSet } from './space';
+import { checkPredictor, pickCheckPoints, PredictorCheck } from '../dse/check';
+import { confirmChoice, type Correction } from '../dse/confirm';
+import { CostModel, deviceBudget, PointCost } from '../dse/cost-model';
+import { exportHls } from '../dse/hls';
+import { ChooseRule, choosePoint, paretoFront, paretoSvg } from '../dse/pareto';
+import { DEFAULT_SEARCH, explore, ExploredPoint, SearchAlgorithm } from '../dse/search';
+import { choicesOf, DirectiveSpace, toDirectiveSet } from '../dse/space';
 
 export interface DseSpec {
   algorithm?: SearchAlgorithm;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
-import { PAGE_STAGES, reportPage, type PageInput, type StageOutput } from './page';
+import { PAGE_STAGES, reportPage, type PageInput, type StageOutput } from '../report/page';
 
 /** What the stage needs of its context (the plugin's StageContext satisfies it). */
 export interface ReportStageContext {

@@ -6,7 +6,7 @@
  *    i/4, in Keras's kernel order; in both weight-storage modes (2-bit codes are the compact form);
  *  - its per-filter scales α, biases and (ternary outputs) thresholds Δ are float masters quantized
  *    by dm_init (scale: Lnn_S_* format, saturating; bias: Lnn_B_* aligned to Lnn_P_FRAC + Lnn_S_FRAC;
- *    threshold θ = max(1, ceil(Δ·2^F))), as src/quant/ir.ts documents;
+ *    threshold θ = max(1, ceil(Δ·2^F))), as src/qmodel/apply.ts documents;
  *  - the MAC never multiplies: a weight code +1 adds the input, -1 subtracts it, 0 skips it. When the
  *    input is itself ternary (its producer's format is fixed<2,2>, tested by the preprocessor on the
  *    format macros), the product is the seed's 2-bit code product, O_MSB = W_MSB xor I_MSB,
@@ -18,8 +18,8 @@
 import type { Layer } from '../ir/types';
 import { sizeOf } from '../ir/shapes';
 import { encodeTernary } from '../numerics/fixed';
-import { flatIndex, floatLiteral, mul, sum } from '../cgen/expr';
-import { fixedActivation, floatActivation, type LayerSymbols } from '../cgen/layers';
+import { flatIndex, floatLiteral, mul, sum } from './expr';
+import { fixedActivation, floatActivation, type LayerSymbols } from './layers';
 
 const I = (n: number) => '    '.repeat(n);
 
@@ -91,7 +91,7 @@ export function ternaryDeclarations(s: LayerSymbols): string[] {
   const l = s.layer;
   const c = channels(l);
   const sf = l.precision?.scale;
-  if (!sf) throw new Error(`ternary layer '${l.name}' has no scale format (src/quant/ir.ts applyQuantization sets it)`);
+  if (!sf) throw new Error(`ternary layer '${l.name}' has no scale format (src/qmodel/apply.ts applyQuantization sets it)`);
   const packed = packTernaryKernel(l.weights.kernel!.data);
   const L: string[] = [
     `/* ${s.id}: ternary kernel [${l.weights.kernel!.shape.join('x')}], ${l.weights.kernel!.data.length} weights in ${packed.length} bytes */`,

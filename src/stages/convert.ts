@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { DeepMakerError } from '../util/errors';
-import { convertModel, type ConvertSpec } from './convert';
+import { convertModel, type ConvertSpec } from '../cgen/convert';
 
 export interface ConvertView {
   model?: string;

@@ -4,7 +4,7 @@
  * Flatten and Reshape only reinterpret a channels_last buffer and get none. Ids follow the final
  * layer order, so the same model always gets the same ids.
  */
-import type { ModelIR } from '../types';
+import type { ModelIR } from './types';
 
 export function cIdentifier(name: string): string {
   const s = name.replace(/[^A-Za-z0-9_]/g, '_');

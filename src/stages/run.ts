@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSpec } from '../spec/load';
-import { specViewFile, specViewPath, stageViews } from '../spec/views';
+import { specViewFile, specViewPath, stageViews } from './views';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson, writeDirAtomically } from '../util/fs';
 import { consoleLogger, Logger } from '../util/log';
-import { stageByName } from './stages';
+import { stageByName } from './registry';
 
 export const SPEC_FILE = 'deepmaker.yaml';
 

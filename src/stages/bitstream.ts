@@ -15,16 +15,16 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
-import { Board, boardPcfPath, getBoard } from './boards';
-import { ClockRequest, clockUnderFmax, DEFAULT_CLOCK_MARGIN, PROBE_MHZ, requestedClock } from './clock';
-import { getDevice, resolvePackage } from './devices';
-import { placeAndRoute, PnrResult } from './pnr';
-import { checkBoardDevice, SynthManifest, synthesizeBoardTop } from './synth-stage';
-import { selectToolchain, ToolchainChoice } from './toolchain';
-import { boardTop, DesignClock } from './uart-top';
+import { Board, boardPcfPath, getBoard } from '../fpga/boards';
+import { ClockRequest, clockUnderFmax, DEFAULT_CLOCK_MARGIN, PROBE_MHZ, requestedClock } from '../fpga/clock';
+import { getDevice, resolvePackage } from '../fpga/devices';
+import { placeAndRoute, PnrResult } from '../fpga/pnr';
+import { checkBoardDevice, SynthManifest, synthesizeBoardTop } from './synth';
+import { selectToolchain, ToolchainChoice } from '../fpga/toolchain';
+import { boardTop, DesignClock } from '../fpga/uart-top';
 
 export interface BitstreamView {
   target: { device: string; package?: string; board: string; clockMHz: ClockRequest; clockMargin?: number; toolchain: ToolchainChoice; baud?: number };

@@ -21,26 +21,26 @@ import { readNpy } from '../data/npy';
 import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
 import type { ArchActivation } from '../nn/arch';
-import type { StageContext } from '../plugin/stage-context';
+import type { StageContext } from './context';
 import type { QuantizeSpec } from '../quant/config';
 import type { SearchSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
 import { canonicalJson, sha256File } from '../util/fs';
-import { EvaluationStore, type EvaluatorRef } from './evaluation';
-import { quantizationForCounting, resolveConstraints } from './objectives';
+import { EvaluationStore, type EvaluatorRef } from '../nas/evaluation';
+import { quantizationForCounting, resolveConstraints } from '../nas/objectives';
 // Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
 import '../dse/nas-objectives';
-import { runSearch, type Candidate, type SearchResult } from './search';
-import { describeSelect, rankCandidates, selectCandidate } from './select';
-import { regretReport, type RegretReport } from './regret';
-import type { SearchSpace, SpaceContext } from './space';
-import { chainSpace } from './spaces/chain';
-import { denseNetSpace } from './spaces/densenet';
-import { compact, hypervolumeSvg, paretoSvg } from './svg';
-import { TRAIN_EVALUATOR } from './train-evaluator';
-import type { EvaluationPool } from './pool';
-import { combineDataHash, QueuePool, type DataFiles } from './queue';
+import { runSearch, type Candidate, type SearchResult } from '../nas/search';
+import { describeSelect, rankCandidates, selectCandidate } from '../nas/select';
+import { regretReport, type RegretReport } from '../nas/regret';
+import type { SearchSpace, SpaceContext } from '../nas/space';
+import { chainSpace } from '../nas/spaces/chain';
+import { denseNetSpace } from '../nas/spaces/densenet';
+import { compact, hypervolumeSvg, paretoSvg } from '../nas/svg';
+import { TRAIN_EVALUATOR } from '../nas/train-evaluator';
+import type { EvaluationPool } from '../nas/pool';
+import { combineDataHash, QueuePool, type DataFiles } from '../nas/queue';
 
 /** Where trainings are stored: one content-addressed store per workspace (keys hold everything a result depends on). */
 export function evaluationStoreDir(workspaceRoot: string): string {
