@@ -222,7 +222,7 @@ export class CostModel {
     const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
     // On the array, its lanes take the DSPs first (as generateRtl gives them); ternary layers' scale multipliers the rest.
     const array = this.arraySpec(g);
-    if (array) dspLeft -= array.dspLanes;
+    if (array) dspLeft -= array.dspBlocks;
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
       const op = this.placement.ops[this.opIndex[i]];

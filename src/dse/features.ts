@@ -186,7 +186,8 @@ export function arrayFeatures(s: ArraySpec, drivers: number, rules: MemoryRules)
   const f = emptyFeatures();
   const PB = productBits(s);
   f.engine = 1;
-  f.regBits = s.lanes * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + 5;
+  // Dual lanes keep their product register in the SB_MAC16.
+  f.regBits = (s.lanes - (s.dual ? s.dspLanes : 0)) * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + 5;
   f.lutMulBits = s.ternary ? 0 : (s.lanes - s.dspLanes) * s.wBits * s.xBits;
   f.ternaryBits = s.ternary ? s.lanes * PB : 0;
   f.treeBits = s.tree ? (s.lanes - 1) * s.accBits : 0;
@@ -198,7 +199,7 @@ export function arrayFeatures(s: ArraySpec, drivers: number, rules: MemoryRules)
     ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;
     addFeatures(f, memoryFeatures('rom', r.width, r.depth, rules));
   }
-  return { features: f, ebr, dsp: s.dspLanes };
+  return { features: f, ebr, dsp: s.dspBlocks };
 }
 
 export interface TopInput {

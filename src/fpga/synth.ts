@@ -53,14 +53,23 @@ export interface SynthResult {
  * synth_ice40 run over an already-mapped netlist is not safe: measured with Yosys 0.55 -dsp, it tied
  * the CLK, CE and OHOLD pins of every SB_MAC16 of the re-read netlist to 0, silently.
  */
-export function synthScript(input: Pick<SynthInput, 'device' | 'top' | 'synthOptions' | 'name' | 'parameters'>, sources: string[], netlists: string[]): string {
+/**
+ * The generated RTL's hand-placed DSPs (src/rtl/array.ts) are instances of the blackbox DM_SB_MAC16:
+ * Yosys's ice40_dsp pass rewrites every SB_MAC16 it meets as a 16x16 multiplier (MODE_8x8 0), so the
+ * cell only takes its real type after synth_ice40.
+ */
+export const HAND_PLACED_MAC = 'DM_SB_MAC16';
+
+export function synthScript(input: Pick<SynthInput, 'device' | 'top' | 'synthOptions' | 'name' | 'parameters'>, sources: string[], netlists: string[], handPlacedMacs = false): string {
   const name = input.name ?? 'netlist';
   const opts = [...input.device.synthOptions, ...(input.synthOptions ?? [])].join(' ');
   const lines: string[] = [];
   for (const n of netlists) lines.push(`read_verilog -lib ${q(n)}`);
-  for (const s of sources) lines.push(`read_verilog ${q(s)}`);
+  // DM_ICE40: the generated RTL instantiates iCE40 primitives where it has them (src/rtl/array.ts).
+  for (const s of sources) lines.push(`read_verilog -DDM_ICE40 ${q(s)}`);
   for (const [k, v] of Object.entries(input.parameters ?? {})) lines.push(`chparam -set ${k} ${Math.trunc(v)} ${input.top}`);
   lines.push(`synth_ice40 -top ${input.top} ${opts}`.replace(/\s+/g, ' ').trim());
+  if (handPlacedMacs) lines.push(`chtype -map ${HAND_PLACED_MAC} SB_MAC16`, `delete ${HAND_PLACED_MAC}`);
   // Yosys >= 0.40 leaves $scopeinfo cells (names of flattened instances) behind: no hardware, and
   // no simulation model, so they go before anything is written.
   lines.push('delete t:$scopeinfo');
@@ -101,7 +110,8 @@ export async function synthesize(input: SynthInput): Promise<SynthResult> {
   const all = [...netlists, ...sources, ...data];
   if (new Set(all).size !== all.length) throw new Error(`synthesize: two inputs share a file name: ${all.join(', ')}`);
   const scriptFile = `${name}.ys`;
-  writeFileSync(join(input.dir, scriptFile), synthScript(input, sources, netlists));
+  const handPlaced = sources.some((s) => readFileSync(join(input.dir, s), 'latin1').includes(HAND_PLACED_MAC));
+  writeFileSync(join(input.dir, scriptFile), synthScript(input, sources, netlists, handPlaced));
   const r = await input.toolchain.run('yosys', { dir: input.dir, args: ['-s', scriptFile], inputs: [scriptFile, ...all], logFile: `${name}.log` });
   let seconds = r.seconds;
   if (netlists.length > 0) {

@@ -26,6 +26,66 @@ import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from '
 import { clog2, hexImage, Lines, sext } from './verilog';
 
 export const ARRAY_MODULE = 'dm_array';
+export const DUAL_MODULE = 'dm_mul8x8x2';
+
+/**
+ * Two signed 8x8 products per SB_MAC16 (MODE_8x8; the top multiplier takes the high bytes of A and B,
+ * the bottom one the low bytes; each product registered in the block: TOP/BOT_8x8_MULT_REG, output
+ * select 2'b10). The synth stage reads the Verilog with DM_ICE40 defined; anything else (the RTL
+ * simulators, another vendor's tool) gets the same registered products in plain Verilog.
+ */
+export const DUAL_VERILOG = `// Two signed 8x8 products, registered: one SB_MAC16 in its 8x8 mode under DM_ICE40, plain Verilog otherwise.
+module dm_mul8x8x2 (input wire clk, input wire [7:0] a0, input wire [7:0] b0, input wire [7:0] a1, input wire [7:0] b1, output wire [15:0] p0, output wire [15:0] p1);
+\`ifdef DM_ICE40
+  wire [31:0] o;
+  DM_SB_MAC16 #(.MODE_8x8(1'b1), .A_SIGNED(1'b1), .B_SIGNED(1'b1), .TOP_8x8_MULT_REG(1'b1), .BOT_8x8_MULT_REG(1'b1),
+    .TOPOUTPUT_SELECT(2'b10), .BOTOUTPUT_SELECT(2'b10)) u_mac (
+    .CLK(clk), .CE(1'b1), .A({a1, a0}), .B({b1, b0}), .C(16'd0), .D(16'd0),
+    .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0),
+    .OLOADTOP(1'b0), .OLOADBOT(1'b0), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0),
+    .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(o));
+  assign p1 = o[31:16];
+  assign p0 = o[15:0];
+\`else
+  reg [15:0] r0, r1;
+  always @(posedge clk) begin
+    r0 <= $signed(a0) * $signed(b0);
+    r1 <= $signed(a1) * $signed(b1);
+  end
+  assign p0 = r0;
+  assign p1 = r1;
+\`endif
+endmodule
+\`ifdef DM_ICE40
+// SB_MAC16 under another name until synth_ice40 is done (src/fpga/synth.ts: ice40_dsp would rewrite an SB_MAC16 as 16x16).
+(* blackbox *)
+module DM_SB_MAC16 (input CLK, input CE, input [15:0] C, input [15:0] A, input [15:0] B, input [15:0] D,
+  input AHOLD, input BHOLD, input CHOLD, input DHOLD, input IRSTTOP, input IRSTBOT, input ORSTTOP, input ORSTBOT,
+  input OLOADTOP, input OLOADBOT, input ADDSUBTOP, input ADDSUBBOT, input OHOLDTOP, input OHOLDBOT,
+  input CI, input ACCUMCI, input SIGNEXTIN, output [31:0] O, output CO, output ACCUMCO, output SIGNEXTOUT);
+  parameter [0:0] NEG_TRIGGER = 0;
+  parameter [0:0] C_REG = 0;
+  parameter [0:0] A_REG = 0;
+  parameter [0:0] B_REG = 0;
+  parameter [0:0] D_REG = 0;
+  parameter [0:0] TOP_8x8_MULT_REG = 0;
+  parameter [0:0] BOT_8x8_MULT_REG = 0;
+  parameter [0:0] PIPELINE_16x16_MULT_REG1 = 0;
+  parameter [0:0] PIPELINE_16x16_MULT_REG2 = 0;
+  parameter [1:0] TOPOUTPUT_SELECT = 0;
+  parameter [1:0] TOPADDSUB_LOWERINPUT = 0;
+  parameter [0:0] TOPADDSUB_UPPERINPUT = 0;
+  parameter [1:0] TOPADDSUB_CARRYSELECT = 0;
+  parameter [1:0] BOTOUTPUT_SELECT = 0;
+  parameter [1:0] BOTADDSUB_LOWERINPUT = 0;
+  parameter [0:0] BOTADDSUB_UPPERINPUT = 0;
+  parameter [1:0] BOTADDSUB_CARRYSELECT = 0;
+  parameter [0:0] MODE_8x8 = 0;
+  parameter [0:0] A_SIGNED = 0;
+  parameter [0:0] B_SIGNED = 0;
+endmodule
+\`endif
+`;
 
 export interface ArraySpec {
   /** Lanes of the array (the most any MAC engine uses). */
@@ -49,6 +109,10 @@ export interface ArraySpec {
   addrBits: number;
   /** Lanes on SB_MAC16s (the rest are LUT lanes). */
   dspLanes: number;
+  /** Two lanes per SB_MAC16 (its 8x8 mode: operands of at most 8 bits), else one. */
+  dual: boolean;
+  /** SB_MAC16 blocks the lanes take. */
+  dspBlocks: number;
 }
 
 function macOf(p: EnginePlan): QMac {
@@ -76,8 +140,10 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
   }
   const lanes = Math.max(...macs.map((p) => p.lanes));
   const pb = ternary ? xBits + 1 : wBits + xBits;
-  // Yosys maps products of 11 bits or more to an SB_MAC16 (16x16 operands).
-  const dspLanes = !ternary && wBits <= 16 && xBits <= 16 && pb >= 11 ? Math.min(lanes, dsp) : 0;
+  // Operands of at most 8 bits: two lanes per SB_MAC16 in its 8x8 mode (dm_mul8x8x2). Wider: one lane
+  // per block, where Yosys maps a product of 11 bits or more to an SB_MAC16 (16x16 operands).
+  const dual = !ternary && wBits <= 8 && xBits <= 8 && dsp > 0;
+  const dspLanes = dual ? Math.min(lanes, 2 * dsp) : !ternary && wBits <= 16 && xBits <= 16 && pb >= 11 ? Math.min(lanes, dsp) : 0;
   return {
     lanes,
     wBits,
@@ -90,6 +156,8 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
     words,
     addrBits: clog2(romDepth(words)),
     dspLanes,
+    dual,
+    dspBlocks: dual ? Math.ceil(dspLanes / 2) : dspLanes,
   };
 }
 
@@ -181,8 +249,22 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
       L.line('f2 <= f1; t2 <= t1; e2 <= e1; red2 <= red1;');
     });
     L.line('end');
-    // S2: products. A kept multiplier output leaves an SB_MAC16 a plain multiplier (see engines.ts).
+    // S2: products. Dual lanes: two per SB_MAC16, the product register inside the block.
+    if (s.dual) {
+      for (let b = 0; b < s.dspBlocks; b++) {
+        const op = (l: number, v: string, bits: number) => (l < s.dspLanes ? sext(v, bits, 8) : "8'd0");
+        L.line(`wire [15:0] mp${2 * b}, mp${2 * b + 1};`);
+        L.line(
+          `${DUAL_MODULE} u_mul${b} (.clk(clk), .a0(${op(2 * b, `wq${2 * b}`, WB)}), .b0(${op(2 * b, `x${2 * b}`, XB)}), .a1(${op(2 * b + 1, `wq${2 * b + 1}`, WB)}), .b1(${op(2 * b + 1, `x${2 * b + 1}`, XB)}), .p0(mp${2 * b}), .p1(mp${2 * b + 1}));`,
+        );
+      }
+    }
     for (let l = 0; l < P; l++) {
+      if (s.dual && l < s.dspLanes) {
+        L.line(`wire [${PB - 1}:0] prod${l} = mp${l}[${PB - 1}:0];`);
+        dsp++;
+        continue;
+      }
       L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
       if (s.ternary) {
         L.line(`wire [${PB - 1}:0] xe${l} = ${sext(`x${l}`, XB, PB)};`);
@@ -239,5 +321,5 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
   });
   L.line('endmodule');
   const romText = roms.map((r) => romModule(r.module, r.width, r.depth, r.file)).join('\n');
-  return { verilog: L.toString() + '\n' + romText, roms, dspMultipliers: dsp, lutMultipliers: lut };
+  return { verilog: L.toString() + '\n' + (s.dual ? DUAL_VERILOG + '\n' : '') + romText, roms, dspMultipliers: dsp, lutMultipliers: lut };
 }

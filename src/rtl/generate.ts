@@ -72,7 +72,7 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
   let dspLeft = device.dsp;
   const array = set.architecture === 'array' ? planArray(plans, device.dsp) : undefined;
   const arrayModule = array ? emitArray(array, plans) : undefined;
-  if (arrayModule) dspLeft -= arrayModule.dspMultipliers;
+  if (array) dspLeft -= array.dspBlocks;
   const engines = plans.map((p) => {
     const d = p.directive;
     let budget = 0;

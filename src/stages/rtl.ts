@@ -128,7 +128,7 @@ export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: st
     modules,
     architecture: gen.array ? 'array' : 'engines',
     ...(gen.array
-      ? { array: { lanes: gen.array.lanes, dspLanes: gen.array.dspLanes, laneKind: gen.array.ternary ? 'ternary add/sub' : `${gen.array.wBits}x${gen.array.xBits}-bit multiply`, accumulators: gen.array.accs, accBits: gen.array.accBits, weightWords: gen.array.words, tree: gen.array.tree } }
+      ? { array: { lanes: gen.array.lanes, dspLanes: gen.array.dspLanes, dspBlocks: gen.array.dspBlocks, dualLanesPerDsp: gen.array.dual, laneKind: gen.array.ternary ? 'ternary add/sub' : `${gen.array.wBits}x${gen.array.xBits}-bit multiply`, accumulators: gen.array.accs, accBits: gen.array.accBits, weightWords: gen.array.words, tree: gen.array.tree } }
       : {}),
     parallelism: {
       // Multiplier lanes in the hardware: the array's (shared by every layer), or the sum over the layers' engines.

@@ -19,7 +19,7 @@ import { isDeepMakerError } from '../../src/util/errors';
 import { cnnModel, saveTfjsModel, seqModel } from '../cgen/tfjs-models';
 import { writeHdf5, type H5Node } from '../importers/h5-writer';
 import { kerasV3Cnn, kerasV3Dense, writeKerasArchive } from '../importers/keras3-writer';
-import { fixture } from './fixtures';
+import { KERAS_FIXTURES } from '../fixtures/location';
 import { byteOp, jsonOp, mutateBytes, mutateJson, mutateZip, zipOp, type ByteOp, type JsonOp } from './mutate';
 
 export type Format = 'keras-h5' | 'keras-json' | 'keras-v3' | 'tfjs';
@@ -166,7 +166,7 @@ const params = { numRuns: 0, seed, endOnFailure: true };
 async function main(): Promise<void> {
   const share = (k: number) => Math.round(runs * k);
   if (format === 'keras-h5') {
-    const seeds = KERAS_H5.map((f) => ({ name: basename(f), bytes: new Uint8Array(readFileSync(fixture(f))) }));
+    const seeds = KERAS_H5.map((f) => ({ name: basename(f), bytes: new Uint8Array(readFileSync(join(KERAS_FIXTURES, f))) }));
     const trees = await Promise.all(seeds.slice(0, 3).map((s) => readTree(s.bytes)));
     await fc.assert(
       fc.asyncProperty(fc.nat(), byteOp, async (i, op) => {
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       { ...params, numRuns: runs - share(0.6) },
     );
   } else if (format === 'keras-json') {
-    const seeds = KERAS_JSON.map(([j, w]) => ({ json: JSON.parse(readFileSync(fixture(j), 'utf8')), text: new Uint8Array(readFileSync(fixture(j))), weights: new Uint8Array(readFileSync(fixture(w))), j: basename(j), w: basename(w) }));
+    const seeds = KERAS_JSON.map(([j, w]) => ({ json: JSON.parse(readFileSync(join(KERAS_FIXTURES, j), 'utf8')), text: new Uint8Array(readFileSync(join(KERAS_FIXTURES, j))), weights: new Uint8Array(readFileSync(join(KERAS_FIXTURES, w))), j: basename(j), w: basename(w) }));
     type Op = { kind: 'json'; op: JsonOp } | { kind: 'text' | 'weights'; op: ByteOp };
     const op: fc.Arbitrary<Op> = fc.oneof(
       { weight: 6, arbitrary: jsonOp.map((op) => ({ kind: 'json' as const, op })) },

@@ -17,7 +17,7 @@ function assertBitExact(r: RunResult): void {
   for (const c of r.sim.cycles) assert.equal(c, r.gen.cycles.cycles, 'simulated cycles == src/rtl/cycles.ts prediction');
 }
 
-test('array: conv + maxpool + conv + dense share 4 lanes (DSP and LUT lanes); one set of weight ROMs for all layers', async () => {
+test('array: conv + maxpool + conv + dense share 4 lanes, two per SB_MAC16 (8-bit operands); one set of weight ROMs for all layers', async () => {
   const ir = new ModelBuilder('arr', [8, 8, 2], 5)
     .conv2d('c1', 4, 3, { padding: 'same', activation: { kind: 'relu' } })
     .pool('p1', 'maxpool2d', 2)
@@ -29,13 +29,31 @@ test('array: conv + maxpool + conv + dense share 4 lanes (DSP and LUT lanes); on
   assertBitExact(r);
   assert.ok(r.gen.array, 'an array was built');
   assert.equal(r.gen.array!.lanes, 4);
-  assert.equal(r.gen.array!.dspLanes, 3, 'DSPs go to the array lanes; the 4th lane is a LUT multiplier');
+  assert.equal(r.gen.array!.dual, true);
+  assert.equal(r.gen.array!.dspLanes, 4, '8-bit operands: two lanes per DSP');
+  assert.equal(r.gen.array!.dspBlocks, 2);
+  assert.equal(r.gen.dspUsed, 2);
+  assert.match(r.gen.verilog.get('deepmaker_accel.v')!, /SB_MAC16 #\(\.MODE_8x8\(1'b1\)/);
   // No engine has weight ROMs of its own: the array's ROMs hold every layer.
   for (const e of r.gen.engines) assert.equal(e.roms.filter((x) => x.role === 'weights').length, 0, e.plan.module);
   const w = r.gen.roms.filter((x) => x.role === 'weights');
   assert.deepEqual(w.map((x) => x.width), [16, 16], '4 lanes of 8-bit weights in two 16-bit ROMs');
   const words = r.gen.plans.filter((p) => p.kind === 'mac').reduce((s, p) => s + p.weightBanks![0].length, 0);
   assert.equal(w[0].words, words);
+});
+
+test('array: 12-bit weights take one SB_MAC16 per lane, then LUT lanes; pipelining off on the dense layer', async () => {
+  const ir = new ModelBuilder('arr12', [6, 6, 2], 31)
+    .conv2d('c1', 4, 3, { activation: { kind: 'relu' } })
+    .flatten()
+    .dense('fc', 5)
+    .build();
+  const k = { ...knobs(8, 3, 'half-even', 'saturate'), weights: { bits: 12, integer: 3 } };
+  const r = await generateAndSimulate(ir, k, { version: 1, architecture: 'array', defaults: { lanes: 4 }, layers: { fc: { lanes: 4, pipeline: false } } }, { device: { name: 'ice40-up5k', dsp: 3, spram: 4 } });
+  assertBitExact(r);
+  assert.equal(r.gen.array!.dual, false);
+  assert.equal(r.gen.array!.dspLanes, 3, 'DSPs go to the array lanes; the 4th lane is a LUT multiplier');
+  assert.equal(r.gen.dspUsed, 3);
 });
 
 test('array: banked depthwise + reduction lanes through the tree + outputs lanes, pipelining off on one layer, truncate/wrap', async () => {
