@@ -1,10 +1,10 @@
 /** `deepmaker convert <model> --out DIR [--weights W.h5] [--format float|fixed<W,I>] [--storage arrays|files] [--force]` */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, parse, relative, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { consoleLogger } from '../util/log';
 import { DeepMakerError } from '../util/errors';
 import { writeDirAtomically } from '../util/fs';
+import { checkReplaceableOut } from '../util/out-folder';
 import { convertModel, isConvertOutput, parseFormatFlag } from './convert';
 
 export const CONVERT_USAGE = 'deepmaker convert <model> --out DIR [--weights W.h5] [--format float|fixed<W,I>] [--storage arrays|files] [--force]';
@@ -48,39 +48,13 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-const within = (parent: string, child: string) => {
-  const r = relative(parent, child);
-  return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r));
-};
-
 /**
  * What `--out` may be: absent, an empty folder, or an earlier output of the converter (replaced
  * wholly); any other folder only with --force (also replaced wholly), and never the file system
  * root, the home folder, the current folder or one above it, or a folder holding the model itself.
  */
 export function checkConvertOut(outDir: string, inputs: string[], force: boolean): void {
-  if (!existsSync(outDir)) return;
-  const where = { file: outDir, where: '--out' };
-  if (!statSync(outDir).isDirectory()) {
-    throw new DeepMakerError('--out names an existing file, not a folder', where, 'give a folder for the C sources (it is created), or remove the file');
-  }
-  if (readdirSync(outDir).length === 0 || isConvertOutput(outDir)) return;
-  if (!force) {
-    throw new DeepMakerError(
-      '--out is a folder that holds other files and is not an earlier output of deepmaker convert',
-      where,
-      'give a new or empty folder, or pass --force to replace this folder and everything in it',
-    );
-  }
-  const cwd = process.cwd();
-  if (outDir === parse(outDir).root || outDir === resolve(homedir()) || within(outDir, cwd)) {
-    throw new DeepMakerError('--out is the file system root, the home folder, or the current folder (or one above it); --force will not replace it', where, 'give a folder of its own for the C sources');
-  }
-  for (const f of inputs) {
-    if (within(outDir, resolve(f))) {
-      throw new DeepMakerError(`--out holds the model file ${f}; --force would delete it`, where, 'give another folder for the C sources');
-    }
-  }
+  checkReplaceableOut({ outDir, inputs, force, command: 'deepmaker convert', isEarlierOutput: isConvertOutput });
 }
 
 export async function convertCommand(args: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { referencedFilesStamp } from '../stages/views';
 import { STAGES, upstreamClosure } from '../stages/registry';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { nearest } from '../spec/suggest';
+import { checkCommandArgs, COMMAND_ARGS } from './args';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -115,6 +116,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
+    // Every command's arguments are checked before it runs (src/cli/args.ts).
+    if (cmd && Object.hasOwn(COMMAND_ARGS, cmd)) args = checkCommandArgs(cmd, args);
     switch (cmd) {
       case 'validate': {
         const file = resolve(args[0] ?? 'deepmaker.yaml');
@@ -167,7 +170,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof SpecError || isDeepMakerError(e)) {
       console.error((e as Error).message);
-      return 1;
+      // A bad command line (src/cli/args.ts) exits 2, as a usage error; a failed command 1.
+      return (e as { exitCode?: number }).exitCode ?? 1;
     }
     throw e;
   }

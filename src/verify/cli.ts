@@ -6,18 +6,20 @@
  * on the same weights); prints the report and writes report.json, precision-sweep.svg and
  * trace.json to DIR (default ./deepmaker-verify).
  */
-import { mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { convertModel, parseFormatFlag } from '../cgen/convert';
 import { importModel } from '../importers';
 import { DeepMakerError } from '../util/errors';
+import { writeDirAtomically } from '../util/fs';
+import { checkReplaceableOut } from '../util/out-folder';
 import { consoleLogger } from '../util/log';
 import { formatVerification, writeVerification } from './report';
 import { readVectors } from './vectors';
 import { verifyC } from './verify';
 
 export const VERIFY_USAGE =
-  'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N] [--sanitize N]';
+  'deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--force] [--weights W.h5] [--format fixed<W,I>] [--sweep 4,6,8] [--tolerance T] [--samples N] [--sanitize N]';
 
 /** `deepmaker verify --help`. */
 export const VERIFY_HELP = `usage: ${VERIFY_USAGE}
@@ -44,7 +46,10 @@ that names the first layer whose error passes the tolerance.
                       (default 0.01)
 --sanitize N        also run N samples through builds with -fsanitize=address,undefined (default 0)
 --out DIR           where to write report.json, precision-sweep.svg, trace.json and the work files
-                      (default ./deepmaker-verify)
+                      (default ./deepmaker-verify); written into a temporary sibling first and
+                      renamed into place when complete, replacing an earlier verify output wholly;
+                      a non-empty folder that is not an earlier verify output is refused
+--force             replace --out even when it is not an earlier deepmaker verify output
 -h, --help          this help
 
 How X, Y and L are read (by the file's extension):
@@ -69,6 +74,17 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** report.json's `tool`: marks a folder as deepmaker verify output, which `--out` may replace. */
+export const VERIFY_TOOL = 'deepmaker-verify';
+
+function isVerifyOutput(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))?.tool === VERIFY_TOOL;
+  } catch {
+    return false;
+  }
+}
+
 export async function verifyCommand(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(VERIFY_HELP);
@@ -82,61 +98,66 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
   const log = consoleLogger('verify');
   const out = resolve(flag(args, '--out') ?? 'deepmaker-verify');
-  const work = join(out, 'work');
-  mkdirSync(work, { recursive: true });
   const weights = flag(args, '--weights') ? resolve(flag(args, '--weights')!) : undefined;
   const formatFlag = flag(args, '--format');
   const format = parseFormatFlag(formatFlag ?? 'fixed<16,6>');
   if (format.format === 'float') throw new DeepMakerError('--format float: verify always checks float and a fixed-point format; give fixed<W,I>');
-  const conv = await convertModel({ file: resolve(modelArg), weights, outDir: join(work, 'convert'), spec: { ...format, weightStorage: 'files' }, log });
-  const inputs = await readVectors(inputsArg, 'inputs');
-  const inputSize = conv.report.inputSize as number;
-  const outputSize = conv.report.outputSize as number;
-  if (inputs.width !== inputSize) throw new DeepMakerError(`each input sample has ${inputs.width} values; the model takes ${inputSize}`, { file: inputs.file });
-  let n = inputs.count;
-  const samplesFlag = flag(args, '--samples');
-  if (samplesFlag) n = Math.min(n, Number(samplesFlag));
-  let expected: { values: Float32Array; file: string } | undefined;
-  const expectedArg = flag(args, '--expected');
-  if (expectedArg) {
-    const e = await readVectors(expectedArg, 'expected');
-    if (e.width !== outputSize) throw new DeepMakerError(`each expected sample has ${e.width} values; the model outputs ${outputSize}`, { file: e.file });
-    if (e.count < n) throw new DeepMakerError(`${e.count} expected samples for ${n} inputs`, { file: e.file });
-    expected = { values: e.values.subarray(0, n * outputSize), file: e.file };
-  }
-  let labels: Int32Array | undefined;
-  const labelsArg = flag(args, '--labels');
-  if (labelsArg) {
-    const l = await readVectors(labelsArg, 'expected');
-    if (l.count < n) throw new DeepMakerError(`${l.count} labels for ${n} inputs`, { file: l.file });
-    labels = l.width === 1 ? Int32Array.from(l.values.subarray(0, n)) : Int32Array.from({ length: n }, (_, i) => {
-      let best = 0;
-      for (let j = 1; j < l.width; j++) if (l.values[i * l.width + j] > l.values[i * l.width + best]) best = j;
-      return best;
+  const vectorFiles = [inputsArg, flag(args, '--expected'), flag(args, '--labels')].filter((f): f is string => !!f).map((f) => resolve(f.replace(/#.*$/, '')));
+  checkReplaceableOut({ outDir: out, inputs: [resolve(modelArg), ...(weights ? [weights] : []), ...vectorFiles], force: args.includes('--force'), command: 'deepmaker verify', isEarlierOutput: isVerifyOutput });
+  // Everything (the work files too) goes into a temporary sibling, renamed into place when complete:
+  // an interrupted or failed run leaves the previous output (or none), never a mix of two runs.
+  await writeDirAtomically(out, async (tmp) => {
+    const work = join(tmp, 'work');
+    const conv = await convertModel({ file: resolve(modelArg), weights, outDir: join(work, 'convert'), spec: { ...format, weightStorage: 'files' }, log });
+    const inputs = await readVectors(inputsArg, 'inputs');
+    const inputSize = conv.report.inputSize as number;
+    const outputSize = conv.report.outputSize as number;
+    if (inputs.width !== inputSize) throw new DeepMakerError(`each input sample has ${inputs.width} values; the model takes ${inputSize}`, { file: inputs.file });
+    let n = inputs.count;
+    const samplesFlag = flag(args, '--samples');
+    if (samplesFlag) n = Math.min(n, Number(samplesFlag));
+    let expected: { values: Float32Array; file: string } | undefined;
+    const expectedArg = flag(args, '--expected');
+    if (expectedArg) {
+      const e = await readVectors(expectedArg, 'expected');
+      if (e.width !== outputSize) throw new DeepMakerError(`each expected sample has ${e.width} values; the model outputs ${outputSize}`, { file: e.file });
+      if (e.count < n) throw new DeepMakerError(`${e.count} expected samples for ${n} inputs`, { file: e.file });
+      expected = { values: e.values.subarray(0, n * outputSize), file: e.file };
+    }
+    let labels: Int32Array | undefined;
+    const labelsArg = flag(args, '--labels');
+    if (labelsArg) {
+      const l = await readVectors(labelsArg, 'expected');
+      if (l.count < n) throw new DeepMakerError(`${l.count} labels for ${n} inputs`, { file: l.file });
+      labels = l.width === 1 ? Int32Array.from(l.values.subarray(0, n)) : Int32Array.from({ length: n }, (_, i) => {
+        let best = 0;
+        for (let j = 1; j < l.width; j++) if (l.values[i * l.width + j] > l.values[i * l.width + best]) best = j;
+        return best;
+      });
+    }
+    const sweepFlag = flag(args, '--sweep');
+    const sweep = sweepFlag ? sweepFlag.split(',').map(Number) : [4, 6, 8, 10, 12, 16];
+    if (sweep.some((b) => !Number.isInteger(b) || b < 2 || b > 32)) throw new DeepMakerError(`--sweep '${sweepFlag}': give widths 2..32, comma-separated`);
+    const sourceFile = join(work, 'convert', (conv.report.source as { copy: string }).copy);
+    const sourceWeights = (conv.report.source as { weights?: string }).weights;
+    const result = await verifyC({
+      model: conv.model,
+      imported: expected ? undefined : await importModel(sourceFile, { weights: sourceWeights ? join(work, 'convert', sourceWeights) : undefined }),
+      modelFile: sourceFile,
+      x: inputs.values,
+      count: n,
+      labels,
+      expected,
+      fixed: conv.knobs,
+      sweep,
+      tolerance: Number(flag(args, '--tolerance') ?? 0.01),
+      workDir: work,
+      log,
+      sanitizeSamples: Number(flag(args, '--sanitize') ?? 0),
     });
-  }
-  const sweepFlag = flag(args, '--sweep');
-  const sweep = sweepFlag ? sweepFlag.split(',').map(Number) : [4, 6, 8, 10, 12, 16];
-  if (sweep.some((b) => !Number.isInteger(b) || b < 2 || b > 32)) throw new DeepMakerError(`--sweep '${sweepFlag}': give widths 2..32, comma-separated`);
-  const sourceFile = join(work, 'convert', (conv.report.source as { copy: string }).copy);
-  const sourceWeights = (conv.report.source as { weights?: string }).weights;
-  const result = await verifyC({
-    model: conv.model,
-    imported: expected ? undefined : await importModel(sourceFile, { weights: sourceWeights ? join(work, 'convert', sourceWeights) : undefined }),
-    modelFile: sourceFile,
-    x: inputs.values,
-    count: n,
-    labels,
-    expected,
-    fixed: conv.knobs,
-    sweep,
-    tolerance: Number(flag(args, '--tolerance') ?? 0.01),
-    workDir: work,
-    log,
-    sanitizeSamples: Number(flag(args, '--sanitize') ?? 0),
+    console.log(formatVerification(result));
+    writeVerification(tmp, result, { tool: VERIFY_TOOL, model: resolve(modelArg), inputs: inputs.file });
   });
-  console.log(formatVerification(result));
-  writeVerification(out, result, { model: resolve(modelArg), inputs: inputs.file });
   console.log(`\nwrote ${join(out, 'report.json')}, precision-sweep.svg, trace.json`);
   return 0;
 }
