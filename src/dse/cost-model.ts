@@ -250,7 +250,7 @@ export class CostModel {
     const { buffers, memories } = allocateBuffers(this.q, plans, { spram: this.device.spram }, this.placement.layouts);
     const t = topFeatures({ q: this.q, engines: engines.flatMap((e) => e.modules), buffers, memories }, this.calibration.memory);
     if (!array) return { ...t, dsp: 0 };
-    const a = arrayFeatures(array, plans.filter((p) => p.kind === 'mac').length, this.calibration.memory);
+    const a = arrayFeatures(array, plans.filter((p) => p.kind === 'mac'), this.calibration.memory);
     return { features: addFeatures(t.features, a.features), ebr: t.ebr + a.ebr, spram: t.spram, dsp: a.dsp };
   }
 

@@ -19,7 +19,7 @@ import { signedBitsFor } from '../rtl/qmodel';
 import { clog2 } from '../rtl/verilog';
 import { bytesPerElement } from '../rtl/interface';
 import type { ArraySpec } from '../rtl/array';
-import { arrayRomGeometry, productBits } from '../rtl/array';
+import { arrayRomGeometry, productBits, readsPerLane } from '../rtl/array';
 
 export type Features = Record<string, number>;
 
@@ -182,7 +182,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
  * its lanes, tree, accumulators, shadows and weight ROMs, and the OR of the engines' ports into it
  * (counted like the activation memories' port multiplexing).
  */
-export function arrayFeatures(s: ArraySpec, drivers: number, rules: MemoryRules): { features: Features; ebr: number; dsp: number } {
+export function arrayFeatures(s: ArraySpec, drivers: EnginePlan[], rules: MemoryRules): { features: Features; ebr: number; dsp: number } {
   const f = emptyFeatures();
   const PB = productBits(s);
   f.engine = 1;
@@ -193,7 +193,8 @@ export function arrayFeatures(s: ArraySpec, drivers: number, rules: MemoryRules)
   f.treeBits = s.tree ? (s.lanes - 1) * s.accBits : 0;
   f.accBits = s.accs * s.accBits;
   f.shadowBits = s.accs * s.accBits;
-  f.memPortBits = drivers * (s.addrBits + s.lanes * s.xBits + 6);
+  // The OR of the engines' ports into the array: a broadcast operand is XB bits, a per-lane one lanes x XB.
+  f.memPortBits = drivers.reduce((n, p) => n + s.addrBits + 6 + (readsPerLane(p) ? s.lanes * s.xBits : s.xBits), 0) + (s.perLane && s.broadcast ? s.lanes * s.xBits : 0);
   let ebr = 0;
   for (const r of arrayRomGeometry(s)) {
     ebr += mapMemory(r.width, r.depth, 'rom', rules).ebr;

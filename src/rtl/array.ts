@@ -113,6 +113,15 @@ export interface ArraySpec {
   dual: boolean;
   /** SB_MAC16 blocks the lanes take. */
   dspBlocks: number;
+  /** Some MAC engine reads one operand for all its lanes (port `xb`, XB bits: the OR over those engines is narrow). */
+  broadcast: boolean;
+  /** Some MAC engine reads an operand per lane from a banked buffer (port `x`, lanes x XB bits). */
+  perLane: boolean;
+}
+
+/** Does a MAC engine read one operand per lane (a banked buffer), rather than one for all lanes? */
+export function readsPerLane(p: EnginePlan): boolean {
+  return p.reads[0]?.mode === 'lanes' && p.lanes > 1;
 }
 
 function macOf(p: EnginePlan): QMac {
@@ -158,6 +167,8 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
     dspLanes,
     dual,
     dspBlocks: dual ? Math.ceil(dspLanes / 2) : dspLanes,
+    broadcast: macs.some((p) => !readsPerLane(p)),
+    perLane: macs.some(readsPerLane),
   };
 }
 
@@ -197,7 +208,8 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
       'input wire clk,',
       'input wire rst,',
       `input wire [${s.addrBits - 1}:0] waddr,`,
-      `input wire [${P * XB - 1}:0] x,`,
+      ...(s.perLane ? [`input wire [${P * XB - 1}:0] x,`] : []),
+      ...(s.broadcast ? [`input wire [${XB - 1}:0] xb,`] : []),
       'input wire v1,',
       'input wire f1,',
       'input wire t1,',
@@ -241,7 +253,9 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
       L.line(`${module} u_w${r} (.clk(clk), .addr(waddr), .q(wrom${r}));`);
       for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
     }
-    for (let l = 0; l < P; l++) L.line(`wire [${XB - 1}:0] x${l} = x[${(l + 1) * XB - 1}:${l * XB}];`);
+    // A lane's operand: its own (banked reads) or the one every lane shares; the idle port is zero. A lane a
+    // layer does not use multiplies a zero weight.
+    for (let l = 0; l < P; l++) L.line(`wire [${XB - 1}:0] x${l} = ${[...(s.perLane ? [`x[${(l + 1) * XB - 1}:${l * XB}]`] : []), ...(s.broadcast ? ['xb'] : [])].join(' | ')};`);
     L.line('reg v2, f2, t2, e2, red2;');
     L.line('always @(posedge clk) begin');
     L.indent(() => {

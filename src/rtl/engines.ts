@@ -28,7 +28,7 @@ import type { ArraySpec } from './array';
 import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
 
 export { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage };
-import { usesTree } from './array';
+import { readsPerLane, usesTree } from './array';
 
 
 export interface ReadPortInfo {
@@ -176,7 +176,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     L.line(`output wire [${writeAddrBits - 1}:0] wr_addr,`);
     if (arr) {
       L.line(`output wire [${writeBits - 1}:0] wr_data,`);
-      L.lines(arrayPorts(arr).map((x, i, all) => (i + 1 < all.length ? `${x},` : x)));
+      L.lines(arrayPorts(arr, p).map((x, i, all) => (i + 1 < all.length ? `${x},` : x)));
     } else L.line(`output wire [${writeBits - 1}:0] wr_data`);
   });
   L.line(');');
@@ -445,10 +445,10 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
 }
 
 /** Ports of a MAC engine on the shared array (src/rtl/array.ts). */
-function arrayPorts(a: ArraySpec): string[] {
+function arrayPorts(a: ArraySpec, p: EnginePlan): string[] {
   return [
     `output wire [${a.addrBits - 1}:0] ar_waddr`,
-    `output wire [${a.lanes * a.xBits - 1}:0] ar_x`,
+    readsPerLane(p) ? `output wire [${a.lanes * a.xBits - 1}:0] ar_x` : `output wire [${a.xBits - 1}:0] ar_xb`,
     'output wire ar_v',
     'output wire ar_f',
     'output wire ar_t',
@@ -470,8 +470,13 @@ function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, a:
   const XB = op.inFormat.bits;
   L.line(`assign ar_waddr = busy ? ${addrSlice(wReg, a.addrBits)} : ${a.addrBits}'d0;`);
   L.line('wire xok = v1 & p1;');
+  if (!readsPerLane(p)) {
+    // One operand for all lanes: the array's broadcast port.
+    L.line(`wire [${XB - 1}:0] xw0 = rd0_q;`);
+    L.line(`assign ar_xb = xok ? ${sext('xw0', XB, a.xBits)} : ${a.xBits}'d0;`);
+  }
   const lanes: string[] = [];
-  for (let l = a.lanes - 1; l >= 0; l--) {
+  for (let l = a.lanes - 1; l >= 0 && readsPerLane(p); l--) {
     if (l >= p.lanes) {
       lanes.push(`${a.xBits}'d0`);
       continue;
@@ -480,7 +485,7 @@ function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, a:
     if (rd.words > 1 || l === 0) L.line(`wire [${XB - 1}:0] xw${rd.words > 1 ? l : 0} = ${word};`);
     lanes.push(`(xok ? ${sext(`xw${rd.words > 1 ? l : 0}`, XB, a.xBits)} : ${a.xBits}'d0)`);
   }
-  L.line(`assign ar_x = {${lanes.join(', ')}};`);
+  if (readsPerLane(p)) L.line(`assign ar_x = {${lanes.join(', ')}};`);
   L.line('assign ar_v = v1;');
   L.line('assign ar_f = v1 & f1;');
   L.line('assign ar_t = v1 & t1;');

@@ -8,7 +8,7 @@ import type { PhysicalMemory, TensorBuffer } from './buffers';
 import { bankBits, memAddrBits } from './buffers';
 import type { EngineModule } from './engines';
 import type { ArraySpec } from './array';
-import { ARRAY_MODULE } from './array';
+import { ARRAY_MODULE, readsPerLane } from './array';
 import { bytesPerElement, classBits, TOP_MODULE } from './interface';
 import type { QModel } from './qmodel';
 import { clog2, Lines, sext, ulit } from './verilog';
@@ -127,9 +127,10 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
       ports.push(`.wr_en(${n}_wr_en)`, `.wr_addr(${n}_wr_addr)`, `.wr_data(${n}_wr_data)`);
       if (array && e.plan.kind === 'mac') {
         L.line(`wire [${array.addrBits - 1}:0] ${n}_ar_waddr;`);
-        L.line(`wire [${array.lanes * array.xBits - 1}:0] ${n}_ar_x;`);
+        const perLane = readsPerLane(e.plan);
+        L.line(perLane ? `wire [${array.lanes * array.xBits - 1}:0] ${n}_ar_x;` : `wire [${array.xBits - 1}:0] ${n}_ar_xb;`);
         L.line(`wire ${ARRAY_FLAGS.map((f) => `${n}_ar_${f}`).join(', ')};`);
-        ports.push(`.ar_waddr(${n}_ar_waddr)`, `.ar_x(${n}_ar_x)`, ...ARRAY_FLAGS.map((f) => `.ar_${f}(${n}_ar_${f})`));
+        ports.push(`.ar_waddr(${n}_ar_waddr)`, perLane ? `.ar_x(${n}_ar_x)` : `.ar_xb(${n}_ar_xb)`, ...ARRAY_FLAGS.map((f) => `.ar_${f}(${n}_ar_${f})`));
         ports.push('.ar_sh0(ar_sh0)', '.ar_gdone(ar_gdone)', '.ar_gfinal(ar_gfinal)');
       }
       L.line(`${e.plan.module} u_${n} (${ports.join(', ')});`);
@@ -137,11 +138,14 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
     if (array) {
       // The shared MAC array: an idle engine drives zeros, so the active engine's ports are the OR of all.
       const drivers = engines.map((e, i) => ({ e, n: `e${i}` })).filter(({ e }) => e.plan.kind === 'mac');
-      const or = (port: string) => drivers.map(({ n }) => `${n}_ar_${port}`).join(' | ');
+      const or = (port: string, only: (p: EngineModule['plan']) => boolean = () => true) =>
+        drivers.filter(({ e }) => only(e.plan)).map(({ n }) => `${n}_ar_${port}`).join(' | ');
       L.line('// ---- shared MAC array');
       L.line(`wire [${array.accBits - 1}:0] ar_sh0;`);
       L.line('wire ar_gdone, ar_gfinal;');
-      const ports = ['.clk(clk)', '.rst(rst)', `.waddr(${or('waddr')})`, `.x(${or('x')})`];
+      const ports = ['.clk(clk)', '.rst(rst)', `.waddr(${or('waddr')})`];
+      if (array.perLane) ports.push(`.x(${or('x', readsPerLane)})`);
+      if (array.broadcast) ports.push(`.xb(${or('xb', (p) => !readsPerLane(p))})`);
       ports.push(`.v1(${or('v')})`, `.f1(${or('f')})`, `.t1(${or('t')})`, `.e1(${or('e')})`, `.red1(${or('red')})`, `.wsh(${or('wsh')})`);
       ports.push('.sh0(ar_sh0)', '.gdone(ar_gdone)', '.gfinal(ar_gfinal)');
       L.line(`${ARRAY_MODULE} u_array (${ports.join(', ')});`);
