@@ -168,10 +168,6 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
     '',
     '/* ---- per-layer formats ---- */',
   );
-  const fmtDefault = (l: Layer, slot: 'weights' | 'biases' | 'output', part: 'bits' | 'integer', cls: string) => {
-    const p = slot === 'output' ? l.precision?.output : l.precision?.[slot];
-    return p ? String(p[part]) : cls;
-  };
   for (const s of syms) {
     const l = s.layer;
     L.push(`/* ${s.m}: ${l.type} '${l.name}' */`);
@@ -180,12 +176,7 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
     L.push(`#define ${s.m}_O_FRAC (${s.m}_O_BITS - ${s.m}_O_INT)`);
     if (MAC_TYPES.has(l.type)) {
       const p = s.inputMacros[0];
-      L.push(...ifndef(`${s.m}_W_BITS`, fmtDefault(l, 'weights', 'bits', 'DM_W_BITS')));
-      L.push(...ifndef(`${s.m}_W_INT`, fmtDefault(l, 'weights', 'integer', 'DM_W_INT')));
-      L.push(`#define ${s.m}_W_FRAC (${s.m}_W_BITS - ${s.m}_W_INT)`);
-      L.push(...ifndef(`${s.m}_B_BITS`, fmtDefault(l, 'biases', 'bits', 'DM_B_BITS')));
-      L.push(...ifndef(`${s.m}_B_INT`, fmtDefault(l, 'biases', 'integer', 'DM_B_INT')));
-      L.push(`#define ${s.m}_B_FRAC (${s.m}_B_BITS - ${s.m}_B_INT)`);
+      L.push(...weightAndBiasFormats(l, s.m));
       L.push(`#define ${s.m}_P_FRAC (${s.m}_W_FRAC + ${p}_O_FRAC)`);
       const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, ${p}_O_BITS, ${growthBits(fanIn(l))}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
@@ -193,12 +184,7 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
     if (isRecurrent(l)) {
       // Gates sum input products (frac W + input) and state products (frac W + O) at the larger frac.
       const p = s.inputMacros[0];
-      L.push(...ifndef(`${s.m}_W_BITS`, fmtDefault(l, 'weights', 'bits', 'DM_W_BITS')));
-      L.push(...ifndef(`${s.m}_W_INT`, fmtDefault(l, 'weights', 'integer', 'DM_W_INT')));
-      L.push(`#define ${s.m}_W_FRAC (${s.m}_W_BITS - ${s.m}_W_INT)`);
-      L.push(...ifndef(`${s.m}_B_BITS`, fmtDefault(l, 'biases', 'bits', 'DM_B_BITS')));
-      L.push(...ifndef(`${s.m}_B_INT`, fmtDefault(l, 'biases', 'integer', 'DM_B_INT')));
-      L.push(`#define ${s.m}_B_FRAC (${s.m}_B_BITS - ${s.m}_B_INT)`);
+      L.push(...weightAndBiasFormats(l, s.m));
       L.push(`#define ${s.m}_P_FRAC (${s.m}_W_FRAC + DM_MAX(${p}_O_FRAC, ${s.m}_O_FRAC))`);
       L.push(`#define ${s.m}_SX (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${p}_O_FRAC)`);
       L.push(`#define ${s.m}_SH (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${s.m}_O_FRAC)`);
@@ -523,4 +509,22 @@ export function describeKnobs(k: NumberKnobs): string {
   if (k.mode === 'float') return 'float';
   const f = (b: { bits: number; integer: number }) => formatName(b);
   return `weights ${f(k.weights)}, biases ${f(k.biases)}, activations ${f(k.activations)}, accumulators ${k.accumulatorBits || 'auto'}, ${k.rounding}, ${k.overflow}`;
+}
+
+/** A layer's own format figure when it has one, else the class-wide macro (DM_W_BITS, ...). */
+function fmtDefault(l: Layer, slot: 'weights' | 'biases' | 'output', part: 'bits' | 'integer', cls: string): string {
+  const p = slot === 'output' ? l.precision?.output : l.precision?.[slot];
+  return p ? String(p[part]) : cls;
+}
+
+/** The weight and bias format macros of a layer that has both (MAC and recurrent layers). */
+function weightAndBiasFormats(l: Layer, m: string): string[] {
+  return [
+    ...ifndef(`${m}_W_BITS`, fmtDefault(l, 'weights', 'bits', 'DM_W_BITS')),
+    ...ifndef(`${m}_W_INT`, fmtDefault(l, 'weights', 'integer', 'DM_W_INT')),
+    `#define ${m}_W_FRAC (${m}_W_BITS - ${m}_W_INT)`,
+    ...ifndef(`${m}_B_BITS`, fmtDefault(l, 'biases', 'bits', 'DM_B_BITS')),
+    ...ifndef(`${m}_B_INT`, fmtDefault(l, 'biases', 'integer', 'DM_B_INT')),
+    `#define ${m}_B_FRAC (${m}_B_BITS - ${m}_B_INT)`,
+  ];
 }

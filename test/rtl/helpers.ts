@@ -3,7 +3,8 @@
  * knobs, and one call that generates the RTL, simulates it on random inputs and returns both the
  * simulated and the reference (src/sim/reference.ts) results.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NumberKnobs } from '../../src/qmodel/precision';
@@ -15,6 +16,11 @@ import { generateRtl, GeneratedRtl, RtlDevice } from '../../src/rtl/generate';
 import { encodeInputBytes } from '../../src/rtl/interface';
 import { runReference, type ReferenceResult } from '../../src/sim/reference';
 import { simulate, SimulationResult, type SimulatorName } from '../../src/sim/simulate';
+import { getDevice } from '../../src/fpga/devices';
+import type { YosysNetlist } from '../../src/fpga/netlist-sim';
+import { runStreamOnNetlist } from '../../src/fpga/stream-sim';
+import { synthesize } from '../../src/fpga/synth';
+import { selectToolchain } from '../../src/fpga/toolchain';
 
 /** Mulberry32 (the data stage's generator), so every test sees the same "random" model. */
 export const rng = mulberry32;
@@ -176,4 +182,45 @@ export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directive
   });
   const expected = inputs.map((x) => runReference(gen.q, x));
   return { gen, sim, expected, inputs };
+}
+
+/** Every simulated sample's logits and class equal the fixed-point reference's. */
+export function assertBitExact(r: RunResult): void {
+  r.inputs.forEach((_, i) => {
+    assert.deepEqual(Array.from(r.sim.logits[i]), Array.from(r.expected[i].output), `sample ${i}: logits`);
+    assert.equal(r.sim.classes[i], r.expected[i].cls, `sample ${i}: class`);
+  });
+}
+
+/** Every sample took the cycles src/rtl/cycles.ts predicts. */
+export function assertCycles(r: RunResult): void {
+  for (const c of r.sim.cycles) assert.equal(c, r.gen.cycles.cycles, 'simulated cycles == src/rtl/cycles.ts prediction');
+}
+
+/**
+ * Synthesizes `gen` with Yosys (the synth stage's script) and simulates the netlist (cells_sim.v
+ * semantics) on random inputs: every logit and class must equal the fixed-point reference, and the
+ * cycles the prediction. Returns the synthesis result for further checks.
+ */
+export async function assertNetlistBitExact(gen: GeneratedRtl, name: string, samples: number, seed: number): Promise<{ resources: { dsp: number }; netlist: YosysNetlist }> {
+  const dir = join(scratchDir(), `${name}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const write = (files: Map<string, string>) =>
+    [...files].map(([file, text]) => {
+      writeFileSync(join(dir, file), text);
+      return join(dir, file);
+    });
+  const sources = write(gen.verilog).filter((f) => !/\/tb_[^/]*$/.test(f));
+  const dataFiles = write(gen.hex);
+  const accel = await synthesize({ toolchain: selectToolchain('auto', ['yosys']), device: getDevice('ice40-up5k'), dir: join(dir, 'synth'), sources, dataFiles, top: gen.top, name: 'accel' });
+  const netlist = JSON.parse(readFileSync(accel.netlistJson, 'utf8')) as YosysNetlist;
+  const inputs = randomInputs(samples, gen.interface.inputElements, gen.interface.inputFormat.bits, seed);
+  const r = runStreamOnNetlist(netlist, inputs.map((x) => encodeInputBytes(x, gen.interface.inputFormat)), { top: gen.top });
+  for (const [s, x] of inputs.entries()) {
+    const want = runReference(gen.q, x);
+    assert.deepEqual(r.outputs[s], Array.from(want.output), `sample ${s}`);
+    assert.equal(r.classes[s], want.cls, `sample ${s} class`);
+  }
+  assert.equal(Math.max(...r.cycles), gen.cycles.cycles, 'cycles per inference as predicted');
+  return { resources: accel.resources, netlist };
 }

@@ -7,14 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HX8K, knobs, ModelBuilder, RunResult, generateAndSimulate } from './helpers';
+import { assertBitExact as assertSamples, assertCycles, HX8K, knobs, ModelBuilder, RunResult, generateAndSimulate } from './helpers';
 
 function assertBitExact(r: RunResult): void {
-  r.inputs.forEach((_, i) => {
-    assert.deepEqual(Array.from(r.sim.logits[i]), Array.from(r.expected[i].output), `sample ${i}: logits`);
-    assert.equal(r.sim.classes[i], r.expected[i].cls, `sample ${i}: class`);
-  });
-  for (const c of r.sim.cycles) assert.equal(c, r.gen.cycles.cycles, 'simulated cycles == src/rtl/cycles.ts prediction');
+  assertSamples(r);
+  assertCycles(r);
 }
 
 test('array: conv + maxpool + conv + dense share 4 lanes, two per SB_MAC16 (8-bit operands); one set of weight ROMs for all layers', async () => {

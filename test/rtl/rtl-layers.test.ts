@@ -5,18 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HX8K, knobs, ModelBuilder, RunResult, generateAndSimulate } from './helpers';
+import { assertBitExact, assertCycles, HX8K, knobs, ModelBuilder, generateAndSimulate } from './helpers';
 
-function assertBitExact(r: RunResult): void {
-  r.inputs.forEach((_, i) => {
-    assert.deepEqual(Array.from(r.sim.logits[i]), Array.from(r.expected[i].output), `sample ${i}: logits`);
-    assert.equal(r.sim.classes[i], r.expected[i].cls, `sample ${i}: class`);
-  });
-}
-
-function assertCycles(r: RunResult): void {
-  for (const c of r.sim.cycles) assert.equal(c, r.gen.cycles.cycles, 'simulated cycles == src/rtl/cycles.ts prediction');
-}
 
 test('conv (same, relu) + maxpool + conv (relu6) + dense: 8-bit half-even/saturate, 3 lanes on outputs, UP5K DSPs', async () => {
   const ir = new ModelBuilder('cnn', [8, 8, 2], 5)
