@@ -121,6 +121,17 @@ export class ModelBuilder {
   }
 }
 
+/** conv (same, relu) + maxpool + conv (relu6) + dense on an 8x8x2 input: the small CNN several RTL tests build. */
+export function smallCnn(name: string): ModelIR {
+  return new ModelBuilder(name, [8, 8, 2], 5)
+    .conv2d('c1', 4, 3, { padding: 'same', activation: { kind: 'relu' } })
+    .pool('p1', 'maxpool2d', 2)
+    .conv2d('c2', 6, 3, { activation: { kind: 'relu', maxValue: 6 } })
+    .flatten()
+    .dense('fc', 5)
+    .build();
+}
+
 export const UP5K: RtlDevice = { name: 'ice40-up5k', dsp: 8, spram: 4 };
 export const HX8K: RtlDevice = { name: 'ice40-hx8k', dsp: 0, spram: 0 };
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertBitExact as assertSamples, assertCycles, HX8K, knobs, ModelBuilder, RunResult, generateAndSimulate } from './helpers';
+import { assertBitExact as assertSamples, assertCycles, HX8K, knobs, ModelBuilder, RunResult, generateAndSimulate, smallCnn } from './helpers';
 
 function assertBitExact(r: RunResult): void {
   assertSamples(r);
@@ -15,13 +15,7 @@ function assertBitExact(r: RunResult): void {
 }
 
 test('array: conv + maxpool + conv + dense share 4 lanes, two per SB_MAC16 (8-bit operands); one set of weight ROMs for all layers', async () => {
-  const ir = new ModelBuilder('arr', [8, 8, 2], 5)
-    .conv2d('c1', 4, 3, { padding: 'same', activation: { kind: 'relu' } })
-    .pool('p1', 'maxpool2d', 2)
-    .conv2d('c2', 6, 3, { activation: { kind: 'relu', maxValue: 6 } })
-    .flatten()
-    .dense('fc', 5)
-    .build();
+  const ir = smallCnn('arr');
   const r = await generateAndSimulate(ir, knobs(8, 3, 'half-even', 'saturate'), { version: 1, architecture: 'array', defaults: { lanes: 4 } }, { device: { name: 'ice40-up5k', dsp: 3, spram: 4 } });
   assertBitExact(r);
   assert.ok(r.gen.array, 'an array was built');

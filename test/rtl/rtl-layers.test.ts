@@ -5,17 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertBitExact, assertCycles, HX8K, knobs, ModelBuilder, generateAndSimulate } from './helpers';
+import { assertBitExact, assertCycles, HX8K, knobs, ModelBuilder, generateAndSimulate, smallCnn } from './helpers';
 
 
 test('conv (same, relu) + maxpool + conv (relu6) + dense: 8-bit half-even/saturate, 3 lanes on outputs, UP5K DSPs', async () => {
-  const ir = new ModelBuilder('cnn', [8, 8, 2], 5)
-    .conv2d('c1', 4, 3, { padding: 'same', activation: { kind: 'relu' } })
-    .pool('p1', 'maxpool2d', 2)
-    .conv2d('c2', 6, 3, { activation: { kind: 'relu', maxValue: 6 } })
-    .flatten()
-    .dense('fc', 5)
-    .build();
+  const ir = smallCnn('cnn');
   const r = await generateAndSimulate(ir, knobs(8, 3, 'half-even', 'saturate'), { version: 1, defaults: { lanes: 3 } });
   assertBitExact(r);
   assertCycles(r);
