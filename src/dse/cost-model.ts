@@ -217,11 +217,10 @@ export class CostModel {
   }
 
   /** Engines of a point in op order, with the DSP budget the generator gives each (layer order, while DSPs are left). */
-  private walk(g: Genome): { part: number; engine: EngineCost; lanes: number }[] {
+  private walk(g: Genome, array: ArraySpec | undefined): { part: number; engine: EngineCost; lanes: number }[] {
     let dspLeft = this.device.dsp;
     const order = this.space.partitions.map((_, i) => i).sort((a, b) => this.opIndex[a] - this.opIndex[b]);
     // On the array, its lanes take the DSPs first (as generateRtl gives them); ternary layers' scale multipliers the rest.
-    const array = this.arraySpec(g);
     if (array) dspLeft -= array.dspBlocks;
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
@@ -256,7 +255,8 @@ export class CostModel {
 
   /** Summed features and block counts of a whole design (what the calibration fits against a real synthesis). */
   designFeatures(g: Genome): { features: Features; ebr: number; dsp: number; spram: number } {
-    const walk = this.walk(g);
+    const array = this.arraySpec(g);
+    const walk = this.walk(g, array);
     const features: Features = {};
     let ebr = 0;
     let dsp = 0;
@@ -265,14 +265,15 @@ export class CostModel {
       ebr += w.engine.ebr;
       dsp += w.engine.dsp;
     }
-    const t = this.top(walk.map((w) => w.engine), this.arraySpec(g));
+    const t = this.top(walk.map((w) => w.engine), array);
     addFeatures(features, t.features);
     return { features, ebr: ebr + t.ebr, dsp: dsp + t.dsp, spram: t.spram };
   }
 
   evaluate(g: Genome): PointCost {
     const coeff = this.calibration.coefficients;
-    const walk = this.walk(g);
+    const array = this.arraySpec(g);
+    const walk = this.walk(g, array);
     const byPart = new Map<number, PartitionCost>();
     let cycles = TOP_OVERHEAD_CYCLES;
     for (const w of walk) {
@@ -285,7 +286,7 @@ export class CostModel {
     let legal = true;
     let problem: string | undefined;
     try {
-      const t = this.top(walk.map((w) => w.engine), this.arraySpec(g));
+      const t = this.top(walk.map((w) => w.engine), array);
       top = { ...predictLogic(coeff, t.features), ebr: t.ebr, dsp: t.dsp, spram: t.spram };
     } catch (e) {
       if (!isDeepMakerError(e)) throw e;

@@ -271,7 +271,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     let accBits: number;
     let srcFrac: number;
     if (p.op.kind === 'mac' && arr) {
-      accBits = emitArrayDriver(L, p, p.op, reads[0], arr, wReg!);
+      accBits = emitArrayDriver(L, p, p.op, arr, wReg!);
       srcFrac = p.op.prodFrac;
     } else if (p.op.kind === 'mac') {
       const r = emitMacDatapath(L, p, p.op, reads[0], ctx, roms, wReg!);
@@ -466,26 +466,27 @@ function arrayPorts(a: ArraySpec, p: EnginePlan): string[] {
  * flags at S1 (all zero while idle, so the top ORs the engines), and the array's group-done while this
  * engine owns the array. Declares gdone, gfinal and wshift for the writer.
  */
-function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, a: ArraySpec, wReg: AffineReg): number {
+function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, a: ArraySpec, wReg: AffineReg): number {
   const XB = op.inFormat.bits;
   L.line(`assign ar_waddr = busy ? ${addrSlice(wReg, a.addrBits)} : ${a.addrBits}'d0;`);
   L.line('wire xok = v1 & p1;');
-  if (!readsPerLane(p)) {
+  if (readsPerLane(p)) {
+    // A banked read gives one operand per lane (rd.words = lanes); lanes past this layer's drive zero.
+    const lanes: string[] = [];
+    for (let l = a.lanes - 1; l >= 0; l--) {
+      if (l >= p.lanes) {
+        lanes.push(`${a.xBits}'d0`);
+        continue;
+      }
+      L.line(`wire [${XB - 1}:0] xw${l} = rd0_q[${(l + 1) * XB - 1}:${l * XB}];`);
+      lanes.push(`(xok ? ${sext(`xw${l}`, XB, a.xBits)} : ${a.xBits}'d0)`);
+    }
+    L.line(`assign ar_x = {${lanes.join(', ')}};`);
+  } else {
     // One operand for all lanes: the array's broadcast port.
     L.line(`wire [${XB - 1}:0] xw0 = rd0_q;`);
     L.line(`assign ar_xb = xok ? ${sext('xw0', XB, a.xBits)} : ${a.xBits}'d0;`);
   }
-  const lanes: string[] = [];
-  for (let l = a.lanes - 1; l >= 0 && readsPerLane(p); l--) {
-    if (l >= p.lanes) {
-      lanes.push(`${a.xBits}'d0`);
-      continue;
-    }
-    const word = rd.words > 1 ? `rd0_q[${(l + 1) * XB - 1}:${l * XB}]` : 'rd0_q';
-    if (rd.words > 1 || l === 0) L.line(`wire [${XB - 1}:0] xw${rd.words > 1 ? l : 0} = ${word};`);
-    lanes.push(`(xok ? ${sext(`xw${rd.words > 1 ? l : 0}`, XB, a.xBits)} : ${a.xBits}'d0)`);
-  }
-  if (readsPerLane(p)) L.line(`assign ar_x = {${lanes.join(', ')}};`);
   L.line('assign ar_v = v1;');
   L.line('assign ar_f = v1 & f1;');
   L.line('assign ar_t = v1 & t1;');
