@@ -113,11 +113,11 @@ const memo = new Map<string, HardwareObjective | undefined>();
 
 /** The hardware objective of a NAS candidate (memoised); undefined when the RTL cannot build it. */
 export function candidateHardware(c: CandidateFacts, margin = 0.1): HardwareObjective | undefined {
-  const key = JSON.stringify([c.arch, c.quantization, c.device, margin]);
+  const key = JSON.stringify([c.arch, c.quantization, c.device, c.maxLanes, margin]);
   if (memo.has(key)) return memo.get(key);
   let out: HardwareObjective | undefined;
   try {
-    out = hardwareObjective({ ir: architectureIR(c.arch, c.quantization), knobs: quantizationKnobs(c.quantization), device: getDevice(c.device), margin });
+    out = hardwareObjective({ ir: architectureIR(c.arch, c.quantization), knobs: quantizationKnobs(c.quantization), device: getDevice(c.device), maxLanes: c.maxLanes, margin });
   } catch (e) {
     if (!isDeepMakerError(e)) throw e;
     out = undefined;

@@ -26,6 +26,8 @@ export interface CandidateFacts {
   quantization: QuantizationPlan;
   /** target.device */
   device: string;
+  /** dse.maxLanes: the most MAC lanes the hardware objectives may give a loop nest (default 16). */
+  maxLanes?: number;
 }
 
 export interface ObjectiveProvider {

@@ -46,6 +46,8 @@ export interface SearchOptions<G> {
   constraints: Constraint[];
   quantization: QuantizationPlan;
   device: string;
+  /** dse.maxLanes, for the hardware objectives (src/dse/nas-objectives.ts). */
+  maxLanes?: number;
   fidelity: { subset: number; epochs: number[]; promote: number; schedule?: ScheduleName; stratify?: boolean };
   /** The confirmation rung (search.fidelity.final), when the spec asks for one. */
   final?: FinalFidelity<G>;
@@ -169,7 +171,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
   const optimizer = makeOptimizer(o.algorithm, feasibleFirst(o.space, (g) => {
     try {
       const arch = o.space.toArchitecture(g);
-      return measureCandidate({ arch, cost: architectureCost(arch), quantization: o.quantization, device: o.device }, [], o.constraints).violation === 0;
+      return measureCandidate({ arch, cost: architectureCost(arch), quantization: o.quantization, device: o.device, maxLanes: o.maxLanes }, [], o.constraints).violation === 0;
     } catch (e) {
       if (isDeepMakerError(e)) return false;
       throw e;
@@ -205,7 +207,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       const base = { id: key.slice(0, 10), key, generation, index: candidates.length + i, genome, architecture, description: o.space.describe(genome), rungs: [], rung: -1, error: null, objectives: [] };
       try {
         const cost = architectureCost(architecture);
-        const m = measureCandidate({ arch: architecture, cost, quantization: o.quantization, device: o.device }, [...new Set([...analytic, ...REPORTED])], o.constraints);
+        const m = measureCandidate({ arch: architecture, cost, quantization: o.quantization, device: o.device, maxLanes: o.maxLanes }, [...new Set([...analytic, ...REPORTED])], o.constraints);
         return { ...base, values: m.values, violation: m.violation, feasible: m.violation === 0 };
       } catch (e) {
         if (!isDeepMakerError(e)) throw e;

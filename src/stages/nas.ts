@@ -51,6 +51,7 @@ export interface NasView {
   search: SearchSpec;
   quantize: QuantizeSpec;
   target: { device: string };
+  dse?: { maxLanes?: number };
   model?: string;
 }
 
@@ -243,6 +244,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     constraints,
     quantization,
     device: ctx.spec.target.device,
+    maxLanes: ctx.spec.dse?.maxLanes,
     fidelity: s.fidelity,
     trainCount,
     final: final

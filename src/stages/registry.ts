@@ -56,11 +56,13 @@ export const STAGES: StageDef[] = [
     name: 'nas',
     description: 'Multi-objective architecture search (NSGA-II, or the random/aging baselines): validation error vs MACs, params and weight bits under the device constraints; selects the architecture to train.',
     upstream: ['data'],
-    // Only what changes the search: the quantize fields that set the weight-memory bit count.
+    // Only what changes the search: the quantize fields that set the weight-memory bit count and the
+    // hardware objectives' widths (activations), and the lanes the hardware objectives may use.
     view: (s) => ({
       search: s.search,
-      quantize: { mode: s.quantize.mode, weights: s.quantize.weights, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } },
+      quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } },
       target: { device: s.target.device },
+      dse: { maxLanes: s.dse?.maxLanes },
       model: s.model,
     }),
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],

@@ -7,6 +7,7 @@ import { measureCandidate, objectiveProvider, resolveConstraints, weightMemoryBi
 import type { Architecture } from '../../src/nn/arch';
 import { architectureCost } from '../../src/nn/cost';
 import { resolveQuantization } from '../../src/quant/config';
+import { STAGES } from '../../src/stages/registry';
 
 const numerics = { rounding: 'half-even' as const, overflow: 'saturate' as const };
 
@@ -78,5 +79,24 @@ describe('dse: NAS hook (hardware objectives)', () => {
     assert.equal(ok.violation, 0);
     assert.ok(ok.values.luts <= 5280);
     assert.throws(() => resolveConstraints({ maxMacs: 'device' as never }, 'ice40-up5k'), /'device' is only a limit for maxWeightBits and maxLuts/);
+  });
+
+  it('the hardware objectives use dse.maxLanes: a ternary network with 128-unit layers gets fewer cycles with 64 lanes than with 16', () => {
+    const mlp: Architecture = { input: [28, 28, 1], classes: 10, layers: [{ type: 'avgpool2d', pool: 2 }, { type: 'flatten' }, { type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }] };
+    const ternary = resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 4 }, ternary: { activations: true } } as never, numerics);
+    const base = { arch: mlp, cost: architectureCost(mlp), quantization: ternary, device: 'ice40-up5k' };
+    const c16 = objectiveProvider('cycles').measure({ ...base, maxLanes: 16 });
+    const c64 = objectiveProvider('cycles').measure({ ...base, maxLanes: 64 });
+    assert.ok(c16 < UNBUILDABLE && c64 < UNBUILDABLE, `${c16} ${c64}`);
+    assert.ok(c64 < c16 * 0.8, `64 lanes: ${c64} cycles, 16 lanes: ${c16}`);
+    assert.equal(objectiveProvider('cycles').measure(base), c16, 'the default is 16 lanes, as dse.maxLanes');
+  });
+
+  it('the nas stage\'s spec view holds what its hardware objectives read: quantize.activations and dse.maxLanes', () => {
+    const nas = STAGES.find((s) => s.name === 'nas')!;
+    const spec = { search: {}, quantize: { mode: 'fixed', activations: { bits: 6, integer: 3 } }, target: { device: 'ice40-up5k' }, dse: { maxLanes: 32 } } as never;
+    const view = nas.view(spec) as any;
+    assert.deepEqual(view.quantize.activations, { bits: 6, integer: 3 });
+    assert.equal(view.dse.maxLanes, 32);
   });
 });
