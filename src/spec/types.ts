@@ -67,6 +67,8 @@ export interface DataSpec {
   limit?: { train?: number; test?: number };
   normalize: 'scale' | 'standardize' | 'none';
   csv?: { label?: string | number; header?: boolean; delimiter?: string; window?: number; stride?: number };
+  /** rows: an image H×W×C becomes H time steps of W·C features (src/data/sequence.ts). */
+  sequence?: 'rows';
   npz?: { x?: string; y?: string; testX?: string; testY?: string };
 }
 
