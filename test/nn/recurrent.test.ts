@@ -6,7 +6,7 @@
  * series (data.csv.window), in float and with post-training fixed point (convert.format: fixed).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -130,8 +130,7 @@ ${architecture}
   batchSize: 16
   learningRate: 0.02
   backend: wasm
-quantize: { mode: float }
-${FAST_VERIFY}${extra}`,
+${extra.includes('quantize:') ? '' : 'quantize: { mode: float }\n'}${FAST_VERIFY}${extra}`,
   );
   return dir;
 }
@@ -166,6 +165,25 @@ describe('recurrent models through train, convert and verify', () => {
       assert.equal(verify.fixed.knobs.weights.bits, 8);
       assert.ok(verify.fixed.top1Agreement >= 0.95, `fixed C vs the float network: top-1 agreement ${verify.fixed.top1Agreement}`);
       assert.ok(verify.fixed.accuracy >= train.testAccuracy - 0.05, `fixed accuracy ${verify.fixed.accuracy} vs float ${train.testAccuracy}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('quantization-aware training (quantize.mode fixed, the default) of a recurrent model is refused before any training, saying what to do', async () => {
+    const dir = imageProject('    - { type: gru, units: 4 }\n', 'quantize: { mode: fixed }\n');
+    try {
+      await runStage('spec', dir, dir, silentLogger);
+      await runStage('data', dir, dir, silentLogger);
+      await runStage('nas', dir, dir, silentLogger);
+      const lines: string[] = [];
+      const log = { info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m) };
+      await assert.rejects(runStage('train', dir, dir, log), (e: unknown) => {
+        assert.match(String((e as Error).message), /quantize\.mode, train\.architecture\[0\] \(gru\): quantize\.mode fixed: quantization-aware training of recurrent layers \(gru\) is not implemented yet[\s\S]*quantize: \{ mode: float \}[\s\S]*convert\.format fixed/);
+        return true;
+      });
+      assert.equal(existsSync(join(dir, 'dist', 'train', 'model')), false);
+      assert.deepEqual(lines.filter((l) => /epoch|training \d+ samples/.test(l)), [], 'no training ran');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
