@@ -10,7 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from '../../src/nn/arch';
+import { resolveQuantization } from '../../src/quant/config';
+import { isQuantizedLayer } from '../../src/quant/layers';
+import { buildQuantizedModel } from '../../src/quant/model';
 import { buildModel } from '../../src/nn/build';
 import { architectureCost } from '../../src/nn/cost';
 import { runStage } from '../../src/stages/run';
@@ -67,6 +71,23 @@ describe('recurrent layers in an architecture', () => {
     } finally {
       a.dispose();
       b.dispose();
+    }
+  });
+
+  it('a global_avgpool1d rounds its averages to the activations format in quantization-aware training, as the C does', () => {
+    const arch = seq([{ type: 'global_avgpool1d' }], [5, 3]);
+    const plan = resolveQuantization({ mode: 'fixed', activations: { bits: 8, integer: 4 } }, { rounding: 'half-even', overflow: 'saturate' });
+    const model = buildQuantizedModel(arch, 1, plan);
+    try {
+      const pool = model.getLayer('l0_global_avgpool1d');
+      assert.ok(isQuantizedLayer(pool), pool.getClassName());
+      const probe = tf.model({ inputs: model.inputs, outputs: pool.output as tf.SymbolicTensor });
+      // Step values 0.1, 0.2, 0.3, 0.4, 0.55 in every feature: mean 0.31, held as 5/16 with 4 fractional bits.
+      const x = tf.tensor3d([[0.1, 0.2, 0.3, 0.4, 0.55].map((v) => [v, v, -v])]);
+      assert.deepEqual(Array.from((probe.predict(x) as tf.Tensor).dataSync()), [5 / 16, 5 / 16, -5 / 16]);
+      x.dispose();
+    } finally {
+      model.dispose();
     }
   });
 
