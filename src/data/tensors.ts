@@ -25,8 +25,10 @@ export interface Normalization {
 export interface DataReport {
   dataset: string;
   counts: Record<SplitName, number>;
-  /** The shape of one sample, channels last. */
+  /** The shape of one sample, channels last (with data.sequence: [time steps, features]). */
   shape: number[];
+  /** data.sequence: images read as sequences; imageShape is the image's [H, W, C] (or [H, W]). */
+  sequence?: { mode: 'rows'; imageShape: number[] };
   classes: number;
   /** Names of the classes when the labels were strings (CSV); index = class index. */
   classNames?: string[];

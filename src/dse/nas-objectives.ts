@@ -17,7 +17,7 @@ import { getDevice } from '../fpga/devices';
 import type { Activation, Layer, LayerType, ModelIR } from '../ir/types';
 import { assignLoopNestIds } from '../ir/assignLoopNestIds';
 import { registerObjectiveProvider, type CandidateFacts } from '../nas/objectives';
-import type { ArchActivation, Architecture } from '../nn/arch';
+import type { ArchActivation, Architecture, RecurrentActivation } from '../nn/arch';
 import { planArchitecture } from '../nn/plan';
 import type { QuantizationPlan } from '../quant/config';
 import { isDeepMakerError } from '../util/errors';
@@ -26,9 +26,11 @@ import { hardwareObjective, HardwareObjective } from './cost-model';
 /** The value a hardware objective takes for a network the RTL cannot build or the device cannot hold. */
 export const UNBUILDABLE = 1e12;
 
-function activation(a: ArchActivation | undefined): Activation {
+function activation(a: ArchActivation | RecurrentActivation | undefined): Activation {
   if (!a || a === 'linear' || a === 'softmax') return { kind: 'linear' };
   if (a === 'relu6') return { kind: 'relu', maxValue: 6 };
+  // As TF.js defines it (the train stage's models come from TF.js): clip(0.2x + 0.5, 0, 1).
+  if (a === 'hard_sigmoid') return { kind: 'hard_sigmoid', alpha: 0.2 };
   return { kind: a };
 }
 

@@ -16,17 +16,28 @@
  *  - dense_block / transition: `activation` defaults to relu; every conv unit is
  *    Conv -> [BatchNormalization] -> Activation (post-activation, so BN folds into the conv).
  *  - dense on an input of rank > 1 gets a Flatten inserted before it.
+ *  - lstm, gru, simple_rnn read a sequence [timesteps, features] (data.sequence: rows for images,
+ *    csv.window for time series): Keras's defaults, activation tanh, recurrentActivation sigmoid
+ *    (LSTM, GRU), returnSequences false (the last step's h, [units]; true: h of every step,
+ *    [timesteps, units]); LSTM with unit_forget_bias, GRU with reset_after false (TF.js's GRU has no
+ *    reset_after true). Kernels glorot-uniform, recurrent kernels orthogonal, biases zero, seeded.
+ *  - global_avgpool1d / global_maxpool1d pool a sequence [timesteps, features] to [features].
  *  - The classifier: if the last layer is a dense with `classes` units and a linear or softmax
  *    activation, it is the classifier; otherwise Dense(classes) is appended. The model outputs
  *    logits (no softmax in the graph); training uses a from-logits loss.
  */
 export type ArchActivation = 'linear' | 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'softmax';
+/** Activations of a recurrent cell (what the C implements in float and fixed point). */
+export type RecurrentActivation = 'linear' | 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'hard_sigmoid';
+export type RecurrentType = 'lstm' | 'gru' | 'simple_rnn';
 
 export type ArchNode =
   | { type: 'conv2d'; filters: number; kernel: number; stride?: number; padding?: 'valid' | 'same'; activation?: ArchActivation; batchnorm?: boolean }
   | { type: 'depthwise_conv2d'; kernel: number; stride?: number; padding?: 'valid' | 'same'; activation?: ArchActivation; batchnorm?: boolean }
   | { type: 'maxpool2d' | 'avgpool2d'; pool: number; stride?: number }
   | { type: 'global_avgpool2d' }
+  | { type: 'global_avgpool1d' | 'global_maxpool1d' }
+  | { type: RecurrentType; units: number; returnSequences?: boolean; activation?: RecurrentActivation; recurrentActivation?: RecurrentActivation; resetAfter?: boolean }
   | { type: 'flatten' }
   | { type: 'dense'; units: number; activation?: ArchActivation }
   | { type: 'dropout'; rate: number }

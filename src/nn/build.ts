@@ -29,6 +29,11 @@ function kerasActivation(a: string | undefined): string {
   return a ?? 'linear';
 }
 
+/** TF.js's identifier of an activation (hard_sigmoid is `hardSigmoid` there; it saves it as Keras's name). */
+function tfjsActivation(a: string | undefined): string {
+  return a === 'hard_sigmoid' ? 'hardSigmoid' : kerasActivation(a);
+}
+
 /** The arguments of the standard tf.layers constructor for a planned layer (seeded initializers). */
 export function layerArgs(l: PlannedLayer, seed: number, index: number): Record<string, unknown> {
   // Each layer draws from its own seed so inserting a layer does not shift every later one's init.
@@ -49,6 +54,20 @@ export function layerArgs(l: PlannedLayer, seed: number, index: number): Record<
       };
     case 'Dense':
       return { name: l.name, units: c.units, activation: kerasActivation(c.activation), kernelInitializer: tf.initializers.glorotUniform({ seed: s }), biasInitializer: 'zeros' };
+    case 'LSTM':
+    case 'GRU':
+    case 'SimpleRNN': {
+      // Keras's initialisers: glorot-uniform kernels, orthogonal recurrent kernels (seeded; its
+      // slowness warning is for matrices far larger than a recurrent kernel here), zero biases.
+      const recurrentInitializer = tf.initializers.orthogonal({ seed: (s + 1) % 2147483647 });
+      (recurrentInitializer as unknown as { ELEMENTS_WARN_SLOW: number }).ELEMENTS_WARN_SLOW = Infinity;
+      return {
+        name: l.name, units: c.units, returnSequences: c.returnSequences, activation: tfjsActivation(c.activation),
+        ...(c.recurrentActivation ? { recurrentActivation: tfjsActivation(c.recurrentActivation) } : {}),
+        ...(l.kind === 'LSTM' ? { unitForgetBias: true } : {}),
+        kernelInitializer: tf.initializers.glorotUniform({ seed: s }), recurrentInitializer, biasInitializer: 'zeros',
+      };
+    }
     case 'MaxPooling2D':
     case 'AveragePooling2D':
       return { name: l.name, poolSize: c.pool, strides: c.stride, padding: 'valid' };
@@ -73,6 +92,7 @@ export function defaultLayer(l: PlannedLayer, args: Record<string, unknown>): Tf
     Conv2D: 'conv2d', DepthwiseConv2D: 'depthwiseConv2d', MaxPooling2D: 'maxPooling2d', AveragePooling2D: 'averagePooling2d',
     GlobalAveragePooling2D: 'globalAveragePooling2d', Flatten: 'flatten', Dense: 'dense', Dropout: 'dropout',
     BatchNormalization: 'batchNormalization', Concatenate: 'concatenate', Activation: 'activation',
+    LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'simpleRNN', GlobalAveragePooling1D: 'globalAveragePooling1d', GlobalMaxPooling1D: 'globalMaxPooling1d',
   };
   return L[ctor[l.kind]](args);
 }

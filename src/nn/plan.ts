@@ -5,7 +5,7 @@
  * analytic cost and the trained model cannot drift apart.
  */
 import { DeepMakerError } from '../util/errors';
-import type { ArchActivation, ArchNode, Architecture } from './arch';
+import type { ArchActivation, ArchNode, Architecture, RecurrentActivation } from './arch';
 
 export type PlannedKind =
   | 'Conv2D'
@@ -18,7 +18,16 @@ export type PlannedKind =
   | 'Dropout'
   | 'BatchNormalization'
   | 'Concatenate'
-  | 'Activation';
+  | 'Activation'
+  | 'LSTM'
+  | 'GRU'
+  | 'SimpleRNN'
+  | 'GlobalAveragePooling1D'
+  | 'GlobalMaxPooling1D';
+
+/** The Keras class of each recurrent node type, and its gate count (weights per unit: gates × (features + units + 1)). */
+export const RECURRENT_KINDS = { lstm: { kind: 'LSTM', gates: 4 }, gru: { kind: 'GRU', gates: 3 }, simple_rnn: { kind: 'SimpleRNN', gates: 1 } } as const;
+const RECURRENT_ACTIVATIONS: RecurrentActivation[] = ['linear', 'relu', 'relu6', 'tanh', 'sigmoid', 'hard_sigmoid'];
 
 export interface PlannedLayer {
   /** Keras layer name, unique and deterministic (e.g. `l3_conv2d`, `l5_block_u1_conv`). */
@@ -40,8 +49,12 @@ export interface PlannedLayer {
     kernel?: number;
     stride?: number;
     padding?: 'valid' | 'same';
-    activation?: ArchActivation;
+    activation?: ArchActivation | RecurrentActivation;
     useBias?: boolean;
+    /** Recurrent layers. */
+    returnSequences?: boolean;
+    recurrentActivation?: RecurrentActivation;
+    resetAfter?: boolean;
     pool?: number;
     rate?: number;
   };
@@ -165,6 +178,48 @@ export function planArchitecture(arch: Architecture): ArchitecturePlan {
         need3d(`global_avgpool2d ${base}`, i);
         add({ name: base, kind: 'GlobalAveragePooling2D', inputs: [cur], outputShape: [shape[2]], node: i, config: {} });
         break;
+      case 'lstm':
+      case 'gru':
+      case 'simple_rnn': {
+        if (shape.length !== 2) {
+          throw new DeepMakerError(
+            `${n.type} ${base} needs a sequence input [timesteps, features], got [${shape.join(', ')}]`,
+            where,
+            shape.length === 3 ? 'read images as sequences with data.sequence: rows (H steps of W·C features)' : 'give sequences: data.csv.window for a CSV time series, data.sequence: rows for images; put recurrent layers before any flatten/dense layer',
+          );
+        }
+        const units = positive(n.units, 'units');
+        const { kind, gates } = RECURRENT_KINDS[n.type];
+        const act = (v: unknown, field: string, fallback: RecurrentActivation): RecurrentActivation => {
+          const a = (v ?? fallback) as RecurrentActivation;
+          if (!RECURRENT_ACTIVATIONS.includes(a)) throw new DeepMakerError(`${field} = ${JSON.stringify(v)} is not an activation of a recurrent cell`, where, `use one of ${RECURRENT_ACTIVATIONS.join(', ')}`);
+          return a;
+        };
+        const activation = act(n.activation, 'activation', 'tanh');
+        const recurrentActivation = n.type === 'simple_rnn' ? undefined : act(n.recurrentActivation, 'recurrentActivation', 'sigmoid');
+        if (n.type === 'simple_rnn' && n.recurrentActivation !== undefined) throw new DeepMakerError('simple_rnn has no recurrentActivation (it has no gates)', where, 'remove recurrentActivation, or use lstm or gru');
+        if (n.type !== 'gru' && n.resetAfter !== undefined) throw new DeepMakerError(`resetAfter is a gru option; ${n.type} has none`, where, 'remove resetAfter');
+        if (n.resetAfter) {
+          throw new DeepMakerError(
+            'gru with resetAfter: true cannot be trained here: TensorFlow.js, which trains the models, implements GRU with reset_after false only',
+            where,
+            'remove resetAfter (false, Keras 2.2\'s GRU); the converter also reads reset_after: true GRUs trained in Keras (model:)',
+          );
+        }
+        const [t, f] = shape;
+        const weights = gates * (f * units + units * units + units);
+        add({
+          name: base, kind, inputs: [cur], outputShape: n.returnSequences ? [t, units] : [units], node: i,
+          config: { units, activation, ...(recurrentActivation ? { recurrentActivation } : {}), returnSequences: !!n.returnSequences, ...(n.type === 'gru' ? { resetAfter: false } : {}) },
+          params: weights, weights, macs: t * gates * units * (f + units),
+        });
+        break;
+      }
+      case 'global_avgpool1d':
+      case 'global_maxpool1d':
+        if (shape.length !== 2) throw new DeepMakerError(`${n.type} ${base} pools a sequence [timesteps, features], got [${shape.join(', ')}]`, where, 'put it after a recurrent layer with returnSequences: true');
+        add({ name: base, kind: n.type === 'global_avgpool1d' ? 'GlobalAveragePooling1D' : 'GlobalMaxPooling1D', inputs: [cur], outputShape: [shape[1]], node: i, config: {} });
+        break;
       case 'flatten':
         add({ name: base, kind: 'Flatten', inputs: [cur], outputShape: [size(shape)], node: i, config: {} });
         break;
@@ -213,7 +268,7 @@ export function planArchitecture(arch: Architecture): ArchitecturePlan {
         break;
       }
       default:
-        throw new DeepMakerError(`unsupported layer type "${(n as { type: string }).type}"`, where, 'use conv2d, depthwise_conv2d, maxpool2d, avgpool2d, global_avgpool2d, flatten, dense, dropout, batchnorm, dense_block or transition');
+        throw new DeepMakerError(`unsupported layer type "${(n as { type: string }).type}"`, where, 'use conv2d, depthwise_conv2d, maxpool2d, avgpool2d, global_avgpool2d, flatten, dense, dropout, batchnorm, dense_block, transition, lstm, gru, simple_rnn, global_avgpool1d or global_maxpool1d');
     }
   });
   if (!lastIsClassifier) dense('classifier', -1, arch.classes, 'linear');

@@ -369,14 +369,15 @@ export class QuantAveragePooling2D extends QuantizedBase {
 
   computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    if (this.global) return [s[0], s[3]];
+    if (this.global) return [s[0], s[s.length - 1]];
     return [s[0], windowOut(s[1], this.poolSize[0], this.strides[0], 'valid'), windowOut(s[2], this.poolSize[1], this.strides[1], 'valid'), s[3]];
   }
 
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
-      const x = one(inputs) as tf.Tensor4D;
-      const y = this.global ? tf.mean(x, [1, 2]) : tf.avgPool(x, this.poolSize, this.strides, 'valid');
+      const x = one(inputs);
+      // Global: over the spatial axes of an image [B, H, W, C], or the steps of a sequence [B, T, F] (GlobalAveragePooling1D).
+      const y = this.global ? tf.mean(x, x.rank === 3 ? [1] : [1, 2]) : tf.avgPool(x as tf.Tensor4D, this.poolSize, this.strides, 'valid');
       return this.finish(y, kwargs);
     });
   }

@@ -73,6 +73,7 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
       case 'AveragePooling2D':
         return new QuantAveragePooling2D({ name: planned.name, poolSize: planned.config.pool, strides: planned.config.stride, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
       case 'GlobalAveragePooling2D':
+      case 'GlobalAveragePooling1D':
         return new QuantAveragePooling2D({ name: planned.name, global: true, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
       default:
         return undefined;

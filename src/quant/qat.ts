@@ -15,6 +15,7 @@ import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
 import type { Architecture } from '../nn/arch';
 import { buildModel } from '../nn/build';
 import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
+import { DeepMakerError } from '../util/errors';
 import { silentLogger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
@@ -110,10 +111,28 @@ export function quantizeInputs(split: Split, f: FixedFormat): Split {
   return { ...split, x };
 }
 
+/**
+ * Refuses an architecture quantization-aware training cannot train as the C computes it: recurrent
+ * layers (lstm, gru, simple_rnn) have no quantized twin yet, so their fine-tuning would run in float
+ * while the C runs them in fixed point, and the reported quantized accuracy would not be the C's.
+ * Called by the train stage before the float training, so a long run does not end in this error.
+ */
+export function assertQuantizable(arch: Architecture, mode: QuantizationPlan['mode']): void {
+  if (mode === 'float') return;
+  const i = arch.layers.findIndex((n) => n.type === 'lstm' || n.type === 'gru' || n.type === 'simple_rnn');
+  if (i < 0) return;
+  throw new DeepMakerError(
+    `quantize.mode ${mode}: quantization-aware training of recurrent layers (${arch.layers[i].type}) is not implemented yet`,
+    { where: `quantize.mode, train.architecture[${i}] (${arch.layers[i].type})` },
+    'set quantize: { mode: float } and quantize after training: convert.format fixed with convert.precision (the verify stage measures the fixed-point accuracy and sweeps the widths)',
+  );
+}
+
 export async function quantizationAwareTraining(input: QatInput): Promise<QatResult> {
   const { arch } = input;
   let plan = input.plan;
   if (plan.mode === 'float') throw new Error('quantizationAwareTraining needs mode fixed or ternary');
+  assertQuantizable(arch, plan.mode);
   const log = input.train.log ?? silentLogger;
   const data: QatData = {
     train: quantizeInputs(input.data.train, plan.activations!),

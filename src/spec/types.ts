@@ -67,12 +67,14 @@ export interface DataSpec {
   limit?: { train?: number; test?: number };
   normalize: 'scale' | 'standardize' | 'none';
   csv?: { label?: string | number; header?: boolean; delimiter?: string; window?: number; stride?: number };
+  /** rows: an image H×W×C becomes H time steps of W·C features (src/data/sequence.ts). */
+  sequence?: 'rows';
   npz?: { x?: string; y?: string; testX?: string; testY?: string };
 }
 
 /** One layer of `train.architecture`: an ArchNode of src/nn/arch.ts (input shape and classes come from the data). */
 export interface ArchLayerSpec {
-  type: 'conv2d' | 'depthwise_conv2d' | 'maxpool2d' | 'avgpool2d' | 'global_avgpool2d' | 'flatten' | 'dense' | 'dropout' | 'batchnorm' | 'dense_block' | 'transition';
+  type: 'conv2d' | 'depthwise_conv2d' | 'maxpool2d' | 'avgpool2d' | 'global_avgpool2d' | 'flatten' | 'dense' | 'dropout' | 'batchnorm' | 'dense_block' | 'transition' | 'lstm' | 'gru' | 'simple_rnn' | 'global_avgpool1d' | 'global_maxpool1d';
   filters?: number;
   units?: number;
   kernel?: number;
@@ -87,6 +89,10 @@ export interface ArchLayerSpec {
   growth?: number;
   bottleneck?: number;
   compression?: number;
+  /** lstm, gru, simple_rnn. */
+  returnSequences?: boolean;
+  recurrentActivation?: 'sigmoid' | 'hard_sigmoid' | 'tanh' | 'relu' | 'relu6' | 'linear';
+  resetAfter?: boolean;
 }
 
 /** The `search` section (the nas stage). */

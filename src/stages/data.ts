@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { writeNpy } from '../data/npy';
 import { classCounts, prepare } from '../data/prepare';
 import { readSource } from '../data/sources';
+import { sequenceShape } from '../data/sequence';
 import { DataReport, SPLITS, splitFiles } from '../data/tensors';
 
 /** The data view written by the spec stage: the data section plus the sha256 of each file it names. */
@@ -24,6 +25,9 @@ export async function runDataStage(ctx: StageContext<DataView>): Promise<void> {
   const started = Date.now();
   const raw = readSource({ data, projectRoot: ctx.projectRoot, log: ctx.log });
   ctx.log.info(`read ${raw.train.count} training and ${raw.test.count} test samples of shape [${raw.train.shape.join(', ')}] in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // data.sequence: rows: checked before the work, applied after normalisation (per image channel; see sequence.ts).
+  const imageShape = raw.train.shape;
+  const shape = data.sequence ? sequenceShape(imageShape, data.sequence, raw.train.files[0]) : imageShape;
   const prepared = prepare(raw, {
     validationSplit: data.validationSplit ?? 0.1,
     seed: data.seed ?? 1,
@@ -32,6 +36,10 @@ export async function runDataStage(ctx: StageContext<DataView>): Promise<void> {
     stride: data.csv?.stride,
   });
   const { splits } = prepared;
+  if (data.sequence) {
+    for (const s of SPLITS) splits[s].shape = shape;
+    ctx.log.info(`data.sequence: rows: images [${imageShape.join(', ')}] are read as ${shape[0]} time steps of ${shape[1]} features`);
+  }
   let maxLabel = -1;
   for (const s of SPLITS) for (const v of splits[s].y) if (v > maxLabel) maxLabel = v;
   const classes = raw.classNames?.length ?? maxLabel + 1;
@@ -50,6 +58,7 @@ export async function runDataStage(ctx: StageContext<DataView>): Promise<void> {
     dataset: data.dataset,
     counts: { train: splits.train.count, validation: splits.validation.count, test: splits.test.count },
     shape: splits.train.shape,
+    ...(data.sequence ? { sequence: { mode: data.sequence, imageShape } } : {}),
     classes,
     ...(raw.classNames ? { classNames: raw.classNames } : {}),
     normalize: prepared.normalization.method,

@@ -21,7 +21,7 @@ import { architectureCost, type LayerCost } from '../nn/cost';
 import { saveModel } from '../nn/save';
 import { evaluate, trainArchitecture, type EpochRecord } from '../nn/train';
 import { quantizationEnabled, quantizeTrainedModel, type QuantizeView } from '../quant/train-stage';
-import type { QuantizationReport } from '../quant/qat';
+import { assertQuantizable, type QuantizationReport } from '../quant/qat';
 
 export interface TrainView extends QuantizeView {
   train: TrainSpec;
@@ -95,6 +95,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
   const info = readDataReport(dataDir);
   const { arch, source } = resolveArchitecture(ctx, info.shape, info.classes);
   const cost = architectureCost(arch);
+  if (quantizationEnabled(ctx.spec)) assertQuantizable(arch, ctx.spec.quantize!.mode);
   ctx.log.info(`architecture from ${source === 'spec' ? 'the spec' : 'nas'}: ${cost.params} params, ${cost.macs} MACs, ${cost.weights} stored weights`);
   const data = { train: readSplit(dataDir, 'train'), validation: readSplit(dataDir, 'validation') };
 
