@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultDirectives, resolveDirectives } from '../../src/rtl/directives';
 import { generateRtl } from '../../src/rtl/generate';
-import { lowerModel } from '../../src/rtl/qmodel';
+import { lowerModelForRtl as lowerModel } from '../../src/rtl/lower';
 import { predictCycles } from '../../src/rtl/cycles';
 import { knobs, ModelBuilder, UP5K } from './helpers';
 
