@@ -23,6 +23,17 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'integer-consumers-read-the-quantized-model-view',
+      severity: 'error',
+      comment:
+        'The TF.js integer reference (src/quant), the RTL (src/rtl), its interpreter (src/sim) and the DSE ' +
+        'cost model (src/dse) take quantized weights, biases, scales, thresholds and formats from one ' +
+        'view, src/qmodel/lower.ts. They must not resolve formats again from src/qmodel/precision.ts ' +
+        '(resolveFormats and its helpers); importing its types (NumberKnobs) is fine.',
+      from: { path: '^src/(quant|rtl|sim|dse)/' },
+      to: { path: '^src/qmodel/precision\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'libraries-never-import-the-plugin',
       severity: 'error',
       comment:

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readModelIR } from '../src/ir/serialize';
 import { CostModel, deviceBudget, greedyFastest } from '../src/dse/cost-model';
 import { getDevice } from '../src/fpga/devices';
-import { opMacs } from '../src/rtl/qmodel';
+import { opMacs } from '../src/qmodel/lower';
 const dir = process.argv[2];
 const ir = readModelIR(dir);
 const knobs = JSON.parse(readFileSync(join(dir, 'knobs.json'), 'utf8'));

@@ -12,7 +12,7 @@ import { formatName } from '../numerics/fixed';
 import { floatLiteral } from './expr';
 import { HARNESS_C } from './harness';
 import { emitInputLoopNest, emitLoopNest, LayerSymbols } from './layers';
-import { MAC_TYPES, NumberKnobs, growthBits, fanIn } from '../qmodel/precision';
+import { MAC_TYPES, NumberKnobs, accumulatorSource, formatSource, type KnobClass } from '../qmodel/precision';
 import { FIXED_RUNTIME_C, FLOAT_RUNTIME_C } from './runtime';
 import { weightFileName } from '../ir/serialize';
 import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from './ternary';
@@ -171,14 +171,15 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
   for (const s of syms) {
     const l = s.layer;
     L.push(`/* ${s.m}: ${l.type} '${l.name}' */`);
-    L.push(...ifndef(`${s.m}_O_BITS`, fmtDefault(l, 'output', 'bits', 'DM_A_BITS')));
-    L.push(...ifndef(`${s.m}_O_INT`, fmtDefault(l, 'output', 'integer', 'DM_A_INT')));
+    L.push(...ifndef(`${s.m}_O_BITS`, fmtDefault(l, 'output', 'bits')));
+    L.push(...ifndef(`${s.m}_O_INT`, fmtDefault(l, 'output', 'integer')));
     L.push(`#define ${s.m}_O_FRAC (${s.m}_O_BITS - ${s.m}_O_INT)`);
     if (MAC_TYPES.has(l.type)) {
       const p = s.inputMacros[0];
       L.push(...weightAndBiasFormats(l, s.m));
       L.push(`#define ${s.m}_P_FRAC (${s.m}_W_FRAC + ${p}_O_FRAC)`);
-      const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, ${p}_O_BITS, ${growthBits(fanIn(l))}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
+      const a = accumulatorSource(l);
+      const acc = 'own' in a ? a.own : `DM_ACC_AUTO(${s.m}_W_BITS, ${p}_O_BITS, ${a.auto.growth}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
     }
     if (isRecurrent(l)) {
@@ -188,7 +189,8 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
       L.push(`#define ${s.m}_P_FRAC (${s.m}_W_FRAC + DM_MAX(${p}_O_FRAC, ${s.m}_O_FRAC))`);
       L.push(`#define ${s.m}_SX (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${p}_O_FRAC)`);
       L.push(`#define ${s.m}_SH (${s.m}_P_FRAC - ${s.m}_W_FRAC - ${s.m}_O_FRAC)`);
-      const acc = l.precision?.accumulator?.bits ?? `DM_ACC_AUTO(${s.m}_W_BITS, DM_MAX(${p}_O_BITS + ${s.m}_SX, ${s.m}_O_BITS + ${s.m}_SH), ${growthBits(fanIn(l) + 2)}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
+      const a = accumulatorSource(l);
+      const acc = 'own' in a ? a.own : `DM_ACC_AUTO(${s.m}_W_BITS, DM_MAX(${p}_O_BITS + ${s.m}_SX, ${s.m}_O_BITS + ${s.m}_SH), ${a.auto.growth}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
       // Sums of two products of stored values are exact at F = max(O_FRAC, 2·O_FRAC) (O_FRAC may be negative).
       L.push(`#define ${s.m}_UF DM_MAX(${s.m}_O_FRAC, 2 * ${s.m}_O_FRAC)`, `#define ${s.m}_UF_H (${s.m}_UF - ${s.m}_O_FRAC)`, `#define ${s.m}_UF_P (${s.m}_UF - 2 * ${s.m}_O_FRAC)`);
@@ -512,19 +514,26 @@ export function describeKnobs(k: NumberKnobs): string {
 }
 
 /** A layer's own format figure when it has one, else the class-wide macro (DM_W_BITS, ...). */
-function fmtDefault(l: Layer, slot: 'weights' | 'biases' | 'output', part: 'bits' | 'integer', cls: string): string {
-  const p = slot === 'output' ? l.precision?.output : l.precision?.[slot];
-  return p ? String(p[part]) : cls;
+const KNOB_MACRO: Record<KnobClass, string> = { weights: 'DM_W', biases: 'DM_B', activations: 'DM_A' };
+
+/**
+ * The default of a layer's format macro: its own format's figure, or the class knob's macro. The
+ * source is src/qmodel/precision.ts formatSource, the one resolveFormats (and so the quantized-model
+ * view of the TF.js reference and the RTL) evaluates.
+ */
+function fmtDefault(l: Layer, slot: 'weights' | 'biases' | 'output', part: 'bits' | 'integer'): string {
+  const s = formatSource(l, slot);
+  return 'own' in s ? String(s.own[part]) : `${KNOB_MACRO[s.knob]}_${part === 'bits' ? 'BITS' : 'INT'}`;
 }
 
 /** The weight and bias format macros of a layer that has both (MAC and recurrent layers). */
 function weightAndBiasFormats(l: Layer, m: string): string[] {
   return [
-    ...ifndef(`${m}_W_BITS`, fmtDefault(l, 'weights', 'bits', 'DM_W_BITS')),
-    ...ifndef(`${m}_W_INT`, fmtDefault(l, 'weights', 'integer', 'DM_W_INT')),
+    ...ifndef(`${m}_W_BITS`, fmtDefault(l, 'weights', 'bits')),
+    ...ifndef(`${m}_W_INT`, fmtDefault(l, 'weights', 'integer')),
     `#define ${m}_W_FRAC (${m}_W_BITS - ${m}_W_INT)`,
-    ...ifndef(`${m}_B_BITS`, fmtDefault(l, 'biases', 'bits', 'DM_B_BITS')),
-    ...ifndef(`${m}_B_INT`, fmtDefault(l, 'biases', 'integer', 'DM_B_INT')),
+    ...ifndef(`${m}_B_BITS`, fmtDefault(l, 'biases', 'bits')),
+    ...ifndef(`${m}_B_INT`, fmtDefault(l, 'biases', 'integer')),
     `#define ${m}_B_FRAC (${m}_B_BITS - ${m}_B_INT)`,
   ];
 }

@@ -30,7 +30,8 @@ import { planArray } from '../rtl/array';
 import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
 import { emitEngine, EngineModule } from '../rtl/engines';
 import { buildPlans, EnginePlan } from '../rtl/plan';
-import { lowerModel, QModel, QOp } from '../rtl/qmodel';
+import type { QModel, QOp } from '../qmodel/lower';
+import { lowerModelForRtl } from '../rtl/lower';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { Calibration, loadCalibration, predictLogic, SynthFigures } from './calibration';
 import { addFeatures, arrayFeatures, engineFeatures, Features, topFeatures } from './features';
@@ -120,7 +121,7 @@ export class CostModel {
     this.device = opts.device;
     this.calibration = opts.calibration ?? loadCalibration();
     this.architecture = opts.architecture ?? 'engines';
-    this.q = lowerModel(opts.ir, opts.knobs);
+    this.q = lowerModelForRtl(opts.ir, opts.knobs);
     this.placement = placeConcatenations(this.q);
     const opOf = new Map(this.placement.ops.map((o) => [o.layer, o]));
     // A choice is offered only when the RTL's own rules build it: resolveDirectives, then the planner

@@ -14,8 +14,8 @@ import { SPRAM_WIDTH, SPRAM_WORDS } from '../rtl/buffers';
 import type { EngineModule } from '../rtl/engines';
 import type { Affine, EnginePlan, Level } from '../rtl/plan';
 import { poolAccBits } from '../rtl/plan';
-import type { QModel } from '../rtl/qmodel';
-import { signedBitsFor } from '../rtl/qmodel';
+import type { QModel } from '../qmodel/lower';
+import { signedBitsFor } from '../qmodel/lower';
 import { clog2 } from '../rtl/verilog';
 import { bytesPerElement } from '../rtl/interface';
 import type { ArraySpec } from '../rtl/array';
@@ -219,17 +219,17 @@ export interface TopInput {
 export function topFeatures(t: TopInput, rules: MemoryRules): { features: Features; ebr: number; spram: number } {
   const f = emptyFeatures();
   f.design = 1;
-  const out = t.q.tensors.get(t.q.output)!;
+  const out = t.q.tensors.get(t.q.outputs[0])!;
   const bufOf = (name: string) => t.buffers.get(t.q.alias.get(name) ?? name)!;
   const memById = new Map(t.memories.map((m) => [m.id, m]));
   // Loader and output stream registers.
-  const ew = clog2(t.q.input.size);
-  const bpe = bytesPerElement(t.q.input.format);
+  const ew = clog2(t.q.inputs[0].size);
+  const bpe = bytesPerElement(t.q.inputs[0].format);
   f.topRegBits = ew + clog2(Math.max(2, bpe)) + 8 * (bpe - 1) + 2 + 2 * clog2(out.size) + out.format.bits + 2;
   let port = 0;
   let bankSel = 0;
   // The loader writes the input memory.
-  const inMem = memById.get(bufOf(t.q.input.name).mem)!;
+  const inMem = memById.get(bufOf(t.q.inputs[0].name).mem)!;
   port += clog2(inMem.depth) + inMem.width;
   for (const e of t.engines) {
     const wm = memById.get(bufOf(e.plan.op.output).mem)!;
@@ -243,7 +243,7 @@ export function topFeatures(t: TopInput, rules: MemoryRules): { features: Featur
       }
     });
   }
-  const outMem = memById.get(bufOf(t.q.output).mem)!;
+  const outMem = memById.get(bufOf(t.q.outputs[0]).mem)!;
   port += clog2(outMem.depth);
   f.memPortBits = port;
   f.bankSelectBits = bankSel;

@@ -2,8 +2,13 @@
  * The number formats of every layer, resolved exactly as the generated model.h resolves its macros:
  * a layer's own format (Layer.precision, e.g. from quantization-aware training) or else the class
  * knob (weights, biases, activations); accumulators are `accumulatorBits` wide or, when that is 0
- * ("auto"), just wide enough never to wrap (at most 64). The RTL generator and the DSE cost model
- * read the same resolution, so hardware widths equal the C model's.
+ * ("auto"), just wide enough never to wrap (at most 64).
+ *
+ * `formatSource` and `accumulatorSource` say where each format comes from (the layer's own, or a class
+ * knob / auto); `resolveFormats` evaluates them with the knobs, and the C writer (src/cgen/model.ts)
+ * writes the same sources as model.h's macro defaults. The quantized-model view (src/qmodel/lower.ts),
+ * which the TF.js integer reference, the RTL and the DSE cost model read, takes its formats from
+ * resolveFormats, so their widths equal the C model's.
  */
 import type { Layer, ModelIR } from '../ir/types';
 import { isRecurrent } from '../ir/recurrent';
@@ -48,6 +53,34 @@ export interface LayerFormats {
   accumulatorBits?: number;
   /** Taps per output: the number of products summed. */
   fanIn?: number;
+  /** Ternary layers: the format of the per-filter scale α (only a layer's own: Layer.precision.scale). */
+  scale?: FixedFormat;
+}
+
+/** model.h's class knobs: DM_W_* (weights), DM_B_* (biases), DM_A_* (activations: every layer output and the model input). */
+export type KnobClass = 'weights' | 'biases' | 'activations';
+
+/** Where a layer's format comes from: its own (Layer.precision, fixed at convert time) or a class knob. */
+export type FormatSource = { own: FixedFormat } | { knob: KnobClass };
+
+/** The source of a layer's output, weight or bias format (output: of a layer that computes its values; Flatten/Reshape keep their input's). */
+export function formatSource(l: Layer, slot: 'output' | 'weights' | 'biases'): FormatSource {
+  const own = l.precision?.[slot];
+  if (own) return { own };
+  return { knob: slot === 'output' ? 'activations' : slot };
+}
+
+/**
+ * The accumulator of a MAC or recurrent layer: its own width, or auto (model.h's DM_ACC_AUTO: the
+ * accumulatorBits knob when it is > 0, else exactly wide enough) over `growth` bits of sum growth
+ * (a recurrent gate also adds its state products and bias: fanIn + 2 terms).
+ */
+export type AccumulatorSource = { own: number } | { auto: { growth: number } };
+
+export function accumulatorSource(l: Layer): AccumulatorSource {
+  const own = l.precision?.accumulator?.bits;
+  if (own !== undefined) return { own };
+  return { auto: { growth: growthBits(isRecurrent(l) ? fanIn(l) + 2 : fanIn(l)) } };
 }
 
 /** Integer bits (sign included) that represent every value in [-m, m]: floor(log2(m)) + 2 (1 for m = 0). */
@@ -112,6 +145,11 @@ function fmt(b: BitsInteger, k: NumberKnobs): FixedFormat {
 }
 
 export function resolveFormats(model: ModelIR, knobs: NumberKnobs): Map<string, LayerFormats> {
+  const evaluate = (s: FormatSource): FixedFormat => ('own' in s ? s.own : fmt(knobs[s.knob], knobs));
+  const accumulator = (l: Layer, autoBits: (growth: number) => number): number => {
+    const a = accumulatorSource(l);
+    return 'own' in a ? a.own : knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoBits(a.auto.growth);
+  };
   const out = new Map<string, LayerFormats>();
   for (const l of model.layers) {
     const inputFracs = l.inputs.map((i) => fracBits(out.get(i)!.output));
@@ -119,25 +157,24 @@ export function resolveFormats(model: ModelIR, knobs: NumberKnobs): Map<string, 
       out.set(l.name, { output: out.get(l.inputs[0])!.output, inputFracs });
       continue;
     }
-    const output = l.precision?.output ?? fmt(knobs.activations, knobs);
+    const output = evaluate(formatSource(l, 'output'));
     const f: LayerFormats = { output, inputFracs };
     if (MAC_TYPES.has(l.type)) {
-      const weights = l.precision?.weights ?? fmt(knobs.weights, knobs);
-      const biases = l.precision?.biases ?? fmt(knobs.biases, knobs);
+      const weights = evaluate(formatSource(l, 'weights'));
+      const biases = evaluate(formatSource(l, 'biases'));
       const producer = out.get(l.inputs[0])!.output;
       const productFrac = fracBits(weights) + fracBits(producer);
-      const n = fanIn(l);
-      const accBits = l.precision?.accumulator?.bits ?? (knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoAccumulatorBits(weights.bits, producer.bits, growthBits(n), biases.integer, productFrac));
-      Object.assign(f, { weights, biases, productFrac, accumulatorBits: accBits, fanIn: n });
+      const accBits = accumulator(l, (growth) => autoAccumulatorBits(weights.bits, producer.bits, growth, biases.integer, productFrac));
+      Object.assign(f, { weights, biases, productFrac, accumulatorBits: accBits, fanIn: fanIn(l) });
+      if (l.precision?.scale) f.scale = l.precision.scale;
     } else if (isRecurrent(l)) {
-      const weights = l.precision?.weights ?? fmt(knobs.weights, knobs);
-      const biases = l.precision?.biases ?? fmt(knobs.biases, knobs);
+      const weights = evaluate(formatSource(l, 'weights'));
+      const biases = evaluate(formatSource(l, 'biases'));
       const producer = out.get(l.inputs[0])!.output;
       const fx = fracBits(producer), fo = fracBits(output);
       const r = recurrentShifts(fracBits(weights), fx, fo);
-      const n = fanIn(l);
-      const accBits = l.precision?.accumulator?.bits ?? (knobs.accumulatorBits > 0 ? knobs.accumulatorBits : autoAccumulatorBits(weights.bits, Math.max(producer.bits + r.sx, output.bits + r.sh), growthBits(n + 2), biases.integer, r.productFrac));
-      Object.assign(f, { weights, biases, productFrac: r.productFrac, accumulatorBits: accBits, fanIn: n });
+      const accBits = accumulator(l, (growth) => autoAccumulatorBits(weights.bits, Math.max(producer.bits + r.sx, output.bits + r.sh), growth, biases.integer, r.productFrac));
+      Object.assign(f, { weights, biases, productFrac: r.productFrac, accumulatorBits: accBits, fanIn: fanIn(l) });
     }
     out.set(l.name, f);
   }

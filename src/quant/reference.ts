@@ -3,9 +3,10 @@
  * the generated fixed-point C (src/cgen), ternary layers included. It outputs the same stored
  * integers as the C's dm_output_raw, not just the same classes.
  *
- * It follows src/numerics/fixed.ts and the formats the C resolves (src/qmodel/precision.ts
- * resolveFormats, the same function model.h's macros mirror), layer by layer:
- *  - input: quantize(x, output format), saturating (the C's dm_quantize);
+ * Its integers and formats (quantized weights, aligned biases, ternary scales and thresholds, pads,
+ * accumulator widths, every tensor's format) come from the quantized-model view, src/qmodel/lower.ts,
+ * the one the RTL also reads; this module only computes with them, op by op:
+ *  - input: quantize(x, input format), saturating (the C's dm_quantize);
  *  - dense / conv / depthwise: the exact integer sum Σ w_q·x_q is computed by TensorFlow.js
  *    convolutions / matrix products in float32, which are exact as long as every partial sum is an
  *    integer below 2^24 in magnitude. When fanIn · max|w_q| · max|x_q| could exceed that, inputs
@@ -19,18 +20,21 @@
  * or backend (wasm, cpu), because every intermediate sum is an exactly representable integer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolveFormats, type LayerFormats, type NumberKnobs } from '../qmodel/precision';
-import { concatAxis, padBefore, sizeOf } from '../ir/shapes';
-import type { Layer, ModelIR } from '../ir/types';
-import { activationTable, alignFrac, fracBits, quantize, quantizeConstant, requantize, requantizeDiv, wrap, type FixedFormat } from '../numerics/fixed';
+import type { NumberKnobs } from '../qmodel/precision';
+import { lowerModel, type QAct, type QElementwise, type QMac, type QModel, type QPool } from '../qmodel/lower';
+import type { ModelIR } from '../ir/types';
+import { activationTable, fracBits, quantize, requantize, requantizeDiv, wrap, type FixedFormat } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
-import { ternaryThresholdInt } from '../qmodel/apply';
 
 export interface QuantizedOutputs {
   /** The stored integers of the model outputs, [count · outputSize] (the C's dm_output_raw). */
   raw: Int32Array;
   /** Fractional bits of each output (dequantize: raw · 2^-frac). */
   fracs: number[];
+  /** The format of each output. */
+  formats: FixedFormat[];
+  /** Values of each output per sample (they are concatenated in the model's output order). */
+  sizes: number[];
   outputSize: number;
 }
 
@@ -96,178 +100,105 @@ function exactLinear(op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, x: ArrayLike
   return acc!;
 }
 
-/** What a layer needs from the C's resolution plus its quantized parameters. */
-interface Prepared {
-  layer: Layer;
-  f: LayerFormats;
-  wq?: Float32Array;
-  /** Biases aligned to the accumulator frac (fixed layers) or to F (ternary layers). */
-  bq?: Float64Array;
-  /** Ternary: α_q per filter, θ per channel (ternary outputs). */
-  scaleQ?: Float64Array;
-  scaleFrac?: number;
-  thresholds?: number[];
-  maxQ?: number;
-}
-
-function prepare(layer: Layer, f: LayerFormats): Prepared {
-  const p: Prepared = { layer, f };
-  if (!f.weights) return p;
-  const k = layer.weights.kernel!;
-  if (layer.ternary) {
-    p.wq = Float32Array.from(k.data, (v) => quantize(v, f.weights!));
-    const sf = layer.precision?.scale;
-    if (!sf) throw new Error(`ternary layer '${layer.name}' has no scale format (src/qmodel/apply.ts applyQuantization sets it)`);
-    p.scaleFrac = fracBits(sf);
-    // The scale is quantized saturating whatever the knobs say (src/cgen/ternary.ts: a scale never wraps).
-    p.scaleQ = Float64Array.from(layer.ternary.scale, (v) => quantize(v, { ...sf, rounding: f.output.rounding, overflow: 'saturate' }));
-  } else {
-    p.wq = Float32Array.from(k.data, (v) => quantize(v, f.weights!));
-  }
-  const target = f.productFrac! + (p.scaleFrac ?? 0);
-  if (layer.weights.bias && layer.useBias !== false) {
-    const bf = f.biases!;
-    p.bq = Float64Array.from(layer.weights.bias.data, (v) => alignFrac(quantize(v, bf), fracBits(bf), target, bf.rounding));
-  }
-  if (layer.activation.kind === 'ternary') p.thresholds = layer.activation.thresholds!.map((d) => ternaryThresholdInt(d, target));
-  if (layer.activation.maxValue !== undefined) p.maxQ = quantizeConstant(layer.activation.maxValue, f.output);
-  return p;
-}
-
-/** The C's fixedActivation on z (already in the output format). */
-function activate(p: Prepared, z: number, isOutput: boolean): number {
-  const a = p.layer.activation;
-  const out = p.f.output;
-  switch (a.kind) {
-    case 'linear':
-      return z;
-    case 'softmax':
-      if (isOutput) return z;
-      throw new Error('softmax inside the network is not supported by the quantized reference');
-    case 'relu': {
-      const y = z > 0 ? z : 0;
-      return p.maxQ !== undefined ? Math.min(y, p.maxQ) : y;
+/** The C's fixedActivation on z (already in the output format `out`). */
+function activate(act: QAct, z: number, out: FixedFormat): number {
+  const a = act.function;
+  let y = z;
+  if (a) {
+    const x = z * 2 ** -fracBits(out);
+    switch (a.kind) {
+      case 'thresholded_relu':
+        return x > (a.theta ?? 1) ? z : 0;
+      case 'leaky_relu':
+        y = z < 0 ? quantize((a.alpha ?? 0.3) * z * 2 ** -fracBits(out), out) : z;
+        break;
+      case 'elu':
+        y = z > 0 ? z : quantize(activationTable('elu', x, a.alpha ?? 1), out);
+        break;
+      case 'sigmoid':
+      case 'tanh':
+        return quantize(activationTable(a.kind, x), out);
+      case 'hard_sigmoid':
+        return quantize(activationTable('hard_sigmoid', x, a.alpha ?? 0.2), out);
+      default:
+        throw new Error(`activation ${a.kind} has no fixed-point reference`);
     }
-    case 'thresholded_relu':
-      return z * 2 ** -fracBits(out) > (a.theta ?? 1) ? z : 0;
-    case 'leaky_relu': {
-      const y = z < 0 ? quantize((a.alpha ?? 0.3) * z * 2 ** -fracBits(out), out) : z;
-      return p.maxQ !== undefined ? Math.min(y, p.maxQ) : y;
-    }
-    case 'elu':
-      return z > 0 ? z : quantize(activationTable('elu', z * 2 ** -fracBits(out), a.alpha ?? 1), out);
-    case 'sigmoid':
-    case 'tanh':
-      return quantize(activationTable(a.kind, z * 2 ** -fracBits(out)), out);
-    case 'hard_sigmoid':
-      return quantize(activationTable('hard_sigmoid', z * 2 ** -fracBits(out), a.alpha ?? 0.2), out);
+  } else if (act.relu) {
+    y = z > 0 ? z : 0;
   }
-  throw new Error(`activation ${a.kind} has no fixed-point reference`);
+  return act.max !== undefined ? Math.min(y, act.max) : y;
 }
 
-/** Finishes a MAC layer's float64 integer sums (without bias) into stored outputs. */
-function finishMac(p: Prepared, sums: Float64Array, channels: number, isOutput: boolean): Values {
-  const f = p.f;
+/** Finishes a MAC op's float64 integer sums (without bias) into stored outputs. */
+function finishMac(op: QMac, sums: Float64Array): Values {
   const out = new Int32Array(sums.length);
-  const accBits = f.accumulatorBits!;
+  const channels = op.out[2];
+  const th = op.act.ternary;
   for (let i = 0; i < sums.length; i++) {
     const c = i % channels;
-    if (p.scaleQ) {
-      const acc = wrap(sums[i], accBits);
-      const y = acc * p.scaleQ[c] + (p.bq ? p.bq[c] : 0);
-      if (p.thresholds) {
-        const th = p.thresholds[c];
-        out[i] = y >= th ? 1 : y <= -th ? -1 : 0;
-      } else {
-        out[i] = activate(p, requantize(y, f.productFrac! + p.scaleFrac!, f.output), isOutput);
-      }
+    if (op.ternaryScale) {
+      const y = wrap(sums[i], op.accBits) * op.ternaryScale[c] + op.bias[c];
+      out[i] = th ? (y >= th[c] ? 1 : y <= -th[c] ? -1 : 0) : activate(op.act, requantize(y, op.prodFrac, op.outFormat), op.outFormat);
     } else {
-      const acc = wrap(sums[i] + (p.bq ? p.bq[c] : 0), accBits);
-      out[i] = activate(p, requantize(acc, f.productFrac!, f.output), isOutput);
+      // The view's bias is already wrapped to the accumulator: wrap(Σ + wrap(b)) = wrap(Σ + b).
+      const acc = wrap(sums[i] + op.bias[c], op.accBits);
+      out[i] = activate(op.act, requantize(acc, op.prodFrac, op.outFormat), op.outFormat);
     }
   }
   return out;
 }
 
-function checkExactRange(p: Prepared, inputBits: number): void {
-  const f = p.f;
-  const growth = Math.ceil(Math.log2(Math.max(2, f.fanIn!)));
-  const accBits = Math.min(f.accumulatorBits!, f.weights!.bits + inputBits + growth);
-  const scaleBits = p.layer.precision?.scale?.bits ?? 0;
-  if (accBits + scaleBits > 52 || f.accumulatorBits! > 53) {
+function checkExactRange(op: QMac): void {
+  const growth = Math.ceil(Math.log2(Math.max(2, op.fanIn)));
+  const accBits = Math.min(op.accBits, op.weightFormat.bits + op.inFormat.bits + growth);
+  const scaleBits = op.scaleFormat?.bits ?? 0;
+  if (accBits + scaleBits > 52 || op.accBits > 53) {
     throw new DeepMakerError(
-      `layer '${p.layer.name}': its sums need ${Math.max(accBits + scaleBits, f.accumulatorBits!)} bits, more than the reference computes exactly (52)`,
-      { where: p.layer.name },
+      `layer '${op.layer}': its sums need ${Math.max(accBits + scaleBits, op.accBits)} bits, more than the reference computes exactly (52)`,
+      { where: op.layer },
       'use narrower fixed-point formats (or a fixed accumulator width of at most 52 bits)',
     );
   }
 }
 
-function runMac(p: Prepared, x: Values, batch: number, inputBits: number, isOutput: boolean): Values {
-  const l = p.layer;
-  checkExactRange(p, inputBits);
-  const xs = l.inputShapes[0];
-  const k = l.weights.kernel!;
+function runMac(op: QMac, x: Values, batch: number): Values {
+  checkExactRange(op);
+  const [h, w, cin] = op.in;
+  const cout = op.out[2];
+  const [kh, kw] = op.kernel;
   let sums: Float64Array;
-  let channels: number;
-  switch (l.type) {
-    case 'dense': {
-      const cin = xs[xs.length - 1];
-      const rows = batch * (sizeOf(xs) / cin);
-      channels = l.units!;
-      sums = exactLinear((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), x, [rows, cin], p.wq!, k.shape, cin);
-      break;
-    }
-    case 'conv2d': {
-      channels = l.filters!;
-      const pad = explicitPads(l);
-      sums = exactLinear((a, b) => tf.conv2d(tf.pad(a as tf.Tensor4D, pad) as tf.Tensor4D, b as tf.Tensor4D, l.strides as [number, number], 'valid', 'NHWC', l.dilation as [number, number]), x, [batch, ...xs], p.wq!, k.shape, p.f.fanIn!);
-      break;
-    }
-    case 'depthwise_conv2d': {
-      channels = xs[2] * (l.depthMultiplier ?? 1);
-      const pad = explicitPads(l);
-      sums = exactLinear((a, b) => tf.depthwiseConv2d(tf.pad(a as tf.Tensor4D, pad) as tf.Tensor4D, b as tf.Tensor4D, l.strides as [number, number], 'valid', 'NHWC', l.dilation as [number, number]), x, [batch, ...xs], p.wq!, k.shape, p.f.fanIn!);
-      break;
-    }
-    case 'conv1d': {
-      channels = l.filters!;
-      const [len] = xs;
-      const before = padBefore(len, l.kernel![0], l.strides![0], l.dilation![0], l.padding!);
-      const span = (l.kernel![0] - 1) * l.dilation![0] + 1;
-      const outLen = l.outputShape[0];
-      const after = Math.max(0, (outLen - 1) * l.strides![0] + span - len - before);
-      sums = exactLinear((a, b) => tf.conv1d(tf.pad(a as tf.Tensor3D, [[0, 0], [before, after], [0, 0]]) as tf.Tensor3D, b as tf.Tensor3D, l.strides![0], 'valid', 'NWC', l.dilation![0]), x, [batch, ...xs], p.wq!, k.shape, p.f.fanIn!);
-      break;
-    }
-    default:
-      throw new Error(`not a MAC layer: ${l.type}`);
+  if (op.irType === 'dense') {
+    // Dense acts on the last axis: one matrix product over every position of every sample.
+    sums = exactLinear((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), x, [batch * h * w, cin], op.weights, [cin, cout], op.fanIn);
+  } else if (op.conv === 'depthwise') {
+    const pad = explicitPads(op);
+    sums = exactLinear((a, b) => tf.depthwiseConv2d(tf.pad(a as tf.Tensor4D, pad) as tf.Tensor4D, b as tf.Tensor4D, op.stride, 'valid', 'NHWC', op.dilation), x, [batch, h, w, cin], op.weights, [kh, kw, cin, op.multiplier], op.fanIn);
+  } else {
+    // conv2d, and conv1d as a convolution over [1, W] (the same flat kernel, [1][kw][cin][cout]).
+    const pad = explicitPads(op);
+    sums = exactLinear((a, b) => tf.conv2d(tf.pad(a as tf.Tensor4D, pad) as tf.Tensor4D, b as tf.Tensor4D, op.stride, 'valid', 'NHWC', op.dilation), x, [batch, h, w, cin], op.weights, [kh, kw, cin, cout], op.fanIn);
   }
-  return finishMac(p, sums, channels, isOutput);
+  return finishMac(op, sums);
 }
 
-/** Zero padding that reproduces the C's windows (padBefore, then whatever the output size needs after). */
-function explicitPads(l: Layer): [number, number][] {
-  const [h, w] = l.inputShapes[0];
-  const [oh, ow] = l.outputShape;
-  const [kh, kw] = l.kernel!, [sh, sw] = l.strides!, [dh, dw] = l.dilation ?? [1, 1];
-  const pt = padBefore(h, kh, sh, dh, l.padding!), pl = padBefore(w, kw, sw, dw, l.padding!);
+/** Zero padding that reproduces the C's windows (the view's pads before, then whatever the output size needs after). */
+function explicitPads(op: QMac): [number, number][] {
+  const [h, w] = op.in;
+  const [oh, ow] = op.out;
+  const [kh, kw] = op.kernel, [sh, sw] = op.stride, [dh, dw] = op.dilation, [pt, pl] = op.pad;
   const pb = Math.max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - h - pt), pr = Math.max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - w - pl);
   return [[0, 0], [pt, pb], [pl, pr], [0, 0]];
 }
 
-function runPool(p: Prepared, x: Values, batch: number, inFrac: number): Values {
-  const l = p.layer;
-  const isMax = l.type.startsWith('max');
-  const two = l.type.endsWith('2d');
-  const xs = l.inputShapes[0], ys = l.outputShape;
-  const c = xs[xs.length - 1];
-  const [h, w] = two ? [xs[0], xs[1]] : [1, xs[0]];
-  const [oh, ow] = two ? [ys[0], ys[1]] : [1, ys[0]];
-  const [ph, pw] = two ? l.pool! : [1, l.pool![0]];
-  const [sh, sw] = two ? l.strides! : [1, l.strides![0]];
-  const pt = two ? padBefore(h, ph, sh, 1, l.padding!) : 0;
-  const pl = padBefore(w, pw, sw, 1, l.padding!);
+/** Pooling, global pooling included (its window is the whole input); the C applies no activation here. */
+function runPool(op: QPool, x: Values, batch: number): Values {
+  const isMax = op.op === 'max';
+  const [h, w, c] = op.in;
+  const [oh, ow] = op.out;
+  const [ph, pw] = op.window;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pad;
+  const inFrac = fracBits(op.inFormat);
   const out = new Int32Array(batch * oh * ow * c);
   const inSize = h * w * c;
   let o = 0;
@@ -288,7 +219,7 @@ function runPool(p: Prepared, x: Values, batch: number, inFrac: number): Values 
               count++;
             }
           }
-          out[o++] = isMax ? requantize(best, inFrac, p.f.output) : requantizeDiv(total, inFrac, count, p.f.output);
+          out[o++] = isMax ? requantize(best, inFrac, op.outFormat) : requantizeDiv(total, inFrac, count, op.outFormat);
         }
       }
     }
@@ -296,35 +227,11 @@ function runPool(p: Prepared, x: Values, batch: number, inFrac: number): Values 
   return out;
 }
 
-function runGlobalPool(p: Prepared, x: Values, batch: number, inFrac: number): Values {
-  const l = p.layer;
-  const isMax = l.type.startsWith('global_max');
-  const xs = l.inputShapes[0];
-  const c = xs[xs.length - 1];
-  const positions = sizeOf(xs) / c;
-  const out = new Int32Array(batch * c);
-  for (let b = 0; b < batch; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      let best = -Infinity, total = 0;
-      for (let q = 0; q < positions; q++) {
-        const v = x[(b * positions + q) * c + ch];
-        if (v > best) best = v;
-        total += v;
-      }
-      out[b * c + ch] = isMax ? requantize(best, inFrac, p.f.output) : requantizeDiv(total, inFrac, positions, p.f.output);
-    }
-  }
-  return out;
-}
-
-function runZeroPad(p: Prepared, x: Values, batch: number, inFrac: number): Values {
-  const l = p.layer;
-  const two = l.type === 'zeropad2d';
-  const xs = l.inputShapes[0], ys = l.outputShape;
-  const c = xs[xs.length - 1];
-  const [h, w] = two ? [xs[0], xs[1]] : [1, xs[0]];
-  const [oh, ow] = two ? [ys[0], ys[1]] : [1, ys[0]];
-  const top = two ? l.pads![0][0] : 0, left = two ? l.pads![1][0] : l.pads![0][0];
+function runZeroPad(op: QElementwise, x: Values, batch: number): Values {
+  const [h, w, c] = op.inShapes[0];
+  const [oh, ow] = op.out;
+  const [top, left] = op.pad!;
+  const inFrac = fracBits(op.inFormats[0]);
   const out = new Int32Array(batch * oh * ow * c);
   let o = 0;
   for (let b = 0; b < batch; b++) {
@@ -332,53 +239,51 @@ function runZeroPad(p: Prepared, x: Values, batch: number, inFrac: number): Valu
       for (let ox = 0; ox < ow; ox++) {
         const iy = oy - top, ix = ox - left;
         const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-        for (let ch = 0; ch < c; ch++) out[o++] = inside ? requantize(x[((b * h + iy) * w + ix) * c + ch], inFrac, p.f.output) : 0;
+        for (let ch = 0; ch < c; ch++) out[o++] = inside ? requantize(x[((b * h + iy) * w + ix) * c + ch], inFrac, op.outFormat) : 0;
       }
     }
   }
   return out;
 }
 
-function runAdd(p: Prepared, xs: Values[], batch: number, inFracs: number[], isOutput: boolean): Values {
+function runAdd(op: QElementwise, xs: Values[], batch: number): Values {
+  const inFracs = op.inFormats.map(fracBits);
   const fmax = Math.max(...inFracs);
-  const n = batch * sizeOf(p.layer.outputShape);
+  const n = batch * op.out[0] * op.out[1] * op.out[2];
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let total = 0;
     xs.forEach((x, k) => (total += x[i] * 2 ** (fmax - inFracs[k])));
-    out[i] = activate(p, requantize(total, fmax, p.f.output), isOutput);
+    out[i] = activate(op.act, requantize(total, fmax, op.outFormat), op.outFormat);
   }
   return out;
 }
 
-function runConcat(p: Prepared, xs: Values[], batch: number, inFracs: number[]): Values {
-  const l = p.layer;
-  const y = l.outputShape;
-  const axis = concatAxis(l.axis ?? -1, y.length);
-  const outer = sizeOf(y.slice(0, axis));
-  const inner = sizeOf(y.slice(axis + 1));
+function runConcat(op: QElementwise, xs: Values[], batch: number): Values {
+  const y = op.out;
+  const axis = op.axis ?? 2;
+  const product = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  const outer = product(y.slice(0, axis));
+  const inner = product(y.slice(axis + 1));
   const total = y[axis] * inner;
-  const per = sizeOf(y);
+  const per = product(y);
   const out = new Int32Array(batch * per);
   for (let b = 0; b < batch; b++) {
     let offset = 0;
-    l.inputShapes.forEach((s, i) => {
+    op.inShapes.forEach((s, i) => {
       const part = s[axis] * inner;
-      const inPer = sizeOf(s);
-      for (let o = 0; o < outer; o++) for (let j = 0; j < part; j++) out[b * per + o * total + offset + j] = requantize(xs[i][b * inPer + o * part + j], inFracs[i], p.f.output);
+      const inPer = product(s);
+      const inFrac = fracBits(op.inFormats[i]);
+      for (let o = 0; o < outer; o++) for (let j = 0; j < part; j++) out[b * per + o * total + offset + j] = requantize(xs[i][b * inPer + o * part + j], inFrac, op.outFormat);
       offset += part;
     });
   }
   return out;
 }
 
-function runActivation(p: Prepared, x: Values, inFrac: number, isOutput: boolean): Values {
-  return Int32Array.from(x, (v) => activate(p, requantize(v, inFrac, p.f.output), isOutput));
-}
-
-function withKnobNumerics(formats: Map<string, LayerFormats>, knobs: NumberKnobs): Map<string, LayerFormats> {
-  const fix = (f: FixedFormat | undefined) => (f ? { ...f, rounding: knobs.rounding, overflow: knobs.overflow } : undefined);
-  return new Map([...formats].map(([name, f]) => [name, { ...f, output: fix(f.output)!, weights: fix(f.weights), biases: fix(f.biases) }]));
+function runMap(op: QElementwise, x: Values): Values {
+  const inFrac = fracBits(op.inFormats[0]);
+  return Int32Array.from(x, (v) => activate(op.act, requantize(v, inFrac, op.outFormat), op.outFormat));
 }
 
 /**
@@ -386,88 +291,46 @@ function withKnobNumerics(formats: Map<string, LayerFormats>, knobs: NumberKnobs
  * the C harness reads them) and returns the stored integers of the outputs.
  */
 export function runQuantizedReference(model: ModelIR, knobs: NumberKnobs, x: Float32Array, count: number, opts: { batch?: number } = {}): QuantizedOutputs {
-  if (knobs.mode !== 'fixed') throw new Error('the quantized reference runs fixed-point knobs only');
-  // The C applies the knobs' rounding and overflow everywhere (DM_ROUNDING, DM_OVERFLOW), whatever a layer's own format says.
-  const formats = withKnobNumerics(resolveFormats(model, knobs), knobs);
-  const prepared = new Map(model.layers.map((l) => [l.name, prepare(l, formats.get(l.name)!)]));
-  const byName = new Map(model.layers.map((l) => [l.name, l]));
-  const source = (name: string): Layer => {
-    let l = byName.get(name)!;
-    while (l.type === 'flatten' || l.type === 'reshape') l = byName.get(l.inputs[0])!;
-    return l;
-  };
-  const outputLayers = model.outputs.map(source);
-  const outputSize = outputLayers.reduce((a, l) => a + sizeOf(l.outputShape), 0);
-  const inputSize = model.inputs.reduce((a, n) => a + sizeOf(byName.get(n)!.outputShape), 0);
+  return runQuantizedModel(lowerModel(model, knobs), x, count, opts);
+}
+
+/** The same on a model already lowered (src/qmodel/lower.ts). */
+export function runQuantizedModel(q: QModel, x: Float32Array, count: number, opts: { batch?: number } = {}): QuantizedOutputs {
+  for (const op of q.ops) {
+    if (op.act.function?.kind === 'softmax') throw new DeepMakerError('softmax inside the network is not supported by the quantized reference', { where: `layer '${op.layer}' (${op.irType})` }, 'a softmax is computed only on a model output (where the outputs are its logits)');
+  }
+  const outputs = q.outputs.map((n) => q.tensors.get(n)!);
+  const outputSize = outputs.reduce((a, t) => a + t.size, 0);
+  const inputSize = q.inputs.reduce((a, t) => a + t.size, 0);
   const raw = new Int32Array(count * outputSize);
   const batchSize = Math.max(1, opts.batch ?? 256);
   for (let start = 0; start < count; start += batchSize) {
     const batch = Math.min(batchSize, count - start);
     const values = new Map<string, Values>();
     let inputOffset = 0;
-    for (const l of model.layers) {
-      const p = prepared.get(l.name)!;
-      const isOutput = outputLayers.includes(l);
-      if (l.type === 'input') {
-        const n = sizeOf(l.outputShape);
-        const v = new Int32Array(batch * n);
-        for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) v[b * n + i] = quantize(x[(start + b) * inputSize + inputOffset + i], p.f.output);
-        inputOffset += n;
-        values.set(l.name, v);
-        continue;
-      }
-      const ins = l.inputs.map((i) => values.get(i)!);
-      const inFracs = l.inputs.map((i) => fracBits(formats.get(i)!.output));
-      const inBits = l.inputs.map((i) => formats.get(i)!.output.bits);
+    for (const t of q.inputs) {
+      const v = new Int32Array(batch * t.size);
+      for (let b = 0; b < batch; b++) for (let i = 0; i < t.size; i++) v[b * t.size + i] = quantize(x[(start + b) * inputSize + inputOffset + i], t.format);
+      inputOffset += t.size;
+      values.set(t.name, v);
+    }
+    for (const op of q.ops) {
+      const ins = op.inputs.map((n) => values.get(n)!);
       let v: Values;
-      switch (l.type) {
-        case 'flatten':
-        case 'reshape':
-          v = ins[0];
-          break;
-        case 'dense':
-        case 'conv1d':
-        case 'conv2d':
-        case 'depthwise_conv2d':
-          v = runMac(p, ins[0], batch, inBits[0], isOutput);
-          break;
-        case 'maxpool1d':
-        case 'maxpool2d':
-        case 'avgpool1d':
-        case 'avgpool2d':
-          v = runPool(p, ins[0], batch, inFracs[0]);
-          break;
-        case 'global_avgpool1d':
-        case 'global_avgpool2d':
-        case 'global_maxpool1d':
-        case 'global_maxpool2d':
-          v = runGlobalPool(p, ins[0], batch, inFracs[0]);
-          break;
-        case 'zeropad1d':
-        case 'zeropad2d':
-          v = runZeroPad(p, ins[0], batch, inFracs[0]);
-          break;
-        case 'add':
-          v = runAdd(p, ins, batch, inFracs, isOutput);
-          break;
-        case 'concatenate':
-          v = runConcat(p, ins, batch, inFracs);
-          break;
-        case 'activation':
-          v = runActivation(p, ins[0], inFracs[0], isOutput);
-          break;
-        default:
-          throw new Error(`no quantized reference for layer type ${l.type}`);
-      }
-      values.set(l.name, v);
+      if (op.kind === 'mac') v = runMac(op, ins[0], batch);
+      else if (op.kind === 'pool') v = runPool(op, ins[0], batch);
+      else if (op.op === 'pad') v = runZeroPad(op, ins[0], batch);
+      else if (op.op === 'add') v = runAdd(op, ins, batch);
+      else if (op.op === 'concat') v = runConcat(op, ins, batch);
+      else v = runMap(op, ins[0]);
+      values.set(op.output, v);
     }
     let off = 0;
-    for (const o of outputLayers) {
-      const n = sizeOf(o.outputShape);
-      const v = values.get(o.name)!;
-      for (let b = 0; b < batch; b++) raw.set(v.subarray(b * n, (b + 1) * n), (start + b) * outputSize + off);
-      off += n;
-    }
+    outputs.forEach((t) => {
+      const v = values.get(t.name)!;
+      for (let b = 0; b < batch; b++) raw.set(v.subarray(b * t.size, (b + 1) * t.size), (start + b) * outputSize + off);
+      off += t.size;
+    });
   }
-  return { raw, fracs: outputLayers.map((l) => fracBits(formats.get(l.name)!.output)), outputSize };
+  return { raw, fracs: outputs.map((t) => fracBits(t.format)), formats: outputs.map((t) => t.format), sizes: outputs.map((t) => t.size), outputSize };
 }

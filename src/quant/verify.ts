@@ -5,7 +5,6 @@
  * one-to-one for outputs of at most 24 bits, so equal floats are equal integers.
  */
 import type { NumberKnobs } from '../qmodel/precision';
-import { resolveFormats } from '../qmodel/precision';
 import type { ModelIR } from '../ir/types';
 import type { Logger } from '../util/log';
 import { runQuantizedReference } from './reference';
@@ -26,15 +25,10 @@ export function checkQuantizedReference(model: ModelIR, knobs: NumberKnobs, x: F
   const t0 = Date.now();
   const ref = runQuantizedReference(model, knobs, x, count);
   const w = ref.outputSize;
-  const formats = resolveFormats(model, knobs);
-  const outputBits = Math.max(...model.outputs.map((o) => formats.get(o)!.output.bits));
+  const outputBits = Math.max(...ref.formats.map((f) => f.bits));
   const scales: number[] = [];
-  // Per output value, its layer's 2^-frac (outputs are concatenated in model order).
-  const byName = new Map(model.layers.map((l) => [l.name, l]));
-  model.outputs.forEach((o, k) => {
-    let l = byName.get(o)!;
-    while (l.type === 'flatten' || l.type === 'reshape') l = byName.get(l.inputs[0])!;
-    const n = l.outputShape.reduce((a, b) => a * b, 1);
+  // Per output value, its output's 2^-frac (outputs are concatenated in model order).
+  ref.sizes.forEach((n, k) => {
     for (let i = 0; i < n; i++) scales.push(2 ** -ref.fracs[k]);
   });
   let identicalSamples = 0;

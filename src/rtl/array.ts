@@ -21,7 +21,7 @@
  * sum), products are exact at any width, so every layer stays bit-exact with the C model.
  */
 import type { EnginePlan } from './plan';
-import type { QMac } from './qmodel';
+import type { QMac } from '../qmodel/lower';
 import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
 import { clog2, hexImage, Lines, sext } from './verilog';
 

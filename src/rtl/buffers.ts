@@ -9,7 +9,7 @@
 import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
 import type { EnginePlan } from './plan';
-import type { QModel } from './qmodel';
+import type { QModel } from '../qmodel/lower';
 import { clog2 } from './verilog';
 
 export interface TensorBuffer {
@@ -64,7 +64,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
     if (tensor !== s) buffers.set(tensor, b);
     return b;
   };
-  get(q.input.name, -1);
+  get(q.inputs[0].name, -1);
   const bankers = new Map<string, string>();
   plans.forEach((p, i) => {
     const w = get(p.op.output, i);
@@ -90,7 +90,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
       }
     }
   });
-  get(q.output, plans.length).end = Infinity;
+  get(q.outputs[0], plans.length).end = Infinity;
   const unique = [...new Set(buffers.values())];
 
   const memories: PhysicalMemory[] = [];

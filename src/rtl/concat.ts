@@ -14,8 +14,8 @@
  * Later concatenations are placed first, so a chain of growing concatenations (DenseNet) ends up as
  * nested views of one buffer. Anything else stays a copy engine.
  */
-import type { QModel, QOp, QElementwise } from './qmodel';
-import { sameFormat } from './qmodel';
+import type { QModel, QOp, QElementwise } from '../qmodel/lower';
+import { sameFormat } from '../qmodel/lower';
 
 export interface TensorLayout {
   /** The tensor whose buffer holds this one. */
@@ -42,7 +42,7 @@ export function placeConcatenations(q: QModel): Placement {
   const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
   // A tensor may move into a strided layout only if every reader uses its own shape.
   const eligible = (t: string): boolean => {
-    if (t === q.input.name || t === q.output) return false;
+    if (t === q.inputs[0].name || t === q.outputs[0]) return false;
     const shape = q.tensors.get(t)!.shape;
     return q.ops.every((op) => readShapes(op).every(([name, s]) => name !== t || sameShape(s, shape)));
   };

@@ -16,8 +16,8 @@ import type { ResolvedDirective } from './directives';
 import type { EnginePlan } from './plan';
 import { placeConcatenations } from './concat';
 import { buildPlans } from './plan';
-import type { QModel } from './qmodel';
-import { opMacs } from './qmodel';
+import type { QModel } from '../qmodel/lower';
+import { opMacs } from '../qmodel/lower';
 
 export const TOP_OVERHEAD_CYCLES = 3;
 

@@ -21,8 +21,8 @@
 import { fracBits } from '../numerics/fixed';
 import { poolAccBits } from './plan';
 import type { Affine, EnginePlan, Level } from './plan';
-import type { QMac, QPool, QElementwise } from './qmodel';
-import { signedBitsFor } from './qmodel';
+import type { QMac, QPool, QElementwise } from '../qmodel/lower';
+import { signedBitsFor } from '../qmodel/lower';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
 import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';

@@ -1,7 +1,8 @@
 /**
  * The RTL back end: ModelIR + number knobs + directive set -> Verilog-2005 files and ROM images.
  *
- *   lowerModel (qmodel.ts)        IR -> integer ops with the C model's formats
+ *   lowerModelForRtl (lower.ts)   IR -> integer ops with the C model's formats (src/qmodel/lower.ts),
+ *                                 after refusing what the RTL does not compute
  *   resolveDirectives             directive set -> one checked directive per layer
  *   placeConcatenations           concatenations -> views of one buffer (concat.ts, zero-copy)
  *   buildPlans (plan.ts)          ops + directives -> engine plans (loop nests, lanes, banks)
@@ -23,7 +24,8 @@ import { ArraySpec, emitArray, planArray } from './array';
 import { StreamInterface, streamInterface } from './interface';
 import { placeConcatenations } from './concat';
 import { buildPlans, EnginePlan } from './plan';
-import { lowerModel, QModel } from './qmodel';
+import type { QModel } from '../qmodel/lower';
+import { lowerModelForRtl } from './lower';
 import { emitTop } from './top';
 
 export interface RtlDevice {
@@ -57,7 +59,7 @@ export interface GeneratedRtl {
 export const RTL_FILE = 'deepmaker_accel.v';
 
 export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, device: RtlDevice, directiveSource = 'directives'): GeneratedRtl {
-  const q = lowerModel(ir, knobs);
+  const q = lowerModelForRtl(ir, knobs);
   const directives = resolveDirectives(ir, set, directiveSource);
   const placement = placeConcatenations(q);
   const plans = buildPlans(q, directives, placement.layouts, placement.ops);
@@ -108,9 +110,9 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
   const hex = new Map<string, string>();
   const roms = [...engines.flatMap((e) => e.roms), ...(arrayModule?.roms ?? [])];
   for (const r of roms) hex.set(r.file, r.contents);
-  const outT = q.tensors.get(q.output)!;
-  const inputShape = ir.layers.find((l) => l.name === q.input.name)!.outputShape;
-  const iface = streamInterface(inputShape, q.input.format, outT.size, outT.format);
+  const outT = q.tensors.get(q.outputs[0])!;
+  const inputShape = ir.layers.find((l) => l.name === q.inputs[0].name)!.outputShape;
+  const iface = streamInterface(inputShape, q.inputs[0].format, outT.size, outT.format);
   return {
     top: iface.top,
     verilog,

@@ -11,7 +11,7 @@ import { fracBits } from '../numerics/fixed';
 import type { ResolvedDirective } from './directives';
 import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
-import type { QElementwise, QMac, QModel, QOp, QPool } from './qmodel';
+import type { QElementwise, QMac, QModel, QOp, QPool } from '../qmodel/lower';
 import { clog2, ident } from './verilog';
 
 export interface Level {

@@ -10,7 +10,7 @@ import type { EngineModule } from './engines';
 import type { ArraySpec } from './array';
 import { ARRAY_MODULE, readsPerLane } from './array';
 import { bytesPerElement, classBits, TOP_MODULE } from './interface';
-import type { QModel } from './qmodel';
+import type { QModel } from '../qmodel/lower';
 import { clog2, Lines, sext, ulit } from './verilog';
 
 /** One-bit ports of a MAC engine on the shared array. */
@@ -38,8 +38,8 @@ interface Reader {
 
 export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string, TensorBuffer>, memories: PhysicalMemory[], array?: ArraySpec): string {
   const L = new Lines();
-  const inT = q.input;
-  const outT = q.tensors.get(q.output)!;
+  const inT = q.inputs[0];
+  const outT = q.tensors.get(q.outputs[0])!;
   const OB = outT.format.bits;
   const NOUT = outT.size;
   const CB = classBits(NOUT);
@@ -165,7 +165,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
         push(readers, rb.mem, { en: `e${i}_rd${j}_en`, addr: `e${i}_rd${j}_addr`, addrBits: r.addrBits, mode: r.mode, q: `e${i}_rd${j}_q`, bits: r.bits, words: r.words, key: `e${i}_rd${j}` });
       });
     });
-    const outBuf = bufOf(q.output);
+    const outBuf = bufOf(q.outputs[0]);
     L.line("wire out_rd_en = (state == S_FETCH);");
     push(readers, outBuf.mem, { en: 'out_rd_en', addr: 'oidx', addrBits: ow, mode: 'broadcast', q: 'out_q', bits: OB, words: 1, key: 'out' });
     L.line(`wire [${OB - 1}:0] out_q;`);
@@ -213,7 +213,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
     }
 
     // ---- argmax over the writes of the output tensor (first index on ties)
-    const finals = engines.map((e, i) => ({ e, i })).filter(({ e }) => (q.alias.get(e.plan.op.output) ?? e.plan.op.output) === q.output);
+    const finals = engines.map((e, i) => ({ e, i })).filter(({ e }) => (q.alias.get(e.plan.op.output) ?? e.plan.op.output) === q.outputs[0]);
     const firstFinal = finals[0].i;
     L.line('// ---- argmax of the logits as they are written');
     L.line(`reg [${OB - 1}:0] best;`);

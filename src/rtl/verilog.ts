@@ -4,7 +4,7 @@
  */
 import type { FixedFormat } from '../numerics/fixed';
 import { maxInt, minInt } from '../numerics/fixed';
-import type { QAct } from './qmodel';
+import type { QAct } from '../qmodel/lower';
 
 /** Bits to count 0..n-1 (at least 1). */
 export function clog2(n: number): number {

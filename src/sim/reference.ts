@@ -1,10 +1,11 @@
 /**
- * A small fixed-point interpreter of the lowered model (src/rtl/qmodel.ts), written straight from
- * src/numerics/fixed.ts with plain loops in the reference (Keras) order. It is the oracle of the RTL
- * unit tests; the sim stage compares against the C fixed-point model (src/cgen) instead.
+ * A small fixed-point interpreter of the quantized model (src/qmodel/lower.ts) as the RTL computes it
+ * (src/rtl/lower.ts checks it first), written straight from src/numerics/fixed.ts with plain loops in
+ * the reference (Keras) order. It is the oracle of the RTL unit tests; the sim stage compares against
+ * the C fixed-point model (src/cgen) instead.
  */
 import { fracBits, requantize, requantizeDiv, wrap } from '../numerics/fixed';
-import type { QAct, QElementwise, QMac, QModel, QPool } from '../rtl/qmodel';
+import type { QAct, QElementwise, QMac, QModel, QPool } from '../qmodel/lower';
 
 export interface ReferenceResult {
   /** Integer logits of the output tensor. */
@@ -34,8 +35,8 @@ export function runReference(q: QModel, input: ArrayLike<number>): ReferenceResu
     if (op.kind === 'mac' && (op.accBits > 52 || op.weightFormat.bits + op.inFormat.bits > 52)) throw new Error(`reference: accumulator of ${op.accBits} bits at '${op.layer}' exceeds exact double arithmetic`);
   }
   const tensors = new Map<string, Int32Array>();
-  if (input.length !== q.input.size) throw new Error(`input has ${input.length} elements, the model takes ${q.input.size}`);
-  tensors.set(q.input.name, Int32Array.from(input));
+  if (input.length !== q.inputs[0].size) throw new Error(`input has ${input.length} elements, the model takes ${q.inputs[0].size}`);
+  tensors.set(q.inputs[0].name, Int32Array.from(input));
   const get = (n: string) => {
     const t = tensors.get(q.alias.get(n) ?? n);
     if (!t) throw new Error(`reference: tensor '${n}' not computed`);
@@ -49,7 +50,7 @@ export function runReference(q: QModel, input: ArrayLike<number>): ReferenceResu
     else y = runElementwise(op, x);
     tensors.set(op.output, y);
   }
-  const output = get(q.output);
+  const output = get(q.outputs[0]);
   return { output, cls: argmax(output), tensors };
 }
 

@@ -172,8 +172,8 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
     model: ir.name,
     partitions: space.partitions.map((p, i) => ({ partition: p, choice: p.choices[chosen.genome[i]] })),
     part: spec.hlsPart ?? 'xc7z020clg400-1',
-    inputSize: model.q.input.size,
-    outputSize: model.q.tensors.get(model.q.output)!.size,
+    inputSize: model.q.inputs[0].size,
+    outputSize: model.q.tensors.get(model.q.outputs[0])!.size,
     provenance: `DSE point #${chosen.id}, ${chosen.cost.cycles} cycles in the generated RTL`,
   });
   if (hls.tclOnly.length) ctx.log.warn(`${hls.tclOnly.length} directive(s) had no place in model.c and are in directives.tcl only`);

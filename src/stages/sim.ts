@@ -21,7 +21,7 @@ import { readModelIR } from '../ir/serialize';
 import { quantize } from '../numerics/fixed';
 import type { StageContext } from './context';
 import { encodeInputBytes, type StreamInterface } from '../rtl/interface';
-import { lowerModel } from '../rtl/qmodel';
+import { lowerModelForRtl } from '../rtl/lower';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import { buildCModel, runCModelRaw } from '../sim/c-model';
@@ -87,12 +87,12 @@ export async function runSimStage(ctx: StageContext<SimView>): Promise<void> {
   const mismatches: string[] = [];
   let bitExact = 0;
   let correct = 0;
-  let reference: ReturnType<typeof lowerModel> | undefined;
+  let reference: ReturnType<typeof lowerModelForRtl> | undefined;
   for (let s = 0; s < n; s++) {
     const same = sim.logits[s].length === expected[s].length && sim.logits[s].every((v, i) => v === expected[s][i]) && sim.classes[s] === argmax(expected[s]);
     if (same) bitExact++;
     else {
-      reference ??= lowerModel(readModelIR(convDir), knobs);
+      reference ??= lowerModelForRtl(readModelIR(convDir), knobs);
       const ref = runReference(reference, qInputs[s]);
       mismatches.push(
         JSON.stringify({

@@ -56,6 +56,28 @@ describe('import rules (.dependency-cruiser.cjs)', () => {
     assert.match(r.out, /no-module-cycle/);
   });
 
+  it('fail when an integer consumer resolves formats itself instead of reading the quantized-model view', () => {
+    const precision = "export interface NumberKnobs { bits: number }\nexport function resolveFormats(k: NumberKnobs) { return k.bits; }\n";
+    const lower = "import { resolveFormats, type NumberKnobs } from './precision';\nexport const lowerModel = (k: NumberKnobs) => resolveFormats(k);\n";
+    // src/quant/reference.ts as it was: its own resolution of the formats.
+    const own = cruise({
+      'src/qmodel/precision.ts': precision,
+      'src/qmodel/lower.ts': lower,
+      'src/quant/reference.ts': "import { resolveFormats, type NumberKnobs } from '../qmodel/precision';\nexport const run = (k: NumberKnobs) => resolveFormats(k);\n",
+    });
+    assert.notEqual(own.status, 0, own.out);
+    assert.match(own.out, /integer-consumers-read-the-quantized-model-view/);
+    assert.match(own.out, /src\/quant\/reference\.ts → src\/qmodel\/precision\.ts/);
+    // The knobs' type may still come from precision.ts; the integers and formats come from the view.
+    const view = cruise({
+      'src/qmodel/precision.ts': precision,
+      'src/qmodel/lower.ts': lower,
+      'src/quant/reference.ts': "import type { NumberKnobs } from '../qmodel/precision';\nimport { lowerModel } from '../qmodel/lower';\nexport const run = (k: NumberKnobs) => lowerModel(k);\n",
+      'src/rtl/lower.ts': "import type { NumberKnobs } from '../qmodel/precision';\nimport { lowerModel } from '../qmodel/lower';\nexport const lowerForRtl = (k: NumberKnobs) => lowerModel(k);\n",
+    });
+    assert.equal(view.status, 0, view.out);
+  });
+
   it('fail when a library imports the Nx layer', () => {
     const r = cruise({
       'src/plugin/context.ts': 'export interface Ctx { x: number }\n',

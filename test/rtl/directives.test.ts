@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultDirectives, resolveDirectives } from '../../src/rtl/directives';
 import { generateRtl } from '../../src/rtl/generate';
-import { lowerModel } from '../../src/rtl/qmodel';
+import { lowerModelForRtl } from '../../src/rtl/lower';
 import { predictCycles } from '../../src/rtl/cycles';
 import { knobs, ModelBuilder, UP5K } from './helpers';
 
@@ -58,18 +58,18 @@ test('two lane-parallel readers of one buffer must agree on its banking', () => 
 
 test('unsupported layers and activations are errors naming the layer', () => {
   const sig = new ModelBuilder('s', [4], 1).dense('fc', 2, { activation: { kind: 'sigmoid' } }).dense('out', 2).build();
-  assert.throws(() => lowerModel(sig, knobs(8, 3)), /layer 'fc' \(dense\): activation 'sigmoid' is not supported in RTL/);
+  assert.throws(() => lowerModelForRtl(sig, knobs(8, 3)), /layer 'fc' \(dense\): activation 'sigmoid' is not supported in RTL/);
   const soft = new ModelBuilder('s2', [4], 1).dense('fc', 2, { activation: { kind: 'softmax' } }).dense('out', 2).build();
-  assert.throws(() => lowerModel(soft, knobs(8, 3)), /layer 'fc'.*softmax inside the network/);
+  assert.throws(() => lowerModelForRtl(soft, knobs(8, 3)), /layer 'fc'.*softmax inside the network/);
   const b = new ModelBuilder('l', [4, 3], 1);
   b.add({ name: 'rnn', type: 'lstm' as never, outputShape: [4] });
-  assert.throws(() => lowerModel(b.build(), knobs(8, 3)), /layer 'rnn' \(lstm\): layer type 'lstm' is not supported by the RTL back end[\s\S]*supported: dense/);
-  assert.throws(() => lowerModel(small(), { ...knobs(8, 3), mode: 'float' }), /floating point[\s\S]*convert.format: fixed/);
+  assert.throws(() => lowerModelForRtl(b.build(), knobs(8, 3)), /layer 'rnn' \(lstm\): layer type 'lstm' is not supported by the RTL back end[\s\S]*supported: dense/);
+  assert.throws(() => lowerModelForRtl(small(), { ...knobs(8, 3), mode: 'float' }), /floating point[\s\S]*convert.format: fixed/);
 });
 
 test('cycle model: more lanes, fewer cycles; the floor counts MACs / lanes', () => {
   const ir = small();
-  const q = lowerModel(ir, knobs(8, 3));
+  const q = lowerModelForRtl(ir, knobs(8, 3));
   const one = predictCycles(q, resolveDirectives(ir, defaultDirectives(ir, 1)));
   const four = predictCycles(q, resolveDirectives(ir, defaultDirectives(ir, 4)));
   assert.ok(four.cycles < one.cycles);

@@ -1,41 +1,57 @@
 /**
- * Lowering: ModelIR (float weights + per-tensor fixed-point formats) -> QModel, the integer model the
- * hardware computes. It is a pass over the IR, shared by the RTL emitter, the cycle model and the
- * TypeScript reference interpreter (src/sim/reference.ts), so all three see the same integers.
+ * The quantized model: ModelIR (float weights + per-tensor fixed-point formats) lowered to the
+ * integers the fixed-point model computes with: integer weights, aligned biases, ternary scales and
+ * thresholds, pads, and every tensor's format with the knobs' one rounding and overflow rule. It is
+ * the one view of the quantized model; its consumers take their integers and formats from here:
+ *  - the TF.js integer reference (src/quant/reference.ts), bit-exact with the generated C;
+ *  - the RTL generator, its cycle model and the DSE cost model (src/rtl, src/dse), through
+ *    src/rtl/lower.ts, which first refuses what the hardware does not compute (activations other
+ *    than relu, dilation, concatenation off the channel axis, more than one input or output...);
+ *  - the TypeScript interpreter of the RTL's arithmetic (src/sim/reference.ts).
+ * The C writer (src/cgen) does not read integers from here, by design: model.h's formats are
+ * preprocessor macros that a user (and the verify stage's precision sweep) may override with -D, so
+ * dm_init quantizes the float weights at run time with whatever formats the C is compiled with. Its
+ * macro defaults come from the same resolution this view evaluates (src/qmodel/precision.ts:
+ * formatSource and accumulatorSource, evaluated by resolveFormats), and the arithmetic below is the
+ * C's, layer for layer (src/numerics/fixed.ts is the contract). The view describes what the C and the
+ * TF.js reference compute; a layer type outside that set is an error naming the layer.
  *
- * Formats come from src/qmodel/precision.ts `resolveFormats` (a layer's own precision, else the class
- * knobs; auto accumulator widths), with the knobs' one rounding and overflow rule, exactly as the
- * generated C model resolves its macros: the hardware widths are the C model's.
+ * Formats: resolveFormats (a layer's own precision, else the class knobs; auto accumulator widths),
+ * then the knobs' rounding and overflow everywhere, as model.h's DM_ROUNDING / DM_OVERFLOW.
  *
- * Arithmetic (src/numerics/fixed.ts is the contract, src/cgen the C that implements it):
+ * Arithmetic:
  *  - Tensors are 3-D [H, W, C], channels_last (1-D inputs are [1, 1, C], 2-D [1, W, C]).
+ *  - Inputs: quantize(x, input format), saturating (the C's dm_quantize).
  *  - Dense / Conv / DepthwiseConv: integer weights qw = quantize(w, weights), the input x in its
  *    producer's format; the product has frac fw + fx and is exact; the sum is wrapped modulo
  *    2^accBits (the C model's accumulator width: its own, the knob, or auto = never wraps);
  *    the bias qb = quantize(b, biases) is aligned to frac fw + fx with `alignFrac` (the knobs'
  *    rounding) and added modulo 2^accBits; then ONE `requantize` to the output format, then the
- *    activation on the output integer: relu = max(0, y); ReLU(max_value) also min(y, quantizeConstant(max_value)).
+ *    activation on the output integer (QAct).
  *  - Ternary layers (Layer.ternary; src/qmodel/apply.ts defines them, the C follows): kernel codes
  *    t ∈ {-1, 0, 1}, a per-output-channel scale α_q = quantize(α, precision.scale), saturating.
- *    acc = wrap(Σ t·x, accBits) (add/subtract lanes, frac fx); y = acc·α_q + align(b_q -> F), exact,
- *    F = fx + fs; then requantize(y, F, output) and the activation, or the ternary output activation:
- *    1 if y ≥ θ_c, -1 if y ≤ -θ_c, else 0, with θ_c = max(1, ceil(Δ_c·2^F)) (Δ_c as float32, as in C).
+ *    acc = wrap(Σ t·x, accBits) (add/subtract lanes); y = acc·α_q + align(b_q -> F), exact,
+ *    F = fw + fx + fs (fw = 0: codes are held as fixed<2,2>); then requantize(y, F, output) and the
+ *    activation, or the ternary output activation: 1 if y ≥ θ_c, -1 if y ≤ -θ_c, else 0, with
+ *    θ_c = max(1, ceil(Δ_c·2^F)) (Δ_c as float32, as in C).
  *  - Max pool: the maximum of the (valid) window integers, requantized from the input format.
  *  - Average pool: the exact quotient sum/n of the window's n valid elements (Keras excludes padding),
- *    rounded to the output frac with the output rounding, then the output overflow rule:
- *    y = overflow(roundDiv(sum · 2^max(0, fo−fx), n · 2^max(0, fx−fo))). For n a power of two this is
- *    requantize(sum, fx + log2 n, out).
- *  - Add: inputs aligned (exactly, left shifts) to the largest frac among them, summed, requantized.
- *  - Concatenate (last axis), ZeroPadding, standalone Activation, Flatten/Reshape with a format change:
- *    each element requantized from its input format to the output format (then the activation).
- *  - Flatten / Reshape without a format change are free: the flat data is already in that order.
- *  - A softmax on an output layer is dropped (it does not change the argmax); the core outputs the
+ *    rounded to the output frac with the output rounding, then the output overflow rule
+ *    (requantizeDiv). Global pools are pools whose window is the whole input.
+ *  - Add: inputs aligned (exactly, left shifts) to the largest frac among them, summed, requantized,
+ *    then the activation.
+ *  - Concatenate, ZeroPadding: each element requantized from its input format to the output format
+ *    (no activation: the C applies none there). A standalone Activation: requantized, then the
+ *    activation; without a format change and with an identity activation it is free (an alias).
+ *  - Flatten / Reshape are free: the flat data is already in that order (an alias of the input).
+ *  - A softmax on an output layer is dropped (it does not change the argmax): the outputs are the
  *    integer logits before it.
  */
-import { resolveFormats, type LayerFormats, type NumberKnobs } from '../qmodel/precision';
 import type { Activation, Layer, ModelIR } from '../ir/types';
-import { alignFrac, FixedFormat, fracBits, maxInt, quantize, quantizeConstant, wrap } from '../numerics/fixed';
+import { alignFrac, FixedFormat, fracBits, quantize, quantizeConstant, wrap } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
+import { ternaryThresholdInt } from './apply';
+import { resolveFormats, type LayerFormats, type NumberKnobs } from './precision';
 
 export type Dims3 = [number, number, number];
 
@@ -47,13 +63,22 @@ export interface QTensor {
   format: FixedFormat;
 }
 
-/** What the writer does after requantizing: relu and an optional clamp (ReLU max_value), as output integers. */
+/**
+ * What follows the requantization of an output integer z (the C's fixedActivation): relu and an
+ * optional clamp, a ternary output, or a function of the real value.
+ */
 export interface QAct {
   relu: boolean;
-  /** Upper clamp as an output-format integer (ReLU max_value), applied after relu. */
+  /** Upper clamp as an output-format integer (ReLU max_value), applied after relu (or `function`). */
   max?: number;
   /** Ternary output (ternary layers only): per-channel thresholds θ_c on y (frac F); replaces requantize. */
   ternary?: number[];
+  /**
+   * An activation the C computes from the real value z·2^-frac (leaky_relu, elu, thresholded_relu,
+   * sigmoid, tanh, hard_sigmoid), or a softmax inside the network. The RTL computes none of these
+   * (src/rtl/lower.ts refuses them); the TF.js reference follows the C.
+   */
+  function?: Activation;
 }
 
 interface QOpBase {
@@ -72,13 +97,15 @@ export interface QMac extends QOpBase {
   out: Dims3;
   kernel: [number, number];
   stride: [number, number];
+  /** Kernel dilation (1, 1 but for dilated convolutions). */
+  dilation: [number, number];
   /** Zero padding before the first row and column (the rest is implied by the output size). */
   pad: [number, number];
   /** Depthwise channel multiplier (1 for conv). */
   multiplier: number;
   /**
-   * Integer weights. conv: [kh][kw][cin][cout] flat (Keras order); depthwise: [kh][kw][c][m].
-   * Ternary layers: the codes t ∈ {-1,0,1} (the scale is separate).
+   * Integer weights. conv: [kh][kw][cin][cout] flat (Keras order; conv1d [kw][cin][cout], dense
+   * [cin][cout]); depthwise: [kh][kw][c][m]. Ternary layers: the codes t ∈ {-1,0,1} (the scale is separate).
    */
   weights: Int32Array;
   weightFormat: FixedFormat;
@@ -92,7 +119,9 @@ export interface QMac extends QOpBase {
   hasBias: boolean;
   inFormat: FixedFormat;
   accBits: number;
-  /** frac of the products and of the accumulator: fw + fx. */
+  /** Products summed per output (the reduction length). */
+  fanIn: number;
+  /** frac of the value requantized per output: fw + fx (the products and the accumulator); ternary fw + fx + fs. */
   prodFrac: number;
   outFormat: FixedFormat;
 }
@@ -119,32 +148,38 @@ export interface QElementwise extends QOpBase {
   outFormat: FixedFormat;
   /** pad: zeros before the first row / column. */
   pad?: [number, number];
+  /** concat: the axis of the 3-D shapes the inputs are joined on (2: channels). */
+  axis?: 0 | 1 | 2;
 }
 
 export type QOp = QMac | QPool | QElementwise;
 
 export interface QModel {
   name: string;
-  input: QTensor;
+  /** The input tensors, in layer order (the C harness reads them concatenated in this order). */
+  inputs: QTensor[];
   /** Every tensor by name (aliases included: a Flatten output names the same data as its input). */
   tensors: Map<string, QTensor>;
   /** Alias -> the tensor that holds the data. */
   alias: Map<string, string>;
   ops: QOp[];
-  /** The output tensor (the core's logits). */
-  output: string;
+  /** The output tensors (aliases resolved), in the model's output order: the logits. */
+  outputs: string[];
 }
 
-const SUPPORTED = 'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, concatenate, activation (relu/linear)';
+export const QUANTIZED_LAYER_TYPES =
+  'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, concatenate, activation';
+
+const IDENTITY: QAct = { relu: false };
 
 export function dims3(shape: number[], where: string): Dims3 {
   if (shape.length === 1) return [1, 1, shape[0]];
   if (shape.length === 2) return [1, shape[0], shape[1]];
   if (shape.length === 3) return [shape[0], shape[1], shape[2]];
-  throw new DeepMakerError(`tensor of rank ${shape.length} (${JSON.stringify(shape)}) is not supported by the RTL back end`, { where }, 'use tensors of rank 1 to 3 (channels_last)');
+  throw new DeepMakerError(`tensor of rank ${shape.length} (${JSON.stringify(shape)}) has no fixed-point integer model`, { where }, 'use tensors of rank 1 to 3 (channels_last)');
 }
 
-function layerWhere(l: Layer): string {
+export function layerWhere(l: Layer): string {
   return `layer '${l.name}' (${l.type})`;
 }
 
@@ -153,27 +188,43 @@ function needFormat(l: Layer, f: FixedFormat | undefined, what: string): FixedFo
   return f;
 }
 
+/** The C's fixedActivation as data: relu and max exactly; other functions of the real value as `function`. */
 function lowerActivation(l: Layer, out: FixedFormat, isOutput: boolean): QAct {
   const a: Activation = l.activation ?? { kind: 'linear' };
+  // The C clamps to max_value after relu, leaky_relu and elu (model.c's dm_c_<m>_max, quantized saturating).
+  const max = a.maxValue !== undefined ? { max: quantizeConstant(a.maxValue, out) } : {};
   switch (a.kind) {
     case 'linear':
-      return { relu: false };
+      return IDENTITY;
     case 'relu':
-      if (a.alpha) throw new DeepMakerError(`relu with negative slope ${a.alpha} is not supported in RTL`, { where: layerWhere(l) }, 'use relu or linear');
-      if (a.theta) throw new DeepMakerError(`relu with threshold ${a.theta} is not supported in RTL`, { where: layerWhere(l) }, 'use relu or linear');
-      return a.maxValue !== undefined ? { relu: true, max: quantizeConstant(a.maxValue, out) } : { relu: true };
+      return { relu: true, ...max };
     case 'softmax':
-      if (isOutput) return { relu: false };
-      throw new DeepMakerError('softmax inside the network is not supported in RTL', { where: layerWhere(l) }, 'softmax is only allowed on the output layer (the core outputs logits and their argmax)');
+      return isOutput ? IDENTITY : { relu: false, function: a };
+    case 'leaky_relu':
+    case 'elu':
+      return { relu: false, function: a, ...max };
+    case 'thresholded_relu':
+    case 'sigmoid':
+    case 'tanh':
+    case 'hard_sigmoid':
+      return { relu: false, function: a };
+    case 'ternary':
+      throw new DeepMakerError('a ternary output activation on a layer without ternary weights is not supported', { where: layerWhere(l) }, 'ternarize the weights of this layer too, or use relu');
     default:
-      throw new DeepMakerError(`activation '${a.kind}' is not supported in RTL`, { where: layerWhere(l) }, 'the RTL back end supports relu, relu with max_value (relu6), linear, and softmax on the output layer');
+      throw new DeepMakerError(`activation '${a.kind}' has no fixed-point integer model`, { where: layerWhere(l) }, 'use relu, relu6, leaky_relu, elu, thresholded_relu, sigmoid, tanh, hard_sigmoid or linear');
   }
 }
 
-/** Keras 'same' padding: the pad before (the odd extra one goes after). */
-function samePadBefore(inSize: number, outSize: number, k: number, s: number): number {
-  const total = Math.max((outSize - 1) * s + k - inSize, 0);
-  return Math.floor(total / 2);
+function isIdentity(act: QAct): boolean {
+  return !act.relu && act.max === undefined && !act.ternary && !act.function;
+}
+
+/** Zero padding before the first element of an axis: Keras 'same' (the odd extra one goes after) or 'causal'. */
+function padBefore(padding: Layer['padding'], inSize: number, outSize: number, k: number, s: number, d: number): number {
+  const span = (k - 1) * d + 1;
+  if (padding === 'causal') return span - 1;
+  if (padding !== 'same') return 0;
+  return Math.floor(Math.max((outSize - 1) * s + span - inSize, 0) / 2);
 }
 
 /** Bits of a two's-complement integer able to hold every value in [lo, hi]. */
@@ -183,26 +234,31 @@ export function signedBitsFor(lo: number, hi: number): number {
   return b;
 }
 
+export function sameFormat(a: FixedFormat, b: FixedFormat): boolean {
+  return a.bits === b.bits && a.integer === b.integer;
+}
+
 export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
   if (knobs.mode !== 'fixed') {
-    throw new DeepMakerError('the model is in floating point', { where: ir.name }, 'the RTL needs a fixed-point model: set convert.format: fixed');
+    throw new DeepMakerError('the model is in floating point', { where: ir.name }, 'the quantized model needs fixed-point knobs: set convert.format: fixed');
   }
   // One rounding and one overflow rule for every format, as model.h's DM_ROUNDING / DM_OVERFLOW.
   const withRules = (f: FixedFormat): FixedFormat => ({ bits: f.bits, integer: f.integer, rounding: knobs.rounding, overflow: knobs.overflow });
   const resolved = resolveFormats(ir, knobs);
-  const formatsOf = (l: Layer): LayerFormats => resolved.get(l.name)!;
-  if (ir.inputs.length !== 1) throw new DeepMakerError(`the RTL core takes one input tensor, the model has ${ir.inputs.length}`, { where: ir.name });
-  if (ir.outputs.length !== 1) throw new DeepMakerError(`the RTL core has one output tensor, the model has ${ir.outputs.length}`, { where: ir.name });
+  const byName = new Map(ir.layers.map((l) => [l.name, l]));
+  for (const n of ir.inputs) if (!byName.has(n)) throw new DeepMakerError(`input layer '${n}' is not in the layer list`, { where: ir.name });
+  for (const n of ir.outputs) if (!byName.has(n)) throw new DeepMakerError(`output layer '${n}' is not in the layer list`, { where: ir.name });
+  // A layer whose values are a model output, looking through Flatten/Reshape (they move no data), as the C decides it.
+  const source = (name: string): Layer => {
+    let l = byName.get(name)!;
+    while ((l.type === 'flatten' || l.type === 'reshape') && byName.has(l.inputs[0])) l = byName.get(l.inputs[0])!;
+    return l;
+  };
+  const outputLayers = new Set(ir.outputs.map(source));
   const tensors = new Map<string, QTensor>();
   const alias = new Map<string, string>();
+  const inputs: QTensor[] = [];
   const ops: QOp[] = [];
-  const byName = new Map(ir.layers.map((l) => [l.name, l]));
-  const inputLayer = byName.get(ir.inputs[0]);
-  if (!inputLayer) throw new DeepMakerError(`input layer '${ir.inputs[0]}' is not in the layer list`, { where: ir.name });
-  const inFmt = withRules(formatsOf(inputLayer).output);
-  const input: QTensor = { name: inputLayer.name, shape: dims3(inputLayer.outputShape, layerWhere(inputLayer)), size: 0, format: inFmt };
-  input.size = input.shape[0] * input.shape[1] * input.shape[2];
-  tensors.set(input.name, input);
   const resolve = (n: string) => alias.get(n) ?? n;
   const tensorOf = (n: string, l: Layer) => {
     const t = tensors.get(n);
@@ -211,19 +267,20 @@ export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
   };
 
   for (const l of ir.layers) {
-    if (l.type === 'input') {
-      if (l.name !== input.name) throw new DeepMakerError('a second input layer', { where: layerWhere(l) });
-      continue;
-    }
     const where = layerWhere(l);
-    const isOutput = ir.outputs.includes(l.name);
-    const ins = l.inputs.map((n) => tensorOf(n, l));
     const outShape = dims3(l.outputShape, where);
     const size = outShape[0] * outShape[1] * outShape[2];
-    const lf = formatsOf(l);
+    const lf = resolved.get(l.name)!;
     const outFmt = (): FixedFormat => withRules(lf.output);
     const addTensor = (format: FixedFormat) => tensors.set(l.name, { name: l.name, shape: outShape, size, format });
-    if ((l.dilation ?? []).some((d) => d !== 1)) throw new DeepMakerError(`dilation ${JSON.stringify(l.dilation)} is not supported in RTL`, { where }, 'use dilation 1');
+    if (l.type === 'input') {
+      const t: QTensor = { name: l.name, shape: outShape, size, format: outFmt() };
+      tensors.set(l.name, t);
+      inputs.push(t);
+      continue;
+    }
+    const isOutput = outputLayers.has(l);
+    const ins = l.inputs.map((n) => tensorOf(n, l));
 
     switch (l.type) {
       case 'dense':
@@ -257,37 +314,30 @@ export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
           const s = l.strides ?? p;
           window = oneD ? [1, p[0]] : [p[0], p[1] ?? p[0]];
           stride = oneD ? [1, s[0]] : [s[0], s[1] ?? s[0]];
-          if (l.padding === 'same') pad = [samePadBefore(x.shape[0], outShape[0], window[0], stride[0]), samePadBefore(x.shape[1], outShape[1], window[1], stride[1])];
+          pad = [padBefore(l.padding, x.shape[0], outShape[0], window[0], stride[0], 1), padBefore(l.padding, x.shape[1], outShape[1], window[1], stride[1], 1)];
         }
         const fmt = outFmt();
-        const act = lowerActivation(l, fmt, isOutput);
         addTensor(fmt);
         ops.push({
-          kind: 'pool', layer: l.name, irType: l.type, inputs: [resolve(x.name)], output: l.name, act,
+          kind: 'pool', layer: l.name, irType: l.type, inputs: [resolve(x.name)], output: l.name, act: IDENTITY,
           op: l.type.includes('max') ? 'max' : 'avg', in: x.shape, out: outShape, window, stride, pad, inFormat: x.format, outFormat: fmt,
         });
         break;
       }
       case 'flatten':
       case 'reshape': {
+        // The C moves no data here: same integers, same format.
         const x = ins[0];
-        const fmt = x.format; // the C model moves no data here: same integers, same format
-        const act = lowerActivation(l, fmt, isOutput);
         if (size !== x.size) throw new DeepMakerError(`reshapes ${x.size} elements into ${size}`, { where });
-        if (sameFormat(fmt, x.format) && !act.relu) {
-          alias.set(l.name, resolve(x.name));
-          tensors.set(l.name, { name: l.name, shape: outShape, size, format: fmt });
-        } else {
-          addTensor(fmt);
-          ops.push({ kind: 'elementwise', op: 'map', layer: l.name, irType: l.type, inputs: [resolve(x.name)], output: l.name, act, out: outShape, inShapes: [x.shape], inFormats: [x.format], outFormat: fmt });
-        }
+        alias.set(l.name, resolve(x.name));
+        tensors.set(l.name, { name: l.name, shape: outShape, size, format: x.format });
         break;
       }
       case 'activation': {
         const x = ins[0];
         const fmt = outFmt();
         const act = lowerActivation(l, fmt, isOutput);
-        if (!act.relu && sameFormat(fmt, x.format)) {
+        if (isIdentity(act) && sameFormat(fmt, x.format)) {
           alias.set(l.name, resolve(x.name));
           tensors.set(l.name, { name: l.name, shape: outShape, size, format: fmt });
           break;
@@ -303,12 +353,12 @@ export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
         const pads = l.pads ?? [];
         const pad: [number, number] = l.type === 'zeropad1d' ? [0, pads[0]?.[0] ?? 0] : [pads[0]?.[0] ?? 0, pads[1]?.[0] ?? 0];
         addTensor(fmt);
-        ops.push({ kind: 'elementwise', op: 'pad', layer: l.name, irType: l.type, inputs: [resolve(x.name)], output: l.name, act: lowerActivation(l, fmt, isOutput), out: outShape, inShapes: [x.shape], inFormats: [x.format], outFormat: fmt, pad });
+        ops.push({ kind: 'elementwise', op: 'pad', layer: l.name, irType: l.type, inputs: [resolve(x.name)], output: l.name, act: IDENTITY, out: outShape, inShapes: [x.shape], inFormats: [x.format], outFormat: fmt, pad });
         break;
       }
       case 'add': {
         if (ins.length < 2) throw new DeepMakerError('add with fewer than two inputs', { where });
-        for (const x of ins) if (x.size !== size) throw new DeepMakerError(`adds tensors of different sizes (${ins.map((t) => JSON.stringify(t.shape)).join(' + ')})`, { where }, 'broadcasting adds are not supported in RTL');
+        for (const x of ins) if (x.size !== size) throw new DeepMakerError(`adds tensors of different sizes (${ins.map((t) => JSON.stringify(t.shape)).join(' + ')})`, { where }, 'broadcasting adds are not supported in fixed point');
         const fmt = outFmt();
         addTensor(fmt);
         ops.push({ kind: 'elementwise', op: 'add', layer: l.name, irType: l.type, inputs: l.inputs.map(resolve), output: l.name, act: lowerActivation(l, fmt, isOutput), out: outShape, inShapes: ins.map((t) => t.shape), inFormats: ins.map((t) => t.format), outFormat: fmt });
@@ -316,25 +366,26 @@ export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
       }
       case 'concatenate': {
         const rank = l.outputShape.length;
-        const axis = l.axis === undefined ? -1 : l.axis < 0 ? rank + l.axis : l.axis;
-        if (axis !== rank - 1) throw new DeepMakerError(`concatenation on axis ${l.axis} is not supported in RTL`, { where }, 'concatenate on the channel (last) axis');
-        for (const x of ins) if (x.shape[0] !== outShape[0] || x.shape[1] !== outShape[1]) throw new DeepMakerError('concatenates tensors of different spatial sizes', { where });
+        const axisIr = l.axis === undefined ? rank - 1 : l.axis < 0 ? rank + l.axis : l.axis;
+        if (!(axisIr >= 0 && axisIr < rank)) throw new DeepMakerError(`concatenation axis ${l.axis} is outside a rank-${rank} tensor`, { where });
+        // The same axis of the 3-D shapes (dims3 prepends 1s).
+        const axis = (3 - rank + axisIr) as 0 | 1 | 2;
+        let total = 0;
+        for (const x of ins) {
+          if (x.shape.some((d, i) => i !== axis && d !== outShape[i])) throw new DeepMakerError(`concatenates tensors whose shapes differ off the concatenation axis (${ins.map((t) => JSON.stringify(t.shape)).join(', ')})`, { where });
+          total += x.shape[axis];
+        }
+        if (total !== outShape[axis]) throw new DeepMakerError(`concatenates ${total} elements on axis ${axisIr} into ${outShape[axis]}`, { where });
         const fmt = outFmt();
         addTensor(fmt);
-        ops.push({ kind: 'elementwise', op: 'concat', layer: l.name, irType: l.type, inputs: l.inputs.map(resolve), output: l.name, act: lowerActivation(l, fmt, isOutput), out: outShape, inShapes: ins.map((t) => t.shape), inFormats: ins.map((t) => t.format), outFormat: fmt });
+        ops.push({ kind: 'elementwise', op: 'concat', layer: l.name, irType: l.type, inputs: l.inputs.map(resolve), output: l.name, act: IDENTITY, out: outShape, inShapes: ins.map((t) => t.shape), inFormats: ins.map((t) => t.format), outFormat: fmt, axis });
         break;
       }
       default:
-        throw new DeepMakerError(`layer type '${l.type}' is not supported by the RTL back end`, { where }, `supported: ${SUPPORTED}`);
+        throw new DeepMakerError(`layer type '${l.type}' has no fixed-point integer model`, { where }, `supported: ${QUANTIZED_LAYER_TYPES}`);
     }
   }
-  const output = resolve(ir.outputs[0]);
-  if (output === input.name) throw new DeepMakerError('the model computes nothing (its output is its input)', { where: ir.name });
-  return { name: ir.name, input, tensors, alias, ops, output };
-}
-
-export function sameFormat(a: FixedFormat, b: FixedFormat): boolean {
-  return a.bits === b.bits && a.integer === b.integer;
+  return { name: ir.name, inputs, tensors, alias, ops, outputs: ir.outputs.map(resolve) };
 }
 
 function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: LayerFormats, withRules: (f: FixedFormat) => FixedFormat): Omit<QMac, 'inputs' | 'output'> {
@@ -349,6 +400,8 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   let kw = 1;
   let sh = 1;
   let sw = 1;
+  let dh = 1;
+  let dw = 1;
   let pad: [number, number] = [0, 0];
   let multiplier = 1;
   let conv: 'conv' | 'depthwise' = 'conv';
@@ -358,17 +411,20 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   } else {
     const k = l.kernel ?? [];
     const s = l.strides ?? [];
+    const d = l.dilation ?? [];
     if (l.type === 'conv1d') {
       kw = k[0];
       sw = s[0] ?? 1;
+      dw = d[0] ?? 1;
     } else {
       kh = k[0];
       kw = k[1] ?? k[0];
       sh = s[0] ?? 1;
       sw = s[1] ?? s[0] ?? 1;
+      dh = d[0] ?? 1;
+      dw = d[1] ?? d[0] ?? 1;
     }
-    if (l.padding === 'same') pad = [samePadBefore(x.shape[0], outShape[0], kh, sh), samePadBefore(x.shape[1], outShape[1], kw, sw)];
-    else if (l.padding === 'causal') pad = [0, kw - 1];
+    pad = [padBefore(l.padding, x.shape[0], outShape[0], kh, sh, dh), padBefore(l.padding, x.shape[1], outShape[1], kw, sw, dw)];
     if (l.type === 'depthwise_conv2d') {
       conv = 'depthwise';
       multiplier = l.depthMultiplier ?? cout / cin;
@@ -377,12 +433,11 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
     const expect = conv === 'depthwise' ? kh * kw * cin * multiplier : kh * kw * cin * cout;
     if (kernel.data.length !== expect) throw new DeepMakerError(`kernel has ${kernel.data.length} weights, expected ${expect} for its shape`, { where });
   }
-  const fx = fracBits(x.format);
-  const fw = fracBits(wf);
+  const fanIn = kh * kw * (conv === 'depthwise' ? 1 : cin);
+  if (lf.productFrac === undefined) throw new Error(`no product frac resolved for ${where}`);
   const weights = new Int32Array(kernel.data.length);
   let ternaryScale: Int32Array | undefined;
   let scaleFormat: FixedFormat | undefined;
-  let fs = fw;
   if (l.ternary) {
     for (let i = 0; i < weights.length; i++) {
       const t = kernel.data[i];
@@ -390,21 +445,19 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
       weights[i] = t;
     }
     if (l.ternary.scale.length !== cout) throw new DeepMakerError(`ternary scale has ${l.ternary.scale.length} entries for ${cout} output channels`, { where });
-    if (!l.precision?.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/qmodel/apply.ts) sets it: rerun the train and convert stages');
-    scaleFormat = withRules(l.precision.scale);
+    if (!lf.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/qmodel/apply.ts) sets it: rerun the train and convert stages');
+    scaleFormat = withRules(lf.scale);
     // α is quantized saturating, whatever the overflow knob (as dm_init does).
     const sat: FixedFormat = { ...scaleFormat, overflow: 'saturate' };
     ternaryScale = Int32Array.from(l.ternary.scale, (v) => quantize(v, sat));
-    fs = fracBits(scaleFormat);
   } else {
     for (let i = 0; i < weights.length; i++) weights[i] = quantize(kernel.data[i], wf);
   }
-  // The frac of the value requantized per output: products fw + fx; ternary: acc (fx) × α (fs).
-  const prodFrac = l.ternary ? fx + fs : fw + fx;
+  // The frac of the value requantized per output: products fw + fx (the C's P_FRAC); ternary: acc·α, P_FRAC + fs.
+  const prodFrac = lf.productFrac + (scaleFormat ? fracBits(scaleFormat) : 0);
   const bf = l.weights.bias && l.useBias !== false ? withRules(needFormat(l, lf.biases, 'bias')) : undefined;
   const qbias = bf ? Array.from(l.weights.bias!.data, (b) => quantize(b, bf)) : new Array<number>(cout).fill(0);
   if (qbias.length !== cout) throw new DeepMakerError(`bias has ${qbias.length} entries for ${cout} output channels`, { where });
-  if (!l.ternary && lf.productFrac !== undefined && lf.productFrac !== prodFrac) throw new Error(`product frac ${prodFrac} != C model's ${lf.productFrac} at ${where}`);
   // The accumulator width is the C model's (its own, the knob, or auto = exact).
   if (lf.accumulatorBits === undefined) throw new Error(`no accumulator width resolved for ${where}`);
   const accBits = lf.accumulatorBits;
@@ -425,15 +478,14 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
     if (!ternaryScale) throw new DeepMakerError('a ternary output activation on a layer without ternary weights is not supported', { where }, 'ternarize the weights of this layer too, or use relu');
     const th = l.activation.thresholds;
     if (!th || th.length !== cout) throw new DeepMakerError(`ternary activation needs ${cout} thresholds`, { where });
-    act = { relu: false, ternary: th.map((d) => Math.max(1, Math.ceil(Math.fround(d) * 2 ** prodFrac))) };
-    if (of.bits !== 2 || of.integer !== 2) throw new DeepMakerError(`a ternary output must be in fixed<2,2>, not fixed<${of.bits},${of.integer}>`, { where });
+    act = { relu: false, ternary: th.map((d) => ternaryThresholdInt(d, prodFrac)) };
   } else {
     act = lowerActivation(l, of, isOutput);
   }
   return {
     kind: 'mac', layer: l.name, irType: l.type, act, conv,
-    in: x.shape, out: outShape, kernel: [kh, kw], stride: [sh, sw], pad, multiplier,
-    weights, weightFormat: wf, ternaryScale, scaleFormat, bias, yBits, hasBias: !!bf, inFormat: x.format, accBits, prodFrac, outFormat: of,
+    in: x.shape, out: outShape, kernel: [kh, kw], stride: [sh, sw], dilation: [dh, dw], pad, multiplier,
+    weights, weightFormat: wf, ternaryScale, scaleFormat, bias, yBits, hasBias: !!bf, inFormat: x.format, accBits, fanIn, prodFrac, outFormat: of,
   };
 }
 
@@ -441,15 +493,9 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
 export function opMacs(op: QOp): number {
   if (op.kind !== 'mac') return 0;
   const [oh, ow, co] = op.out;
-  const k = op.kernel[0] * op.kernel[1] * (op.conv === 'depthwise' ? 1 : op.in[2]);
-  return oh * ow * co * k;
+  return oh * ow * co * op.fanIn;
 }
 
 export function modelMacs(q: QModel): number {
   return q.ops.reduce((s, op) => s + opMacs(op), 0);
-}
-
-/** Largest magnitude a format can hold, for width checks. */
-export function formatMax(f: FixedFormat): number {
-  return maxInt(f.bits);
 }
