@@ -220,18 +220,22 @@ export function spanReport(
 }
 
 /**
- * `count` genomes stratified over log-params: `draws` genomes from the space's sampler; of those
- * that meet the cheap constraints (distinct networks), for each of `count` targets evenly spaced in
- * log-params from the smallest to the largest, the nearest not yet taken that meets every
- * constraint (up to TARGET_TRIES nearest tried; ties: the earlier draw). So the population holds
- * both ends of the range the draws found and even steps between, and the other genes are as random
- * as the draws. A target with no such member contributes none; the optimiser fills the gap with its
- * own random draws. Deterministic for the generator's state.
+ * `count` genomes stratified over log-params: `draws` genomes from the space's sampler, of which
+ * those that meet the cheap constraints (distinct networks) form the pool. The ends first: the
+ * smallest member that meets every constraint, and the largest (found by bisection when the
+ * largest fails: a hardware constraint such as maxLuts cuts the top of the range that the counts
+ * allow, and each of its checks costs ~0.2 s). Then, for each of the count − 2 targets evenly spaced in
+ * log-params between those two, the nearest member not yet tried that meets every constraint (up
+ * to TARGET_TRIES nearest; ties: the earlier draw). So the population holds both ends of the
+ * feasible range the draws found and even steps between, and the other genes are as random as the
+ * draws. A target with no such member contributes none; the optimiser fills the gap with its own
+ * random draws. Deterministic for the generator's state.
  */
 const TARGET_TRIES = 8;
+const END_TRIES = 48;
 export function stratifiedInitial<G>(space: SearchSpace<G>, feas: Feasibility<G>, count: number, rng: Rng, draws = Math.max(2000, 200 * count)): G[] {
   if (count < 1) return [];
-  const pool: { g: G; logParams: number; taken: boolean }[] = [];
+  const pool: { g: G; logParams: number }[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < draws; i++) {
     const g = space.random(rng);
@@ -240,27 +244,53 @@ export function stratifiedInitial<G>(space: SearchSpace<G>, feas: Feasibility<G>
     const key = space.key(g);
     if (seen.has(key)) continue;
     seen.add(key);
-    pool.push({ g, logParams: Math.log(c.params), taken: false });
+    pool.push({ g, logParams: Math.log(c.params) });
   }
   if (pool.length === 0) return [];
-  const lo = Math.min(...pool.map((p) => p.logParams)), hi = Math.max(...pool.map((p) => p.logParams));
-  const out: G[] = [];
-  // The ends first (they are the point), then the interior targets.
-  const targets = Array.from({ length: count }, (_, k) => (count === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * k) / (count - 1)));
-  const order = count > 1 ? [count - 1, 0, ...targets.keys()].filter((k, i, a) => a.indexOf(k) === i) : [0];
-  for (const k of order) {
-    const near = pool
-      .map((p, i) => ({ p, i, d: Math.abs(p.logParams - targets[k]) }))
-      .filter((x) => !x.p.taken)
-      .sort((a, b) => a.d - b.d || a.i - b.i)
-      .slice(0, TARGET_TRIES);
+  // Ascending in params (ties: draw order); every feasibility verdict is kept, so no member is checked twice.
+  const asc = pool.map((p, i) => ({ ...p, i })).sort((a, b) => a.logParams - b.logParams || a.i - b.i);
+  const verdict = new Map<number, boolean>();
+  const ok = (j: number) => {
+    let v = verdict.get(j);
+    if (v === undefined) verdict.set(j, (v = feas.feasible(asc[j].g)));
+    return v;
+  };
+  const taken = new Set<number>();
+  // The bottom: the smallest member that meets every constraint.
+  let bottom = -1;
+  for (let j = 0; j < Math.min(asc.length, END_TRIES) && bottom < 0; j++) if (ok(j)) bottom = j;
+  if (bottom < 0) return [];
+  // The top: the largest such member. A hardware limit cuts the top of the pool, usually at one
+  // size: bisect for the boundary between `bottom` (feasible) and the largest (if infeasible), then
+  // look a few members above it (feasibility need not be monotone in params).
+  let top = asc.length - 1;
+  if (!ok(top)) {
+    let l = bottom, h = top;
+    while (h - l > 1) {
+      const m = (l + h) >> 1;
+      if (ok(m)) l = m;
+      else h = m;
+    }
+    top = l;
+    for (let j = h + 1, n = 0; j < asc.length && n < TARGET_TRIES; j++, n++) if (ok(j)) top = j;
+  }
+  taken.add(top).add(bottom);
+  const out = [asc[top].g, ...(bottom !== top ? [asc[bottom].g] : [])];
+  const lo = asc[bottom].logParams, hi = asc[top].logParams;
+  for (let k = 1; k <= count - 2; k++) {
+    const target = lo + ((hi - lo) * k) / (count - 1);
+    const near = asc.map((p, j) => ({ j, d: Math.abs(p.logParams - target) })).filter((x) => !taken.has(x.j)).sort((a, b) => a.d - b.d || asc[a.j].i - asc[b.j].i);
+    let tries = 0;
     for (const x of near) {
-      x.p.taken = true; // tried: a member that fails a constraint is not tried again either
-      if (feas.feasible(x.p.g)) {
-        out.push(x.p.g);
+      if (tries >= TARGET_TRIES) break;
+      if (verdict.get(x.j) === false) continue;
+      tries++;
+      if (ok(x.j)) {
+        taken.add(x.j);
+        out.push(asc[x.j].g);
         break;
       }
     }
   }
-  return out;
+  return out.slice(0, count);
 }

@@ -11,7 +11,7 @@ import '../../src/dse/nas-objectives';
 import { Rng } from '../../src/moo/rng';
 import { makeOptimizer } from '../../src/moo/run';
 import { architectureCost } from '../../src/nn/cost';
-import { measureCandidate, quantizationForCounting, resolveConstraints } from '../../src/nas/objectives';
+import { measureCandidate, quantizationForCounting, registerObjectiveProvider, resolveConstraints } from '../../src/nas/objectives';
 import { searchOperators } from '../../src/nas/search';
 import type { SearchSpace } from '../../src/nas/space';
 import { estimateFeasibleSpan, feasibility, logCoverage, spanReport, type FeasibleSpan } from '../../src/nas/span';
@@ -125,6 +125,23 @@ describe('the initial population', () => {
       }
     });
   }
+
+  it('reaches the top of the range a constraint known only to an expensive (hardware) provider leaves, scanning in from the end', () => {
+    // A stand-in for maxLuts: not one of the cheap counts, so checked only where the cheap ones are met; it cuts params at 5,000.
+    registerObjectiveProvider({ name: 'fakeHardware', description: 'test: params, as if it were a hardware measure', measure: (c) => c.cost.params });
+    const hw = resolveConstraints({ maxWeightBits: 'device', maxMacs: 600000, maxFakeHardware: 5000 }, device);
+    for (const [name, space] of spaces) {
+      const span = estimateFeasibleSpan(space, feasibility(space, { quantization, device, constraints: hw }), { draws: 2000, rng: new Rng('span:hw'), seed: 'span:hw' });
+      assert.ok(span.params!.max <= 5000 && span.params!.max > 4000, JSON.stringify(span.params));
+      for (let seed = 1; seed <= 3; seed++) {
+        const first = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints: hw })), { populationSize: 8, seed }).ask();
+        const params = first.map((g) => paramsOf(space, g));
+        assert.ok(params.every((p) => p <= 5000));
+        // The range is only ~16x here, so the pool's rarest small networks weigh more at the bottom.
+        assert.ok(frac(Math.max(...params), span) >= 0.9 && frac(Math.min(...params), span) <= 0.2, `${name} seed ${seed}: ${Math.min(...params)}-${Math.max(...params)} of ${span.params!.min}-${span.params!.max}`);
+      }
+    }
+  });
 
   it('aging evolution starts from the stratified population too; random search stays uniform', () => {
     const [, space] = spaces[0];
