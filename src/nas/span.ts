@@ -10,7 +10,8 @@
  *    constraints. The cheap constraints are checked on every draw; an expensive one only where it
  *    decides an extreme: the draws meeting the cheap constraints are scanned from the largest (and
  *    from the smallest) until one meets all of them, so the extremes are exactly those of the fully
- *    feasible draws, at a few expensive checks each.
+ *    feasible draws, at a few expensive checks each (after SCAN_LIMIT failures, a bisection finds the
+ *    boundary, which is exact when feasibility is monotone in the size there).
  *  - spanReport(): the candidates' span against that estimate, as the share of the feasible space's
  *    log range they cover, with a warning when it is less than half.
  *  - stratifiedInitial(): an initial population spread evenly over log-params, so that it reaches
@@ -107,8 +108,8 @@ export interface FeasibleSpan {
   macs: SizeRange | null;
 }
 
-/** Expensive checks per scanned extreme before giving up on it (then the extreme is null). */
-const SCAN_LIMIT = 200;
+/** Expensive checks from an end before the scan turns to bisection. */
+const SCAN_LIMIT = 32;
 
 export function estimateFeasibleSpan<G>(space: SearchSpace<G>, feas: Feasibility<G>, o: { draws: number; rng: Rng; seed: string }): FeasibleSpan {
   const kept: { g: G; key: string; params: number; macs: number }[] = [];
@@ -131,12 +132,20 @@ export function estimateFeasibleSpan<G>(space: SearchSpace<G>, feas: Feasibility
   };
   const extreme = (by: 'params' | 'macs', dir: 1 | -1): number | null => {
     const order = [...kept].sort((a, b) => dir * (a[by] - b[by]));
-    let checks = 0;
-    for (const k of order) {
-      if (checks++ >= SCAN_LIMIT) return null;
-      if (ok(k)) return k[by];
+    for (let j = 0; j < Math.min(order.length, SCAN_LIMIT); j++) if (ok(order[j])) return order[j][by];
+    if (order.length <= SCAN_LIMIT) return null;
+    // More than SCAN_LIMIT from this end fail (a hardware limit far inside the range the counts
+    // allow): bisect for the boundary between them and the first member of the far end that passes.
+    let far = -1;
+    for (let j = order.length - 1; j >= Math.max(SCAN_LIMIT, order.length - SCAN_LIMIT) && far < 0; j--) if (ok(order[j])) far = j;
+    if (far < 0) return null;
+    let l = SCAN_LIMIT - 1, h = far; // order[l] fails, order[h] passes
+    while (h - l > 1) {
+      const m = (l + h) >> 1;
+      if (ok(order[m])) h = m;
+      else l = m;
     }
-    return null;
+    return order[h][by];
   };
   const range = (by: 'params' | 'macs'): SizeRange | null => {
     const min = extreme(by, 1), max = extreme(by, -1);
@@ -148,7 +157,7 @@ export function estimateFeasibleSpan<G>(space: SearchSpace<G>, feas: Feasibility
     method:
       `${o.draws} genomes drawn from the space's random sampler (seed ${o.seed}); kept those that can be built and meet the constraints known before training` +
       (expensive.length
-        ? ` (${feas.cheapConstraints.join(', ') || 'none'} checked on every draw; ${expensive.join(', ')}, from the DSE cost model, checked from each end of the range inward until a draw meets it)`
+        ? ` (${feas.cheapConstraints.join(', ') || 'none'} checked on every draw; ${expensive.join(', ')}, from the DSE cost model, checked from each end of the range inward until a draw meets it, by bisection after ${SCAN_LIMIT} that do not)`
         : ''),
     draws: o.draws,
     seed: o.seed,
