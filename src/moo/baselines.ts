@@ -98,6 +98,9 @@ export class AgingEvolution<G> implements Optimizer<G> {
     };
     // Until the queue is full, the population is seeded with random genomes.
     const wantRandom = Math.max(0, Math.min(n, this.size - this.queue.length));
+    if (this.gen === 0 && this.queue.length === 0 && this.ops.initial) {
+      for (const g of this.ops.initial(wantRandom, this.rng)) if (out.length < wantRandom) offer(g);
+    }
     for (let t = 0; out.length < wantRandom && t < limit; t++) offer(this.ops.random(this.rng));
     if (this.queue.length > 0) {
       for (let t = 0; out.length < n && t < limit; t++) offer(this.ops.mutate(this.tournament().genome, this.rng));

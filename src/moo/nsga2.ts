@@ -1,7 +1,8 @@
 /**
  * NSGA-II (Deb et al., IEEE TEC 2002) in ask/tell form, generic over the genome.
  *
- *  - ask() at generation 0 returns `populationSize` random genomes; afterwards it breeds offspring:
+ *  - ask() at generation 0 returns `populationSize` random genomes (the problem's initial() first,
+ *    when it has one); afterwards it breeds offspring:
  *    binary tournaments with the crowded-comparison operator (lower constrained rank wins, then the
  *    larger crowding distance, then a coin), crossover with probability `crossoverProbability`,
  *    mutation of every child.
@@ -65,6 +66,9 @@ export class Nsga2<G> implements Optimizer<G> {
       batch.push(g);
       return true;
     };
+    if (this.gen === 0 && this.pop.length === 0 && this.ops.initial) {
+      for (const g of this.ops.initial(n, this.rng)) if (batch.length < n) offer(g);
+    }
     if (this.pop.length >= 2) {
       for (let tries = 0; batch.length < n && tries < this.attempts * n; tries++) {
         const a = this.tournament(), b = this.tournament();

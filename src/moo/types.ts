@@ -9,6 +9,12 @@ import type { Rng } from './rng';
 export interface GenomeOps<G> {
   /** A random genome (the initial population, and refills when variation only finds duplicates). */
   random(rng: Rng): G;
+  /**
+   * Optional: the genomes of the initial population (the first batch NSGA-II and aging evolution
+   * ask for), e.g. stratified over a size measure; may return fewer than `count` (random genomes
+   * fill the rest). Without it the initial population is `count` random genomes.
+   */
+  initial?(count: number, rng: Rng): G[];
   /** Two children from two parents (applied with the optimiser's crossover probability). */
   crossover(a: G, b: G, rng: Rng): [G, G];
   /** A varied copy of `g` (never modifies `g`). */

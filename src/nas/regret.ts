@@ -102,3 +102,43 @@ export function regretReport(
     sampleEpochs: o.sampleEpochs,
   };
 }
+
+export interface FullFidelityMember {
+  id: string;
+  /** The search's error for it (the highest rung it reached). */
+  lowFidelityError: number;
+  /** Test accuracy after a full training (the train stage's schedule). */
+  fullAccuracy: number;
+}
+
+export interface SelectionRegret {
+  /** The most accurate after full training, and its accuracy. */
+  best: { id: string; fullAccuracy: number };
+  /** best − the low-fidelity pick's full accuracy: what selecting without the confirmation rung gives away. */
+  withoutConfirmation: number;
+  /** best − the confirmation rung's pick's full accuracy (null without one). */
+  withConfirmation: number | null;
+  /** Kendall's tau-b between the low-fidelity errors and the full-fidelity test errors of the members. */
+  kendallTau: number | null;
+}
+
+/**
+ * The selection regret among fully trained front members (the nas-regret bench): the best full
+ * accuracy among them minus that of the network a rule picked. Both picks must be members.
+ */
+export function selectionRegret(members: FullFidelityMember[], picks: { lowFidelity: string; confirmation?: string }): SelectionRegret {
+  if (members.length === 0) throw new Error('selectionRegret: no members');
+  const byId = new Map(members.map((m) => [m.id, m]));
+  const of = (id: string) => {
+    const m = byId.get(id);
+    if (!m) throw new Error(`selectionRegret: the pick ${id} is not among the fully trained members (${members.map((x) => x.id).join(', ')})`);
+    return m;
+  };
+  const best = members.reduce((a, b) => (b.fullAccuracy > a.fullAccuracy ? b : a));
+  return {
+    best: { id: best.id, fullAccuracy: best.fullAccuracy },
+    withoutConfirmation: best.fullAccuracy - of(picks.lowFidelity).fullAccuracy,
+    withConfirmation: picks.confirmation === undefined ? null : best.fullAccuracy - of(picks.confirmation).fullAccuracy,
+    kendallTau: kendallTauB(members.map((m) => m.lowFidelityError), members.map((m) => 1 - m.fullAccuracy)),
+  };
+}

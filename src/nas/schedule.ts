@@ -165,7 +165,9 @@ async function asha<G, C>(optimizer: Optimizer<G>, o: ScheduleOptions, hooks: Sc
         return { c: fresh.shift()!, rung: 0 };
       }
       if (batch) {
-        if (pendingFirst > 0) return 'wait';
+        // Told only once every training of its candidates started so far has been taken in order: a
+        // promoted candidate's rung-1 result, finishing early or late, must not change what it is told.
+        if (pendingFirst > 0 || inflight.some((j) => batch!.includes(j.c))) return 'wait';
         optimizer.tell(hooks.settle(batch, gen));
         await hooks.told?.(gen, batch);
         batch = undefined;

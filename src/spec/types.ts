@@ -100,6 +100,7 @@ export interface SearchSpec {
   enabled: boolean;
   space: 'densenet' | 'chain';
   algorithm: 'nsga2' | 'random' | 'aging';
+  initialPopulation: 'stratified' | 'random';
   population: number;
   generations: number;
   objectives: ('error' | 'macs' | 'params' | 'weightBits')[];

@@ -34,6 +34,8 @@ import '../dse/nas-objectives';
 import { runSearch, type Candidate, type SearchResult } from '../nas/search';
 import { describeSelect, rankCandidates, selectCandidate } from '../nas/select';
 import { regretReport, type RegretReport } from '../nas/regret';
+import { Rng } from '../moo/rng';
+import { estimateFeasibleSpan, feasibility, spanReport, type SpanReport } from '../nas/span';
 import type { SearchSpace, SpaceContext } from '../nas/space';
 import { chainSpace } from '../nas/spaces/chain';
 import { denseNetSpace } from '../nas/spaces/densenet';
@@ -108,6 +110,8 @@ export type NasReport =
       select: string;
       /** The confirmation rung and the selection regret, with search.fidelity.final. */
       confirmation?: RegretReport;
+      /** The size range: the candidates' and the front's params and MACs against the feasible space's, and how that was estimated. */
+      span: SpanReport;
       workers: number;
       /** search.queue, when the trainings went through the job queue. */
       queue?: string;
@@ -238,6 +242,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const result: SearchResult = await runSearch({
     space,
     algorithm: s.algorithm,
+    initialPopulation: s.initialPopulation,
     population: s.population,
     generations: s.generations,
     objectives: s.objectives,
@@ -279,6 +284,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     selected = selectCandidate(result.pareto, s.select, result.reference);
   }
   const front = result.pareto.filter((c) => c.feasible);
+  const span = sizeSpan(space, { quantization, device: ctx.spec.target.device, constraints, maxLanes: ctx.spec.dse?.maxLanes }, s.seed, result.candidates, front);
 
   writeFileSync(
     join(ctx.outDir, 'candidates.jsonl'),
@@ -322,6 +328,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     selected: selectedEntry(selected),
     select: selectText,
     ...(confirmation ? { confirmation } : {}),
+    span,
     workers: s.workers,
     ...(s.queue ? { queue: s.queue } : {}),
     trainedBy: trainedBy(result.candidates),
@@ -329,6 +336,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     files: ['candidates.jsonl', 'pareto.json', 'pareto.svg', 'hypervolume.svg', 'selected.json', 'report.json'],
   });
   if (confirmation) logConfirmation(ctx.log, confirmation);
+  logSpan(ctx.log, span);
   const selectedError = selected.final?.error ?? selected.error;
   ctx.log.info(
     `selected ${selected.id} (${selectText}${confirmation ? ', at the final fidelity' : ''}): validation error ${((selectedError ?? 1) * 100).toFixed(2)}%, ${selected.values.params} params, ${selected.values.macs} MACs, ` +
@@ -337,6 +345,28 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
 }
 
 const pct = (e: number) => `${(e * 100).toFixed(2)}%`;
+
+/** Genomes drawn to estimate the feasible space's span. */
+export const SPAN_DRAWS = 2000;
+
+/** report.span: the feasible candidates and front against the feasible space, estimated from SPAN_DRAWS genomes seeded by search.seed. */
+function sizeSpan(space: SearchSpace<unknown>, o: Parameters<typeof feasibility>[1], seed: number, candidates: Candidate[], front: Candidate[]): SpanReport {
+  const label = `span:${seed}`;
+  const feasible = estimateFeasibleSpan(space, feasibility(space, o), { draws: SPAN_DRAWS, rng: new Rng(label), seed: label });
+  const sizes = (cs: Candidate[]) => cs.filter((c) => c.feasible && c.error !== null).map((c) => ({ params: c.values.params, macs: c.values.macs }));
+  return spanReport(sizes(candidates), sizes(front), feasible);
+}
+
+function logSpan(log: Logger, r: SpanReport): void {
+  const f = r.feasibleSpace;
+  const range = (x: { min: number; max: number } | null) => (x ? `${compact(x.min)}–${compact(x.max)}` : 'none');
+  const share = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x * 100)}%`);
+  log.info(
+    `size range: candidates ${range(r.candidates.params)} params (${share(r.coverage.params)} of the feasible log range), ${range(r.candidates.macs)} MACs (${share(r.coverage.macs)}); ` +
+      `front ${range(r.front.params)} params; feasible space ${range(f.params)} params, ${range(f.macs)} MACs (estimated from ${f.draws} random genomes, ${f.meetingCheckedConstraints} meeting the constraints)`,
+  );
+  if (r.warning) log.warn(r.warning);
+}
 
 /** The confirmation's console lines: the rank correlation always, a warning when the pick changed. */
 function logConfirmation(log: Logger, r: RegretReport): void {

@@ -90,15 +90,37 @@ describe('nas: schedules, the confirmation rung, stratified subsets', () => {
     // Computed with the code before schedules, confirmation and stratify existed (commit edc002c): 33
     // trainings of 17 candidates, this digest, this selection.
     const GOLDEN = { trainings: 33, digest: '7b4f2968c47de4539ed23f27cb895a3cedde6074cd0002d1e7ea9968e25bffe2', selected: 'dd768c1a41' };
-    const old = run(project('keys-old', spec({})), 'out');
+    // initialPopulation random (the default): the first generation as it was drawn when the digest was taken.
+    const old = run(project('keys-old', spec({}, { initialPopulation: 'random' })), 'out');
     assert.equal(keyLines(old).length, GOLDEN.trainings);
     assert.equal(digest(keyLines(old)), GOLDEN.digest);
     assert.equal(old.report.selected.id, GOLDEN.selected);
     // The same spec as the schema now fills it in.
-    const filled = run(project('keys-filled', spec({ schedule: 'rungs', stratify: false })), 'out');
+    const filled = run(project('keys-filled', spec({ schedule: 'rungs', stratify: false }, { initialPopulation: 'random' })), 'out');
     assert.equal(digest(keyLines(filled)), GOLDEN.digest);
     assert.equal(filled.report.confirmation, undefined);
     assert.ok(filled.tasks.every((t) => t.subsetSeed === undefined && t.fidelity.stratified === undefined && t.training.schedule === undefined));
+  });
+
+  it('report.span: the candidates\' and the front\'s size range against the feasible space, estimated from 2,000 seeded draws; the first generation spans it', () => {
+    const r = run(project('span', spec({})), 'out');
+    const span = r.report.span;
+    assert.ok(span, 'no span in the report');
+    assert.equal(span.feasibleSpace.draws, 2000);
+    assert.equal(span.feasibleSpace.seed, 'span:5');
+    assert.deepEqual(span.feasibleSpace.checkedOnEveryDraw, ['weightBits']);
+    assert.match(span.feasibleSpace.method, /^2000 genomes drawn from the space's random sampler \(seed span:5\); kept those that can be built and meet the constraints known before training$/);
+    const trained = r.candidates.filter((c) => c.feasible && c.error !== null);
+    assert.equal(span.candidates.count, trained.length);
+    assert.deepEqual(span.candidates.params, { min: Math.min(...trained.map((c) => c.values.params)), max: Math.max(...trained.map((c) => c.values.params)) });
+    assert.equal(span.front.count, r.report.pareto.length);
+    const f = span.feasibleSpace.params;
+    const cov = (Math.log(Math.min(span.candidates.params.max, f.max)) - Math.log(Math.max(span.candidates.params.min, f.min))) / Math.log(f.max / f.min);
+    assert.ok(Math.abs(span.coverage.params - Math.min(1, cov)) < 1e-12);
+    // The first generation alone (stratified over log-params) reaches most of the range.
+    const first = r.candidates.filter((c) => c.generation === 0 && c.feasible).map((c) => c.values.params);
+    assert.ok(Math.log(Math.max(...first) / Math.min(...first)) / Math.log(f.max / f.min) > 0.8, `first generation ${Math.min(...first)}-${Math.max(...first)} of ${f.min}-${f.max}`);
+    assert.match(r.output, /size range: candidates \S+ params \(\d+% of the feasible log range\)/);
   });
 
   it('the confirmation rung trains the front leaders on all the data, the selection uses their final errors, and a rerun takes them from the store', () => {

@@ -1,7 +1,7 @@
 /** Kendall's tau-b against values computed by hand, and the confirmation's regret report. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kendallTauB, regretReport } from '../../src/nas/regret';
+import { kendallTauB, regretReport, selectionRegret } from '../../src/nas/regret';
 import type { Candidate, RungRecord } from '../../src/nas/search';
 
 const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
@@ -67,5 +67,29 @@ describe('the regret report', () => {
     const same = regretReport([b, a], b, { top: 2, learningRateSchedule: 'constant', evaluations: 2, cacheHits: 0, sampleEpochs: 0 });
     assert.equal(same.flipped, false);
     assert.equal(same.regret, 0);
+  });
+});
+
+describe('selection regret among fully trained front members (the nas-regret bench)', () => {
+  const members = [
+    { id: 'a', lowFidelityError: 0.10, fullAccuracy: 0.9800 },
+    { id: 'b', lowFidelityError: 0.12, fullAccuracy: 0.9870 },
+    { id: 'c', lowFidelityError: 0.15, fullAccuracy: 0.9910 },
+    { id: 'd', lowFidelityError: 0.20, fullAccuracy: 0.9850 },
+  ];
+
+  it('is the best full accuracy minus each pick\'s', () => {
+    const r = selectionRegret(members, { lowFidelity: 'a', confirmation: 'b' });
+    assert.deepEqual(r.best, { id: 'c', fullAccuracy: 0.991 });
+    close(r.withoutConfirmation, 0.991 - 0.98);
+    close(r.withConfirmation, 0.991 - 0.987);
+    // Low-fidelity errors .10 .12 .15 .20 vs full errors .020 .013 .009 .015: pairs (a,b) D, (a,c) D, (a,d) D, (b,c) D, (b,d) C, (c,d) C: (2 - 4) / 6.
+    close(r.kendallTau, -2 / 6);
+    assert.equal(selectionRegret(members, { lowFidelity: 'c' }).withoutConfirmation, 0);
+    assert.equal(selectionRegret(members, { lowFidelity: 'c' }).withConfirmation, null);
+  });
+
+  it('refuses a pick that was not trained', () => {
+    assert.throws(() => selectionRegret(members, { lowFidelity: 'a', confirmation: 'z' }), /the pick z is not among the fully trained members \(a, b, c, d\)/);
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * The nas-regret bench's full-fidelity evaluator: trains a network as the train stage does (its
+ * epochs, batch size, learning rate and schedule, optimizer, early stopping, seed; float, no
+ * quantization) on all the training data, and measures the validation and the test accuracy. Runs
+ * in the search's worker processes (src/nas/pool.ts), and its results go into the evaluation store
+ * under keys that hold every one of those settings, so an interrupted bench takes them from there.
+ */
+import { readSplit, type Split } from '../src/data/tensors';
+import type { EvaluationResult, EvaluationTask, EvaluatorRef, SearchTraining } from '../src/nas/evaluation';
+import { evaluate, trainArchitecture } from '../src/nn/train';
+
+export const FULL_FIDELITY_EVALUATOR: EvaluatorRef = { module: __filename.replace(/\.[cm]?[jt]s$/, ''), name: 'fullFidelityEvaluator', version: '1' };
+
+/** search.training's fields plus the train stage's that a full training needs. */
+export interface FullTraining extends SearchTraining {
+  schedule?: 'cosine';
+  earlyStopping?: { patience: number };
+}
+
+export interface FullResult extends EvaluationResult {
+  testAccuracy: number;
+  testCount: number;
+  bestEpoch: number;
+}
+
+let cached: { dir: string; train: Split; validation: Split; test: Split } | undefined;
+
+export async function fullFidelityEvaluator(task: EvaluationTask, progress: (msg: string) => void): Promise<FullResult> {
+  if (!cached || cached.dir !== task.dataDir) cached = { dir: task.dataDir, train: readSplit(task.dataDir, 'train'), validation: readSplit(task.dataDir, 'validation'), test: readSplit(task.dataDir, 'test') };
+  const t = task.training as FullTraining;
+  const started = Date.now();
+  const r = await trainArchitecture(task.arch, { train: cached.train, validation: cached.validation }, {
+    epochs: task.fidelity.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    optimizer: t.optimizer,
+    backend: t.backend,
+    schedule: t.schedule,
+    earlyStopping: t.earlyStopping,
+    augment: t.augment,
+    batchNormStatistics: t.batchNormStatistics,
+    seed: task.seed,
+    workers: 1,
+    onEpoch: (e) => progress(`epoch ${e.epoch}/${task.fidelity.epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`),
+  });
+  const test = evaluate(r.model, cached.test);
+  r.model.dispose();
+  return {
+    error: 1 - r.validationAccuracy,
+    validationAccuracy: r.validationAccuracy,
+    validationLoss: r.validationLoss,
+    epochs: r.epochs,
+    bestEpoch: r.bestEpoch,
+    seconds: (Date.now() - started) / 1000,
+    imagesPerSecond: r.imagesPerSecond,
+    backend: r.backend,
+    testAccuracy: test.accuracy,
+    testCount: test.count,
+  };
+}
