@@ -103,7 +103,7 @@ describe('nas: schedules, the confirmation rung, stratified subsets', () => {
   });
 
   it('report.span: the candidates\' and the front\'s size range against the feasible space, estimated from 2,000 seeded draws; the first generation spans it', () => {
-    const r = run(project('span', spec({})), 'out');
+    const r = run(project('span', spec({}, { initialPopulation: 'stratified' })), 'out');
     const span = r.report.span;
     assert.ok(span, 'no span in the report');
     assert.equal(span.feasibleSpace.draws, 2000);
