@@ -57,7 +57,10 @@ export function exactLinear(op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, x: Ar
   let acc: Float64Array | undefined;
   for (let i = 0; i < nx; i++) {
     for (let j = 0; j < nw; j++) {
-      const part = tf.tidy(() => op(tf.tensor(xd[i], xShape), tf.tensor(wd[j], wShape)).dataSync() as Float32Array);
+      // Read the data outside tidy: a typed array returned from tidy is walked element by element.
+      const t = tf.tidy(() => op(tf.tensor(xd[i], xShape), tf.tensor(wd[j], wShape)));
+      const part = t.dataSync() as Float32Array;
+      t.dispose();
       const scale = 2 ** (kx * i + kw * j);
       if (!acc) acc = new Float64Array(part.length);
       for (let e = 0; e < part.length; e++) acc[e] += part[e] * scale;
