@@ -44,6 +44,14 @@
  *    (no activation: the C applies none there). A standalone Activation: requantized, then the
  *    activation; without a format change and with an identity activation it is free (an alias).
  *  - Flatten / Reshape are free: the flat data is already in that order (an alias of the input).
+ *  - Average: inputs aligned exactly to the largest frac among them, summed, divided by their count
+ *    with one rounding (requantizeDiv); Multiply: the exact product of the first two requantized once
+ *    to the output format, then each further input the same way (no activation: Keras has none).
+ *  - LSTM, GRU (reset_after true and false), SimpleRNN: one op over all time steps (QRecurrent
+ *    below): integer kernels and recurrent kernels in the weight format, biases aligned to the gate
+ *    frac, every stored value of the cell in the output format, the cell activations as exact
+ *    functions of the stored integers (src/numerics/recurrent.ts: the C's tanh table, interpolated
+ *    in integers; hard_sigmoid as an exact rational).
  *  - A softmax on an output layer is dropped (it does not change the argmax): the outputs are the
  *    integer logits before it.
  */
