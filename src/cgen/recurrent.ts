@@ -25,15 +25,10 @@ import { gateActivation, gateNames, recurrentLoopNest, type RecurrentStage } fro
 import type { Activation } from '../ir/types';
 import { doubleLiteral } from './expr';
 import { floatActivation, type LayerSymbols } from './symbols';
+import { hardSigmoidDivisor, TANH_Q, TANH_STEP_LOG2, TANH_TABLE_SIZE, tanhTable } from '../numerics/recurrent';
 
-/** The tanh table: TANH_TABLE_SIZE + 1 values round(tanh(k / 2^TANH_STEP_LOG2) · 2^TANH_Q), k = 0..N, covering [0, 8]. */
-export const TANH_Q = 24;
-export const TANH_STEP_LOG2 = 6;
-export const TANH_TABLE_SIZE = 8 << TANH_STEP_LOG2;
-
-export function tanhTable(): Int32Array {
-  return Int32Array.from({ length: TANH_TABLE_SIZE + 1 }, (_, k) => Math.round(Math.tanh(k / 2 ** TANH_STEP_LOG2) * 2 ** TANH_Q));
-}
+// The table and its constants are defined in src/numerics/recurrent.ts (shared with the quantized-model view).
+export { hardSigmoidDivisor, TANH_Q, TANH_STEP_LOG2, TANH_TABLE_SIZE, tanhTable };
 
 /**
  * The fixed-point helpers of the recurrent cells (emitted inside `#if DM_FIXED`, after the fixed
@@ -105,14 +100,6 @@ export function recurrentRuntimeC(): string {
 }
 
 const I = (n: number) => '    '.repeat(n);
-
-/** The divisor d of a hard_sigmoid slope 1/d (0.2 -> 5, 1/6 -> 6). */
-export function hardSigmoidDivisor(alpha: number | undefined): number {
-  const a = alpha ?? 0.2;
-  const d = Math.round(1 / a);
-  if (d < 1 || Math.abs(1 / d - a) > 1e-12) throw new Error(`hard_sigmoid slope ${a} is not 1/d for an integer d; fixed point implements 0.2 (Keras 2, TF.js) and 1/6 (Keras 3)`);
-  return d;
-}
 
 /** A cell activation in fixed point, of the int32 expression `z` in the layer's format O (macro prefix m). */
 export function recurrentFixedActivation(a: Activation, z: string, m: string): string {

@@ -44,11 +44,21 @@
  *    (no activation: the C applies none there). A standalone Activation: requantized, then the
  *    activation; without a format change and with an identity activation it is free (an alias).
  *  - Flatten / Reshape are free: the flat data is already in that order (an alias of the input).
+ *  - Average: inputs aligned exactly to the largest frac among them, summed, divided by their count
+ *    with one rounding (requantizeDiv); Multiply: the exact product of the first two requantized once
+ *    to the output format, then each further input the same way (no activation: Keras has none).
+ *  - LSTM, GRU (reset_after true and false), SimpleRNN: one op over all time steps (QRecurrent
+ *    below): integer kernels and recurrent kernels in the weight format, biases aligned to the gate
+ *    frac, every stored value of the cell in the output format, the cell activations as exact
+ *    functions of the stored integers (src/numerics/recurrent.ts: the C's tanh table, interpolated
+ *    in integers; hard_sigmoid as an exact rational).
  *  - A softmax on an output layer is dropped (it does not change the argmax): the outputs are the
  *    integer logits before it.
  */
+import { gateNames, isRecurrent } from '../ir/recurrent';
 import type { Activation, Layer, ModelIR } from '../ir/types';
 import { alignFrac, FixedFormat, fracBits, quantize, quantizeConstant, wrap } from '../numerics/fixed';
+import { hardSigmoidDivisor, tanhTable, type CellActivation } from '../numerics/recurrent';
 import { DeepMakerError } from '../util/errors';
 import { ternaryThresholdInt } from './apply';
 import { resolveFormats, type LayerFormats, type NumberKnobs } from './precision';
@@ -141,7 +151,8 @@ export interface QPool extends QOpBase {
 /** Element-wise: out[i] = act(requantize(combine(inputs at i))). */
 export interface QElementwise extends QOpBase {
   kind: 'elementwise';
-  op: 'map' | 'add' | 'concat' | 'pad';
+  /** average: the exact sum at the largest input frac divided by the count, one rounding; multiply: folds left, each product requantized once to the output format. */
+  op: 'map' | 'add' | 'concat' | 'pad' | 'average' | 'multiply';
   out: Dims3;
   inShapes: Dims3[];
   inFormats: FixedFormat[];
@@ -152,7 +163,68 @@ export interface QElementwise extends QOpBase {
   axis?: 0 | 1 | 2;
 }
 
-export type QOp = QMac | QPool | QElementwise;
+/**
+ * A recurrent layer (LSTM, GRU with reset_after true or false, SimpleRNN) over all its time steps,
+ * as the fixed-point C computes it (src/cgen/recurrent.ts; the README's "Recurrent layers in fixed
+ * point"). Gate g's column block is [g·u, (g+1)·u) of the kernels and of the bias (Keras's gate order:
+ * LSTM i, f, c, o; GRU z, r, h; SimpleRNN h). Per step t (input step goBackwards ? T-1-t : t):
+ *  - a gate's pre-activation: acc = wrap(bias[col] (+ bias[3u + col] for GRU reset_after z, r)
+ *    + Σ_i kernel[i][col]·x[i]·2^sx + Σ_i recurrentKernel[i][col]·h[i]·2^sh, accBits) at frac
+ *    productFrac, requantized once to O, then the gate's activation (cell functions of
+ *    src/numerics/recurrent.ts). GRU reset_after false: the h gate reads r ⊙ h instead of h
+ *    (requantize(r·h, 2·fo)); reset_after true: its x and h sums (bias[2u + j], bias[5u + j]) are
+ *    each requantized to O (qx, qh), then z = requantize(qx·2^blendShiftH + r·qh·2^blendShiftP, blendFrac);
+ *  - LSTM: c = requantize(f·c + i·g, 2·fo); h = requantize(o·act(c), 2·fo);
+ *    GRU: h = requantize(hh·2^blendShiftH + z·(h − hh)·2^blendShiftP, blendFrac) (= z·h + (1 − z)·hh);
+ *    SimpleRNN: h = the gate;
+ *  - every product and sum of stored values is an int64 (modulo 2^64, exact below 2^63);
+ *  - the output: h of every step at (reverseOutput ? T-1-t : t) with returnSequences, else h after the last step.
+ */
+export interface QRecurrent extends QOpBase {
+  kind: 'recurrent';
+  cell: 'lstm' | 'gru' | 'simple_rnn';
+  /** The gates in Keras's column order. */
+  gates: string[];
+  timeSteps: number;
+  features: number;
+  units: number;
+  in: Dims3;
+  out: Dims3;
+  returnSequences: boolean;
+  goBackwards: boolean;
+  /** Bidirectional's backward half: the sequence is stored back in input order. */
+  reverseOutput: boolean;
+  /** GRU only. */
+  resetAfter: boolean;
+  /** `activation` (LSTM c and its output, GRU h, SimpleRNN) and `recurrent_activation` (the other gates). */
+  activation: CellActivation;
+  recurrentActivation: CellActivation;
+  /** The tanh table the tanh and sigmoid cells interpolate (src/numerics/recurrent.ts: tanhTable). */
+  tanhTable: Int32Array;
+  /** Integer kernel [features][gates·units] and recurrent kernel [units][gates·units] (Keras layout), in weightFormat. */
+  kernel: Int32Array;
+  recurrentKernel: Int32Array;
+  weightFormat: FixedFormat;
+  /** quantize(b, biases) aligned to productFrac (int64 as in dm_init, exact; zeros without bias): gates·units, or 2·gates·units for GRU reset_after. */
+  bias: number[];
+  hasBias: boolean;
+  biasFormat?: FixedFormat;
+  inFormat: FixedFormat;
+  outFormat: FixedFormat;
+  accBits: number;
+  /** P = fw + max(fx, fo): the frac of the gate sums; x products shift left by sx, state products by sh. */
+  productFrac: number;
+  sx: number;
+  sh: number;
+  /** F = max(fo, 2·fo): the frac of GRU's blend and of reset_after's x_q + r·h_q; h-like terms shift by blendShiftH = F − fo, products by blendShiftP = F − 2·fo. */
+  blendFrac: number;
+  blendShiftH: number;
+  blendShiftP: number;
+  /** Products summed per gate output: features + units. */
+  fanIn: number;
+}
+
+export type QOp = QMac | QPool | QElementwise | QRecurrent;
 
 export interface QModel {
   name: string;
@@ -168,7 +240,7 @@ export interface QModel {
 }
 
 export const QUANTIZED_LAYER_TYPES =
-  'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, concatenate, activation';
+  'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, average, multiply, concatenate, activation, lstm, gru, simple_rnn';
 
 const IDENTITY: QAct = { relu: false };
 
@@ -364,6 +436,24 @@ export function lowerModel(ir: ModelIR, knobs: NumberKnobs): QModel {
         ops.push({ kind: 'elementwise', op: 'add', layer: l.name, irType: l.type, inputs: l.inputs.map(resolve), output: l.name, act: lowerActivation(l, fmt, isOutput), out: outShape, inShapes: ins.map((t) => t.shape), inFormats: ins.map((t) => t.format), outFormat: fmt });
         break;
       }
+      case 'average':
+      case 'multiply': {
+        // The C applies no activation here (Keras's Average and Multiply have none).
+        if (ins.length < 2) throw new DeepMakerError(`${l.type} with fewer than two inputs`, { where });
+        for (const x of ins) if (x.size !== size) throw new DeepMakerError(`${l.type === 'average' ? 'averages' : 'multiplies'} tensors of different sizes (${ins.map((t) => JSON.stringify(t.shape)).join(', ')})`, { where }, 'broadcasting merges are not supported in fixed point');
+        const fmt = outFmt();
+        addTensor(fmt);
+        ops.push({ kind: 'elementwise', op: l.type, layer: l.name, irType: l.type, inputs: l.inputs.map(resolve), output: l.name, act: IDENTITY, out: outShape, inShapes: ins.map((t) => t.shape), inFormats: ins.map((t) => t.format), outFormat: fmt });
+        break;
+      }
+      case 'lstm':
+      case 'gru':
+      case 'simple_rnn': {
+        const op = lowerRecurrent(l, ins[0], outShape, lf, withRules);
+        addTensor(op.outFormat);
+        ops.push({ ...op, inputs: [resolve(l.inputs[0])], output: l.name });
+        break;
+      }
       case 'concatenate': {
         const rank = l.outputShape.length;
         const axisIr = l.axis === undefined ? rank - 1 : l.axis < 0 ? rank + l.axis : l.axis;
@@ -489,8 +579,81 @@ function lowerMac(l: Layer, x: QTensor, outShape: Dims3, isOutput: boolean, lf: 
   };
 }
 
-/** MACs of one op (multiply-accumulates of the reference loop nest; ternary add/subs count as MACs). */
+/** A recurrent cell's activation as the C computes it (src/cgen/recurrent.ts, recurrentFixedActivation). */
+function lowerCellActivation(l: Layer, a: Activation, out: FixedFormat, which: string): CellActivation {
+  switch (a.kind) {
+    case 'linear':
+    case 'tanh':
+    case 'sigmoid':
+      return { kind: a.kind };
+    case 'relu':
+      // The C clamps to max_value (quantized saturating) and applies nothing else of a relu's options.
+      return a.maxValue !== undefined ? { kind: 'relu', max: quantizeConstant(a.maxValue, out) } : { kind: 'relu' };
+    case 'hard_sigmoid': {
+      let divisor: number;
+      try {
+        divisor = hardSigmoidDivisor(a.alpha);
+      } catch (e) {
+        throw new DeepMakerError((e as Error).message, { where: layerWhere(l) }, 'use hard_sigmoid with slope 0.2 or 1/6, or sigmoid');
+      }
+      return { kind: 'hard_sigmoid', divisor };
+    }
+    default:
+      throw new DeepMakerError(`${which} '${a.kind}' has no fixed-point recurrent-cell model`, { where: layerWhere(l) }, 'use tanh, sigmoid, hard_sigmoid, relu (relu6) or linear');
+  }
+}
+
+function lowerRecurrent(l: Layer, x: QTensor, outShape: Dims3, lf: LayerFormats, withRules: (f: FixedFormat) => FixedFormat): Omit<QRecurrent, 'inputs' | 'output'> {
+  const where = layerWhere(l);
+  const r = l.recurrent;
+  if (!r || !isRecurrent(l)) throw new DeepMakerError('a recurrent layer without its recurrent configuration', { where });
+  const u = l.units;
+  if (!u) throw new DeepMakerError('a recurrent layer without units', { where });
+  if (l.inputShapes[0]?.length !== 2) throw new DeepMakerError(`expects an input [timesteps, features], got ${JSON.stringify(l.inputShapes[0])}`, { where });
+  const [timeSteps, features] = l.inputShapes[0];
+  if (x.size !== timeSteps * features) throw new DeepMakerError(`reads ${x.size} values, expected ${timeSteps} steps of ${features} features`, { where });
+  const gates = gateNames(r.cell);
+  const cols = gates.length * u;
+  const resetAfter = r.cell === 'gru' && !!r.resetAfter;
+  const wf = withRules(needFormat(l, lf.weights, 'weights'));
+  const of = withRules(lf.output);
+  const kernel = l.weights.kernel, rkernel = l.weights.recurrentKernel;
+  if (!kernel || !rkernel) throw new DeepMakerError('has no kernel or recurrent kernel weights', { where });
+  if (kernel.data.length !== features * cols) throw new DeepMakerError(`kernel has ${kernel.data.length} weights, expected ${features} x ${cols}`, { where });
+  if (rkernel.data.length !== u * cols) throw new DeepMakerError(`recurrent kernel has ${rkernel.data.length} weights, expected ${u} x ${cols}`, { where });
+  if (lf.productFrac === undefined || lf.accumulatorBits === undefined) throw new Error(`no product frac or accumulator width resolved for ${where}`);
+  const fo = fracBits(of), fx = fracBits(x.format), fw = fracBits(wf);
+  const productFrac = lf.productFrac;
+  // dm_init: weights quantized with the knobs' overflow (DM_SATURATING), biases quantized then aligned to P.
+  const q = (data: Float32Array) => Int32Array.from(data, (v) => quantize(v, wf));
+  const nBias = (resetAfter ? 2 : 1) * cols;
+  const bf = l.weights.bias && l.useBias !== false ? withRules(needFormat(l, lf.biases, 'bias')) : undefined;
+  let bias: number[];
+  if (bf) {
+    const b = l.weights.bias!.data;
+    if (b.length !== nBias) throw new DeepMakerError(`bias has ${b.length} entries, expected ${nBias}`, { where });
+    bias = Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), productFrac, of.rounding));
+  } else bias = new Array<number>(nBias).fill(0);
+  const blendFrac = Math.max(fo, 2 * fo);
+  return {
+    kind: 'recurrent', layer: l.name, irType: l.type, act: IDENTITY,
+    cell: r.cell, gates, timeSteps, features, units: u, in: x.shape, out: outShape,
+    returnSequences: r.returnSequences, goBackwards: r.goBackwards, reverseOutput: !!r.reverseOutput, resetAfter,
+    activation: lowerCellActivation(l, r.activation, of, 'activation'),
+    recurrentActivation: r.cell === 'simple_rnn' ? { kind: 'linear' } : lowerCellActivation(l, r.recurrentActivation, of, 'recurrent_activation'),
+    tanhTable: tanhTable(),
+    kernel: q(kernel.data), recurrentKernel: q(rkernel.data), weightFormat: wf,
+    bias, hasBias: !!bf, ...(bf ? { biasFormat: bf } : {}),
+    inFormat: x.format, outFormat: of, accBits: lf.accumulatorBits,
+    productFrac, sx: productFrac - fw - fx, sh: productFrac - fw - fo,
+    blendFrac, blendShiftH: blendFrac - fo, blendShiftP: blendFrac - 2 * fo,
+    fanIn: features + u,
+  };
+}
+
+/** MACs of one op (multiply-accumulates of the reference loop nest; ternary add/subs count as MACs; a recurrent layer: steps × gates × units × (features + units)). */
 export function opMacs(op: QOp): number {
+  if (op.kind === 'recurrent') return op.timeSteps * op.gates.length * op.units * op.fanIn;
   if (op.kind !== 'mac') return 0;
   const [oh, ow, co] = op.out;
   return oh * ow * co * op.fanIn;

@@ -15,7 +15,9 @@
  *    to the accumulator width and is requantized once; ternary layers scale the wrapped sum by α_q
  *    and add the bias after it (src/qmodel/apply.ts documents their arithmetic);
  *  - activations, pooling, padding, add, concatenate: fixed.ts's requantize / requantizeDiv /
- *    activationTable, in float64 JavaScript, elementwise.
+ *    activationTable, in float64 JavaScript, elementwise;
+ *  - recurrent layers (LSTM, GRU, SimpleRNN), Average and Multiply: recurrent.ts (the gate sums as
+ *    exact TF.js matrix products, the cells with the C's integer arithmetic and activation tables).
  * Float32 TF.js convolutions on integer operands below 2^24 are exact whatever the summation order
  * or backend (wasm, cpu), because every intermediate sum is an exactly representable integer.
  */
@@ -25,6 +27,8 @@ import { lowerModel, type QAct, type QElementwise, type QMac, type QModel, type 
 import type { ModelIR } from '../ir/types';
 import { activationTable, fracBits, quantize, requantize, requantizeDiv, wrap, type FixedFormat } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
+import { exactLinear } from './exact-linear';
+import { runMerge, runRecurrent } from './recurrent';
 
 export interface QuantizedOutputs {
   /** The stored integers of the model outputs, [count · outputSize] (the C's dm_output_raw). */
@@ -40,65 +44,6 @@ export interface QuantizedOutputs {
 
 /** A layer's values for a batch: stored integers, [batch · size]. */
 type Values = Int32Array;
-
-const MAX_EXACT = 2 ** 24;
-
-function bitsOfMagnitude(maxAbs: number): number {
-  return maxAbs <= 1 ? 0 : Math.ceil(Math.log2(maxAbs));
-}
-
-/** Base-2^k digits of integers: lower digits in [0, 2^k), the top one signed. */
-function digits(v: ArrayLike<number>, k: number, count: number): Float32Array[] {
-  if (count === 1) return [Float32Array.from(v)];
-  const out = Array.from({ length: count }, () => new Float32Array(v.length));
-  const base = 2 ** k;
-  for (let i = 0; i < v.length; i++) {
-    let r = v[i];
-    for (let d = 0; d < count - 1; d++) {
-      const q = Math.floor(r / base);
-      out[d][i] = r - q * base;
-      r = q;
-    }
-    out[count - 1][i] = r;
-  }
-  return out;
-}
-
-/**
- * Σ over a linear operator `op` (convolution, matmul) of integer x and w, exactly: digit-split so that
- * every float32 partial sum stays below 2^24. Returns float64 integers.
- */
-function exactLinear(op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], fanIn: number): Float64Array {
-  let mx = 0, mw = 0;
-  for (let i = 0; i < x.length; i++) mx = Math.max(mx, Math.abs(x[i]));
-  for (let i = 0; i < w.length; i++) mw = Math.max(mw, Math.abs(w[i]));
-  const budget = Math.floor(Math.log2(MAX_EXACT / Math.max(1, fanIn)));
-  const bx = bitsOfMagnitude(mx), bw = bitsOfMagnitude(mw);
-  let kx = bx, kw = bw;
-  if (bx + bw > budget) {
-    if (budget < 2) throw new Error(`fan-in ${fanIn} is too large for an exact float32 reference`);
-    if (bw <= budget / 2) kx = budget - bw;
-    else if (bx <= budget / 2) kw = budget - bx;
-    else {
-      kx = Math.floor(budget / 2);
-      kw = budget - kx;
-    }
-  }
-  // The top digit of D = ceil(b / k) digits is at most 2^(b - k(D-1)) <= 2^k in magnitude, like the others.
-  const nx = bx <= kx ? 1 : Math.ceil(bx / kx);
-  const nw = bw <= kw ? 1 : Math.ceil(bw / kw);
-  const xd = digits(x, kx, nx), wd = digits(w, kw, nw);
-  let acc: Float64Array | undefined;
-  for (let i = 0; i < nx; i++) {
-    for (let j = 0; j < nw; j++) {
-      const part = tf.tidy(() => op(tf.tensor(xd[i], xShape), tf.tensor(wd[j], wShape)).dataSync() as Float32Array);
-      const scale = 2 ** (kx * i + kw * j);
-      if (!acc) acc = new Float64Array(part.length);
-      for (let e = 0; e < part.length; e++) acc[e] += part[e] * scale;
-    }
-  }
-  return acc!;
-}
 
 /** The C's fixedActivation on z (already in the output format `out`). */
 function activate(act: QAct, z: number, out: FixedFormat): number {
@@ -318,7 +263,9 @@ export function runQuantizedModel(q: QModel, x: Float32Array, count: number, opt
       const ins = op.inputs.map((n) => values.get(n)!);
       let v: Values;
       if (op.kind === 'mac') v = runMac(op, ins[0], batch);
+      else if (op.kind === 'recurrent') v = runRecurrent(op, ins[0], batch);
       else if (op.kind === 'pool') v = runPool(op, ins[0], batch);
+      else if (op.op === 'average' || op.op === 'multiply') v = runMerge(op, ins);
       else if (op.op === 'pad') v = runZeroPad(op, ins[0], batch);
       else if (op.op === 'add') v = runAdd(op, ins, batch);
       else if (op.op === 'concat') v = runConcat(op, ins, batch);

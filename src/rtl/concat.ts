@@ -33,7 +33,7 @@ export interface Placement {
 
 /** Shapes each op reads its inputs with. */
 function readShapes(op: QOp): [string, number[]][] {
-  if (op.kind === 'mac' || op.kind === 'pool') return [[op.inputs[0], op.in]];
+  if (op.kind === 'mac' || op.kind === 'pool' || op.kind === 'recurrent') return [[op.inputs[0], op.in]];
   return op.inputs.map((t, k) => [t, op.inShapes[k]]);
 }
 

@@ -283,6 +283,8 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
       const r = emitPoolDatapath(L, p, p.op, reads[0]);
       accBits = r.accBits;
       srcFrac = r.frac;
+    } else if (p.op.kind === 'recurrent') {
+      throw new Error(`RTL: layer '${p.op.layer}' (${p.op.irType}) has no engine (lowerModelForRtl refuses recurrent layers)`);
     } else {
       const r = emitStreamDatapath(L, p, p.op, reads);
       accBits = r.accBits;

@@ -135,6 +135,7 @@ export function buildPlans(q: QModel, directives: Map<string, ResolvedDirective>
     const out = lay(op.output, op.out[2]);
     if (op.kind === 'mac') plans.push(planMac(op, d, base, ins[0], out));
     else if (op.kind === 'pool') plans.push(planPool(op, d, base, ins[0], out));
+    else if (op.kind === 'recurrent') throw new Error(`RTL: layer '${op.layer}' (${op.irType}) has no engine (lowerModelForRtl refuses recurrent layers)`);
     else if (op.op === 'concat') op.inputs.forEach((_, k) => plans.push(planConcatPart(op, d, `${base}_p${k}`, k, ins[k], out)));
     else plans.push(planElementwise(op, d, base, ins, out));
   });

@@ -47,6 +47,7 @@ export function runReference(q: QModel, input: ArrayLike<number>): ReferenceResu
     let y: Int32Array;
     if (op.kind === 'mac') y = runMac(op, x[0]);
     else if (op.kind === 'pool') y = runPool(op, x[0]);
+    else if (op.kind === 'recurrent') throw new Error(`reference: layer '${op.layer}' (${op.irType}) is not computed by the RTL (lowerModelForRtl refuses it)`);
     else y = runElementwise(op, x);
     tensors.set(op.output, y);
   }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { readSplit } from '../data/tensors';
 import { importModel } from '../importers';
 import { readModelIR } from '../ir/serialize';
-import { isRecurrent } from '../ir/recurrent';
 import type { NumberKnobs } from '../qmodel/precision';
 import type { StageContext } from './context';
 import { DeepMakerError } from '../util/errors';
@@ -77,16 +76,9 @@ export async function runVerifyStage(ctx: StageContext<{ verify: VerifySpec }>):
   for (let i = 0; i < run.outputs.length; i++) if (run.outputs[i] !== mine[i]) differing++;
   if (differing) throw new DeepMakerError(`the delivered C (dist/convert, compiled as written) differs from the verified build on ${differing} output values`, { file: convDir }, 'rerun convert; if it persists, report a bug');
   ctx.log.info(`the delivered C (${knobs.mode}, as written) compiles with ${spec.compiler ?? 'cc'} -std=c99 -pedantic -Wall -Wextra -Werror and gives the verified outputs on ${dn} samples`);
-  // Fixed point: the TF.js integer reference must give the C's very integers (src/quant/verify.ts).
-  // (It has no recurrent, average and multiply layers yet: for those the check is skipped and the report says why.)
-  const recurrent = model.layers.filter((l) => isRecurrent(l) || l.type === 'average' || l.type === 'multiply');
-  const quantizedReference =
-    knobs.mode !== 'fixed'
-      ? undefined
-      : recurrent.length
-        ? { skipped: `the TF.js integer reference (src/quant/reference.ts) does not implement recurrent, average and multiply layers yet (${recurrent.map((l) => `'${l.name}' is ${l.type}`).join(', ')})` }
-        : checkQuantizedReference(model, knobs, test.x, n, result.outputs.fixed, ctx.log);
-  if (quantizedReference && 'skipped' in quantizedReference) ctx.log.info(`quantized TF.js reference skipped: ${quantizedReference.skipped}`);
+  // Fixed point: the TF.js integer reference must give the C's very integers (src/quant/verify.ts),
+  // recurrent, average and multiply layers included.
+  const quantizedReference = knobs.mode === 'fixed' ? checkQuantizedReference(model, knobs, test.x, n, result.outputs.fixed, ctx.log) : undefined;
   // A quantization-aware trained model: its TF.js graph (model.json) runs in float, without the
   // trained quantizers (ternary weights and thresholds, fixed-point rounding), so its accuracy is
   // not the delivered network's; say so beside the figure.

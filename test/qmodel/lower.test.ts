@@ -118,9 +118,23 @@ describe('the view describes what the C computes; the RTL refuses the rest by la
   });
 
   it('a layer type neither computes is an error naming the layer', () => {
+    // (Every IR layer type has an integer model now; an IR from elsewhere may name another.)
     const b = new ModelBuilder('l', [4, 3], 1);
-    b.add({ name: 'rnn', type: 'lstm' as never, outputShape: [4] });
-    assert.throws(() => lowerModel(b.build(), rtlKnobs(8, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'rnn' \(lstm\): layer type 'lstm' has no fixed-point integer model[\s\S]*supported: dense/.test(e.message));
+    b.add({ name: 'up', type: 'upsampling1d' as never, outputShape: [8, 3] });
+    assert.throws(() => lowerModel(b.build(), rtlKnobs(8, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'up' \(upsampling1d\): layer type 'upsampling1d' has no fixed-point integer model[\s\S]*supported: dense.*lstm, gru, simple_rnn/.test(e.message));
+  });
+
+  it('a recurrent layer: lowered for the reference, refused for the RTL by name', () => {
+    const b = new ModelBuilder('l', [4, 3], 1);
+    const data = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 8);
+    b.add({
+      name: 'rnn', type: 'simple_rnn', outputShape: [2], units: 2,
+      recurrent: { cell: 'simple_rnn', activation: { kind: 'tanh' }, recurrentActivation: { kind: 'linear' }, returnSequences: false, goBackwards: false },
+      weights: { kernel: { shape: [3, 2], data: data(6) }, recurrentKernel: { shape: [2, 2], data: data(4) }, bias: { shape: [2], data: data(2) } },
+    } as never);
+    const ir = b.build();
+    assert.deepEqual(lowerModel(ir, rtlKnobs(8, 3)).ops.map((o) => o.kind), ['recurrent']);
+    assert.throws(() => lowerModelForRtl(ir, rtlKnobs(8, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'rnn' \(simple_rnn\): layer type 'simple_rnn' is not supported by the RTL back end/.test(e.message));
   });
 });
 
