@@ -8,7 +8,7 @@
  *
  * Both are known before training: the candidate's layer plan (src/nn/plan.ts) becomes an IR with
  * placeholder weights (resources and cycles do not depend on weight values) at the quantize
- * section's precision. A network the RTL cannot build (an activation it lacks) or that does not fit
+ * section's precision. A network the RTL cannot build (an activation it lacks, a recurrent layer) or that does not fit
  * even with one lane per layer gets UNBUILDABLE, so constraint-domination and the objective push it
  * out. Results are memoised per candidate, so asking for both objectives costs one evaluation.
  */
@@ -20,7 +20,7 @@ import { registerObjectiveProvider, type CandidateFacts } from '../nas/objective
 import type { ArchActivation, Architecture, RecurrentActivation } from '../nn/arch';
 import { planArchitecture } from '../nn/plan';
 import type { QuantizationPlan } from '../quant/config';
-import { isDeepMakerError } from '../util/errors';
+import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { hardwareObjective, HardwareObjective } from './cost-model';
 
 /** The value a hardware objective takes for a network the RTL cannot build or the device cannot hold. */
@@ -62,6 +62,14 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
       }
     }
     const type = IR_TYPE[l.kind];
+    if (!type) {
+      // LSTM, GRU, SimpleRNN and the 1-D global pools after them: the RTL has no engines for them yet.
+      throw new DeepMakerError(
+        `layer ${l.name} (${l.kind}) has no RTL engine yet, so the hardware cost model cannot cost it`,
+        { where: `architecture.layers[${l.node}]` },
+        'search recurrent networks without the hardware objectives (cycles, luts) and constraints (maxCycles, maxLuts)',
+      );
+    }
     const cin = inputShapes[0][inputShapes[0].length - 1];
     const cout = l.outputShape[l.outputShape.length - 1];
     const layer: Layer = { name: l.name, type, inputs, inputShapes, outputShape: l.outputShape, activation: activation(l.config.activation), weights: {} };

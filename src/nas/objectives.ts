@@ -16,6 +16,7 @@
 import { ebrBits, getDevice } from '../fpga/devices';
 import type { Architecture } from '../nn/arch';
 import type { ArchitectureCost } from '../nn/cost';
+import { RECURRENT_KINDS } from '../nn/plan';
 import { kernelBits, resolveQuantization, type QuantizationPlan, type QuantizeSpec } from '../quant/config';
 import { DeepMakerError } from '../util/errors';
 
@@ -41,7 +42,8 @@ export interface ObjectiveProvider {
  * Bits of weight memory at the spec's precision, as the C and the RTL store them: each kernel value
  * at the weight width (fixed: quantize.weights.bits, default 8; ternary: 2; float: 32), each output
  * channel's bias at the bias width (quantize.biasBits, default 16; float: 32) and, for ternary
- * layers, each channel's scale factor. BatchNormalization is folded into the layer before it, so it
+ * layers, each channel's scale factor; a recurrent layer's kernel and recurrent kernel at the weight
+ * width and its gate biases at the bias width. BatchNormalization is folded into the layer before it, so it
  * adds biases, not values. The quantization stage's report counts the same way (src/quant/qat.ts
  * weightMemory), so a search constraint of maxWeightBits: device holds for the trained model.
  */
@@ -55,12 +57,21 @@ export function weightMemoryBits(cost: ArchitectureCost, plan: QuantizationPlan)
     if (l.type === 'Conv2D' || l.type === 'DepthwiseConv2D' || l.type === 'Dense') {
       const channels = l.outputShape[l.outputShape.length - 1];
       bits += (l.weights - channels) * kBits + channels * (bBits + sBits);
+    } else if (l.type in RECURRENT_GATES) {
+      // The kernel and the recurrent kernel at the weight width, one bias per gate and unit (the C's
+      // layout: src/qmodel/lower.ts). No ternary recurrent layer exists (quantization-aware
+      // training refuses recurrent layers), so no scales.
+      const biases = RECURRENT_GATES[l.type] * l.outputShape[l.outputShape.length - 1];
+      bits += (l.weights - biases) * kBits + biases * bBits;
     } else {
       bits += l.weights * bBits; // an unfoldable BatchNormalization: a scale and an offset per channel
     }
   }
   return bits;
 }
+
+/** Gates of each recurrent Keras class (GRU: reset_after false, the only GRU the builder makes). */
+const RECURRENT_GATES: Record<string, number> = Object.fromEntries(Object.values(RECURRENT_KINDS).map((r) => [r.kind, r.gates]));
 
 const providers = new Map<string, ObjectiveProvider>();
 

@@ -10,7 +10,7 @@ import type { ArchActivation, Architecture } from '../nn/arch';
 import { canonicalJson, sha256 } from '../util/fs';
 
 export interface SpaceContext {
-  /** Input shape without batch, channels last, e.g. [28, 28, 1]. */
+  /** Input shape without batch, channels last, e.g. [28, 28, 1] (an image) or [28, 28] (a sequence: timesteps, features). */
   input: number[];
   classes: number;
   /** Activation choices for the activation gene (only those the C and RTL back ends implement). */
@@ -18,7 +18,7 @@ export interface SpaceContext {
 }
 
 export interface SearchSpace<G> extends GenomeOps<G> {
-  readonly name: 'densenet' | 'chain';
+  readonly name: 'densenet' | 'chain' | 'recurrent';
   toArchitecture(g: G): Architecture;
   /** One line, for progress output. */
   describe(g: G): string;

@@ -98,7 +98,7 @@ export interface ArchLayerSpec {
 /** The `search` section (the nas stage). */
 export interface SearchSpec {
   enabled: boolean;
-  space: 'densenet' | 'chain';
+  space: 'densenet' | 'chain' | 'recurrent';
   algorithm: 'nsga2' | 'random' | 'aging';
   initialPopulation: 'stratified' | 'random';
   population: number;

@@ -39,6 +39,7 @@ import { estimateFeasibleSpan, feasibility, spanReport, type SpanReport } from '
 import type { SearchSpace, SpaceContext } from '../nas/space';
 import { chainSpace } from '../nas/spaces/chain';
 import { denseNetSpace } from '../nas/spaces/densenet';
+import { recurrentSpace } from '../nas/spaces/recurrent';
 import { compact, hypervolumeSvg, paretoSvg } from '../nas/svg';
 import { TRAIN_EVALUATOR } from '../nas/train-evaluator';
 import type { EvaluationPool } from '../nas/pool';
@@ -121,8 +122,60 @@ export type NasReport =
       files: string[];
     };
 
-export function makeSpace(name: 'densenet' | 'chain', ctx: SpaceContext): SearchSpace<unknown> {
+/**
+ * The search space `name` over `ctx.input`. densenet and chain search image networks ([H, W, C]),
+ * recurrent sequence networks ([timesteps, features]); any other pairing is a DeepMakerError
+ * naming search.space (before, densenet or chain on a sequence made every candidate unbuildable).
+ */
+export function makeSpace(name: SearchSpec['space'], ctx: SpaceContext, file?: string): SearchSpace<unknown> {
+  const shape = `[${ctx.input.join(', ')}]`;
+  if (name === 'recurrent') {
+    if (ctx.input.length !== 2) {
+      throw new DeepMakerError(
+        `search.space recurrent searches sequence networks, but the data's samples are ${shape}, not [timesteps, features]`,
+        { file, where: 'search.space' },
+        ctx.input.length === 3 ? 'read the images as sequences with data.sequence: rows (H steps of W·C features), or search images with space: chain or densenet' : 'give sequences: data.csv.window for a CSV time series, data.sequence: rows for images',
+      );
+    }
+    return recurrentSpace(ctx) as unknown as SearchSpace<unknown>;
+  }
+  if (ctx.input.length !== 3) {
+    throw new DeepMakerError(
+      `search.space ${name} searches image networks (convolutions and pools over [height, width, channels]), but the data's samples are ${shape}`,
+      { file, where: 'search.space' },
+      ctx.input.length === 2 ? 'the data are sequences [timesteps, features]: use search.space: recurrent (stacked LSTM/GRU/SimpleRNN layers)' : 'give image data, or set search.enabled: false and describe the network in train.architecture',
+    );
+  }
   return (name === 'chain' ? chainSpace(ctx) : denseNetSpace(ctx)) as unknown as SearchSpace<unknown>;
+}
+
+/** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model, which has no engine for recurrent layers yet. */
+const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
+
+/**
+ * What the recurrent space cannot be searched with, found before any training: the hardware
+ * objectives (every candidate would get the unbuildable value 1e12 and, as a constraint, none would
+ * be trained) and quantization-aware training (the train stage refuses it for recurrent layers).
+ */
+function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined, file: string): void {
+  const objectives = s.objectives.filter((o) => HARDWARE_OBJECTIVES.includes(o));
+  const constraints = (['maxCycles', 'maxLuts'] as const).filter((k) => s.constraints?.[k] !== undefined);
+  if (objectives.length || constraints.length) {
+    const what = [...objectives.map((o) => `search.objectives ${o}`), ...constraints.map((c) => `search.constraints.${c}`)];
+    throw new DeepMakerError(
+      `${what.join(' and ')}: the hardware cost model (src/dse) has no engines for recurrent layers yet, so every candidate of search.space recurrent would be unbuildable there (1e12) and ${constraints.length ? 'none would be trained' : 'the objective would not rank them'}`,
+      { file, where: constraints.length ? `search.constraints.${constraints[0]}` : 'search.objectives' },
+      'rank recurrent networks by [error, params, macs] (or weightBits) and give search.constraints explicitly without maxLuts/maxCycles (its default holds maxLuts: device), e.g. { maxParams: 14000 }',
+    );
+  }
+  const mode = quantize?.mode ?? 'fixed';
+  if (mode !== 'float') {
+    throw new DeepMakerError(
+      `quantize.mode ${mode}: quantization-aware training of recurrent layers is not implemented yet, so the train stage would refuse every network the recurrent search selects`,
+      { file, where: 'quantize.mode' },
+      'use quantize.mode: float with convert.format: fixed (post-training fixed point, as models/mnist-lstm does)',
+    );
+  }
 }
 
 /** sha256 of each training and validation tensor (queue jobs name their data by them). */
@@ -204,7 +257,9 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const started = Date.now();
   const dataDir = ctx.inputDir('data');
   const data = readDataReport(dataDir);
-  const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] });
+  const specFile = join(ctx.projectRoot, 'deepmaker.yaml');
+  const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] }, specFile);
+  if (space.name === 'recurrent') checkRecurrentSearch(s, ctx.spec.quantize, specFile);
   const quantization = quantizationForCounting(ctx.spec.quantize);
   const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);
   if (s.workers === 0 && !s.queue) {
