@@ -23,7 +23,7 @@ import { buildModel, type BuildOptions } from '../nn/build';
 import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
 import { fracBits, type FixedFormat } from '../numerics/fixed';
 import { layerWeightFormat, type QuantizationPlan } from './config';
-import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
+import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, QuantRecurrent, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type QuantRecurrentArgs, type WeightQuantizer } from './layers';
 
 /** The quantizer on the value a planned layer hands on, or undefined when it is not quantized there. */
 export function outputQuantizerOf(l: PlannedLayer, archPlan: ArchitecturePlan, q: QuantizationPlan): OutputQuantizer | undefined {
@@ -45,7 +45,8 @@ export function weightQuantizerOf(q: QuantizationPlan, layer: string): WeightQua
 /**
  * Fixed mode: the bias on the accumulator's grid (frac = weights' frac + input's frac, the input
  * being in the activations format), `biasBits` wide: the format src/qmodel/apply.ts gives the C when the
- * biases fit it, so training adds exactly the bias the C adds.
+ * biases fit it, so training adds exactly the bias the C adds. A recurrent gate sums at
+ * P = fw + max(fx, fo); its input and its state are both in the activations format, so P is the same.
  */
 export function biasFormatOf(q: QuantizationPlan, layer: string): FixedFormat | undefined {
   if (q.mode !== 'fixed') return undefined;
@@ -72,6 +73,26 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
         return new QuantActivation({ name: planned.name, activation: planned.config.activation, quantizers: { output } });
       case 'AveragePooling2D':
         return new QuantAveragePooling2D({ name: planned.name, poolSize: planned.config.pool, strides: planned.config.stride, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
+      case 'LSTM':
+      case 'GRU':
+      case 'SimpleRNN': {
+        // Fixed mode only (qat.ts refuses ternary recurrent layers). Every stored value of the cell
+        // (gates, c, h) is in the layer's output format, the activations format (src/qmodel/apply.ts).
+        if (q.mode !== 'fixed') throw new Error(`no ${q.mode} twin of the recurrent layer ${planned.name}`);
+        const c = planned.config;
+        return new QuantRecurrent({
+          name: planned.name,
+          cell: planned.kind === 'LSTM' ? 'lstm' : planned.kind === 'GRU' ? 'gru' : 'simple_rnn',
+          units: c.units!,
+          returnSequences: c.returnSequences,
+          activation: c.activation,
+          recurrentActivation: c.recurrentActivation,
+          unitForgetBias: planned.kind === 'LSTM',
+          kernelInitializer: (args as { kernelInitializer?: QuantRecurrentArgs['kernelInitializer'] }).kernelInitializer,
+          recurrentInitializer: (args as { recurrentInitializer?: QuantRecurrentArgs['recurrentInitializer'] }).recurrentInitializer,
+          quantizers: { weights: { kind: 'fixed', format: layerWeightFormat(q, planned.name)! }, bias, output: { kind: 'fixed', format: q.activations! } },
+        });
+      }
       case 'GlobalAveragePooling2D':
       case 'GlobalAveragePooling1D':
         return new QuantAveragePooling2D({ name: planned.name, global: true, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
