@@ -1,7 +1,7 @@
 /**
  * The quantization-aware twin of an Architecture's model: the same layer plan (src/nn/plan.ts),
- * the same names and weight variables, with the Conv2D, DepthwiseConv2D, Dense and Activation
- * layers replaced by the quantized layers of layers.ts. Built through build.ts's `layerFactory`,
+ * the same names and weight variables, with the Conv2D, DepthwiseConv2D, Dense, Activation, average
+ * pooling and (fixed mode) LSTM, GRU and SimpleRNN layers replaced by the quantized layers of layers.ts. Built through build.ts's `layerFactory`,
  * so the two models cannot drift apart; weights copy between them by layer name.
  *
  * Which value is quantized where:
@@ -12,6 +12,9 @@
  *    logits and any linear output stay in the `activations` format);
  *  - average pooling rounds its averages to the `activations` format (also after ternary outputs:
  *    an average of ternary values is not ternary);
+ *  - recurrent layers (fixed mode, QuantRecurrent): kernel and recurrent kernel in the layer's
+ *    `weights` format, the bias on the gate sums' grid, and every value the cell stores (gate sums and
+ *    outputs, c, r ⊙ h, h) in the `activations` format, as the C stores them;
  *  - a convolution followed by BatchNormalization is not quantized at its output: in the C the BN
  *    is folded into it and the value leaves after the BN's activation (ternary kernels stay ternary
  *    under that fold: it multiplies each filter's α by the BN scale).
