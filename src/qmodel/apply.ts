@@ -17,6 +17,9 @@
  *        input's; average pooling rounds to the activations format (as training does);
  *      * biases: `biasBits` wide, with as many fractional bits as the largest bias allows but no more
  *        than the accumulator they are added to has (so aligning them is an exact left shift);
+ *      * recurrent layers (LSTM, GRU, SimpleRNN; fixed mode): kernel and recurrent kernel in the
+ *        trained format, every stored value of the cell in the activations format, biases as above
+ *        on the gate sums' frac P = fw + max(fx, fo);
  *      * ternary scales: `scaleBits` wide, integer bits fitted to the largest |α|;
  *      * ternary accumulators: exactly wide enough never to wrap (input bits + ceil(log2 fanIn)).
  *
@@ -27,6 +30,7 @@
  *          (exactly |y·2^-F| ≥ Δ_c, and 0 stays 0 as sign(0) does);
  *          otherwise: requantize(y, F, output format), then the activation (ReLU: max(0, ·)).
  */
+import { isRecurrent } from '../ir/recurrent';
 import type { ImportedModel, Layer, ModelIR } from '../ir/types';
 import { fracBits, maxInt, roundReal, type FixedFormat } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
@@ -153,6 +157,22 @@ export function applyQuantization(model: ModelIR, q: QuantizationFile): ModelIR 
         throw new DeepMakerError(`layer '${l.name}' has a ternary activation but no ternary weights`, { file, where: l.name }, 'ternary activations are trained together with ternary weights (quantize.mode: ternary)');
       }
       precision.output = l.activation.kind === 'ternary' ? T : A;
+    } else if (isRecurrent(l)) {
+      // Fixed-point quantization-aware training (src/quant/layers.ts QuantRecurrent): the kernel and
+      // the recurrent kernel in the trained format, every stored value of the cell (gates, c, h) in
+      // the activations format, the biases on the grid of the gate sums P = fw + max(fx, fo).
+      const entry = q.layers[l.name];
+      if (entry?.weights === 'ternary') {
+        throw new DeepMakerError(`recurrent layer '${l.name}' is marked ternary; ternary recurrent layers are not implemented`, { file, where: l.name }, 'retrain with quantize.mode fixed');
+      }
+      const kernels = [l.weights.kernel, l.weights.recurrentKernel].map((t) => maxAbsOf(t?.data ?? []));
+      precision.weights = fmt(entry?.weightFormat ?? q.weights ?? { bits: 16, integer: fitInteger(Math.max(...kernels), 16, q.rounding) });
+      precision.output = A;
+      const accFrac = fracBits(precision.weights) + Math.max(fracBits(ins[0]), fracBits(A));
+      if (l.weights.bias && l.useBias !== false) {
+        const fitted = fitInteger(maxAbsOf(l.weights.bias.data), q.biasBits, q.rounding);
+        precision.biases = fmt({ bits: q.biasBits, integer: Math.max(fitted, q.biasBits - accFrac) });
+      }
     } else if (l.activation.kind === 'ternary') {
       throw new DeepMakerError(
         `the ternary activation of '${l.name}' (${l.type}) does not follow a convolution or dense layer`,

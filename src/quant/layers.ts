@@ -387,10 +387,167 @@ export class QuantAveragePooling2D extends QuantizedBase {
   }
 }
 
-export type QuantizedLayer = QuantConv2D | QuantDepthwiseConv2D | QuantDense | QuantActivation | QuantAveragePooling2D;
+/** The functions of a recurrent cell (src/nn/arch.ts RecurrentActivation), with TF.js's hard_sigmoid clip(0.2x + 0.5, 0, 1). */
+const CELL_ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+  linear: (x) => x,
+  relu: (x) => tf.relu(x),
+  relu6: (x) => tf.relu6(x),
+  tanh: (x) => tf.tanh(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  hard_sigmoid: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
+};
+
+function cellActivationFn(name: string): (x: tf.Tensor) => tf.Tensor {
+  const f = CELL_ACTIVATIONS[name];
+  if (!f) throw new Error(`quantized recurrent layers do not know the activation '${name}' (known: ${Object.keys(CELL_ACTIVATIONS).join(', ')})`);
+  return f;
+}
+
+export interface QuantRecurrentArgs {
+  name?: string;
+  cell: 'lstm' | 'gru' | 'simple_rnn';
+  units: number;
+  returnSequences?: boolean;
+  /** Keras names (tanh, sigmoid, hard_sigmoid, relu, relu6, linear). */
+  activation?: string;
+  recurrentActivation?: string;
+  /** LSTM: the forget gate's bias starts at 1 (Keras's unit_forget_bias). */
+  unitForgetBias?: boolean;
+  kernelInitializer?: Initializer;
+  recurrentInitializer?: Initializer;
+  /** weights: the kernel and the recurrent kernel (one format, as in the C); bias: on the gate sums' grid; output: every stored value of the cell. */
+  quantizers: { weights: WeightQuantizer & { kind: 'fixed' }; bias?: FixedFormat; output: OutputQuantizer & { kind: 'fixed' } };
+}
+
+/**
+ * The quantization-aware twin of TF.js's LSTM, GRU (reset_after false, the only GRU TF.js trains)
+ * and SimpleRNN: the same weights in the same order (kernel [features, g·u], recurrent_kernel
+ * [u, g·u], bias [g·u]; Keras's gate order LSTM i, f, c, o; GRU z, r, h), so weights copy one to
+ * one with the float layer, and the cell unrolled over the time steps with a fake quantizer
+ * (straight-through estimator, fake-quant.ts) wherever the fixed-point C rounds
+ * (src/cgen/recurrent.ts; O is the layer's output format, the activations format):
+ *  - the kernel and the recurrent kernel in the weight format W, the bias on the gate sums' grid;
+ *  - each gate's sum bias + x·W + h·U, requantized once to O, then its activation, rounded to O
+ *    (the C's tanh/sigmoid table is within a rounding of the float function: close, not bit-exact);
+ *  - LSTM: c = O(f·c + i·g), h = O(o·O(act(c)));
+ *    GRU: r ⊙ h = O(r·h) feeds the candidate gate, h = O(hh + z·(h − hh));
+ *    SimpleRNN: h = the gate's output.
+ * Every stored value is then exactly on O's grid and within its range, as in the C; only the
+ * activation functions differ by up to one rounding. The TF.js integer reference (recurrent.ts) is
+ * the bit-exact model of the C; this layer is what fine-tuning trains.
+ */
+export class QuantRecurrent extends QuantizedBase {
+  static className = 'DeepMakerQuantRecurrent';
+  readonly cell: 'lstm' | 'gru' | 'simple_rnn';
+  readonly units: number;
+  readonly returnSequences: boolean;
+  readonly cellActivation: string;
+  readonly cellRecurrentActivation: string;
+  readonly unitForgetBias: boolean;
+  private readonly kernelInit: Initializer;
+  private readonly recurrentInit: Initializer;
+  private readonly wq: (w: tf.Tensor) => tf.Tensor;
+  private readonly sq: (x: tf.Tensor) => tf.Tensor;
+  kernel?: tf.LayerVariable;
+  recurrentKernel?: tf.LayerVariable;
+  bias?: tf.LayerVariable;
+
+  constructor(args: QuantRecurrentArgs) {
+    super({ name: args.name, quantizers: args.quantizers });
+    this.cell = args.cell;
+    this.units = args.units;
+    this.returnSequences = !!args.returnSequences;
+    this.cellActivation = args.activation ?? 'tanh';
+    this.cellRecurrentActivation = args.recurrentActivation ?? 'sigmoid';
+    cellActivationFn(this.cellActivation);
+    cellActivationFn(this.cellRecurrentActivation);
+    this.unitForgetBias = !!args.unitForgetBias && args.cell === 'lstm';
+    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
+    this.recurrentInit = args.recurrentInitializer ?? tf.initializers.orthogonal({});
+    this.wq = fakeQuantizer(args.quantizers.weights.format);
+    this.sq = fakeQuantizer(args.quantizers.output.format);
+  }
+
+  get gates(): number {
+    return this.cell === 'lstm' ? 4 : this.cell === 'gru' ? 3 : 1;
+  }
+
+  build(inputShape: Shape | Shape[]): void {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const cols = this.gates * this.units;
+    this.kernel = this.addWeight('kernel', [s[s.length - 1] as number, cols], 'float32', this.kernelInit);
+    this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, cols], 'float32', this.recurrentInit);
+    this.bias = this.addWeight('bias', [cols], 'float32', tf.initializers.zeros());
+    if (this.unitForgetBias) {
+      const u = this.units;
+      const b = tf.tidy(() => tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])]));
+      this.bias.write(b);
+      b.dispose();
+    }
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    return this.returnSequences ? [s[0], s[1], this.units] : [s[0], this.units];
+  }
+
+  /** The kernel and the recurrent kernel the layer computes with (quantized), for export and tests. */
+  effectiveKernels(): [tf.Tensor, tf.Tensor] {
+    return tf.tidy(() => [this.wq(this.kernel!.read()), this.wq(this.recurrentKernel!.read())] as [tf.Tensor, tf.Tensor]);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs) as tf.Tensor3D;
+      const [batch, steps, features] = x.shape;
+      const u = this.units, cols = this.gates * u;
+      const act = cellActivationFn(this.cellActivation), ract = cellActivationFn(this.cellRecurrentActivation);
+      const O = this.sq;
+      const W = this.wq(this.kernel!.read()) as tf.Tensor2D;
+      const U = this.wq(this.recurrentKernel!.read()) as tf.Tensor2D;
+      // x·W + b of every step at once (the C sums them per step; the sum is the same).
+      let xw: tf.Tensor = tf.matMul(tf.reshape(x, [batch * steps, features]), W);
+      if (this.bias) xw = tf.add(xw, this.biasQuantizer(this.bias.read()));
+      const xs = tf.unstack(tf.reshape(xw, [batch, steps, cols]), 1) as tf.Tensor2D[];
+      let h: tf.Tensor2D = tf.zeros([batch, u]);
+      let c: tf.Tensor2D = tf.zeros([batch, u]);
+      const outs: tf.Tensor2D[] = [];
+      const [uzr, uh] = this.cell === 'gru' ? [tf.slice(U, [0, 0], [u, 2 * u]), tf.slice(U, [0, 2 * u], [u, u])] : [U, U];
+      for (let t = 0; t < steps; t++) {
+        if (this.cell === 'lstm') {
+          const [zi, zf, zc, zo] = tf.split(O(tf.add(xs[t], tf.matMul(h, U))), 4, 1);
+          const i = O(ract(zi)), f = O(ract(zf)), g = O(act(zc)), o = O(ract(zo));
+          c = O(tf.add(tf.mul(f, c), tf.mul(i, g))) as tf.Tensor2D;
+          h = O(tf.mul(o, O(act(c)))) as tf.Tensor2D;
+        } else if (this.cell === 'gru') {
+          const [xzr, xh] = tf.split(xs[t], [2 * u, u], 1);
+          const [zz, zr] = tf.split(O(tf.add(xzr, tf.matMul(h, uzr))), 2, 1);
+          const z = O(ract(zz)), r = O(ract(zr));
+          const rh = O(tf.mul(r, h)) as tf.Tensor2D;
+          const hh = O(act(O(tf.add(xh, tf.matMul(rh, uh)))));
+          h = O(tf.add(hh, tf.mul(z, tf.sub(h, hh)))) as tf.Tensor2D;
+        } else {
+          h = O(act(O(tf.add(xs[t], tf.matMul(h, U))))) as tf.Tensor2D;
+        }
+        outs.push(h);
+      }
+      return this.returnSequences ? tf.stack(outs, 1) : h;
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(), cell: this.cell, units: this.units, returnSequences: this.returnSequences,
+      activation: this.cellActivation, recurrentActivation: this.cellRecurrentActivation, unitForgetBias: this.unitForgetBias,
+    };
+  }
+}
+
+export type QuantizedLayer = QuantConv2D | QuantDepthwiseConv2D | QuantDense | QuantActivation | QuantAveragePooling2D | QuantRecurrent;
 
 export function isQuantizedLayer(l: tf.layers.Layer): l is QuantizedLayer {
   return l instanceof QuantizedBase;
 }
 
-for (const c of [QuantConv2D, QuantDepthwiseConv2D, QuantDense, QuantActivation, QuantAveragePooling2D]) tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+for (const c of [QuantConv2D, QuantDepthwiseConv2D, QuantDense, QuantActivation, QuantAveragePooling2D, QuantRecurrent]) tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);

@@ -1,7 +1,7 @@
 /**
  * The quantization-aware twin of an Architecture's model: the same layer plan (src/nn/plan.ts),
- * the same names and weight variables, with the Conv2D, DepthwiseConv2D, Dense and Activation
- * layers replaced by the quantized layers of layers.ts. Built through build.ts's `layerFactory`,
+ * the same names and weight variables, with the Conv2D, DepthwiseConv2D, Dense, Activation, average
+ * pooling and (fixed mode) LSTM, GRU and SimpleRNN layers replaced by the quantized layers of layers.ts. Built through build.ts's `layerFactory`,
  * so the two models cannot drift apart; weights copy between them by layer name.
  *
  * Which value is quantized where:
@@ -12,6 +12,9 @@
  *    logits and any linear output stay in the `activations` format);
  *  - average pooling rounds its averages to the `activations` format (also after ternary outputs:
  *    an average of ternary values is not ternary);
+ *  - recurrent layers (fixed mode, QuantRecurrent): kernel and recurrent kernel in the layer's
+ *    `weights` format, the bias on the gate sums' grid, and every value the cell stores (gate sums and
+ *    outputs, c, r ⊙ h, h) in the `activations` format, as the C stores them;
  *  - a convolution followed by BatchNormalization is not quantized at its output: in the C the BN
  *    is folded into it and the value leaves after the BN's activation (ternary kernels stay ternary
  *    under that fold: it multiplies each filter's α by the BN scale).
@@ -23,7 +26,7 @@ import { buildModel, type BuildOptions } from '../nn/build';
 import { planArchitecture, type ArchitecturePlan, type PlannedLayer } from '../nn/plan';
 import { fracBits, type FixedFormat } from '../numerics/fixed';
 import { layerWeightFormat, type QuantizationPlan } from './config';
-import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type WeightQuantizer } from './layers';
+import { QuantActivation, QuantAveragePooling2D, QuantConv2D, QuantDense, QuantDepthwiseConv2D, QuantRecurrent, type OutputQuantizer, type QuantConvArgs, type QuantDenseArgs, type QuantDepthwiseArgs, type QuantRecurrentArgs, type WeightQuantizer } from './layers';
 
 /** The quantizer on the value a planned layer hands on, or undefined when it is not quantized there. */
 export function outputQuantizerOf(l: PlannedLayer, archPlan: ArchitecturePlan, q: QuantizationPlan): OutputQuantizer | undefined {
@@ -45,7 +48,8 @@ export function weightQuantizerOf(q: QuantizationPlan, layer: string): WeightQua
 /**
  * Fixed mode: the bias on the accumulator's grid (frac = weights' frac + input's frac, the input
  * being in the activations format), `biasBits` wide: the format src/qmodel/apply.ts gives the C when the
- * biases fit it, so training adds exactly the bias the C adds.
+ * biases fit it, so training adds exactly the bias the C adds. A recurrent gate sums at
+ * P = fw + max(fx, fo); its input and its state are both in the activations format, so P is the same.
  */
 export function biasFormatOf(q: QuantizationPlan, layer: string): FixedFormat | undefined {
   if (q.mode !== 'fixed') return undefined;
@@ -72,6 +76,26 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
         return new QuantActivation({ name: planned.name, activation: planned.config.activation, quantizers: { output } });
       case 'AveragePooling2D':
         return new QuantAveragePooling2D({ name: planned.name, poolSize: planned.config.pool, strides: planned.config.stride, quantizers: { output: { kind: 'fixed', format: q.activations! } } });
+      case 'LSTM':
+      case 'GRU':
+      case 'SimpleRNN': {
+        // Fixed mode only (qat.ts refuses ternary recurrent layers). Every stored value of the cell
+        // (gates, c, h) is in the layer's output format, the activations format (src/qmodel/apply.ts).
+        if (q.mode !== 'fixed') throw new Error(`no ${q.mode} twin of the recurrent layer ${planned.name}`);
+        const c = planned.config;
+        return new QuantRecurrent({
+          name: planned.name,
+          cell: planned.kind === 'LSTM' ? 'lstm' : planned.kind === 'GRU' ? 'gru' : 'simple_rnn',
+          units: c.units!,
+          returnSequences: c.returnSequences,
+          activation: c.activation,
+          recurrentActivation: c.recurrentActivation,
+          unitForgetBias: planned.kind === 'LSTM',
+          kernelInitializer: (args as { kernelInitializer?: QuantRecurrentArgs['kernelInitializer'] }).kernelInitializer,
+          recurrentInitializer: (args as { recurrentInitializer?: QuantRecurrentArgs['recurrentInitializer'] }).recurrentInitializer,
+          quantizers: { weights: { kind: 'fixed', format: layerWeightFormat(q, planned.name)! }, bias, output: { kind: 'fixed', format: q.activations! } },
+        });
+      }
       case 'GlobalAveragePooling2D':
       case 'GlobalAveragePooling1D':
         return new QuantAveragePooling2D({ name: planned.name, global: true, quantizers: { output: { kind: 'fixed', format: q.activations! } } });

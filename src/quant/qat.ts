@@ -21,7 +21,7 @@ import { kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
 import { fitInteger } from '../qmodel/apply';
 import type { LayerQuantization, QuantizationFile } from '../qmodel/file';
-import { isQuantizedLayer, QuantConv2D, QuantDense, QuantDepthwiseConv2D, type QuantizedLayer } from './layers';
+import { isQuantizedLayer, QuantConv2D, QuantDense, QuantDepthwiseConv2D, QuantRecurrent, type QuantizedLayer } from './layers';
 import { buildQuantizedModel, QUANTIZED_MODEL_MODULE } from './model';
 
 export interface QatData {
@@ -113,18 +113,19 @@ export function quantizeInputs(split: Split, f: FixedFormat): Split {
 
 /**
  * Refuses an architecture quantization-aware training cannot train as the C computes it: recurrent
- * layers (lstm, gru, simple_rnn) have no quantized twin yet, so their fine-tuning would run in float
- * while the C runs them in fixed point, and the reported quantized accuracy would not be the C's.
- * Called by the train stage before the float training, so a long run does not end in this error.
+ * layers (lstm, gru, simple_rnn) have a fixed-point twin (layers.ts QuantRecurrent) but no ternary
+ * one yet (FaCT-LSTM), so ternary fine-tuning would run them in float while the C could not compute
+ * them ternary. Called by the train stage before the float training, so a long run does not end in
+ * this error.
  */
 export function assertQuantizable(arch: Architecture, mode: QuantizationPlan['mode']): void {
-  if (mode === 'float') return;
+  if (mode !== 'ternary') return;
   const i = arch.layers.findIndex((n) => n.type === 'lstm' || n.type === 'gru' || n.type === 'simple_rnn');
   if (i < 0) return;
   throw new DeepMakerError(
-    `quantize.mode ${mode}: quantization-aware training of recurrent layers (${arch.layers[i].type}) is not implemented yet`,
+    `quantize.mode ternary: ternary quantization-aware training of recurrent layers (${arch.layers[i].type}; FaCT-LSTM) is not implemented yet`,
     { where: `quantize.mode, train.architecture[${i}] (${arch.layers[i].type})` },
-    'set quantize: { mode: float } and quantize after training: convert.format fixed with convert.precision (the verify stage measures the fixed-point accuracy and sweeps the widths)',
+    'use quantize: { mode: fixed } (fixed-point quantization-aware training covers lstm, gru and simple_rnn), or mode float and convert.format fixed',
   );
 }
 
@@ -207,9 +208,10 @@ function isWeighted(l: QuantizedLayer): l is WeightedLayer {
   return l instanceof QuantConv2D || l instanceof QuantDepthwiseConv2D || l instanceof QuantDense;
 }
 
-/** The layer's kernel as the quantized model computes with it (α·t, or fixed-point values). */
-function effectiveKernel(l: QuantizedLayer): tf.Tensor | undefined {
-  return isWeighted(l) ? l.effectiveKernel() : undefined;
+/** The layer's kernels as the quantized model computes with them (α·t, or fixed-point values; a recurrent layer's kernel and recurrent kernel). */
+function effectiveKernels(l: QuantizedLayer): tf.Tensor[] {
+  if (l instanceof QuantRecurrent) return l.effectiveKernels();
+  return isWeighted(l) ? [l.effectiveKernel()] : [];
 }
 
 /**
@@ -222,6 +224,13 @@ export function exportStandardModel(arch: Architecture, seed: number, quantized:
   // Quantized layers carry extra state (a ternary output's moving Δ), so their weights are set here
   // explicitly: the kernel and the bias they compute with.
   for (const l of quantizedLayers(quantized)) {
+    if (l instanceof QuantRecurrent) {
+      const [k, r] = l.effectiveKernels();
+      const b = l.quantizeBias(l.bias!.read());
+      out.getLayer(l.name).setWeights([k, r, b]);
+      tf.dispose([k, r, b]);
+      continue;
+    }
     if (!isWeighted(l)) continue;
     const k = l.effectiveKernel();
     const b = l.bias ? l.quantizeBias(l.bias.read()) : undefined;
@@ -232,15 +241,17 @@ export function exportStandardModel(arch: Architecture, seed: number, quantized:
 }
 
 /**
- * Per weighted layer (Conv2D, DepthwiseConv2D, Dense) of `model`: `base`'s width with the integer
- * bits the largest |kernel value| needs (as src/qmodel/apply.ts fits any other value).
+ * Per weighted layer (Conv2D, DepthwiseConv2D, Dense, and LSTM, GRU, SimpleRNN, whose kernel and
+ * recurrent kernel share one format in the C) of `model`: `base`'s width with the integer bits the
+ * largest |kernel value| needs (as src/qmodel/apply.ts fits any other value).
  */
 export function fitLayerWeightFormats(model: tf.LayersModel, base: FixedFormat): Record<string, FixedFormat> {
   const out: Record<string, FixedFormat> = {};
   for (const l of model.layers) {
     const cls = l.getClassName();
-    if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D' && cls !== 'Dense') continue;
-    const maxAbs = tf.tidy(() => l.getWeights()[0].abs().max().dataSync()[0]);
+    const kernels = cls === 'Conv2D' || cls === 'DepthwiseConv2D' || cls === 'Dense' ? 1 : cls === 'LSTM' || cls === 'GRU' || cls === 'SimpleRNN' ? 2 : 0;
+    if (!kernels) continue;
+    const maxAbs = tf.tidy(() => Math.max(...l.getWeights().slice(0, kernels).map((w) => w.abs().max().dataSync()[0])));
     out[l.name] = { ...base, integer: fitInteger(maxAbs, base.bits, base.rounding) };
   }
   return out;
@@ -280,15 +291,18 @@ export function measureSparsity(model: tf.LayersModel, split: Split, samples: nu
   const probes: QuantizedLayer[] = [];
   for (const l of quantizedLayers(model)) {
     const entry: LayerSparsity = { name: l.name };
-    const k = effectiveKernel(l);
-    if (k) {
-      const v = k.dataSync();
-      let z = 0;
-      for (let i = 0; i < v.length; i++) if (v[i] === 0) z++;
-      entry.weights = z / v.length;
+    const ks = effectiveKernels(l);
+    if (ks.length) {
+      let z = 0, all = 0;
+      for (const k of ks) {
+        const v = k.dataSync();
+        for (let i = 0; i < v.length; i++) if (v[i] === 0) z++;
+        all += v.length;
+      }
+      entry.weights = z / all;
       wZero += z;
-      wAll += v.length;
-      k.dispose();
+      wAll += all;
+      tf.dispose(ks);
     }
     if (l.quantizers().output) probes.push(l);
     layers.push(entry);
@@ -328,6 +342,11 @@ export function weightMemory(model: tf.LayersModel, plan: QuantizationPlan, ebrB
   const bitsPerKernel = kernelBits(plan);
   let kernels = 0, biases = 0, scales = 0;
   for (const l of quantizedLayers(model)) {
+    if (l instanceof QuantRecurrent) {
+      kernels += (l.kernel!.read().size + l.recurrentKernel!.read().size) * bitsPerKernel;
+      biases += l.bias!.read().size * plan.biasBits;
+      continue;
+    }
     if (!isWeighted(l)) continue;
     const kernel = l.kernel!.read();
     const channels = l instanceof QuantDepthwiseConv2D ? kernel.shape[2]! * kernel.shape[3]! : kernel.shape[kernel.rank - 1]!;

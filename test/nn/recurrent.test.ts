@@ -19,7 +19,8 @@ import { buildModel } from '../../src/nn/build';
 import { architectureCost } from '../../src/nn/cost';
 import { runStage } from '../../src/stages/run';
 import { silentLogger } from '../../src/util/log';
-import { idxBytes, put } from '../data/helpers';
+import { put } from '../data/helpers';
+import { FAST_VERIFY, imageProject, runFlow } from './sequence-projects';
 
 const seq = (layers: Architecture['layers'], input = [7, 5], classes = 3): Architecture => ({ input, classes, layers });
 
@@ -106,56 +107,6 @@ describe('recurrent layers in an architecture', () => {
   });
 });
 
-/** Images of H×W bytes, one bright row among dim ones; class = which third of the image holds it. */
-function rowTask(n: number, seed: number, h = 6, w = 4) {
-  let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
-  const px = new Uint8Array(n * h * w), labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const row = Math.floor(rand() * h);
-    for (let j = 0; j < h * w; j++) px[i * h * w + j] = Math.floor(rand() * 60);
-    for (let x = 0; x < w; x++) px[(i * h + row) * w + x] = 200 + Math.floor(rand() * 55);
-    labels[i] = Math.floor((3 * row) / h);
-  }
-  return { px, labels, h, w };
-}
-
-const FAST_VERIFY = 'verify: { samples: 60, sweep: [], sanitizeSamples: 0, traceSamples: 10, searchSamples: 60 }\n';
-
-async function runFlow(dir: string): Promise<{ train: any; verify: any; layers: any[] }> {
-  for (const stage of ['spec', 'data', 'nas', 'train', 'convert', 'verify']) await runStage(stage, dir, dir, silentLogger);
-  const read = (f: string) => JSON.parse(readFileSync(join(dir, 'dist', f), 'utf8'));
-  return { train: read('train/report.json'), verify: read('verify/report.json'), layers: read('convert/layers.json').layers ?? read('convert/layers.json') };
-}
-
-function imageProject(architecture: string, extra = '', epochs = 3): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dm-rnn-train-'));
-  for (const [split, n, seed] of [['train', 360, 1], ['test', 60, 2]] as const) {
-    const t = rowTask(n, seed);
-    put(dir, `${split}-images.idx`, idxBytes('u8', [n, t.h, t.w], t.px));
-    put(dir, `${split}-labels.idx`, idxBytes('u8', [n], t.labels));
-  }
-  writeFileSync(
-    join(dir, 'deepmaker.yaml'),
-    `name: rnn
-data:
-  dataset: idx
-  sequence: rows
-  train: { images: train-images.idx, labels: train-labels.idx }
-  test: { images: test-images.idx, labels: test-labels.idx }
-search: { enabled: false }
-train:
-  architecture:
-${architecture}
-  epochs: ${epochs}
-  batchSize: 16
-  learningRate: 0.02
-  backend: wasm
-${extra.includes('quantize:') ? '' : 'quantize: { mode: float }\n'}${FAST_VERIFY}${extra}`,
-  );
-  return dir;
-}
-
 describe('recurrent models through train, convert and verify', () => {
   it('sequential images (data.sequence: rows): an LSTM pooled over its sequence trains, converts, and its float C equals TF.js', async () => {
     const dir = imageProject('    - { type: lstm, units: 8, returnSequences: true }\n    - { type: global_avgpool1d }\n    - { type: dense, units: 6, activation: tanh }\n', 'convert: { format: float }\n', 8);
@@ -191,8 +142,8 @@ describe('recurrent models through train, convert and verify', () => {
     }
   });
 
-  it('quantization-aware training (quantize.mode fixed, the default) of a recurrent model is refused before any training, saying what to do', async () => {
-    const dir = imageProject('    - { type: gru, units: 4 }\n', 'quantize: { mode: fixed }\n');
+  it('ternary quantization-aware training of a recurrent model (FaCT-LSTM, not implemented) is refused before any training, saying what to do', async () => {
+    const dir = imageProject('    - { type: gru, units: 4 }\n', 'quantize: { mode: ternary }\n');
     try {
       await runStage('spec', dir, dir, silentLogger);
       await runStage('data', dir, dir, silentLogger);
@@ -200,7 +151,7 @@ describe('recurrent models through train, convert and verify', () => {
       const lines: string[] = [];
       const log = { info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m) };
       await assert.rejects(runStage('train', dir, dir, log), (e: unknown) => {
-        assert.match(String((e as Error).message), /quantize\.mode, train\.architecture\[0\] \(gru\): quantize\.mode fixed: quantization-aware training of recurrent layers \(gru\) is not implemented yet[\s\S]*quantize: \{ mode: float \}[\s\S]*convert\.format fixed/);
+        assert.match(String((e as Error).message), /quantize\.mode, train\.architecture\[0\] \(gru\): quantize\.mode ternary: ternary quantization-aware training of recurrent layers \(gru; FaCT-LSTM\) is not implemented yet[\s\S]*quantize: \{ mode: fixed \}/);
         return true;
       });
       assert.equal(existsSync(join(dir, 'dist', 'train', 'model')), false);
