@@ -169,11 +169,11 @@ function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined,
     );
   }
   const mode = quantize?.mode ?? 'fixed';
-  if (mode !== 'float') {
+  if (mode === 'ternary') {
     throw new DeepMakerError(
-      `quantize.mode ${mode}: quantization-aware training of recurrent layers is not implemented yet, so the train stage would refuse every network the recurrent search selects`,
+      'quantize.mode ternary: ternary recurrent layers (FaCT-LSTM) are not implemented yet, so the train stage would refuse every network the recurrent search selects',
       { file, where: 'quantize.mode' },
-      'use quantize.mode: float with convert.format: fixed (post-training fixed point, as models/mnist-lstm does)',
+      'use quantize.mode: fixed (quantization-aware fixed point) or float with convert.format: fixed (post-training)',
     );
   }
 }

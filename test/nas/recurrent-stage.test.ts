@@ -97,11 +97,11 @@ describe('the nas stage over the recurrent space', () => {
     }
   });
 
-  it('refuses, before any training, the hardware objectives and constraints, quantization-aware training, and a space that does not fit the data', async () => {
+  it('refuses, before any training, the hardware objectives and constraints, ternary quantization, and a space that does not fit the data', async () => {
     const cases: [Record<string, unknown>, Record<string, unknown> | undefined, number[] | undefined, RegExp][] = [
       [{ constraints: { maxWeightBits: 'device', maxLuts: 'device' } }, undefined, undefined, /deepmaker\.yaml \(search\.constraints\.maxLuts\): search\.constraints\.maxLuts: the hardware cost model[^]*none would be trained[^]*hint: .*maxLuts: device/],
       [{ objectives: ['error', 'params', 'cycles'] }, undefined, undefined, /\(search\.objectives\): search\.objectives cycles: the hardware cost model/],
-      [{}, { mode: 'fixed', weights: { bits: 8, integer: 1 } }, undefined, /\(quantize\.mode\): quantize\.mode fixed: quantization-aware training of recurrent layers[^]*hint: use quantize\.mode: float with convert\.format: fixed/],
+      [{}, { mode: 'ternary' }, undefined, /\(quantize\.mode\): quantize\.mode ternary: ternary recurrent layers \(FaCT-LSTM\) are not implemented yet[^]*hint: use quantize\.mode: fixed/],
       [{ space: 'chain' }, undefined, undefined, /\(search\.space\): search\.space chain searches image networks[^]*search\.space: recurrent/],
       [{}, undefined, [T, F, 1], /\(search\.space\): search\.space recurrent searches sequence networks, but the data's samples are \[6, 4, 1\][^]*data\.sequence: rows/],
     ];
