@@ -17,7 +17,8 @@ export const BOARD_USAGE = `deepmaker board [--spec path] (--port DEV | --simula
   --baud B       the host's baud rate (default: the bitstream's target.baud)
   --samples N    how many test vectors (default: all the sim stage wrote)
   --program      load dist/bitstream/deepmaker.bin with iceprog first (apt-get install fpga-icestorm)
-  --timeout MS   how long to wait for each answer (default 2000; 120000 with --simulate)`;
+  --timeout MS   how long to wait for each answer (default 2000; with --simulate, a sample's clocks on the
+                 simulated line at 2,000 clocks/s, at least 120000: the simulator is slow on big designs)`;
 
 function value(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

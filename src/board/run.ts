@@ -107,7 +107,7 @@ export async function runBoard(opts: BoardOptions): Promise<BoardReport> {
     baud = sim.baud;
   }
   baud ??= projectBaud(opts.projectRoot);
-  const timeoutMs = opts.timeoutMs ?? (opts.simulate ? 120_000 : 2000);
+  const timeoutMs = opts.timeoutMs ?? (sim ? simulatedTimeoutMs(opts.projectRoot, project.iface.inputBytes, sim.clocksPerBit) : 2000);
   const port = sim ? sim.port : opts.port!;
   let link: BoardLink | undefined;
   try {
@@ -187,4 +187,24 @@ function writeReport(projectRoot: string, report: BoardReport): void {
   const file = join(dir, 'report.json');
   writeFileSync(`${file}.tmp`, canonicalJson(report));
   renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * The simulated slowest rate, in design clocks a second, that --simulate's default timeout allows for.
+ * Measured: 10-30 K clocks/s for the 1,100-LUT test top, about 8 K for the default network's 4,350-cell top,
+ * both on a shared 2-core machine (README, "The simulated board").
+ */
+export const SIMULATOR_SLOWEST_CLOCKS_PER_SECOND = 2000;
+
+/**
+ * --simulate's default timeout per answer: a sample's clocks on the simulated line (the command, the sample
+ * and the answer at clocksPerBit, plus the accelerator's cycles from dist/sim/report.json) at the slowest
+ * simulator rate allowed for, and at least 120 s. A real board answers in milliseconds; the simulator takes
+ * minutes for a large top at a low baud rate (the default network at 115200 baud: 1.3 M clocks a sample).
+ */
+export function simulatedTimeoutMs(projectRoot: string, inputBytes: number, clocksPerBit: number): number {
+  const simReport = join(projectRoot, 'dist', 'sim', 'report.json');
+  const cycles = existsSync(simReport) ? Number(readJson<{ cycles?: number }>(simReport).cycles ?? 0) || 0 : 0;
+  const clocks = (inputBytes + 2) * 10 * clocksPerBit + cycles;
+  return Math.max(120_000, Math.ceil((clocks / SIMULATOR_SLOWEST_CLOCKS_PER_SECOND) * 1000));
 }
