@@ -43,3 +43,17 @@ export function stepChoice(choices: readonly number[], current: number, rng: Rng
   }
   return otherChoice(choices, current, rng);
 }
+
+/**
+ * One-point crossover of two gene lists: a cut point drawn in each parent (a's, then b's), each child a's
+ * head with b's tail and the other way round, at most `max` long.
+ */
+export function crossLists<T>(a: readonly T[], b: readonly T[], max: number, rng: Rng): [T[], T[]] {
+  const i = rng.intBetween(1, a.length), j = rng.intBetween(1, b.length);
+  return [[...a.slice(0, i), ...b.slice(j)].slice(0, max), [...b.slice(0, j), ...a.slice(i)].slice(0, max)];
+}
+
+/** A gene of two parents given to the two children, swapped with probability 1/2 (one draw). */
+export function swapGenes<T>(x: T, y: T, rng: Rng): [T, T] {
+  return rng.bool() ? [y, x] : [x, y];
+}

@@ -17,7 +17,7 @@
  */
 import type { Rng } from '../../moo/rng';
 import type { ArchActivation, ArchNode, Architecture } from '../../nn/arch';
-import { architectureKey, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
+import { architectureKey, crossLists, swapGenes, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
 
 export type FeatureGene =
   | { op: 'conv'; filters: number; kernel: number; stride: number }
@@ -140,13 +140,10 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
     key: (g) => architectureKey(toArchitecture(g)),
     // One-point crossover of the feature lists (cut points drawn in each parent), uniform for the rest.
     crossover: (a, b, rng) => {
-      const i = rng.intBetween(1, a.features.length), j = rng.intBetween(1, b.features.length);
-      const f1 = [...a.features.slice(0, i), ...b.features.slice(j)].slice(0, C.maxFeatures);
-      const f2 = [...b.features.slice(0, j), ...a.features.slice(i)].slice(0, C.maxFeatures);
-      const swap = <T>(x: T, y: T): [T, T] => (rng.bool() ? [y, x] : [x, y]);
-      const [h1, h2] = swap(a.head, b.head);
-      const [d1, d2] = swap(a.hidden, b.hidden);
-      const [a1, a2] = swap(a.activation, b.activation);
+      const [f1, f2] = crossLists(a.features, b.features, C.maxFeatures, rng);
+      const [h1, h2] = swapGenes(a.head, b.head, rng);
+      const [d1, d2] = swapGenes(a.hidden, b.hidden, rng);
+      const [a1, a2] = swapGenes(a.activation, b.activation, rng);
       return [
         { features: f1.map((f) => ({ ...f })), head: h1, hidden: [...d1], activation: a1 },
         { features: f2.map((f) => ({ ...f })), head: h2, hidden: [...d2], activation: a2 },

@@ -27,7 +27,7 @@
  */
 import type { Rng } from '../../moo/rng';
 import type { ArchActivation, ArchNode, Architecture, RecurrentType } from '../../nn/arch';
-import { architectureKey, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
+import { architectureKey, crossLists, swapGenes, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
 
 export interface RecurrentLayerGene {
   cell: RecurrentType;
@@ -108,13 +108,10 @@ export function recurrentSpace(ctx: SpaceContext): SearchSpace<RecurrentGenome> 
     key: (g) => architectureKey(toArchitecture(g)),
     // One-point crossover of the recurrent stacks (cut points drawn in each parent), uniform for the rest.
     crossover: (a, b, rng) => {
-      const i = rng.intBetween(1, a.recurrent.length), j = rng.intBetween(1, b.recurrent.length);
-      const r1 = [...a.recurrent.slice(0, i), ...b.recurrent.slice(j)].slice(0, C.maxRecurrent);
-      const r2 = [...b.recurrent.slice(0, j), ...a.recurrent.slice(i)].slice(0, C.maxRecurrent);
-      const swap = <T>(x: T, y: T): [T, T] => (rng.bool() ? [y, x] : [x, y]);
-      const [h1, h2] = swap(a.head, b.head);
-      const [d1, d2] = swap(a.hidden, b.hidden);
-      const [a1, a2] = swap(a.activation, b.activation);
+      const [r1, r2] = crossLists(a.recurrent, b.recurrent, C.maxRecurrent, rng);
+      const [h1, h2] = swapGenes(a.head, b.head, rng);
+      const [d1, d2] = swapGenes(a.hidden, b.hidden, rng);
+      const [a1, a2] = swapGenes(a.activation, b.activation, rng);
       return [
         { recurrent: r1.map((l) => ({ ...l })), head: h1, hidden: [...d1], activation: a1 },
         { recurrent: r2.map((l) => ({ ...l })), head: h2, hidden: [...d2], activation: a2 },
