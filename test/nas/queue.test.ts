@@ -20,9 +20,9 @@ import { TRAIN_EVALUATOR } from '../../src/nas/train-evaluator';
 import { runStage } from '../../src/stages/run';
 import { parseSpec } from '../../src/spec/load';
 import { isDeepMakerError } from '../../src/util/errors';
-import type { Logger } from '../../src/util/log';
 import { quadrantsProject } from './fixtures/quadrants';
 import { alive, exited, freePort, startRedis, startWorker, track, type WorkerProc } from './fixtures/queue-procs';
+import { capture } from './fixtures/stage-log';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'deepmaker.js');
 const RUNNER = join(__dirname, 'fixtures', 'run-nas.ts');
@@ -40,10 +40,6 @@ const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean);
 const candidates = (out: string) => lines(join(out, 'candidates.jsonl')).map((l) => JSON.parse(l));
 
-function capture(): Logger & { lines: string[] } {
-  const out: string[] = [];
-  return { lines: out, info: (m) => out.push(m), warn: (m) => out.push(`warning: ${m}`) };
-}
 
 /** Every rung of every candidate: what must be equal whatever trained it. */
 function results(out: string) {

@@ -15,7 +15,7 @@ import { architectureCost } from '../../src/nn/cost';
 import { runStage } from '../../src/stages/run';
 import { canonicalJson } from '../../src/util/fs';
 import { isDeepMakerError } from '../../src/util/errors';
-import type { Logger } from '../../src/util/log';
+import { capture, json, writeNasView } from './fixtures/stage-log';
 
 const T = 6, F = 4, CLASSES = 3;
 
@@ -55,17 +55,10 @@ function project(search: Record<string, unknown>, quantize: Record<string, unkno
     target: { device: 'ice40-up5k' },
     files: {},
   };
-  mkdirSync(join(root, 'dist', 'spec'), { recursive: true });
-  writeFileSync(join(root, 'dist', 'spec', 'nas.json'), canonicalJson(view));
+  writeNasView(root, view);
   return root;
 }
 
-function capture(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
-
-const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 
 describe('the nas stage over the recurrent space', () => {
   it('searches recurrent networks on sequences with real training and selects one that builds', async () => {

@@ -13,7 +13,7 @@ import type { Architecture } from '../../src/nn/arch';
 import { architectureCost } from '../../src/nn/cost';
 import { runStage } from '../../src/stages/run';
 import { canonicalJson } from '../../src/util/fs';
-import type { Logger } from '../../src/util/log';
+import { capture, json, writeNasView } from './fixtures/stage-log';
 
 /** 8x8 images with a bright 3x3 blob in one quadrant; the class is the quadrant. */
 function quadrants(n: number, seed: number) {
@@ -52,17 +52,10 @@ function project(search: Record<string, unknown>, model?: string): string {
     ...(model ? { model } : {}),
     files: {},
   };
-  mkdirSync(join(root, 'dist', 'spec'), { recursive: true });
-  writeFileSync(join(root, 'dist', 'spec', 'nas.json'), canonicalJson(view));
+  writeNasView(root, view);
   return root;
 }
 
-function capture(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
-
-const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 
 describe('the nas stage', () => {
   it('searches with real training, writes its outputs, and a rerun takes every evaluation from the store', async () => {
