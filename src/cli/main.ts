@@ -16,7 +16,7 @@ const USAGE = `deepmaker — the DeepMaker flow outside Nx
                                              run one stage; missing upstream outputs are built first
   deepmaker stages                           list the stages
   deepmaker --version                        print the version
-  deepmaker <command> --help                 explain a command (convert and verify list every option)
+  deepmaker <command> --help                 explain a command (convert, verify and board list every option)
   deepmaker convert <model> --out DIR [--weights W.h5] [--format float|fixed<W,I>] [--storage arrays|files]
                                              any Keras/TF.js model to flat C (layer table, knobs, harness)
   deepmaker verify --model M --inputs X [--expected Y] [--labels L] [--out DIR] [--format fixed<W,I>] [--sweep 4,6,8]
@@ -64,7 +64,7 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 /** Commands that print their own full help for --help. */
-const COMMANDS_WITH_HELP = new Set(['convert', 'verify']);
+const COMMANDS_WITH_HELP = new Set(['convert', 'verify', 'board']);
 /** Built-in commands. */
 const KNOWN = new Set(['validate', 'run', 'stages', 'version']);
 function wholeNumber(args: string[], name: string, min: number): number | undefined {

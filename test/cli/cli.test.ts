@@ -127,6 +127,17 @@ describe('deepmaker CLI', () => {
     for (const text of ['.keras', 'model.json', 'float (default)', 'arrays (default)', 'KNOBS=']) assert.ok(c.stdout.includes(text), `convert --help mentions ${text}`);
   });
 
+  it('board --help (and help board) give the board\'s own help on stdout, exit 0: every option, the iCEBreaker\'s port naming, the timeouts', async () => {
+    for (const args of [['board', '--help'], ['board', '-h'], ['help', 'board']]) {
+      const r = await deepmaker(args, '/');
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^deepmaker board \[--spec path\] \(--port DEV \| --simulate\)/);
+      for (const o of ['--port', '--simulate', '--baud', '--samples', '--program', '--timeout']) assert.match(r.stdout, new RegExp(`^  ${o} `, 'm'), `${args.join(' ')} explains ${o}`);
+      assert.match(r.stdout, /\/dev\/ttyUSB1/);
+      assert.match(r.stdout, /with --simulate, a sample's clocks on the/);
+    }
+  });
+
   it('convert and verify without their required options still say how to use them, on stderr with exit 2', async () => {
     for (const cmd of ['convert', 'verify']) {
       const r = await deepmaker([cmd], '/');
