@@ -8,6 +8,7 @@
 import { readSplit, type Split } from '../src/data/tensors';
 import type { EvaluationResult, EvaluationTask, EvaluatorRef, SearchTraining } from '../src/nas/evaluation';
 import { evaluate, trainArchitecture } from '../src/nn/train';
+import { epochProgress, trainingResult } from '../src/nas/train-evaluator';
 
 export const FULL_FIDELITY_EVALUATOR: EvaluatorRef = { module: __filename.replace(/\.[cm]?[jt]s$/, ''), name: 'fullFidelityEvaluator', version: '1' };
 
@@ -41,20 +42,9 @@ export async function fullFidelityEvaluator(task: EvaluationTask, progress: (msg
     batchNormStatistics: t.batchNormStatistics,
     seed: task.seed,
     workers: 1,
-    onEpoch: (e) => progress(`epoch ${e.epoch}/${task.fidelity.epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`),
+    onEpoch: epochProgress(progress, task.fidelity.epochs),
   });
   const test = evaluate(r.model, cached.test);
   r.model.dispose();
-  return {
-    error: 1 - r.validationAccuracy,
-    validationAccuracy: r.validationAccuracy,
-    validationLoss: r.validationLoss,
-    epochs: r.epochs,
-    bestEpoch: r.bestEpoch,
-    seconds: (Date.now() - started) / 1000,
-    imagesPerSecond: r.imagesPerSecond,
-    backend: r.backend,
-    testAccuracy: test.accuracy,
-    testCount: test.count,
-  };
+  return { ...trainingResult(r, started), bestEpoch: r.bestEpoch, testAccuracy: test.accuracy, testCount: test.count };
 }

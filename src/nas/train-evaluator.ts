@@ -4,7 +4,7 @@
  * worker process; the data is read once per process.
  */
 import { readSplit, type Split } from '../data/tensors';
-import { trainArchitecture } from '../nn/train';
+import { trainArchitecture, type EpochRecord, type TrainResult } from '../nn/train';
 import type { EvaluationResult, EvaluationTask, EvaluatorRef } from './evaluation';
 
 export const TRAIN_EVALUATOR: EvaluatorRef = { module: __filename.replace(/\.[cm]?[jt]s$/, ''), name: 'trainEvaluator', version: '1' };
@@ -32,9 +32,19 @@ export async function trainEvaluator(task: EvaluationTask, progress: (msg: strin
     stratifySubset: task.fidelity.stratified ? { seed: task.subsetSeed ?? task.seed } : undefined,
     schedule: task.training.schedule,
     workers: 1,
-    onEpoch: (e) => progress(`epoch ${e.epoch}/${task.fidelity.epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`),
+    onEpoch: epochProgress(progress, task.fidelity.epochs),
   });
   r.model.dispose();
+  return trainingResult(r, started);
+}
+
+/** The progress line of each training epoch, for a worker's progress channel. */
+export function epochProgress(progress: (msg: string) => void, epochs: number): (e: EpochRecord) => void {
+  return (e) => progress(`epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy.toFixed(4)}, ${Math.round(e.imagesPerSecond)} images/s`);
+}
+
+/** What an evaluation reports of a finished training (started: Date.now() before it). */
+export function trainingResult(r: TrainResult, started: number): EvaluationResult {
   return {
     error: 1 - r.validationAccuracy,
     validationAccuracy: r.validationAccuracy,
