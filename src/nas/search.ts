@@ -40,7 +40,7 @@ import type { SearchSpace } from './space';
 export interface SearchOptions<G> {
   space: SearchSpace<G>;
   algorithm: AlgorithmName;
-  /** How nsga2 and aging draw the first generation (default stratified over log-params). */
+  /** How nsga2 and aging draw the first generation (default random, as search.initialPopulation; stratified: over log-params). */
   initialPopulation?: 'stratified' | 'random';
   population: number;
   generations: number;
@@ -336,7 +336,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
  */
 const RANDOM_TRIES = 64;
 const MUTATE_TRIES = 16;
-export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, initial: 'stratified' | 'random' = 'stratified'): SearchSpace<G> {
+export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, initial: 'stratified' | 'random'): SearchSpace<G> {
   return {
     ...space,
     ...(initial === 'stratified' ? { initial: (count: number, rng: Rng) => stratifiedInitial(space, feas, count, rng) } : {}),

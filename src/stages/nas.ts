@@ -155,7 +155,8 @@ const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
 /**
  * What the recurrent space cannot be searched with, found before any training: the hardware
  * objectives (every candidate would get the unbuildable value 1e12 and, as a constraint, none would
- * be trained) and quantization-aware training (the train stage refuses it for recurrent layers).
+ * be trained) and ternary quantization (the train stage refuses ternary recurrent layers: FaCT-LSTM is
+ * not implemented; fixed-point quantization-aware training is).
  */
 function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined, file: string): void {
   const objectives = s.objectives.filter((o) => HARDWARE_OBJECTIVES.includes(o));

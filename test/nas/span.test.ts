@@ -112,10 +112,10 @@ describe('the initial population', () => {
       const span = estimateFeasibleSpan(space, feasibility(space, { quantization, device, constraints }), { draws: 2000, rng: new Rng('span:test'), seed: 'span:test' });
       const seen: string[] = [];
       for (let seed = 1; seed <= 5; seed++) {
-        const ops = searchOperators(space, feasibility(space, { quantization, device, constraints }));
+        const ops = searchOperators(space, feasibility(space, { quantization, device, constraints }), 'stratified');
         const first = makeOptimizer('nsga2', ops, { populationSize: 8, seed }).ask();
         assert.equal(first.length, 8);
-        const again = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints })), { populationSize: 8, seed }).ask();
+        const again = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints }), 'stratified'), { populationSize: 8, seed }).ask();
         assert.deepEqual(again.map((g) => space.key(g)), first.map((g) => space.key(g)), 'deterministic for a seed');
         const params = first.map((g) => paramsOf(space, g));
         const hi = frac(Math.max(...params), span), lo = frac(Math.min(...params), span);
@@ -134,7 +134,7 @@ describe('the initial population', () => {
       const span = estimateFeasibleSpan(space, feasibility(space, { quantization, device, constraints: hw }), { draws: 2000, rng: new Rng('span:hw'), seed: 'span:hw' });
       assert.ok(span.params!.max <= 5000 && span.params!.max > 4000, JSON.stringify(span.params));
       for (let seed = 1; seed <= 3; seed++) {
-        const first = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints: hw })), { populationSize: 8, seed }).ask();
+        const first = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints: hw }), 'stratified'), { populationSize: 8, seed }).ask();
         const params = first.map((g) => paramsOf(space, g));
         assert.ok(params.every((p) => p <= 5000));
         // The range is only ~16x here, so the pool's rarest small networks weigh more at the bottom.
@@ -145,7 +145,7 @@ describe('the initial population', () => {
 
   it('aging evolution starts from the stratified population too; random search stays uniform', () => {
     const [, space] = spaces[0];
-    const ops = searchOperators(space, feasibility(space, { quantization, device, constraints }));
+    const ops = searchOperators(space, feasibility(space, { quantization, device, constraints }), 'stratified');
     const nsga = makeOptimizer('nsga2', ops, { populationSize: 8, seed: 3 }).ask();
     const aging = makeOptimizer('aging', ops, { populationSize: 8, seed: 3 }).ask();
     assert.equal(aging.length, 8);
