@@ -23,6 +23,7 @@ import type { Device } from '../fpga/devices';
 import type { ModelIR } from '../ir/types';
 import { allocateBuffers } from '../rtl/buffers';
 import { placeConcatenations, Placement } from '../rtl/concat';
+import { fusePools } from '../rtl/fuse-pool';
 import { engineCycles, TOP_OVERHEAD_CYCLES } from '../rtl/cycles';
 import type { Architecture, DirectiveSet, ResolvedDirective } from '../rtl/directives';
 import type { ArraySpec } from '../rtl/array';
@@ -122,7 +123,7 @@ export class CostModel {
     this.calibration = opts.calibration ?? loadCalibration();
     this.architecture = opts.architecture ?? 'engines';
     this.q = lowerModelForRtl(opts.ir, opts.knobs);
-    this.placement = placeConcatenations(this.q);
+    this.placement = fusePools(this.q, placeConcatenations(this.q));
     const opOf = new Map(this.placement.ops.map((o) => [o.layer, o]));
     // A choice is offered only when the RTL's own rules build it: resolveDirectives, then the planner
     // with the buffer layouts of the real design (banked lanes reading a concatenation view, ...).

@@ -165,7 +165,8 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   }
   f.accBits = e.onArray ? 0 : p.accs * A;
   f.shadowBits = e.onArray ? 0 : p.pipeline || p.accs === 1 ? p.accs * A : 0;
-  f.writerBits = A + e.writeBits;
+  // A fused max pool adds a running maximum per output of a group and a comparator to the writer.
+  f.writerBits = A + e.writeBits + (p.pool ? (p.accs + 1) * e.writeBits : 0);
   if (p.avg?.kind === 'divide') f.dividerBits = 2 * (p.writerExtra - 2);
   let ebr = 0;
   for (const r of e.roms) {

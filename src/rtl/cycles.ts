@@ -15,9 +15,9 @@
 import type { ResolvedDirective } from './directives';
 import type { EnginePlan } from './plan';
 import { placeConcatenations } from './concat';
-import { buildPlans } from './plan';
+import { buildPlans, executedMacs } from './plan';
+import { fusePools } from './fuse-pool';
 import type { QModel } from '../qmodel/lower';
-import { opMacs } from '../qmodel/lower';
 
 export const TOP_OVERHEAD_CYCLES = 3;
 
@@ -36,7 +36,7 @@ export interface CycleReport {
 }
 
 export function predictFromPlans(plans: EnginePlan[]): CycleReport {
-  const perEngine = plans.map((p) => ({ module: p.module, layer: p.op.layer, cycles: engineCycles(p), macs: p.part ? 0 : opMacs(p.op), lanes: p.lanes }));
+  const perEngine = plans.map((p) => ({ module: p.module, layer: p.op.layer, cycles: engineCycles(p), macs: p.part ? 0 : executedMacs(p.op), lanes: p.lanes }));
   const macs = perEngine.reduce((s, e) => s + e.macs, 0);
   const floorCycles = perEngine.reduce((s, e) => s + Math.ceil(e.macs / e.lanes), 0);
   return { cycles: perEngine.reduce((s, e) => s + e.cycles, 0) + TOP_OVERHEAD_CYCLES, perEngine, macs, floorCycles };
@@ -44,7 +44,7 @@ export function predictFromPlans(plans: EnginePlan[]): CycleReport {
 
 /** Predicted cycles per inference of the RTL generated for `q` with `directives`. */
 export function predictCycles(q: QModel, directives: Map<string, ResolvedDirective>): CycleReport {
-  const placement = placeConcatenations(q);
+  const placement = fusePools(q, placeConcatenations(q));
   return predictFromPlans(buildPlans(q, directives, placement.layouts, placement.ops));
 }
 

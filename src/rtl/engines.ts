@@ -29,6 +29,7 @@ import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type R
 
 export { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage };
 import { readsPerLane, usesTree } from './array';
+import { isFused } from './fuse-pool';
 
 
 export interface ReadPortInfo {
@@ -147,8 +148,8 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   const roms: RomImage[] = [];
   const out = ctx.tensor(p.op.output);
   const writeAddrBits = clog2(out.size);
-  const outFmt = p.op.kind === 'mac' ? p.op.outFormat : p.op.outFormat;
-  const writeBits = outFmt.bits;
+  // A fused max pool writes the pool's tensor, in the pool's format.
+  const writeBits = isFused(p.op) ? p.op.pool.format.bits : p.op.outFormat.bits;
   const reads: ReadPortInfo[] = p.reads.map((r) => {
     const t = ctx.tensor(r.tensor);
     const words = r.mode === 'lanes' ? p.lanes : 1;
@@ -266,6 +267,17 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
       for (let s = 2; s <= p.D; s++) L.line(`ob${s} <= ob${s - 1};${coReg ? ` co${s} <= co${s - 1};` : ''}`);
     });
     L.line('end');
+    if (p.pool) {
+      // Fused max pool: the group's window position (first: load the running maximum; last: write it).
+      L.line(`wire pf0 = ${andAll(p.pool.levels.map((n) => `z_${n}`))};`);
+      L.line(`wire pl0 = ${andAll(p.pool.levels.map((n) => `l_${n}`))};`);
+      for (let s = 1; s <= p.D; s++) L.line(`reg pf${s}, pl${s};`);
+      L.line('always @(posedge clk) begin');
+      L.indent(() => {
+        for (let s = 1; s <= p.D; s++) L.line(`pf${s} <= pf${s - 1}; pl${s} <= pl${s - 1};`);
+      });
+      L.line('end');
+    }
 
     // ---- datapath to the accumulators; declares acc_k (k < accs), gdone, gfinal, accBits
     let accBits: number;
@@ -307,7 +319,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
 
 function describe(p: EnginePlan): string {
   const loops = p.levels.map((l) => `${l.name}<${l.count}`).join(' ');
-  return `${p.kind}, lanes=${p.lanes}, unroll=${p.directive.unroll}, pipeline=${p.pipeline}, loops [${loops}], K=${p.K}, groups=${p.NG}`;
+  return `${p.kind}, lanes=${p.lanes}, unroll=${p.directive.unroll}, pipeline=${p.pipeline}, loops [${loops}], K=${p.K}, groups=${p.NG}${p.pool ? `, max pool '${p.pool.layer}' fused` : ''}`;
 }
 
 /** Tables this small (bias, scale, thresholds per channel) go to logic: a few LUTs per bit instead of a whole EBR. */
@@ -592,6 +604,7 @@ function emitWriter(
   const lw = clog2(accs);
   L.line('// ---- writer');
   L.line('reg wact, wfin;');
+  if (p.pool) L.line('reg wpf, wpl;');
   L.line(`reg [${lw - 1}:0] wl;`);
   L.line(`reg [${obw - 1}:0] wob;`);
   L.line(`reg [${cow - 1}:0] wco;`);
@@ -611,7 +624,7 @@ function emitWriter(
     L.line("if (rst) wact <= 1'b0;");
     L.line('else if (gdone) begin');
     L.indent(() => {
-      L.line(`wact <= 1'b1; wfin <= gfinal; wl <= 0; wob <= ob${D};${p.coIndex ? ` wco <= co${D};` : ` wco <= 0;`}`);
+      L.line(`wact <= 1'b1; wfin <= gfinal; wl <= 0; wob <= ob${D};${p.coIndex ? ` wco <= co${D};` : ` wco <= 0;`}${p.pool ? ` wpf <= pf${D}; wpl <= pl${D};` : ''}`);
       if (shadow) for (let k = 0; k < accs; k++) L.line(`sh${k} <= acc${k};`);
     });
     L.line('end else if (wact) begin');
@@ -645,12 +658,17 @@ function emitWriter(
   }
   // W1
   L.line(`reg [${v1Bits - 1}:0] wv1;`);
+  if (p.pool) {
+    L.line('reg pf1w, pl1w, pf2w, pl2w;');
+    L.line(`reg [${lw - 1}:0] wi1, wi2;`);
+  }
   L.line(`reg [${writeAddrBits - 1}:0] wa1, wa2;`);
   L.line('reg we1, wl1, we2, wl2;');
   L.line('always @(posedge clk) begin');
   L.indent(() => {
     L.line(`if (rst) begin we1 <= 1'b0; we2 <= 1'b0; wl1 <= 1'b0; wl2 <= 1'b0; end else begin we1 <= ${e1Src}; we2 <= we1; wl1 <= ${l1Src}; wl2 <= wl1; end`);
     L.line(`wv1 <= ${v1Expr}; wa1 <= ${a1Src}; wa2 <= wa1;`);
+    if (p.pool) L.line('pf1w <= wpf; pl1w <= wpl; pf2w <= pf1w; pl2w <= pl1w; wi1 <= wl; wi2 <= wi1;');
   });
   L.line('end');
   // bias / scale / threshold ROMs indexed by output channel, read at W0 -> valid at W1.
@@ -709,9 +727,41 @@ function emitWriter(
   } else {
     y = emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
   }
-  L.line('assign wr_en = we2;');
-  L.line('assign wr_addr = wa2;');
-  L.line(`assign wr_data = ${y};`);
+  if (p.pool) {
+    // Fused max pool: a running maximum per output of the group (indexed by its place in the group).
+    const B = outFmt.bits;
+    for (let k = 0; k < accs; k++) L.line(`reg [${B - 1}:0] pm${k};`);
+    const sel = accs === 1 ? 'pm0' : 'pm_q';
+    if (accs > 1) {
+      L.line(`reg [${B - 1}:0] pm_q;`);
+      L.line('always @(*) begin');
+      L.indent(() => {
+        L.line('case (wi2)');
+        L.indent(() => {
+          for (let k = 0; k < accs; k++) L.line(`${ulit(k, lw)}: pm_q = pm${k};`);
+          L.line(`default: pm_q = ${B}'d0;`);
+        });
+        L.line('endcase');
+      });
+      L.line('end');
+    }
+    L.line(`wire [${B - 1}:0] pmx = (pf2w || $signed(${y}) > $signed(${sel})) ? ${y} : ${sel};`);
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      for (let k = 0; k < accs; k++) L.line(`if (we2${accs > 1 ? ` && wi2 == ${ulit(k, lw)}` : ''}) pm${k} <= pmx;`);
+    });
+    L.line('end');
+    // The pool's own format, when it differs: the maximum converted (monotone: src/rtl/fuse-pool.ts).
+    const pf = isFused(op) ? op.pool.format : outFmt;
+    const conv = pf.bits === B && pf.integer === outFmt.integer ? 'pmx' : emitRequantize(L, 'pq', 'pmx', B, fracBits(outFmt) - fracBits(pf), pf, { relu: false });
+    L.line('assign wr_en = we2 & pl2w;');
+    L.line('assign wr_addr = wa2;');
+    L.line(`assign wr_data = ${conv};`);
+  } else {
+    L.line('assign wr_en = we2;');
+    L.line('assign wr_addr = wa2;');
+    L.line(`assign wr_data = ${y};`);
+  }
   L.line('always @(posedge clk) begin');
   L.indent(() => L.line("if (rst) done <= 1'b0; else done <= we2 & wl2;"));
   L.line('end');

@@ -5,6 +5,7 @@
  *                                 after refusing what the RTL does not compute
  *   resolveDirectives             directive set -> one checked directive per layer
  *   placeConcatenations           concatenations -> views of one buffer (concat.ts, zero-copy)
+ *   fusePools                     max pools -> the writer of the MAC engine before them (fuse-pool.ts)
  *   buildPlans (plan.ts)          ops + directives -> engine plans (loop nests, lanes, banks)
  *   allocateBuffers (buffers.ts)  tensors -> shared, banked activation memories (EBR / SPRAM)
  *   emitEngine / emitTop          plans -> Verilog modules; ROM images -> .hex
@@ -23,6 +24,7 @@ import { emitEngine, EngineModule, leafModules, RomImage } from './engines';
 import { ArraySpec, emitArray, planArray } from './array';
 import { StreamInterface, streamInterface } from './interface';
 import { placeConcatenations } from './concat';
+import { fusePools } from './fuse-pool';
 import { buildPlans, EnginePlan } from './plan';
 import type { QModel } from '../qmodel/lower';
 import { lowerModelForRtl } from './lower';
@@ -61,7 +63,7 @@ export const RTL_FILE = 'deepmaker_accel.v';
 export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, device: RtlDevice, directiveSource = 'directives'): GeneratedRtl {
   const q = lowerModelForRtl(ir, knobs);
   const directives = resolveDirectives(ir, set, directiveSource);
-  const placement = placeConcatenations(q);
+  const placement = fusePools(q, placeConcatenations(q));
   const plans = buildPlans(q, directives, placement.layouts, placement.ops);
   const { buffers, memories } = allocateBuffers(q, plans, { spram: device.spram }, placement.layouts);
   // Address widths cover the whole buffer a tensor lives in (a concatenation view addresses its storage).

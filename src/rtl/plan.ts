@@ -13,6 +13,7 @@ import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
 import type { QElementwise, QMac, QModel, QOp, QPool } from '../qmodel/lower';
 import { clog2, ident } from './verilog';
+import { isFused, type FusedMac } from './fuse-pool';
 
 export interface Level {
   name: string;
@@ -93,6 +94,12 @@ export interface EnginePlan {
   avg?: { kind: 'shift'; shift: number } | { kind: 'divide'; window: number; numShift: number; denShift: number };
   /** Extra writer latency (cycles) beyond the common 3 stages (the divider). */
   writerExtra: number;
+  /**
+   * A max pool fused into this MAC engine (src/rtl/fuse-pool.ts): the names of the window levels (the
+   * innermost outer levels; count-1 levels left out). The writer keeps a running maximum per output of
+   * a group; the first window position loads it, the last writes it.
+   */
+  pool?: { layer: string; levels: string[] };
 }
 
 /** Pipeline depth of a group: issue -> accumulators complete. */
@@ -153,7 +160,7 @@ function checkBanked(op: QOp, lanes: number, l: Layout): void {
   }
 }
 
-function finish(p: Omit<EnginePlan, 'levels' | 'nRed' | 'K' | 'NG'> & { outer: Level[]; red: Level[] }): EnginePlan {
+function finishPlan(p: Omit<EnginePlan, 'levels' | 'nRed' | 'K' | 'NG'> & { outer: Level[]; red: Level[] }): EnginePlan {
   const outer = keep(p.outer);
   const red = keep(p.red);
   const { outer: _o, red: _r, ...rest } = p;
@@ -175,7 +182,10 @@ function padCheck(inH: number, inW: number, outH: number, outW: number, kh: numb
 
 function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, outL: Layout): EnginePlan {
   const [ih, iw, C] = op.in;
-  const [oh, ow, CO] = op.out;
+  const [, , CO] = op.out;
+  // With a fused pool only the positions some window covers are computed.
+  const [oh, ow] = executedDims(op);
+  const finish = (p: Parameters<typeof finishPlan>[0]) => (isFused(op) ? finishPlan(fusePoolLevels(p, op, outL)) : finishPlan(p));
   const [kh, kw] = op.kernel;
   const [sh, sw] = op.stride;
   const [pt, pl] = op.pad;
@@ -284,6 +294,52 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
   });
 }
 
+/** Output rows and columns a MAC engine computes: all of them, or with a fused pool those its windows cover. */
+export function executedDims(op: QMac): [number, number] {
+  if (!isFused(op)) return [op.out[0], op.out[1]];
+  return [op.pool.out[0] * op.pool.window[0], op.pool.out[1] * op.pool.window[1]];
+}
+
+/** MACs an engine performs (a fused pool skips the positions no window covers). */
+export function executedMacs(op: QOp): number {
+  if (op.kind !== 'mac') return 0;
+  const [oh, ow] = executedDims(op);
+  return oh * ow * op.out[2] * op.fanIn;
+}
+
+type PrePlan = Parameters<typeof finishPlan>[0];
+
+/**
+ * Re-walks a MAC plan's positions window by window: oy = wy·py + iy', ox = wx·px + ix' with the pooled
+ * position (oy, ox → oy, ox of the pooled map) outside and the window position (py, px) as the innermost
+ * outer levels, so a window's groups follow one another. Reads, padding and weights keep their address
+ * (substituted); the output address is the pooled element's, the same for every window position.
+ */
+function fusePoolLevels(p: PrePlan, op: FusedMac, outL: Layout): PrePlan {
+  const [wy, wx] = op.pool.window;
+  const [ph, pw] = op.pool.out;
+  const sub = (a: Affine): Affine => {
+    const { oy, ox, ...rest } = a.strides;
+    const strides: Record<string, number> = { ...rest };
+    if (oy) Object.assign(strides, { oy: wy * oy, py: oy });
+    if (ox) Object.assign(strides, { ox: wx * ox, px: ox });
+    return { base: a.base, strides };
+  };
+  const outer = p.outer.map((l) => (l.name === 'oy' ? { name: 'oy', count: ph } : l.name === 'ox' ? { name: 'ox', count: pw } : l));
+  const window = [{ name: 'py', count: wy }, { name: 'px', count: wx }];
+  const { oy: _y, ox: _x, ...outRest } = p.outAddr.strides;
+  const pad = p.pad && { ...p.pad, iy: sub(p.pad.iy), ix: sub(p.pad.ix) };
+  return {
+    ...p,
+    outer: [...outer, ...window],
+    reads: p.reads.map((r) => ({ ...r, addr: sub(r.addr) })),
+    ...(pad ? { pad } : {}),
+    ...(p.weightAddr ? { weightAddr: sub(p.weightAddr) } : {}),
+    outAddr: { base: p.outAddr.base, strides: { ...outRest, oy: pw * outL.P, ox: outL.P } },
+    pool: { layer: op.pool.layer, levels: window.filter((l) => l.count > 1).map((l) => l.name) },
+  };
+}
+
 /** Extra writer latency of the average-pool divider: one cycle per quotient bit, a last check and the result cycle. */
 export function dividerCycles(quotientBits: number): number {
   return quotientBits + 2;
@@ -316,7 +372,7 @@ function planPool(op: QPool, d: ResolvedDirective, module: string, inL: Layout, 
       wmax = 1 + writerExtra;
     }
   }
-  return finish({
+  return finishPlan({
     module, kind: 'pool', op, directive: d, lanes: 1, pipeline: true, pad, coCount: 1, writerExtra, avg,
     outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: C }],
     red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }],
@@ -344,7 +400,7 @@ function planElementwise(op: QElementwise, d: ResolvedDirective, module: string,
     const [ih, iw] = op.inShapes[0];
     const [pt, pl] = op.pad!;
     const inL = ins[0];
-    return finish({
+    return finishPlan({
       ...common,
       kind: 'pad',
       outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: C }],
@@ -356,7 +412,7 @@ function planElementwise(op: QElementwise, d: ResolvedDirective, module: string,
   const sameShapes = op.inShapes.every((s) => s[0] === oh && s[1] === ow && s[2] === C);
   if (!sameShapes) {
     // A Reshape/Flatten with a format change: the flat order is kept (its tensors are dense: src/rtl/concat.ts).
-    return finish({
+    return finishPlan({
       ...common,
       kind: op.op === 'add' ? 'add' : 'copy',
       outer: [{ name: 'i', count: size }],
@@ -364,7 +420,7 @@ function planElementwise(op: QElementwise, d: ResolvedDirective, module: string,
       outAddr: { base: 0, strides: { i: 1 } },
     });
   }
-  return finish({
+  return finishPlan({
     ...common,
     kind: op.op === 'add' ? 'add' : 'copy',
     outer: [{ name: 'p', count: oh * ow }, { name: 'c', count: C }],
@@ -377,7 +433,7 @@ function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, 
   const [oh, ow, CO] = op.out;
   const ck = op.inShapes[k][2];
   const off = op.inShapes.slice(0, k).reduce((a, s) => a + s[2], 0);
-  return finish({
+  return finishPlan({
     module, kind: 'copy', op, part: k, directive: d, lanes: 1, pipeline: true, coCount: 1, writerExtra: 0, accs: 1, D: D_STREAM, wmax: 1, lvLast: 1,
     writes: oh * ow * ck, laneStep: 1,
     outer: [{ name: 'p', count: oh * ow }, { name: 'c', count: ck }],

@@ -113,6 +113,7 @@ export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: st
       loops: p.levels.map((l) => ({ name: l.name, count: l.count })),
       reductionSteps: p.K,
       groups: p.NG,
+      ...(p.pool ? { fusedPool: p.pool.layer } : {}),
       macs: cyc.macs,
       cycles: cyc.cycles,
       multipliers: { dsp: e.dspMultipliers, lut: e.lutMultipliers },
