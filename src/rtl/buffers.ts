@@ -3,7 +3,7 @@
  * and the last engine that reads it. Engines run one after the other, so tensors whose lifetimes do not
  * overlap share one physical memory (a chain of layers needs two, ping-pong). A tensor read by lane-
  * parallel engines is banked (cyclic over its flat index, a power of two banks). On devices with SPRAM
- * (UP5K), the largest memories go to SB_SPRAM256KA (activations need no initial contents, which SPRAM
+ * (UP5K), the largest memories (from one EBR's worth up) go to SB_SPRAM256KA (activations need no initial contents, which SPRAM
  * cannot have); the rest is EBR (or LUT RAM when Yosys finds that cheaper).
  */
 import { DeepMakerError } from '../util/errors';
@@ -46,8 +46,13 @@ export interface DeviceMemories {
 /** SPRAM geometry (iCE40 UP5K SB_SPRAM256KA): 16K words of 16 bits. */
 export const SPRAM_WORDS = 16384;
 export const SPRAM_WIDTH = 16;
-/** A memory this large (bits) is worth an SPRAM rather than EBR (4 EBR = 16 Kbit). */
-export const SPRAM_MIN_BITS = 16384;
+/**
+ * A memory this large (bits) goes to an SPRAM while blocks are left: one EBR's worth. The weights live
+ * in EBR (SPRAM cannot be initialised by the bitstream), so an activation buffer moved to an otherwise
+ * idle SPRAM frees EBR for weight ROMs, the resource wide MAC arrays run out of first. (It was 16 Kbit:
+ * a 9.4 Kbit buffer then took 3 EBR beside 3 unused SPRAMs in the default design.)
+ */
+export const SPRAM_MIN_BITS = 4096;
 
 export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemories, layouts: Map<string, TensorLayout> = new Map()): { buffers: Map<string, TensorBuffer>; memories: PhysicalMemory[] } {
   // One buffer per storage: a tensor placed in another's buffer (a concatenation view) shares it.
