@@ -51,7 +51,9 @@
  *    below): integer kernels and recurrent kernels in the weight format, biases aligned to the gate
  *    frac, every stored value of the cell in the output format, the cell activations as exact
  *    functions of the stored integers (src/numerics/recurrent.ts: the C's tanh table, interpolated
- *    in integers; hard_sigmoid as an exact rational).
+ *    in integers; hard_sigmoid as an exact rational). Ternary LSTM and SimpleRNN (FaCT-LSTM): the
+ *    kernels are codes, the gate products read ternarized x and h, and each gate sum is the code sums
+ *    times a per-column scale plus the bias (QRecurrent.ternary).
  *  - A softmax on an output layer is dropped (it does not change the argmax): the outputs are the
  *    integer logits before it.
  */
