@@ -17,7 +17,7 @@ import { FIXED_RUNTIME_C, FLOAT_RUNTIME_C } from './runtime';
 import { weightFileName } from '../ir/serialize';
 import { emitTernaryLoopNest, TERNARY_RUNTIME_C, ternaryDeclarations, ternaryInit } from './ternary';
 import { isRecurrent } from '../ir/recurrent';
-import { recurrentBuffers, recurrentDeclarations, recurrentRuntimeC } from './recurrent';
+import { recurrentBuffers, recurrentDeclarations, recurrentRuntimeC, ternaryRecurrentDeclarations, ternaryRecurrentInit } from './recurrent';
 
 export interface CGenOptions {
   knobs: NumberKnobs;
@@ -182,7 +182,15 @@ function modelH(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, inputSi
       const acc = 'own' in a ? a.own : `DM_ACC_AUTO(${s.m}_W_BITS, ${p}_O_BITS, ${a.auto.growth}, ${s.m}_B_INT, ${s.m}_P_FRAC)`;
       L.push(...ifndef(`${s.m}_ACC_BITS`, acc));
     }
-    if (isRecurrent(l)) {
+    if (isRecurrent(l) && l.ternary) {
+      // Ternary (FaCT-LSTM): the gate sums are code sums times scales, at the scale's frac (<m>_S_*, model.c).
+      L.push(...weightAndBiasFormats(l, s.m));
+      L.push(
+        `#if DM_FIXED && (${s.m}_O_FRAC < -24 || ${s.m}_O_FRAC > 39)`,
+        `#error "${s.m} (${l.type} '${l.name.replace(/["\\]/g, '_')}'): a recurrent layer in fixed point needs an output format with -24..39 fractional bits"`,
+        '#endif',
+      );
+    } else if (isRecurrent(l)) {
       // Gates sum input products (frac W + input) and state products (frac W + O) at the larger frac.
       const p = s.inputMacros[0];
       L.push(...weightAndBiasFormats(l, s.m));
@@ -314,7 +322,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
   }
   L.push('#endif');
   const ternary = syms.filter((s) => s.layer.ternary);
-  if (ternary.length) L.push(TERNARY_RUNTIME_C.trim(), ...ternary.flatMap(ternaryDeclarations));
+  if (ternary.length) L.push(TERNARY_RUNTIME_C.trim(), ...ternary.flatMap((s) => (isRecurrent(s.layer) ? ternaryRecurrentDeclarations(s) : ternaryDeclarations(s))));
   L.push('', '/* ---- layer outputs ---- */');
   for (const s of syms) L.push(`static dm_act_t ${s.buf}[${sizeOf(s.layer.outputShape)}];`);
   const recurrent = syms.filter((s) => isRecurrent(s.layer));
@@ -326,7 +334,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     if (s.layer.type === 'input') {
       L.push(...emitInputLoopNest(s, inputOffset), '');
       inputOffset += sizeOf(s.layer.outputShape);
-    } else L.push(...(s.layer.ternary ? emitTernaryLoopNest(s) : emitLoopNest(s)), '');
+    } else L.push(...(s.layer.ternary && !isRecurrent(s.layer) ? emitTernaryLoopNest(s) : emitLoopNest(s)), '');
   }
   // dm_init.
   if (files && arrays.length) {
@@ -381,7 +389,7 @@ function modelC(model: ModelIR, syms: LayerSymbols[], opts: CGenOptions, outputs
     }
     L.push('#endif');
   }
-  L.push(...ternary.flatMap(ternaryInit));
+  L.push(...ternary.flatMap((s) => (isRecurrent(s.layer) ? ternaryRecurrentInit(s) : ternaryInit(s))));
   L.push('    return 0;', '}', '');
   // dm_infer.
   L.push('void dm_infer(const float *input, float *output)', '{', '    long i;');

@@ -25,6 +25,7 @@ import { gateActivation, gateNames, recurrentLoopNest, type RecurrentStage } fro
 import type { Activation } from '../ir/types';
 import { doubleLiteral } from './expr';
 import { floatActivation, type LayerSymbols } from './symbols';
+import { bytesLiteral, floatsLiteral, packTernaryKernel } from './ternary-codes';
 import { hardSigmoidDivisor, TANH_Q, TANH_STEP_LOG2, TANH_TABLE_SIZE, tanhTable } from '../numerics/recurrent';
 
 // The table and its constants are defined in src/numerics/recurrent.ts (shared with the quantized-model view).
@@ -195,6 +196,10 @@ export function emitRecurrentLoopNest(s: LayerSymbols): string[] {
   };
   const wrapAcc = (acc: string) => `dm_requant(dm_sext(${acc}, ${m}_ACC_BITS), ${m}_P_FRAC, ${m}_O_BITS, ${m}_O_FRAC)`;
   for (const stage of nest.stages) {
+    if (stage.kind === 'gate' && l.ternary) {
+      L.push(...ternaryGate(s, stage, b, F, u, g));
+      continue;
+    }
     if (stage.kind === 'elementwise' && stage.what === 'reset') {
       const rg = b.gates.r;
       L.push(`${I(2)}/* GRU reset: r * h, the state the h gate reads */`);
@@ -240,6 +245,117 @@ export function emitRecurrentLoopNest(s: LayerSymbols): string[] {
   if (!r.returnSequences) L.push(`${I(1)}DM_LOOP(${id}_out) for (o = 0; o < ${u}; o++) out[o] = ${b.h}[o];`);
   L.push('}');
   return L;
+}
+
+// ---------------- ternary recurrent layers (FaCT-LSTM) ----------------
+//
+// A ternary LSTM or SimpleRNN (Layer.ternary, src/qmodel/apply.ts) keeps its data in model.c: the
+// kernel and the recurrent kernel as 2-bit codes (dm_rtk_<id>, dm_rtu_<id>; src/cgen/ternary.ts's
+// packing), per-column scales α·β (dm_rsw_/dm_rsu_, quantized by dm_init to <m>_S_*, saturating),
+// the operand thresholds Δ per input feature and per unit (dm_rtx_/dm_rth_; in fixed point
+// θ = max(1, ceil(Δ·2^frac)) on the stored integers), and the biases (aligned to <m>_S_FRAC). A gate
+// output is
+//   ax = Σ_i code(W[i][col]) ⊗ code(x[i])   ah = Σ_j code(U[j][col]) ⊗ code(h[j])   (add 1, subtract 1, or skip)
+//   y  = ax·sW[col] + ah·sU[col] + b[col]   (int64, exact, frac <m>_S_FRAC; float in DM_FIXED 0)
+// then one requantization to the layer's format and the gate's activation; the cell update is the
+// fixed-point one of every recurrent layer. The loop labels are those of src/ir/recurrent.ts.
+
+function hasBias(l: { weights: { bias?: unknown }; useBias?: boolean }): boolean {
+  return !!l.weights.bias && l.useBias !== false;
+}
+
+/** The file-scope data of a ternary recurrent layer (model.c, before the loop nests). */
+export function ternaryRecurrentDeclarations(s: LayerSymbols): string[] {
+  const l = s.layer;
+  const t = l.ternary!;
+  const sf = l.precision?.scale;
+  if (!sf || !t.recurrentScale || !t.inputThresholds || !t.stateThresholds) throw new Error(`ternary recurrent layer '${l.name}' lacks its scale format, recurrent scale or thresholds (src/qmodel/apply.ts sets them)`);
+  const k = packTernaryKernel(l.weights.kernel!.data), r = packTernaryKernel(l.weights.recurrentKernel!.data);
+  const cols = t.scale.length, F = t.inputThresholds.length, u = t.stateThresholds.length;
+  const id = s.id, m = s.m;
+  const L: string[] = [
+    `/* ${id}: ternary ${l.type} (FaCT-LSTM): kernel [${l.weights.kernel!.shape.join('x')}] and recurrent kernel [${l.weights.recurrentKernel!.shape.join('x')}] as 2-bit codes */`,
+    `#ifndef ${m}_S_BITS`,
+    `#define ${m}_S_BITS ${sf.bits}`,
+    '#endif',
+    `#ifndef ${m}_S_INT`,
+    `#define ${m}_S_INT ${sf.integer}`,
+    '#endif',
+    `#define ${m}_S_FRAC (${m}_S_BITS - ${m}_S_INT)`,
+    `static const unsigned char dm_rtk_${id}[${k.length}] = {`,
+    ...bytesLiteral(k),
+    '};',
+    `static const unsigned char dm_rtu_${id}[${r.length}] = {`,
+    ...bytesLiteral(r),
+    '};',
+    `static const float dm_rsw_${id}[${cols}] = { /* α·β_x per kernel column */`,
+    ...floatsLiteral(t.scale),
+    '};',
+    `static const float dm_rsu_${id}[${cols}] = { /* α·β_h per recurrent-kernel column */`,
+    ...floatsLiteral(t.recurrentScale),
+    '};',
+    `static const float dm_rtx_${id}[${F}] = { /* Δ per input feature */`,
+    ...floatsLiteral(t.inputThresholds),
+    '};',
+    `static const float dm_rth_${id}[${u}] = { /* Δ per unit of h */`,
+    ...floatsLiteral(t.stateThresholds),
+    '};',
+  ];
+  if (hasBias(l)) L.push(`static const float dm_rb_${id}[${l.weights.bias!.data.length}] = {`, ...floatsLiteral(l.weights.bias!.data), '};');
+  L.push('#if DM_FIXED', `static int32_t dm_rswq_${id}[${cols}];`, `static int32_t dm_rsuq_${id}[${cols}];`, `static int64_t dm_rtxq_${id}[${F}];`, `static int64_t dm_rthq_${id}[${u}];`);
+  if (hasBias(l)) L.push(`static int64_t dm_rbq_${id}[${l.weights.bias!.data.length}]; /* aligned to ${m}_S_FRAC */`);
+  L.push('#endif');
+  return L;
+}
+
+/** dm_init lines of a ternary recurrent layer (fixed point: quantize the scales, thresholds and biases). */
+export function ternaryRecurrentInit(s: LayerSymbols): string[] {
+  const l = s.layer;
+  const t = l.ternary!;
+  const id = s.id, m = s.m, p = s.inputMacros[0];
+  const L = ['#if DM_FIXED', '    {', '        long i;'];
+  L.push(`        for (i = 0; i < ${t.scale.length}; i++) {`);
+  L.push(`            dm_rswq_${id}[i] = dm_quantize(dm_rsw_${id}[i], ${m}_S_BITS, ${m}_S_FRAC, 1);`);
+  L.push(`            dm_rsuq_${id}[i] = dm_quantize(dm_rsu_${id}[i], ${m}_S_BITS, ${m}_S_FRAC, 1);`);
+  if (hasBias(l)) L.push(`            dm_rbq_${id}[i] = dm_align(dm_quantize(dm_rb_${id}[i], ${m}_B_BITS, ${m}_B_FRAC, DM_SATURATING), ${m}_B_FRAC, ${m}_S_FRAC);`);
+  L.push('        }');
+  L.push(`        for (i = 0; i < ${t.inputThresholds!.length}; i++) dm_rtxq_${id}[i] = dm_tthreshold(dm_rtx_${id}[i], ${p}_O_FRAC);`);
+  L.push(`        for (i = 0; i < ${t.stateThresholds!.length}; i++) dm_rthq_${id}[i] = dm_tthreshold(dm_rth_${id}[i], ${m}_O_FRAC);`);
+  L.push('    }', '#endif');
+  return L;
+}
+
+/** One gate of a ternary recurrent layer: code products (add/subtract/skip), then the scale multiplies, the bias, one requantization, the activation. */
+function ternaryGate(s: LayerSymbols, stage: Extract<RecurrentStage, { kind: 'gate' }>, b: ReturnType<typeof recurrentBuffers>, F: number, u: number, g: number): string[] {
+  const l = s.layer;
+  const r = l.recurrent!;
+  const id = s.id, m = s.m;
+  const a = gateActivation(r, stage.gate);
+  const dst = b.gates[stage.gate];
+  const col = stage.columns[0];
+  const c = col ? `${col} + o` : 'o';
+  const code = (packed: string) => `DM_TCODE(${packed}, i * ${g * u} + ${c})`;
+  const bias = hasBias(l);
+  return [
+    `${I(2)}/* gate ${stage.gate}: ${stage.outputs} outputs x (${F} inputs + ${u} state values), ternary: add/subtract/skip on 2-bit codes */`,
+    `${I(2)}DM_LOOP(${stage.label}) for (o = 0; o < ${u}; o++) {`,
+    `${I(3)}dm_acc_t ax = DM_ACC_ZERO, ah = DM_ACC_ZERO;`,
+    `${I(3)}DM_LOOP(${stage.label}_x) for (i = 0; i < ${F}; i++) DM_TMAC(ax, DM_TMUL(${code(`dm_rtk_${id}`)}, DM_TCODE_AT(x[i], DM_TSEL(dm_rtxq_${id}, dm_rtx_${id})[i])), 1);`,
+    `${I(3)}DM_LOOP(${stage.label}_h) for (i = 0; i < ${u}; i++) DM_TMAC(ah, DM_TMUL(${code(`dm_rtu_${id}`)}, DM_TCODE_AT(${b.h}[i], DM_TSEL(dm_rthq_${id}, dm_rth_${id})[i])), 1);`,
+    '#if DM_FIXED',
+    `${I(3)}{`,
+    `${I(4)}int64_t y = dm_sext(ax, 64) * (int64_t)dm_rswq_${id}[${c}] + dm_sext(ah, 64) * (int64_t)dm_rsuq_${id}[${c}]${bias ? ` + dm_rbq_${id}[${c}]` : ''};`,
+    `${I(4)}int32_t z = dm_requant(y, ${m}_S_FRAC, ${m}_O_BITS, ${m}_O_FRAC);`,
+    `${I(4)}${dst}[o] = ${recurrentFixedActivation(a, 'z', m)};`,
+    `${I(3)}}`,
+    '#else',
+    `${I(3)}{`,
+    `${I(4)}float v = ax * dm_rsw_${id}[${c}] + ah * dm_rsu_${id}[${c}]${bias ? ` + dm_rb_${id}[${c}]` : ''};`,
+    `${I(4)}${dst}[o] = ${floatActivation(a, 'v')};`,
+    `${I(3)}}`,
+    '#endif',
+    `${I(2)}}`,
+  ];
 }
 
 /** The cell update: the new state from the gates, and the output of this step. */

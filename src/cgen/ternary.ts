@@ -17,9 +17,11 @@
  */
 import type { Layer } from '../ir/types';
 import { sizeOf } from '../ir/shapes';
-import { encodeTernary } from '../numerics/fixed';
-import { flatIndex, floatLiteral, mul, sum } from './expr';
+import { flatIndex, mul, sum } from './expr';
 import { fixedActivation, floatActivation, type LayerSymbols } from './layers';
+import { bytesLiteral, floatsLiteral, packTernaryKernel } from './ternary-codes';
+
+export { packTernaryKernel };
 
 const I = (n: number) => '    '.repeat(n);
 
@@ -37,32 +39,8 @@ export function isTernaryLayer(l: Layer): boolean {
   return !!l.ternary;
 }
 
-/** The kernel's codes, four per byte (the packing documented above). */
-export function packTernaryKernel(t: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(Math.ceil(t.length / 4));
-  for (let i = 0; i < t.length; i++) {
-    const v = t[i];
-    if (v !== 0 && v !== 1 && v !== -1) throw new Error(`ternary kernel value ${v} at ${i} is not -1, 0 or 1`);
-    out[i >> 2] |= encodeTernary(v as -1 | 0 | 1) << ((i & 3) * 2);
-  }
-  return out;
-}
-
 function channels(l: Layer): number {
   return l.outputShape[l.outputShape.length - 1];
-}
-
-function bytesLiteral(bytes: Uint8Array): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < bytes.length; i += 16) out.push(`    ${Array.from(bytes.subarray(i, i + 16), (b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')},`);
-  return out;
-}
-
-function floatsLiteral(v: ArrayLike<number>): string[] {
-  const out: string[] = [];
-  const lits = Array.from(v, (x) => floatLiteral(x));
-  for (let i = 0; i < lits.length; i += 8) out.push(`    ${lits.slice(i, i + 8).join(', ')},`);
-  return out;
 }
 
 /** Shared helpers, emitted once into model.c when the model has a ternary layer. */
@@ -73,6 +51,13 @@ export const TERNARY_RUNTIME_C = String.raw`
 #define DM_TCODE_OF(x) ((x) == 0 ? 0u : ((x) > 0 ? 1u : 3u))
 /* the seed's 2-bit product: O_MSB = W_MSB xor I_MSB, O_LSB = W_LSB and I_LSB */
 #define DM_TMUL(w, x) ((((w) ^ (x)) & 2u) | ((w) & (x) & 1u))
+/* the code of v against a threshold th (>= 1 on stored integers; >= 0 in float): +1 if v >= th, -1 if v <= -th, else 0 (0 stays 0) */
+#define DM_TCODE_AT(v, th) ((((v) > 0) && ((v) >= (th))) ? 1u : ((((v) < 0) && ((v) <= -(th))) ? 3u : 0u))
+#if DM_FIXED
+#define DM_TSEL(fixed, flt) fixed
+#else
+#define DM_TSEL(fixed, flt) flt
+#endif
 #if DM_FIXED
 /* add, subtract or skip: code 01 adds x, 11 subtracts it, 00 (and 10) skip */
 #define DM_TMAC(acc, code, x) do { unsigned dm_c_ = (code); if (dm_c_ == 1u) (acc) += (uint64_t)(int64_t)(x); else if (dm_c_ == 3u) (acc) -= (uint64_t)(int64_t)(x); } while (0)

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DeepMakerError } from '../util/errors';
 import { canonicalJson, sha256 } from '../util/fs';
 import { cIdentifier } from './assignLoopNestIds';
-import type { Layer, ModelIR, WeightTensor } from './types';
+import type { Layer, ModelIR, TernaryWeights, WeightTensor } from './types';
 import { layerStats } from './table';
 
 export const IR_FORMAT = 'deepmaker-ir';
@@ -18,6 +18,14 @@ export const IR_VERSION = 1;
 export function weightFileName(layer: Pick<Layer, 'name' | 'loopNest'>, slot: string): string {
   return `${layer.loopNest ?? cIdentifier(layer.name)}.${slot}.f32`;
 }
+
+/** The weight-file slot of each ternary tensor (`ternary_scale` is the file name ternary layers always had). */
+const TERNARY_FILES: Record<keyof TernaryWeights, string> = {
+  scale: 'ternary_scale',
+  recurrentScale: 'ternary_recurrent_scale',
+  inputThresholds: 'ternary_input_thresholds',
+  stateThresholds: 'ternary_state_thresholds',
+};
 
 interface StoredTensor {
   shape: number[];
@@ -52,12 +60,17 @@ export function irToJson(model: ModelIR, files?: Map<string, Uint8Array>): unkno
         files?.set(file, bytes);
         w[slot] = { shape: t.shape, file, sha256: sha256(bytes) };
       }
-      let tern: unknown;
+      let tern: Record<string, StoredTensor> | undefined;
       if (ternary) {
-        const file = `weights/${weightFileName(l, 'ternary_scale')}`;
-        const bytes = tensorBytes(ternary.scale);
-        files?.set(file, bytes);
-        tern = { scale: { shape: [ternary.scale.length], file, sha256: sha256(bytes) } };
+        tern = {};
+        // scale (every ternary layer); recurrent layers also their recurrent scale and operand thresholds.
+        for (const [slot, data] of Object.entries(ternary) as [keyof TernaryWeights, Float32Array | undefined][]) {
+          if (!data) continue;
+          const file = `weights/${weightFileName(l, TERNARY_FILES[slot])}`;
+          const bytes = tensorBytes(data);
+          files?.set(file, bytes);
+          tern[slot] = { shape: [data.length], file, sha256: sha256(bytes) };
+        }
       }
       return { ...rest, weights: w, ...(tern ? { ternary: tern } : {}), params: stats[i].params, macs: stats[i].macs };
     }),
@@ -95,7 +108,15 @@ export function readModelIR(dir: string): ModelIR {
     for (const [slot, t] of Object.entries(weights as Record<string, StoredTensor>)) {
       (layer.weights as Record<string, WeightTensor>)[slot] = { shape: t.shape, data: readTensor(dir, t, l.name) };
     }
-    if (ternary) layer.ternary = { scale: readTensor(dir, ternary.scale, l.name) };
+    if (ternary) {
+      const t: Partial<TernaryWeights> = {};
+      for (const [slot, stored] of Object.entries(ternary as Record<string, StoredTensor>)) {
+        if (!(slot in TERNARY_FILES)) throw new DeepMakerError(`layer '${l.name}': unknown ternary tensor '${slot}'`, { file, where: l.name }, 'rerun the convert stage');
+        t[slot as keyof TernaryWeights] = readTensor(dir, stored, l.name);
+      }
+      if (!t.scale) throw new DeepMakerError(`layer '${l.name}': ternary layer without its scale`, { file, where: l.name }, 'rerun the convert stage');
+      layer.ternary = t as TernaryWeights;
+    }
     return layer;
   });
   return { name: json.name, source: json.source, inputs: json.inputs, outputs: json.outputs, layers };

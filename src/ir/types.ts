@@ -110,8 +110,17 @@ export interface LayerPrecision {
 
 /** Ternary weights (ToT-Net): kernel values in {-1,0,1} and a per-output-filter scale applied to the accumulator. */
 export interface TernaryWeights {
-  /** One scale per output channel (Dense unit, Conv filter). */
+  /**
+   * One scale per output channel (Dense unit, Conv filter). Recurrent layers (FaCT-LSTM): one per
+   * kernel column (each unit of each gate), the kernel's α times the input operand's scale β_x.
+   */
   scale: Float32Array;
+  /** Recurrent layers: one scale per recurrent-kernel column, its α times the state operand's scale β_h. */
+  recurrentScale?: Float32Array;
+  /** Recurrent layers: Δ per input feature; the gate products read t_x = sign(x) where |x| ≥ Δ, else 0. */
+  inputThresholds?: Float32Array;
+  /** Recurrent layers: Δ per unit; the gate products read t_h = sign(h) where |h| ≥ Δ, else 0. */
+  stateThresholds?: Float32Array;
 }
 
 export interface Layer {

@@ -20,6 +20,9 @@
  *      * recurrent layers (LSTM, GRU, SimpleRNN; fixed mode): kernel and recurrent kernel in the
  *        trained format, every stored value of the cell in the activations format, biases as above
  *        on the gate sums' frac P = fw + max(fx, fo);
+ *      * recurrent layers in ternary mode (FaCT-LSTM; LSTM and SimpleRNN): codes of the kernel and
+ *        the recurrent kernel, per-column scales α·β (applyTernaryRecurrent), the operands'
+ *        thresholds; biases on the scale's grid;
  *      * ternary scales: `scaleBits` wide, integer bits fitted to the largest |α|;
  *      * ternary accumulators: exactly wide enough never to wrap (input bits + ceil(log2 fanIn)).
  *
@@ -34,7 +37,7 @@ import { isRecurrent } from '../ir/recurrent';
 import type { ImportedModel, Layer, ModelIR } from '../ir/types';
 import { fracBits, maxInt, roundReal, type FixedFormat } from '../numerics/fixed';
 import { DeepMakerError } from '../util/errors';
-import type { QuantizationFile } from './file';
+import type { LayerQuantization, QuantizationFile } from './file';
 
 export const TERNARY_FORMAT = { bits: 2, integer: 2 } as const;
 
@@ -88,8 +91,11 @@ function outputChannels(l: Layer): number {
 
 /** Splits a ternary-trained kernel into t ∈ {-1,0,1} and the per-filter magnitude; throws if a filter is not ternary. */
 export function recoverTernary(l: Layer, file: string): { codes: Float32Array; scale: Float32Array } {
-  const k = l.weights.kernel!.data;
-  const c = outputChannels(l);
+  return splitTernary(l, l.weights.kernel!.data, outputChannels(l), file, 'filter');
+}
+
+/** t ∈ {-1,0,1} and the magnitude per channel (the fastest axis, `c` of them) of a kernel holding ±s per channel. */
+function splitTernary(l: Layer, k: Float32Array, c: number, file: string, what: string): { codes: Float32Array; scale: Float32Array } {
   const scale = new Float32Array(c);
   for (let i = 0; i < k.length; i++) if (k[i] !== 0 && scale[i % c] === 0) scale[i % c] = Math.abs(k[i]);
   const codes = new Float32Array(k.length);
@@ -98,7 +104,7 @@ export function recoverTernary(l: Layer, file: string): { codes: Float32Array; s
     const s = scale[i % c];
     if (Math.abs(Math.abs(k[i]) - s) > 1e-6 * s) {
       throw new DeepMakerError(
-        `layer '${l.name}' is marked ternary but filter ${i % c} holds ${k[i]} and ${s} (not ±one value)`,
+        `layer '${l.name}' is marked ternary but ${what} ${i % c} holds ${k[i]} and ${s} (not ±one value)`,
         { file, where: l.name },
         'the model file does not hold the ternary-trained kernels: rerun the train stage',
       );
@@ -163,7 +169,10 @@ export function applyQuantization(model: ModelIR, q: QuantizationFile): ModelIR 
       // the activations format, the biases on the grid of the gate sums P = fw + max(fx, fo).
       const entry = q.layers[l.name];
       if (entry?.weights === 'ternary') {
-        throw new DeepMakerError(`recurrent layer '${l.name}' is marked ternary; ternary recurrent layers are not implemented`, { file, where: l.name }, 'retrain with quantize.mode fixed');
+        applyTernaryRecurrent(l, entry, precision, q, A, fmt, file);
+        l.precision = precision;
+        out.set(l.name, precision.output!);
+        continue;
       }
       const kernels = [l.weights.kernel, l.weights.recurrentKernel].map((t) => maxAbsOf(t?.data ?? []));
       precision.weights = fmt(entry?.weightFormat ?? q.weights ?? { bits: 16, integer: fitInteger(Math.max(...kernels), 16, q.rounding) });
@@ -188,6 +197,60 @@ export function applyQuantization(model: ModelIR, q: QuantizationFile): ModelIR 
     out.set(l.name, precision.output!);
   }
   return model;
+}
+
+/**
+ * A ternary recurrent layer (FaCT-LSTM; src/quant/layers.ts QuantRecurrent in ternary mode): codes
+ * and per-column α of the kernel and of the recurrent kernel (recovered from the α·t the model file
+ * holds), the operands' thresholds and scales β from quantization.json, and the C's scales α·β
+ * (kernel columns times β_x, recurrent columns times β_h, one scale format fitted to both). Every
+ * stored value of the cell stays in the activations format; the biases sit on the scale's grid.
+ */
+function applyTernaryRecurrent(
+  l: Layer,
+  entry: LayerQuantization,
+  precision: NonNullable<Layer['precision']>,
+  q: QuantizationFile,
+  A: FixedFormat,
+  fmt: (f: { bits: number; integer: number }) => FixedFormat,
+  file: string,
+): void {
+  const cell = l.recurrent!.cell;
+  if (cell === 'gru') {
+    throw new DeepMakerError(`recurrent layer '${l.name}' (gru) is marked ternary; ternary recurrent layers are LSTM and SimpleRNN`, { file, where: l.name }, 'use lstm or simple_rnn layers with quantize.mode ternary, or quantize.mode fixed for GRU');
+  }
+  const ops = entry.operands;
+  if (!ops) throw new DeepMakerError(`ternary recurrent layer '${l.name}' has no operand thresholds and scales in the quantization file`, { file, where: l.name }, 'rerun the train stage');
+  const features = l.inputShapes[0][1];
+  const u = l.units!;
+  if (ops.input.thresholds.length !== features || ops.state.thresholds.length !== u) {
+    throw new DeepMakerError(`ternary recurrent layer '${l.name}' reads ${features} features and keeps ${u} units but has ${ops.input.thresholds.length} input and ${ops.state.thresholds.length} state thresholds`, { file, where: l.name }, 'rerun the train stage');
+  }
+  const cols = l.weights.kernel!.shape[1];
+  const k = splitTernary(l, l.weights.kernel!.data, cols, file, 'kernel column');
+  const r = splitTernary(l, l.weights.recurrentKernel!.data, cols, file, 'recurrent kernel column');
+  l.weights.kernel = { shape: l.weights.kernel!.shape, data: k.codes };
+  l.weights.recurrentKernel = { shape: l.weights.recurrentKernel!.shape, data: r.codes };
+  l.ternary = {
+    scale: Float32Array.from(k.scale, (a) => a * ops.input.scale),
+    recurrentScale: Float32Array.from(r.scale, (a) => a * ops.state.scale),
+    inputThresholds: Float32Array.from(ops.input.thresholds),
+    stateThresholds: Float32Array.from(ops.state.thresholds),
+  };
+  const scaleBits = q.ternary?.scaleBits ?? 16;
+  precision.weights = fmt(TERNARY_FORMAT);
+  precision.scale = fmt({ bits: scaleBits, integer: fitInteger(Math.max(maxAbsOf(l.ternary.scale), maxAbsOf(l.ternary.recurrentScale!)), scaleBits, q.rounding) });
+  precision.output = A;
+  // A gate sums ±1 code products (at most features + units of them) times the scales, plus the bias:
+  // exact in the C's int64 and in the reference's doubles while below 2^52.
+  const fs = fracBits(precision.scale);
+  if (Math.ceil(Math.log2(features + u + 1)) + scaleBits > 52) {
+    throw new DeepMakerError(`ternary recurrent layer '${l.name}': ${features + u} code products times ${scaleBits}-bit scales exceed 52 bits`, { file, where: l.name }, 'use a smaller quantize.ternary.scaleBits');
+  }
+  if (l.weights.bias && l.useBias !== false) {
+    const fitted = fitInteger(maxAbsOf(l.weights.bias.data), q.biasBits, q.rounding);
+    precision.biases = fmt({ bits: q.biasBits, integer: Math.max(fitted, q.biasBits - fs) });
+  }
 }
 
 /** θ_c = max(1, ceil(Δ_c · 2^F)): |y·2^-F| ≥ Δ_c exactly, on the integer y with F fractional bits. */

@@ -15,6 +15,9 @@
  *     "ternary": { "threshold": 0.7, "activations": true, "scaleBits": 16 },
  *     "layers": { "l0_conv2d": { "weights": "ternary", "output": { "kind": "ternary", "thresholds": [0.41, ...] } },
  *                 "classifier": { "weights": "ternary", "output": { "kind": "fixed" } } } }
+ * A ternary recurrent layer (FaCT-LSTM) adds its operands' thresholds and scales:
+ *     "l0_lstm": { "weights": "ternary", "operands": { "input": { "thresholds": [0.3, ...], "scale": 0.9 },
+ *                                                     "state": { "thresholds": [0.12, ...], "scale": 0.41 } } }
  * Layer names are the trained model's Keras layer names. An output entry sits on the layer where
  * the value is quantized: a Conv2D/Dense with its activation, or the Activation layer after a
  * BatchNormalization (the converter's passes fold and fuse those into one IR layer).
@@ -27,8 +30,22 @@ import { DeepMakerError } from '../util/errors';
 
 export const QUANTIZATION_FILE = 'quantization.json';
 
+/** A ternarized operand of a recurrent layer's gate products (FaCT-LSTM): t = sign(v) where |v| ≥ Δ, standing for scale·t. */
+export interface TernaryOperand {
+  /** Δ per element (input feature, or unit of the state). */
+  thresholds: number[];
+  /** β: the value a code ±1 stands for (the mean |v| over the values kept). */
+  scale: number;
+}
+
 export interface LayerQuantization {
   weights?: 'fixed' | 'ternary';
+  /**
+   * Ternary recurrent layers (LSTM, SimpleRNN): the ternarized operands of the gate products, the
+   * input x_t and the state h_{t-1}. The model file's kernels hold α·t (per column); the C's scales
+   * are α·β of the operand each kernel multiplies.
+   */
+  operands?: { input: TernaryOperand; state: TernaryOperand };
   /** Fixed mode: this layer's kernel format, when it differs from the file's `weights` (fitted per layer). */
   weightFormat?: { bits: number; integer: number };
   output?: { kind: 'fixed' } | { kind: 'ternary'; thresholds: number[] };
@@ -77,6 +94,12 @@ export function readQuantizationFile(dir: string): QuantizationFile | undefined 
   if (!q.layers || typeof q.layers !== 'object') throw bad('layers missing');
   for (const [name, l] of Object.entries(q.layers)) {
     if (l.output?.kind === 'ternary' && (!Array.isArray(l.output.thresholds) || l.output.thresholds.some((t) => !(t >= 0)))) throw bad(`layer '${name}': ternary thresholds must be a list of numbers >= 0`);
+    if (l.operands !== undefined) {
+      for (const k of ['input', 'state'] as const) {
+        const o = l.operands?.[k];
+        if (!o || !Array.isArray(o.thresholds) || o.thresholds.some((t) => !(t >= 0)) || !(o.scale >= 0)) throw bad(`layer '${name}': operands.${k} needs thresholds (numbers >= 0) and a scale >= 0`);
+      }
+    }
   }
   return q;
 }

@@ -51,7 +51,9 @@
  *    below): integer kernels and recurrent kernels in the weight format, biases aligned to the gate
  *    frac, every stored value of the cell in the output format, the cell activations as exact
  *    functions of the stored integers (src/numerics/recurrent.ts: the C's tanh table, interpolated
- *    in integers; hard_sigmoid as an exact rational).
+ *    in integers; hard_sigmoid as an exact rational). Ternary LSTM and SimpleRNN (FaCT-LSTM): the
+ *    kernels are codes, the gate products read ternarized x and h, and each gate sum is the code sums
+ *    times a per-column scale plus the bias (QRecurrent.ternary).
  *  - A softmax on an output layer is dropped (it does not change the argmax): the outputs are the
  *    integer logits before it.
  */
@@ -222,6 +224,24 @@ export interface QRecurrent extends QOpBase {
   blendShiftP: number;
   /** Products summed per gate output: features + units. */
   fanIn: number;
+  /**
+   * Ternary layers (FaCT-LSTM; LSTM and SimpleRNN): kernel and recurrentKernel hold the codes
+   * t ∈ {-1, 0, 1}; each gate product reads the ternarized operands t_x = tern(x, θx) and
+   * t_h = tern(h, θh) (tern(v, θ) = 1 if v ≥ θ, -1 if v ≤ -θ, else 0, on the stored integers), so it
+   * adds, subtracts or skips 1; a gate's pre-activation is
+   *   y = Σ_i t_W[i][col]·t_x[i] · kernelScale[col] + Σ_j t_U[j][col]·t_h[j] · recurrentScale[col] + bias[col]
+   * exactly (int64; productFrac = frac(scaleFormat), no accumulator wrap), requantized once to O. The
+   * activations, c and h are fixed point as in the other layers.
+   */
+  ternary?: {
+    /** Per-column scale integers (α·β_x, α·β_h) in scaleFormat, quantized saturating. */
+    kernelScale: Int32Array;
+    recurrentScale: Int32Array;
+    scaleFormat: FixedFormat;
+    /** θ per input feature (at the input's frac) and per unit (at the output's frac): max(1, ceil(Δ·2^frac)). */
+    inputThresholds: number[];
+    stateThresholds: number[];
+  };
 }
 
 export type QOp = QMac | QPool | QElementwise | QRecurrent;
@@ -635,6 +655,7 @@ function lowerRecurrent(l: Layer, x: QTensor, outShape: Dims3, lf: LayerFormats,
     bias = Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), productFrac, of.rounding));
   } else bias = new Array<number>(nBias).fill(0);
   const blendFrac = Math.max(fo, 2 * fo);
+  if (l.ternary) return { ...lowerTernaryRecurrent(l, x, outShape, lf, withRules, of, bf, nBias), blendFrac, blendShiftH: blendFrac - fo, blendShiftP: blendFrac - 2 * fo };
   return {
     kind: 'recurrent', layer: l.name, irType: l.type, act: IDENTITY,
     cell: r.cell, gates, timeSteps, features, units: u, in: x.shape, out: outShape,
@@ -648,6 +669,68 @@ function lowerRecurrent(l: Layer, x: QTensor, outShape: Dims3, lf: LayerFormats,
     productFrac, sx: productFrac - fw - fx, sh: productFrac - fw - fo,
     blendFrac, blendShiftH: blendFrac - fo, blendShiftP: blendFrac - 2 * fo,
     fanIn: features + u,
+  };
+}
+
+/** The ternary (FaCT-LSTM) parts of a recurrent layer's view: codes, scales, thresholds, biases on the scale's frac. */
+function lowerTernaryRecurrent(
+  l: Layer, x: QTensor, outShape: Dims3, lf: LayerFormats, withRules: (f: FixedFormat) => FixedFormat, of: FixedFormat, bf: FixedFormat | undefined, nBias: number,
+): Omit<QRecurrent, 'inputs' | 'output' | 'blendFrac' | 'blendShiftH' | 'blendShiftP'> {
+  const where = layerWhere(l);
+  const r = l.recurrent!;
+  if (r.cell === 'gru') throw new DeepMakerError('ternary recurrent layers are LSTM and SimpleRNN; this GRU is marked ternary', { where }, 'use quantize.mode fixed for GRU layers');
+  const t = l.ternary!;
+  const u = l.units!;
+  const [timeSteps, features] = l.inputShapes[0];
+  const gates = gateNames(r.cell);
+  const cols = gates.length * u;
+  if (!lf.scale) throw new DeepMakerError('ternary layer without a scale format (precision.scale)', { where }, 'the quantization pass (src/qmodel/apply.ts) sets it: rerun the train and convert stages');
+  if (!t.recurrentScale || !t.inputThresholds || !t.stateThresholds) throw new DeepMakerError('ternary recurrent layer without its recurrent scale or operand thresholds', { where }, 'rerun the train and convert stages');
+  if (t.scale.length !== cols || t.recurrentScale.length !== cols) throw new DeepMakerError(`ternary scales have ${t.scale.length} and ${t.recurrentScale.length} entries for ${cols} gate columns`, { where });
+  if (t.inputThresholds.length !== features || t.stateThresholds.length !== u) throw new DeepMakerError(`ternary thresholds: ${t.inputThresholds.length} for ${features} features and ${t.stateThresholds.length} for ${u} units`, { where });
+  const codes = (w: Layer['weights']['kernel'], what: string, n: number): Int32Array => {
+    if (!w || w.data.length !== n) throw new DeepMakerError(`${what} has ${w?.data.length ?? 0} codes, expected ${n}`, { where });
+    return Int32Array.from(w.data, (v, i) => {
+      if (v !== -1 && v !== 0 && v !== 1) throw new DeepMakerError(`ternary ${what} holds ${v} at index ${i} (expected -1, 0 or 1)`, { where });
+      return v;
+    });
+  };
+  const kernel = codes(l.weights.kernel, 'kernel', features * cols);
+  const recurrentKernel = codes(l.weights.recurrentKernel, 'recurrent kernel', u * cols);
+  const scaleFormat = withRules(lf.scale);
+  // Scales are quantized saturating, whatever the overflow knob (as dm_init does).
+  const sat: FixedFormat = { ...scaleFormat, overflow: 'saturate' };
+  const kernelScale = Int32Array.from(t.scale, (v) => quantize(v, sat));
+  const recurrentScale = Int32Array.from(t.recurrentScale, (v) => quantize(v, sat));
+  const fs = fracBits(scaleFormat);
+  let bias: number[];
+  if (bf) {
+    const b = l.weights.bias!.data;
+    if (b.length !== nBias) throw new DeepMakerError(`bias has ${b.length} entries, expected ${nBias}`, { where });
+    bias = Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), fs, of.rounding));
+  } else bias = new Array<number>(nBias).fill(0);
+  // The sum is exact in the C's int64 and in the reference's doubles only below 2^53.
+  const maxS = Math.max(0, ...Array.from(kernelScale, Math.abs), ...Array.from(recurrentScale, Math.abs));
+  const bound = (features + u) * maxS + Math.max(0, ...bias.map(Math.abs));
+  if (!(bound < 2 ** 53)) throw new DeepMakerError(`its gate sums reach ${bound.toExponential(2)}, beyond the 2^53 the integer model computes exactly`, { where }, 'use narrower scale or bias formats');
+  if (lf.accumulatorBits === undefined) throw new Error(`no accumulator width resolved for ${where}`);
+  return {
+    kind: 'recurrent', layer: l.name, irType: l.type, act: IDENTITY,
+    cell: r.cell, gates, timeSteps, features, units: u, in: x.shape, out: outShape,
+    returnSequences: r.returnSequences, goBackwards: r.goBackwards, reverseOutput: !!r.reverseOutput, resetAfter: false,
+    activation: lowerCellActivation(l, r.activation, of, 'activation'),
+    recurrentActivation: r.cell === 'simple_rnn' ? { kind: 'linear' } : lowerCellActivation(l, r.recurrentActivation, of, 'recurrent_activation'),
+    tanhTable: tanhTable(),
+    kernel, recurrentKernel, weightFormat: withRules(lf.weights ?? needFormat(l, undefined, 'weights')),
+    bias, hasBias: !!bf, ...(bf ? { biasFormat: bf } : {}),
+    inFormat: x.format, outFormat: of, accBits: lf.accumulatorBits,
+    productFrac: fs, sx: 0, sh: 0,
+    fanIn: features + u,
+    ternary: {
+      kernelScale, recurrentScale, scaleFormat,
+      inputThresholds: Array.from(t.inputThresholds, (d) => ternaryThresholdInt(d, fracBits(x.format))),
+      stateThresholds: Array.from(t.stateThresholds, (d) => ternaryThresholdInt(d, fracBits(of))),
+    },
   };
 }
 

@@ -175,6 +175,8 @@ export function resolveFormats(model: ModelIR, knobs: NumberKnobs): Map<string, 
       const r = recurrentShifts(fracBits(weights), fx, fo);
       const accBits = accumulator(l, (growth) => autoAccumulatorBits(weights.bits, Math.max(producer.bits + r.sx, output.bits + r.sh), growth, biases.integer, r.productFrac));
       Object.assign(f, { weights, biases, productFrac: r.productFrac, accumulatorBits: accBits, fanIn: fanIn(l) });
+      // Ternary (FaCT-LSTM): the gate sums are code sums times scales, at the scale's frac (src/qmodel/lower.ts).
+      if (l.precision?.scale) f.scale = l.precision.scale;
     }
     out.set(l.name, f);
   }

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FixedFormat } from '../numerics/fixed';
 import { fakeQuantizer } from './fake-quant';
-import { activationDelta, ternaryActivation, ternaryWeightQuantizer } from './ternary';
+import { activationDelta, operandStatistics, type OperandStatistics, scaledTernaryOperand, ternaryActivation, ternaryWeightQuantizer } from './ternary';
 
 export type WeightQuantizer = { kind: 'fixed'; format: FixedFormat } | { kind: 'ternary'; threshold: number };
 export type OutputQuantizer = { kind: 'fixed'; format: FixedFormat } | { kind: 'ternary'; threshold: number; momentum: number };
@@ -415,8 +415,21 @@ export interface QuantRecurrentArgs {
   unitForgetBias?: boolean;
   kernelInitializer?: Initializer;
   recurrentInitializer?: Initializer;
-  /** weights: the kernel and the recurrent kernel (one format, as in the C); bias: on the gate sums' grid; output: every stored value of the cell. */
-  quantizers: { weights: WeightQuantizer & { kind: 'fixed' }; bias?: FixedFormat; output: OutputQuantizer & { kind: 'fixed' } };
+  /**
+   * weights: the kernel and the recurrent kernel (one format, as in the C; or ternary, α·t per
+   * column); bias: on the gate sums' grid (fixed mode); output: every stored value of the cell;
+   * operands (ternary weights only, FaCT-LSTM): the gate products read x_t and h_{t-1} ternarized.
+   */
+  quantizers: { weights: WeightQuantizer; bias?: FixedFormat; output: OutputQuantizer & { kind: 'fixed' }; operands?: { threshold: number; momentum: number } };
+}
+
+/** The running Δ and β of a ternary recurrent layer's operands (inference values; src/quant/ternary.ts OperandStatistics). */
+interface OperandState {
+  xDelta: tf.Variable;
+  xScale: tf.Variable;
+  hDelta: tf.Variable;
+  hScale: tf.Variable;
+  seen: boolean;
 }
 
 /**
@@ -435,6 +448,16 @@ export interface QuantRecurrentArgs {
  * Every stored value is then exactly on O's grid and within its range, as in the C; only the
  * activation functions differ by up to one rounding. The TF.js integer reference (recurrent.ts) is
  * the bit-exact model of the C; this layer is what fine-tuning trains.
+ *
+ * Ternary mode (FaCT-LSTM; LSTM and SimpleRNN): the kernel and the recurrent kernel are α·t per
+ * column (ToT-Net's rule, straight-through gradient), and the gate products read the ternarized
+ * operands β_x·t(x_t) and β_h·t(h_{t-1}) (src/quant/ternary.ts scaledTernaryOperand: Δ per input
+ * feature and per unit, one β per operand, identity straight-through gradient). In training Δ and β
+ * are the batch's (x: over the batch and the steps; h: per step over the batch); inference uses
+ * their moving averages (momentum as quantize.ternary.momentum; h's averaged over the steps after
+ * the first, where h = 0). The gate sums, activations, c and h stay in the fixed-point format O as
+ * above: ternarizing them would leave the tanh/sigmoid tables three inputs each and the cell state
+ * no memory finer than its scale. The C computes α·β once per column (src/qmodel/apply.ts).
  */
 export class QuantRecurrent extends QuantizedBase {
   static className = 'DeepMakerQuantRecurrent';
@@ -448,6 +471,8 @@ export class QuantRecurrent extends QuantizedBase {
   private readonly recurrentInit: Initializer;
   private readonly wq: (w: tf.Tensor) => tf.Tensor;
   private readonly sq: (x: tf.Tensor) => tf.Tensor;
+  private readonly operandOptions?: { threshold: number; momentum: number };
+  private operands?: OperandState;
   kernel?: tf.LayerVariable;
   recurrentKernel?: tf.LayerVariable;
   bias?: tf.LayerVariable;
@@ -464,8 +489,32 @@ export class QuantRecurrent extends QuantizedBase {
     this.unitForgetBias = !!args.unitForgetBias && args.cell === 'lstm';
     this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
     this.recurrentInit = args.recurrentInitializer ?? tf.initializers.orthogonal({});
-    this.wq = fakeQuantizer(args.quantizers.weights.format);
+    const w = args.quantizers.weights;
+    if (w.kind === 'ternary') {
+      if (args.cell === 'gru') throw new Error(`recurrent layer ${args.name}: ternary recurrent layers are LSTM and SimpleRNN`);
+      if (!args.quantizers.operands) throw new Error(`recurrent layer ${args.name}: ternary weights need the operand options`);
+      this.operandOptions = args.quantizers.operands;
+    }
+    this.wq = w.kind === 'fixed' ? fakeQuantizer(w.format) : ternaryWeightQuantizer(w.threshold, 'last');
     this.sq = fakeQuantizer(args.quantizers.output.format);
+  }
+
+  /** Ternary mode: the operands' inference Δ and β, as quantization.json carries them (src/qmodel/file.ts). */
+  ternaryOperands(): { input: { thresholds: number[]; scale: number }; state: { thresholds: number[]; scale: number } } | undefined {
+    const o = this.operands;
+    if (!o) return undefined;
+    const read = (v: tf.Variable) => Array.from(v.dataSync());
+    return { input: { thresholds: read(o.xDelta), scale: read(o.xScale)[0] }, state: { thresholds: read(o.hDelta), scale: read(o.hScale)[0] } };
+  }
+
+  dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    const out = super.dispose();
+    if (out.refCountAfterDispose === 0 && this.operands) {
+      const o = this.operands;
+      tf.dispose([o.xDelta, o.xScale, o.hDelta, o.hScale]);
+      this.operands = undefined;
+    }
+    return out;
   }
 
   get gates(): number {
@@ -484,6 +533,17 @@ export class QuantRecurrent extends QuantizedBase {
       this.bias.write(b);
       b.dispose();
     }
+    if (this.operandOptions) {
+      // Not layer weights: the twin keeps the float layer's three weights, so weights copy one to one.
+      const features = s[s.length - 1] as number;
+      this.operands = {
+        xDelta: tf.variable(tf.zeros([features]), false),
+        xScale: tf.variable(tf.zeros([]), false),
+        hDelta: tf.variable(tf.zeros([this.units]), false),
+        hScale: tf.variable(tf.zeros([]), false),
+        seen: false,
+      };
+    }
     this.built = true;
   }
 
@@ -497,7 +557,7 @@ export class QuantRecurrent extends QuantizedBase {
     return tf.tidy(() => [this.wq(this.kernel!.read()), this.wq(this.recurrentKernel!.read())] as [tf.Tensor, tf.Tensor]);
   }
 
-  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = one(inputs) as tf.Tensor3D;
       const [batch, steps, features] = x.shape;
@@ -506,8 +566,31 @@ export class QuantRecurrent extends QuantizedBase {
       const O = this.sq;
       const W = this.wq(this.kernel!.read()) as tf.Tensor2D;
       const U = this.wq(this.recurrentKernel!.read()) as tf.Tensor2D;
+      const ops = this.operands, opt = this.operandOptions;
+      const training = !!kwargs['training'];
+      // Ternary: the operands of the gate products, β·t(v) (the batch's Δ and β in training, the moving ones otherwise).
+      let xin: tf.Tensor = x;
+      let xStats: OperandStatistics | undefined;
+      const hStats: OperandStatistics[] = [];
+      if (ops && opt) {
+        xStats = training ? operandStatistics(x, opt.threshold) : undefined;
+        xin = scaledTernaryOperand(x, xStats?.delta ?? ops.xDelta, xStats?.scale ?? ops.xScale);
+      }
+      const operand = (h: tf.Tensor2D, t: number): tf.Tensor2D => {
+        if (!ops || !opt) return h;
+        // h = 0 before the first step: its codes are 0 whatever Δ (and its statistics would say nothing).
+        if (t === 0) return h;
+        let d: tf.Tensor = ops.hDelta, sc: tf.Tensor = ops.hScale;
+        if (training) {
+          const st = operandStatistics(h, opt.threshold);
+          hStats.push(st);
+          d = st.delta;
+          sc = st.scale;
+        }
+        return scaledTernaryOperand(h, d, sc) as tf.Tensor2D;
+      };
       // x·W + b of every step at once (the C sums them per step; the sum is the same).
-      let xw: tf.Tensor = tf.matMul(tf.reshape(x, [batch * steps, features]), W);
+      let xw: tf.Tensor = tf.matMul(tf.reshape(xin, [batch * steps, features]), W);
       if (this.bias) xw = tf.add(xw, this.biasQuantizer(this.bias.read()));
       const xs = tf.unstack(tf.reshape(xw, [batch, steps, cols]), 1) as tf.Tensor2D[];
       let h: tf.Tensor2D = tf.zeros([batch, u]);
@@ -516,7 +599,7 @@ export class QuantRecurrent extends QuantizedBase {
       const [uzr, uh] = this.cell === 'gru' ? [tf.slice(U, [0, 0], [u, 2 * u]), tf.slice(U, [0, 2 * u], [u, u])] : [U, U];
       for (let t = 0; t < steps; t++) {
         if (this.cell === 'lstm') {
-          const [zi, zf, zc, zo] = tf.split(O(tf.add(xs[t], tf.matMul(h, U))), 4, 1);
+          const [zi, zf, zc, zo] = tf.split(O(tf.add(xs[t], tf.matMul(operand(h, t), U))), 4, 1);
           const i = O(ract(zi)), f = O(ract(zf)), g = O(act(zc)), o = O(ract(zo));
           c = O(tf.add(tf.mul(f, c), tf.mul(i, g))) as tf.Tensor2D;
           h = O(tf.mul(o, O(act(c)))) as tf.Tensor2D;
@@ -528,12 +611,28 @@ export class QuantRecurrent extends QuantizedBase {
           const hh = O(act(O(tf.add(xh, tf.matMul(rh, uh)))));
           h = O(tf.add(hh, tf.mul(z, tf.sub(h, hh)))) as tf.Tensor2D;
         } else {
-          h = O(act(O(tf.add(xs[t], tf.matMul(h, U))))) as tf.Tensor2D;
+          h = O(act(O(tf.add(xs[t], tf.matMul(operand(h, t), U))))) as tf.Tensor2D;
         }
         outs.push(h);
       }
+      if (training && ops && opt && xStats) this.updateOperandStatistics(xStats, hStats, opt.momentum);
       return this.returnSequences ? tf.stack(outs, 1) : h;
     });
+  }
+
+  /** Moving averages of the operands' Δ and β (h's averaged over the steps of this batch first). */
+  private updateOperandStatistics(x: OperandStatistics, h: OperandStatistics[], momentum: number): void {
+    const o = this.operands!;
+    tf.tidy(() => {
+      const blend = (v: tf.Variable, batch: tf.Tensor) => v.assign(o.seen ? tf.add(tf.mul(v, momentum), tf.mul(batch, 1 - momentum)) : batch);
+      blend(o.xDelta, x.delta);
+      blend(o.xScale, x.scale);
+      if (h.length) {
+        blend(o.hDelta, tf.mean(tf.stack(h.map((s) => s.delta)), 0));
+        blend(o.hScale, tf.mean(tf.stack(h.map((s) => s.scale))));
+      }
+    });
+    o.seen = true;
   }
 
   getConfig(): tf.serialization.ConfigDict {

@@ -12,9 +12,10 @@
  *    logits and any linear output stay in the `activations` format);
  *  - average pooling rounds its averages to the `activations` format (also after ternary outputs:
  *    an average of ternary values is not ternary);
- *  - recurrent layers (fixed mode, QuantRecurrent): kernel and recurrent kernel in the layer's
- *    `weights` format, the bias on the gate sums' grid, and every value the cell stores (gate sums and
- *    outputs, c, r ⊙ h, h) in the `activations` format, as the C stores them;
+ *  - recurrent layers (QuantRecurrent): kernel and recurrent kernel in the layer's `weights` format
+ *    (fixed mode; the bias on the gate sums' grid) or α·t (ternary mode, LSTM and SimpleRNN, whose
+ *    gate products also read ternarized x_t and h_{t-1}: FaCT-LSTM), and every value the cell stores
+ *    (gate sums and outputs, c, r ⊙ h, h) in the `activations` format, as the C stores them;
  *  - a convolution followed by BatchNormalization is not quantized at its output: in the C the BN
  *    is folded into it and the value leaves after the BN's activation (ternary kernels stay ternary
  *    under that fold: it multiplies each filter's α by the BN scale).
@@ -79,10 +80,12 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
       case 'LSTM':
       case 'GRU':
       case 'SimpleRNN': {
-        // Fixed mode only (qat.ts refuses ternary recurrent layers). Every stored value of the cell
-        // (gates, c, h) is in the layer's output format, the activations format (src/qmodel/apply.ts).
-        if (q.mode !== 'fixed') throw new Error(`no ${q.mode} twin of the recurrent layer ${planned.name}`);
+        // Every stored value of the cell (gates, c, h) is in the layer's output format, the activations
+        // format (src/qmodel/apply.ts). Ternary mode (FaCT-LSTM; qat.ts refuses ternary GRUs): ternary
+        // kernels and ternarized operands x_t, h_{t-1} of the gate products.
         const c = planned.config;
+        const ternary = q.mode === 'ternary';
+        if (ternary && planned.kind === 'GRU') throw new Error(`no ternary twin of the GRU layer ${planned.name}`);
         return new QuantRecurrent({
           name: planned.name,
           cell: planned.kind === 'LSTM' ? 'lstm' : planned.kind === 'GRU' ? 'gru' : 'simple_rnn',
@@ -93,7 +96,9 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
           unitForgetBias: planned.kind === 'LSTM',
           kernelInitializer: (args as { kernelInitializer?: QuantRecurrentArgs['kernelInitializer'] }).kernelInitializer,
           recurrentInitializer: (args as { recurrentInitializer?: QuantRecurrentArgs['recurrentInitializer'] }).recurrentInitializer,
-          quantizers: { weights: { kind: 'fixed', format: layerWeightFormat(q, planned.name)! }, bias, output: { kind: 'fixed', format: q.activations! } },
+          quantizers: ternary
+            ? { weights: weights!, output: { kind: 'fixed', format: q.activations! }, operands: { threshold: q.ternary!.threshold, momentum: q.ternary!.momentum } }
+            : { weights: { kind: 'fixed', format: layerWeightFormat(q, planned.name)! }, bias, output: { kind: 'fixed', format: q.activations! } },
         });
       }
       case 'GlobalAveragePooling2D':

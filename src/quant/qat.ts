@@ -112,20 +112,19 @@ export function quantizeInputs(split: Split, f: FixedFormat): Split {
 }
 
 /**
- * Refuses an architecture quantization-aware training cannot train as the C computes it: recurrent
- * layers (lstm, gru, simple_rnn) have a fixed-point twin (layers.ts QuantRecurrent) but no ternary
- * one yet (FaCT-LSTM), so ternary fine-tuning would run them in float while the C could not compute
- * them ternary. Called by the train stage before the float training, so a long run does not end in
- * this error.
+ * Refuses an architecture quantization-aware training cannot train as the C computes it: ternary
+ * recurrent layers (FaCT-LSTM, layers.ts QuantRecurrent) are LSTM and SimpleRNN; a GRU's reset
+ * product r ⊙ h would be a third operand to ternarize, which neither the twin nor the C does. Called
+ * by the train stage before the float training, so a long run does not end in this error.
  */
 export function assertQuantizable(arch: Architecture, mode: QuantizationPlan['mode']): void {
   if (mode !== 'ternary') return;
-  const i = arch.layers.findIndex((n) => n.type === 'lstm' || n.type === 'gru' || n.type === 'simple_rnn');
+  const i = arch.layers.findIndex((n) => n.type === 'gru');
   if (i < 0) return;
   throw new DeepMakerError(
-    `quantize.mode ternary: ternary quantization-aware training of recurrent layers (${arch.layers[i].type}; FaCT-LSTM) is not implemented yet`,
-    { where: `quantize.mode, train.architecture[${i}] (${arch.layers[i].type})` },
-    'use quantize: { mode: fixed } (fixed-point quantization-aware training covers lstm, gru and simple_rnn), or mode float and convert.format fixed',
+    `quantize.mode ternary: train.architecture[${i}] is a gru layer; ternary recurrent layers (FaCT-LSTM) are lstm and simple_rnn`,
+    { where: `quantize.mode, train.architecture[${i}] (gru)` },
+    'use lstm or simple_rnn layers for quantize.mode ternary, or quantize: { mode: fixed } (fixed-point quantization-aware training covers gru)',
   );
 }
 
@@ -267,6 +266,8 @@ export function quantizationFileOf(model: tf.LayersModel, plan: QuantizationPlan
     if (own) entry.weightFormat = { bits: own.bits, integer: own.integer };
     if (q.output?.kind === 'fixed') entry.output = { kind: 'fixed' };
     if (q.output?.kind === 'ternary') entry.output = { kind: 'ternary', thresholds: Array.from(l.ternaryDelta()!) };
+    const operands = l instanceof QuantRecurrent ? l.ternaryOperands() : undefined;
+    if (operands) entry.operands = operands;
     layers[l.name] = entry;
   }
   const fmt = (f?: FixedFormat) => (f ? { bits: f.bits, integer: f.integer } : undefined);
@@ -345,6 +346,8 @@ export function weightMemory(model: tf.LayersModel, plan: QuantizationPlan, ebrB
     if (l instanceof QuantRecurrent) {
       kernels += (l.kernel!.read().size + l.recurrentKernel!.read().size) * bitsPerKernel;
       biases += l.bias!.read().size * plan.biasBits;
+      // Ternary (FaCT-LSTM): one scale α·β per column of the kernel and of the recurrent kernel.
+      if (plan.mode === 'ternary') scales += 2 * l.bias!.read().size * plan.ternary!.scaleBits;
       continue;
     }
     if (!isWeighted(l)) continue;

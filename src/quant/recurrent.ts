@@ -14,7 +14,10 @@
  *    semantics (sums and products modulo 2^64, then the accumulator width), slower but exact for
  *    every format the C accepts;
  *  - the cell activations are src/numerics/recurrent.ts's exact functions of the stored integer,
- *    memoized per layer (a stored integer has one image).
+ *    memoized per layer (a stored integer has one image);
+ *  - ternary layers (FaCT-LSTM): x and h are ternarized against their integer thresholds, the gate
+ *    sums are TF.js matrix products of codes (|sum| ≤ features + units, exact), each times its
+ *    column's scale integer plus the bias, exact in float64 (the view bounds it below 2^53).
  */
 import * as tf from '@tensorflow/tfjs';
 import { fracBits, requantize, requantizeDiv, type FixedFormat } from '../numerics/fixed';
@@ -71,6 +74,9 @@ function columns(m: Int32Array, rows: number, cols: number, from: number, to: nu
  */
 export function recurrentFitsDoubles(op: QRecurrent): boolean {
   const { units: u, features: F } = op;
+  const m = maxStored(op.outFormat);
+  // Ternary gate sums: code sums times scales, bounded below 2^53 by the view (src/qmodel/lower.ts).
+  if (op.ternary) return 2 * m * m < EXACT;
   const cols = op.gates.length * u;
   const xMax = maxStored(op.inFormat) * 2 ** op.sx, hMax = maxStored(op.outFormat) * 2 ** op.sh;
   for (let col = 0; col < cols; col++) {
@@ -80,7 +86,6 @@ export function recurrentFitsDoubles(op: QRecurrent): boolean {
     const b = Math.abs(op.bias[col]) + (op.resetAfter ? Math.abs(op.bias[cols + col]) : 0);
     if (b + x * xMax + h * hMax >= EXACT) return false;
   }
-  const m = maxStored(op.outFormat);
   // f·c + i·g; r·h, o·act(c); the GRU blend hh·2^H + z·(h − hh)·2^P and reset_after's x_q + r·h_q·2^P.
   return 2 * m * m < EXACT && m * 2 ** op.blendShiftH + 2 * m * m * 2 ** op.blendShiftP < EXACT;
 }
@@ -95,13 +100,17 @@ export function runRecurrent(op: QRecurrent, x: Values, batch: number): Values {
   const O = op.outFormat;
   const P = op.productFrac;
   const exact = recurrentFitsDoubles(op);
+  const tern = op.ternary;
+  if (tern && op.cell === 'gru') throw new Error(`runRecurrent: ternary GRU '${op.layer}'`);
+  // Ternary: the gate products read codes (sums of at most features + units terms of ±1): exact in float32.
+  const exactSums = exact || !!tern;
   const act = memoized(op.activation, O, op.tanhTable);
   const ract = memoized(op.recurrentActivation, O, op.tanhTable);
 
   // Integer products Σ m·v: TF.js matrix products in the float64 path, BigInt (modulo 2^64) otherwise.
   type Sums = Float64Array | BigInt64Array;
   const linear = (v: Int32Array, rows: number, k: number, m: Int32Array, n: number): Sums => {
-    if (exact) return exactLinear((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), v, [rows, k], m, [k, n], k);
+    if (exactSums) return exactLinear((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), v, [rows, k], m, [k, n], k);
     const out = new BigInt64Array(rows * n);
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < n; j++) {
@@ -118,6 +127,14 @@ export function runRecurrent(op: QRecurrent, x: Values, batch: number): Values {
    * sums modulo 2^64, then dm_sext to ACC_BITS) and requantized once to O.
    */
   const preact = (bi: number, bj: number, xs: Sums | undefined, xi: number, hs: Sums | undefined, hi: number): number => {
+    if (tern) {
+      // y = Σ t_W·t_x · kernelScale + Σ t_U·t_h · recurrentScale + bias at the scale's frac: exact, no wrap.
+      const col = bi;
+      let y = op.bias[bi];
+      if (xs) y += (xs as Float64Array)[xi] * tern.kernelScale[col];
+      if (hs) y += (hs as Float64Array)[hi] * tern.recurrentScale[col];
+      return requantize(y, P, O);
+    }
     if (exact) {
       let total = op.bias[bi] + (bj >= 0 ? op.bias[bj] : 0);
       if (xs) total += (xs as Float64Array)[xi] * 2 ** op.sx;
@@ -141,7 +158,7 @@ export function runRecurrent(op: QRecurrent, x: Values, batch: number): Values {
   const outPer = op.returnSequences ? T * u : u;
   const out = new Int32Array(batch * outPer);
   // Σ kernel·x for every sample and step: rows (b, t), the columns of every gate.
-  const xs = linear(x, batch * T, F, op.kernel, cols);
+  const xs = linear(tern ? ternarize(x, tern.inputThresholds) : x, batch * T, F, op.kernel, cols);
   const gru = op.cell === 'gru';
   // GRU (reset_after false): z and r read h, the h gate reads r ⊙ h.
   const split = gru && !op.resetAfter;
@@ -154,7 +171,7 @@ export function runRecurrent(op: QRecurrent, x: Values, batch: number): Values {
   for (let s = 0; s < T; s++) {
     const t = op.goBackwards ? T - 1 - s : s;
     // Every gate of this step reads the previous h (through these sums): h may be updated in place below.
-    const hs = linear(h, batch, u, uzr, nzr);
+    const hs = linear(tern ? ternarize(h, tern.stateThresholds) : h, batch, u, uzr, nzr);
     const xi = (b: number, col: number) => (b * T + t) * cols + col;
     if (op.cell === 'lstm') {
       for (let b = 0; b < batch; b++) {
@@ -204,6 +221,15 @@ export function runRecurrent(op: QRecurrent, x: Values, batch: number): Values {
   }
   if (!op.returnSequences) out.set(h);
   return out;
+}
+
+/** The codes t = 1 (v ≥ θ), -1 (v ≤ -θ), 0 of stored integers, θ per element of the last axis (the C's DM_TCODE_AT). */
+function ternarize(v: Int32Array, thresholds: number[]): Int32Array {
+  const n = thresholds.length;
+  return Int32Array.from(v, (q, i) => {
+    const th = thresholds[i % n];
+    return q >= th ? 1 : q <= -th ? -1 : 0;
+  });
 }
 
 /** Two's complement wrap of an exact integer |q| < 2^53 to `bits` bits, exactly in float64. */

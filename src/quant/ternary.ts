@@ -100,3 +100,41 @@ export function ternaryActivation(x: tf.Tensor, delta: tf.Tensor1D): tf.Tensor {
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x, delta) as tf.Tensor;
 }
+
+/**
+ * A ternarized operand of a recurrent layer's gate products (FaCT-LSTM): the input x_t or the state
+ * h_{t-1}, replaced by β·t with t = sign(v) where |v| ≥ Δ_c (per channel: input feature or unit),
+ * else 0. β is one number per operand (the mean |v| over the values kept), so the gate product
+ * Σ (α·t_W)·(β·t_v) = α·β · Σ t_W·t_v stays one scale multiply per gate output after an
+ * add/subtract/skip sum; a per-channel β would not factor out of the sum.
+ */
+export interface OperandStatistics {
+  /** Δ per channel (the last axis). */
+  delta: tf.Tensor1D;
+  /** β, a scalar. */
+  scale: tf.Scalar;
+}
+
+/** Δ_c = threshold · mean |v| over every axis but the last, and β = mean |v| over the kept values (0 when none is kept). */
+export function operandStatistics(v: tf.Tensor, threshold = DEFAULT_THRESHOLD): OperandStatistics {
+  return tf.tidy(() => {
+    const delta = activationDelta(v, threshold);
+    const a = tf.abs(v);
+    const keep = tf.greaterEqual(a, delta).cast('float32');
+    const scale = tf.div(tf.sum(tf.mul(a, keep)), tf.maximum(tf.sum(keep), tf.scalar(1))) as tf.Scalar;
+    return { delta, scale };
+  });
+}
+
+/**
+ * β·t(v) with the straight-through estimator of the recurrent operands: ∂(β·t)/∂v = 1 (Δ and β held
+ * constant). The identity (rather than ToT-Net's clipped slope 1/2Δ) keeps the gradient through
+ * the recurrent state h, which tanh already bounds to (-1, 1), whole over the time steps.
+ */
+export function scaledTernaryOperand(v: tf.Tensor, delta: tf.Tensor, scale: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad(((xs: tf.Tensor, d: tf.Tensor, s: tf.Tensor) => ({
+    value: tf.tidy(() => tf.mul(ternarizeActivations(xs, d as tf.Tensor1D), s)),
+    gradFunc: (dy: tf.Tensor) => [dy, tf.zerosLike(d), tf.zerosLike(s)],
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(v, delta, scale) as tf.Tensor;
+}

@@ -155,8 +155,9 @@ const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
 /**
  * What the recurrent space cannot be searched with, found before any training: the hardware
  * objectives (every candidate would get the unbuildable value 1e12 and, as a constraint, none would
- * be trained) and ternary quantization (the train stage refuses ternary recurrent layers: FaCT-LSTM is
- * not implemented; fixed-point quantization-aware training is).
+ * be trained) and ternary quantization (the train stage trains ternary LSTM and SimpleRNN layers,
+ * FaCT-LSTM, but the search's weight-memory count, src/nas/objectives.ts weightMemoryBits, has no
+ * per-column scales of ternary recurrent layers and the space draws GRUs, which ternary mode refuses).
  */
 function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined, file: string): void {
   const objectives = s.objectives.filter((o) => HARDWARE_OBJECTIVES.includes(o));
@@ -172,9 +173,9 @@ function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined,
   const mode = quantize?.mode ?? 'fixed';
   if (mode === 'ternary') {
     throw new DeepMakerError(
-      'quantize.mode ternary: ternary recurrent layers (FaCT-LSTM) are not implemented yet, so the train stage would refuse every network the recurrent search selects',
+      'quantize.mode ternary: the recurrent search does not rank ternary networks (its weight-memory objective counts no ternary recurrent scales, and its space draws GRU cells, which ternary mode refuses)',
       { file, where: 'quantize.mode' },
-      'use quantize.mode: fixed (quantization-aware fixed point) or float with convert.format: fixed (post-training)',
+      'search with quantize.mode: fixed (or float with convert.format: fixed), then train the selected LSTM or SimpleRNN ternary in a spec with search.enabled: false and train.architecture (see models/mnist-lstm-ternary)',
     );
   }
 }

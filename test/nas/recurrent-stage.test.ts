@@ -94,7 +94,7 @@ describe('the nas stage over the recurrent space', () => {
     const cases: [Record<string, unknown>, Record<string, unknown> | undefined, number[] | undefined, RegExp][] = [
       [{ constraints: { maxWeightBits: 'device', maxLuts: 'device' } }, undefined, undefined, /deepmaker\.yaml \(search\.constraints\.maxLuts\): search\.constraints\.maxLuts: the hardware cost model[^]*none would be trained[^]*hint: .*maxLuts: device/],
       [{ objectives: ['error', 'params', 'cycles'] }, undefined, undefined, /\(search\.objectives\): search\.objectives cycles: the hardware cost model/],
-      [{}, { mode: 'ternary' }, undefined, /\(quantize\.mode\): quantize\.mode ternary: ternary recurrent layers \(FaCT-LSTM\) are not implemented yet[^]*hint: use quantize\.mode: fixed/],
+      [{}, { mode: 'ternary' }, undefined, /\(quantize\.mode\): quantize\.mode ternary: the recurrent search does not rank ternary networks[^]*GRU cells[^]*hint: search with quantize\.mode: fixed[^]*models\/mnist-lstm-ternary/],
       [{ space: 'chain' }, undefined, undefined, /\(search\.space\): search\.space chain searches image networks[^]*search\.space: recurrent/],
       [{}, undefined, [T, F, 1], /\(search\.space\): search\.space recurrent searches sequence networks, but the data's samples are \[6, 4, 1\][^]*data\.sequence: rows/],
     ];

@@ -142,7 +142,7 @@ describe('recurrent models through train, convert and verify', () => {
     }
   });
 
-  it('ternary quantization-aware training of a recurrent model (FaCT-LSTM, not implemented) is refused before any training, saying what to do', async () => {
+  it('ternary quantization-aware training of a GRU (FaCT-LSTM covers lstm and simple_rnn) is refused before any training, saying what to do', async () => {
     const dir = imageProject('    - { type: gru, units: 4 }\n', 'quantize: { mode: ternary }\n');
     try {
       await runStage('spec', dir, dir, silentLogger);
@@ -151,7 +151,7 @@ describe('recurrent models through train, convert and verify', () => {
       const lines: string[] = [];
       const log = { info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m) };
       await assert.rejects(runStage('train', dir, dir, log), (e: unknown) => {
-        assert.match(String((e as Error).message), /quantize\.mode, train\.architecture\[0\] \(gru\): quantize\.mode ternary: ternary quantization-aware training of recurrent layers \(gru; FaCT-LSTM\) is not implemented yet[\s\S]*quantize: \{ mode: fixed \}/);
+        assert.match(String((e as Error).message), /quantize\.mode, train\.architecture\[0\] \(gru\): quantize\.mode ternary: train\.architecture\[0\] is a gru layer; ternary recurrent layers \(FaCT-LSTM\) are lstm and simple_rnn[\s\S]*quantize: \{ mode: fixed \}/);
         return true;
       });
       assert.equal(existsSync(join(dir, 'dist', 'train', 'model')), false);
