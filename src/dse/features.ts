@@ -13,7 +13,7 @@ import type { PhysicalMemory, TensorBuffer } from '../rtl/buffers';
 import { SPRAM_WIDTH, SPRAM_WORDS } from '../rtl/buffers';
 import type { EngineModule } from '../rtl/engines';
 import type { Affine, EnginePlan, Level } from '../rtl/plan';
-import { poolAccBits } from '../rtl/plan';
+import { poolAccBits, sumGroup } from '../rtl/plan';
 import type { QModel } from '../qmodel/lower';
 import { signedBitsFor } from '../qmodel/lower';
 import { clog2 } from '../rtl/verilog';
@@ -156,7 +156,8 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
     // is the per-channel scale in its writer (scale bits x accumulator bits).
     if (p.op.kind === 'mac') f.lutMulBits = w.ternary ? e.lutMultipliers * p.op.weightFormat.bits * A : e.lutMultipliers * w.WB * w.XB;
     f.ternaryBits = w.ternary ? p.lanes * w.PB : 0;
-    f.treeBits = p.directive.unroll === 'reduction' && p.lanes > 1 ? (p.lanes - 1) * A : 0;
+    // Adder trees: accs trees of sumGroup lanes each (reduction: one over all lanes).
+    f.treeBits = sumGroup(p) > 1 ? (p.lanes - p.accs) * A : 0;
   } else if (p.op.kind === 'pool') {
     A = poolAccBits(p.op);
     f.compareBits = p.op.op === 'max' ? A : 0;
@@ -188,10 +189,13 @@ export function arrayFeatures(s: ArraySpec, drivers: EnginePlan[], rules: Memory
   const PB = productBits(s);
   f.engine = 1;
   // Dual lanes keep their product register in the SB_MAC16.
-  f.regBits = (s.lanes - (s.dual ? s.dspLanes : 0)) * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + 5;
+  // Group sums (unroll both): floor(lanes / R) sums of R lanes for each R, their registers and a mux input per accumulator.
+  const groupSums = s.sums.map((r) => Math.min(Math.floor(s.lanes / r), s.accs));
+  const sumRegs = groupSums.reduce((n, g) => n + g, 0);
+  f.regBits = (s.lanes - (s.dual ? s.dspLanes : 0)) * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + sumRegs * s.accBits + 5;
   f.lutMulBits = s.ternary ? 0 : (s.lanes - s.dspLanes) * s.wBits * s.xBits;
   f.ternaryBits = s.ternary ? s.lanes * PB : 0;
-  f.treeBits = s.tree ? (s.lanes - 1) * s.accBits : 0;
+  f.treeBits = (s.tree ? (s.lanes - 1) * s.accBits : 0) + s.sums.reduce((n, r, i) => n + groupSums[i] * (r - 1) * s.accBits, 0);
   f.accBits = s.accs * s.accBits;
   f.shadowBits = s.accs * s.accBits;
   // The OR of the engines' ports into the array: a broadcast operand is XB bits, a per-lane one lanes x XB.

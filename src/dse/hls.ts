@@ -97,14 +97,22 @@ export function partitionDirectives(h: HlsPartition): HlsDirective[] {
   const L = c.lanes;
   if (L > 1) {
     const depthwise = p.type === 'depthwise_conv2d';
-    const loop = c.unroll === 'reduction' && !depthwise ? vars.reduction! : vars.outputs!;
-    out.push({ kind: 'unroll', fn, target: `${id}_${loop}`, pragma: `#pragma HLS UNROLL factor=${L}`, tcl: `set_directive_unroll -factor ${L} "${fn}/${id}_${loop}"` });
     const weightCount = p.trips.outputs * p.trips.reduction;
-    if (c.unroll === 'reduction' && !depthwise) {
+    const unroll = (loop: string, factor: number): HlsDirective => ({ kind: 'unroll', fn, target: `${id}_${loop}`, pragma: `#pragma HLS UNROLL factor=${factor}`, tcl: `set_directive_unroll -factor ${factor} "${fn}/${id}_${loop}"` });
+    if (c.unroll === 'both' && !depthwise) {
+      // lanes / R output channels, each over R input channels: two unrolls, weights and input banked to match.
+      const R = c.inputBanks ?? 2;
+      out.push(unroll(vars.outputs!, L / R), unroll(vars.reduction!, R));
+      out.push(partitionDirective(fn, weights, L, `${L / R} output channels x ${R} input channels read per cycle`));
+      out.push(partitionDirective(fn, 'in', R));
+      out.push(partitionDirective(fn, 'out', L / R));
+    } else if (c.unroll === 'reduction' && !depthwise) {
+      out.push(unroll(vars.reduction!, L));
       const f = strideFactor(L, p.trips.outputs, weightCount);
       out.push(partitionDirective(fn, weights, f, `${L} lanes read input channels ci..ci+${L - 1}: weights ${p.trips.outputs} apart`));
       out.push(partitionDirective(fn, 'in', L));
     } else {
+      out.push(unroll(vars.outputs!, L));
       const note = c.partition === 'block' ? `the RTL banks channels in ${L} blocks; a flat Keras-order array has no such partition, so ${L} cyclic banks (the same ports)` : undefined;
       out.push(partitionDirective(fn, weights, L, note));
       if (depthwise) out.push(partitionDirective(fn, 'in', L));

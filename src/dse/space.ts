@@ -55,6 +55,8 @@ export interface PartitionChoice {
   /** Weight banking over output channels (meaningful with lanes > 1 and unroll outputs). */
   partition: Partition;
   multiplier: MultiplierKind;
+  /** unroll both: the input banks each output is split over (lanes / inputBanks output channels at once). */
+  inputBanks?: number;
 }
 
 export interface DsePartition {
@@ -143,8 +145,8 @@ export function layerChoices(l: Layer, opts: SpaceOptions): PartitionChoice[] {
   const cout = lastDim(l.outputShape);
   const multipliers: MultiplierKind[] = opts.hasDsp && !l.ternary ? ['auto', 'lut'] : ['auto'];
   const out: PartitionChoice[] = [];
-  const push = (lanes: number, unroll: Unroll, partition: Partition) => {
-    for (const pipeline of [true, false]) for (const multiplier of multipliers) out.push({ lanes, unroll, pipeline, partition, multiplier });
+  const push = (lanes: number, unroll: Unroll, partition: Partition, inputBanks?: number) => {
+    for (const pipeline of [true, false]) for (const multiplier of multipliers) out.push({ lanes, unroll, pipeline, partition, multiplier, ...(inputBanks ? { inputBanks } : {}) });
   };
   if (l.type === 'depthwise_conv2d') {
     for (const lanes of bankedLaneOptions(cin, max)) push(lanes, 'outputs', 'cyclic');
@@ -157,6 +159,11 @@ export function layerChoices(l: Layer, opts: SpaceOptions): PartitionChoice[] {
   }
   // A one-lane reduction unroll is the one-lane outputs unroll: not offered twice.
   for (const lanes of bankedLaneOptions(cin, max)) if (lanes > 1) push(lanes, 'reduction', 'cyclic');
+  // Both: at least 2 output channels x r input banks (more lanes than the output channels alone give).
+  for (const r of bankedLaneOptions(cin, Math.floor(max / 2))) {
+    if (r < 2) continue;
+    for (const lo of outputLaneOptions(cout, Math.floor(max / r))) if (lo > 1) push(lo * r, 'both', 'cyclic', r);
+  }
   return out;
 }
 
@@ -204,7 +211,7 @@ export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
 export function choiceDirective(p: Pick<DsePartition, 'type'>, c: PartitionChoice): LayerDirective {
   const banked = c.unroll === 'reduction' || p.type === 'depthwise_conv2d';
   const d: LayerDirective = { lanes: c.lanes, unroll: c.unroll, pipeline: c.pipeline, weights: { factor: c.lanes, partition: c.partition }, multiplier: c.multiplier };
-  d.input = { factor: banked ? c.lanes : 1, partition: 'cyclic' };
+  d.input = { factor: c.unroll === 'both' ? c.inputBanks ?? 2 : banked ? c.lanes : 1, partition: 'cyclic' };
   return d;
 }
 
@@ -219,7 +226,8 @@ export function genomeOf(space: DirectiveSpace, set: DirectiveSet): Genome | und
         c.unroll === (d.unroll ?? 'outputs') &&
         c.pipeline === (d.pipeline ?? true) &&
         c.partition === (d.weights?.partition ?? 'cyclic') &&
-        c.multiplier === (d.multiplier ?? 'auto'),
+        c.multiplier === (d.multiplier ?? 'auto') &&
+        (c.unroll !== 'both' || c.inputBanks === (d.input?.factor ?? 2)),
     );
     if (idx < 0) {
       if (p.choices.length === 1) {
@@ -235,6 +243,7 @@ export function genomeOf(space: DirectiveSpace, set: DirectiveSet): Genome | und
 
 export function describeChoice(c: PartitionChoice): string {
   if (c.lanes === 1) return `1 lane${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
+  if (c.unroll === 'both') return `${c.lanes} lanes: ${c.lanes / (c.inputBanks ?? 2)} outputs x ${c.inputBanks ?? 2} input banks${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
   return `${c.lanes} lanes ${c.unroll}${c.unroll === 'outputs' ? ` ${c.partition}` : ''}${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
 }
 

@@ -20,7 +20,7 @@
  * takes the low bits of the shadow (sums wrap modulo 2^accBits, and a wider sum truncated is the same
  * sum), products are exact at any width, so every layer stays bit-exact with the C model.
  */
-import type { EnginePlan } from './plan';
+import { sumGroup, type EnginePlan } from './plan';
 import type { QMac } from '../qmodel/lower';
 import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
 import { clog2, hexImage, Lines, sext } from './verilog';
@@ -102,6 +102,8 @@ export interface ArraySpec {
   ternary: boolean;
   /** Some layer sums its lanes through the adder tree. */
   tree: boolean;
+  /** Group sizes R of the layers with unroll both: accumulator o sums lanes o·R … o·R + R − 1 (one port s<R> each). */
+  sums: number[];
   /** First shared-ROM word of each MAC engine's weights. */
   bases: Map<string, number>;
   /** Words of the shared ROMs. */
@@ -161,6 +163,7 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
     accs: Math.max(...macs.map((p) => p.accs)),
     ternary,
     tree: macs.some(usesTree),
+    sums: [...new Set(macs.filter((p) => p.directive.unroll === 'both' && !usesTree(p)).map(sumGroup))].sort((a, b) => a - b),
     bases,
     words,
     addrBits: clog2(romDepth(words)),
@@ -215,6 +218,7 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
       'input wire t1,',
       'input wire e1,',
       'input wire red1,',
+      ...s.sums.map((r) => `input wire s${r}1,`),
       'input wire wsh,',
       `output wire [${A - 1}:0] sh0,`,
       'output reg gdone,',
@@ -256,11 +260,11 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
     // A lane's operand: its own (banked reads) or the one every lane shares; the idle port is zero. A lane a
     // layer does not use multiplies a zero weight.
     for (let l = 0; l < P; l++) L.line(`wire [${XB - 1}:0] x${l} = ${[...(s.perLane ? [`x[${(l + 1) * XB - 1}:${l * XB}]`] : []), ...(s.broadcast ? ['xb'] : [])].join(' | ')};`);
-    L.line('reg v2, f2, t2, e2, red2;');
+    L.line(`reg v2, f2, t2, e2, red2${s.sums.map((r) => `, s${r}2`).join('')};`);
     L.line('always @(posedge clk) begin');
     L.indent(() => {
       L.line("if (rst) v2 <= 1'b0; else v2 <= v1;");
-      L.line('f2 <= f1; t2 <= t1; e2 <= e1; red2 <= red1;');
+      L.line(`f2 <= f1; t2 <= t1; e2 <= e1; red2 <= red1;${s.sums.map((r) => ` s${r}2 <= s${r}1;`).join('')}`);
     });
     L.line('end');
     // S2: products. Dual lanes: two per SB_MAC16, the product register inside the block.
@@ -294,28 +298,40 @@ export function emitArray(s: ArraySpec, plans: EnginePlan[]): ArrayModule {
     }
     const term = (l: number) => sext(`prod${l}`, PB, A);
     for (let k = 0; k < s.accs; k++) L.line(`reg [${A - 1}:0] acc${k};`);
-    if (s.tree) {
-      // S2b: the adder tree, for layers that unroll their reduction (red2 marks them).
-      L.line(`reg [${A - 1}:0] tsum;`);
-      L.line('reg v3, f3, t3, e3;');
+    // S2b: the adder tree (reduction layers, red2) and the group sums (unroll both, s<R>2), one cycle.
+    const summed = s.tree || s.sums.length > 0;
+    const sum2 = [...(s.tree ? ['red2'] : []), ...s.sums.map((r) => `s${r}2`)].join(' | ');
+    const groups = (r: number) => Math.min(Math.floor(P / r), s.accs);
+    if (summed) {
+      if (s.tree) L.line(`reg [${A - 1}:0] tsum;`);
+      for (const r of s.sums) for (let o = 0; o < groups(r); o++) L.line(`reg [${A - 1}:0] gs${r}_${o};`);
+      L.line(`reg v3, f3, t3, e3, red3${s.sums.map((r) => `, s${r}3`).join('')};`);
       L.line('always @(posedge clk) begin');
       L.indent(() => {
-        L.line("if (rst) v3 <= 1'b0; else v3 <= v2 & red2;");
-        L.line('f3 <= f2; t3 <= t2; e3 <= e2;');
-        L.line(`tsum <= ${Array.from({ length: P }, (_, l) => term(l)).join(' + ')};`);
+        L.line(`if (rst) v3 <= 1'b0; else v3 <= v2 & (${sum2});`);
+        L.line(`f3 <= f2; t3 <= t2; e3 <= e2; red3 <= red2;${s.sums.map((r) => ` s${r}3 <= s${r}2;`).join('')}`);
+        if (s.tree) L.line(`tsum <= ${Array.from({ length: P }, (_, l) => term(l)).join(' + ')};`);
+        for (const r of s.sums) for (let o = 0; o < groups(r); o++) L.line(`gs${r}_${o} <= ${Array.from({ length: r }, (_, i) => term(o * r + i)).join(' + ')};`);
       });
       L.line('end');
     }
     L.line('always @(posedge clk) begin');
     L.indent(() => {
-      L.line(`if (v2${s.tree ? ' & ~red2' : ''}) begin`);
+      L.line(`if (v2${summed ? ` & ~(${sum2})` : ''}) begin`);
       L.indent(() => {
         for (let k = 0; k < s.accs; k++) L.line(`acc${k} <= f2 ? ${term(k)} : acc${k} + ${term(k)};`);
       });
       L.line('end');
-      if (s.tree) L.line('if (v3) acc0 <= f3 ? tsum : acc0 + tsum;');
-      if (s.tree) {
-        L.line("if (rst) gdone <= 1'b0; else gdone <= (v2 & t2 & ~red2) | (v3 & t3);");
+      if (s.tree) L.line('if (v3 & red3) acc0 <= f3 ? tsum : acc0 + tsum;');
+      for (const r of s.sums) {
+        L.line(`if (v3 & s${r}3) begin`);
+        L.indent(() => {
+          for (let o = 0; o < groups(r); o++) L.line(`acc${o} <= f3 ? gs${r}_${o} : acc${o} + gs${r}_${o};`);
+        });
+        L.line('end');
+      }
+      if (summed) {
+        L.line(`if (rst) gdone <= 1'b0; else gdone <= (v2 & t2 & ~(${sum2})) | (v3 & t3);`);
         L.line('gfinal <= v3 ? e3 : e2;');
       } else {
         L.line("if (rst) gdone <= 1'b0; else gdone <= v2 & t2;");

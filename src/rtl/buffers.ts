@@ -8,7 +8,7 @@
  */
 import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
-import type { EnginePlan } from './plan';
+import { readWords, type EnginePlan } from './plan';
 import type { QModel } from '../qmodel/lower';
 import { clog2 } from './verilog';
 
@@ -83,14 +83,15 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
       // An engine reading and writing one buffer (regions of a concatenation) needs separate read and write ports.
       if (b === w) b.dualPort = true;
       if (r.mode === 'lanes') {
-        if (b.banks > 1 && b.banks !== p.lanes) {
+        const banks = readWords(p, r);
+        if (b.banks > 1 && b.banks !== banks) {
           throw new DeepMakerError(
-            `reads '${r.tensor}' with ${p.lanes} lanes, but layer '${bankers.get(b.tensor)}' reads it with ${b.banks}: one buffer has one banking`,
+            `reads '${r.tensor}' from ${banks} banks, but layer '${bankers.get(b.tensor)}' reads it from ${b.banks}: one buffer has one banking`,
             { where: `layer '${p.op.layer}'` },
-            'give both layers the same number of lanes, or unroll outputs in one of them',
+            'give both layers the same banking (lanes, or input.factor with unroll both), or unroll outputs in one of them',
           );
         }
-        b.banks = p.lanes;
+        b.banks = banks;
         bankers.set(b.tensor, p.op.layer);
       }
     }

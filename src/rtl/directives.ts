@@ -9,7 +9,12 @@
 import type { Layer, ModelIR } from '../ir/types';
 import { DeepMakerError } from '../util/errors';
 
-export type Unroll = 'outputs' | 'reduction';
+/**
+ * outputs: lanes compute neighbouring output channels from one broadcast operand. reduction: lanes split
+ * the input channels (a banked read) and an adder tree sums them. both: lanes / input.factor output
+ * channels × input.factor input channels; each output's input.factor products are summed (a small tree).
+ */
+export type Unroll = 'outputs' | 'reduction' | 'both';
 export type Partition = 'cyclic' | 'block';
 export type MultiplierKind = 'auto' | 'dsp' | 'lut';
 
@@ -127,9 +132,10 @@ function resolveLayer(l: Layer, d: LayerDirective, own: LayerDirective | undefin
   if (own?.lanes === undefined) lanes = clampLanes(l, lanes);
   if (!Number.isInteger(lanes) || lanes < 1) throw new DeepMakerError(`lanes must be a positive integer, got ${lanes}`, where);
   const banked = unroll === 'reduction' || l.type === 'depthwise_conv2d';
-  if (unroll === 'reduction' && l.type === 'depthwise_conv2d') {
+  if (unroll !== 'outputs' && l.type === 'depthwise_conv2d') {
     throw new DeepMakerError('a depthwise layer has no input-channel reduction to unroll', where, "use unroll: outputs (lanes then take neighbouring channels)");
   }
+  if (unroll === 'both') return resolveBoth(l, d, lanes, cin, cout, pipeline, multiplier, where);
   if (unroll === 'outputs' && lanes > cout) {
     throw new DeepMakerError(`${lanes} lanes unrolling ${cout} output channels would leave lanes idle`, where, `use at most ${cout} lanes`);
   }
@@ -150,4 +156,20 @@ function resolveLayer(l: Layer, d: LayerDirective, own: LayerDirective | undefin
   }
   if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
   return { lanes, unroll, pipeline, weights: { factor: wFactor, partition }, input: { factor: inFactor, partition: 'cyclic' }, multiplier };
+}
+
+/** unroll: both — lanes = (output channels per group) × input.factor (banks of the input, summed per output). */
+function resolveBoth(l: Layer, d: LayerDirective, lanes: number, cin: number, cout: number, pipeline: boolean, multiplier: MultiplierKind, where: { file: string; where: string }): ResolvedDirective {
+  const r = d.input?.factor ?? 2;
+  if (!isPowerOfTwo(r) || r < 2 || cin % r !== 0) {
+    throw new DeepMakerError(`input.factor=${r}: unroll both banks the input ${r} ways over ${cin} input channels`, where, 'use a power of two of at least 2 that divides the input channels');
+  }
+  if (lanes % r !== 0 || lanes / r < 2) {
+    throw new DeepMakerError(`${lanes} lanes are not (output channels) × input.factor=${r} with at least 2 output channels`, where, `use a multiple of ${r} of at least ${2 * r} lanes, or unroll: reduction`);
+  }
+  if (lanes / r > cout) throw new DeepMakerError(`${lanes / r} output channels per group of ${cout} would leave lanes idle`, where, `use at most ${cout * r} lanes`);
+  const wFactor = d.weights?.factor ?? lanes;
+  if (wFactor !== lanes) throw new DeepMakerError(`weights.factor=${wFactor} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
+  if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
+  return { lanes, unroll: 'both', pipeline, weights: { factor: wFactor, partition: d.weights?.partition ?? 'cyclic' }, input: { factor: r, partition: 'cyclic' }, multiplier };
 }

@@ -19,7 +19,7 @@
  * the writer after every group and then has no shadow registers.
  */
 import { fracBits } from '../numerics/fixed';
-import { poolAccBits } from './plan';
+import { poolAccBits, readWords, sumGroup } from './plan';
 import type { Affine, EnginePlan, Level } from './plan';
 import type { QMac, QPool, QElementwise } from '../qmodel/lower';
 import { signedBitsFor } from '../qmodel/lower';
@@ -152,8 +152,8 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   const writeBits = isFused(p.op) ? p.op.pool.format.bits : p.op.outFormat.bits;
   const reads: ReadPortInfo[] = p.reads.map((r) => {
     const t = ctx.tensor(r.tensor);
-    const words = r.mode === 'lanes' ? p.lanes : 1;
-    const addrBits = r.mode === 'lanes' ? clog2(Math.ceil(t.size / p.lanes)) : clog2(t.size);
+    const words = readWords(p, r);
+    const addrBits = r.mode === 'lanes' ? clog2(Math.ceil(t.size / words)) : clog2(t.size);
     return { tensor: r.tensor, mode: r.mode, addrBits, bits: t.bits, words };
   });
   let dspMultipliers = 0;
@@ -368,11 +368,12 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
     for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
   }
   // S1: operands (padding reads as zero).
-  for (let l = 0; l < lanes; l++) {
+  // Lane l reads word l mod words (unroll both: lane o·R + r takes bank r).
+  for (let l = 0; l < Math.min(lanes, rd.words); l++) {
     const word = rd.words > 1 ? `rd0_q[${(l + 1) * XB - 1}:${l * XB}]` : 'rd0_q';
-    if (rd.words > 1 || l === 0) L.line(`wire [${XB - 1}:0] x${rd.words > 1 ? l : 0} = p1 ? ${word} : ${XB}'d0;`);
+    L.line(`wire [${XB - 1}:0] x${l} = p1 ? ${word} : ${XB}'d0;`);
   }
-  const xOf = (l: number) => `x${rd.words > 1 ? l : 0}`;
+  const xOf = (l: number) => `x${l % rd.words}`;
   // S2: product registers. (* keep *): Yosys -dsp otherwise merged a lane's register into a neighbour's DSP (DESIGN §6).
   L.line('reg v2, f2, t2, e2;');
   L.line('always @(posedge clk) begin');
@@ -386,7 +387,9 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget && dspFits && PB >= 11;
   // Narrow products stay `*` (Yosys builds them from LUTs); only wide ones without a DSP get the explicit LUT form.
   const lutForm = (l: number) => !useDsp(l) && (p.directive.multiplier === 'lut' || PB >= 11);
-  const treeSum = p.directive.unroll === 'reduction' && lanes > 1;
+  // Lanes summed per accumulator (src/rtl/plan.ts sumGroup): all (reduction), input.factor (both) or none.
+  const SG = sumGroup(p);
+  const treeSum = SG > 1;
   for (let l = 0; l < lanes; l++) {
     L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
     if (ternary) {
@@ -417,15 +420,15 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   let fA = 'f2';
   let tA = 't2';
   let eA = 'e2';
-  if (p.directive.unroll === 'reduction' && lanes > 1) {
-    // S2b: adder tree of the lanes' products (wrapping at accBits, like every sum).
-    L.line(`reg [${A - 1}:0] tsum;`);
+  if (treeSum) {
+    // S2b: adder trees of the lanes' products, one per accumulator over its SG lanes (wrapping at accBits, like every sum).
+    for (let k = 0; k < accs; k++) L.line(`reg [${A - 1}:0] tsum${k};`);
     L.line('reg v3, f3, t3, e3;');
     L.line('always @(posedge clk) begin');
     L.indent(() => {
       L.line("if (rst) v3 <= 1'b0; else v3 <= v2;");
       L.line('f3 <= f2; t3 <= t2; e3 <= e2;');
-      L.line(`tsum <= ${Array.from({ length: lanes }, (_, l) => sext(`prod${l}`, PB, A)).join(' + ')};`);
+      for (let k = 0; k < accs; k++) L.line(`tsum${k} <= ${Array.from({ length: SG }, (_, r) => sext(`prod${k * SG + r}`, PB, A)).join(' + ')};`);
     });
     L.line('end');
     vA = 'v3';
@@ -439,7 +442,7 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
     L.line(`if (${vA}) begin`);
     L.indent(() => {
       for (let k = 0; k < accs; k++) {
-        const term = p.directive.unroll === 'reduction' && lanes > 1 ? 'tsum' : sext(`prod${k}`, PB, A);
+        const term = treeSum ? `tsum${k}` : sext(`prod${k}`, PB, A);
         L.line(`acc${k} <= ${fA} ? ${term} : acc${k} + ${term};`);
       }
     });
@@ -468,6 +471,7 @@ function arrayPorts(a: ArraySpec, p: EnginePlan): string[] {
     'output wire ar_t',
     'output wire ar_e',
     'output wire ar_red',
+    ...a.sums.map((r) => `output wire ar_s${r}`),
     'output wire ar_wsh',
     `input wire [${a.accBits - 1}:0] ar_sh0`,
     'input wire ar_gdone',
@@ -492,7 +496,9 @@ function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, a: ArraySpec, wReg: 
         lanes.push(`${a.xBits}'d0`);
         continue;
       }
-      L.line(`wire [${XB - 1}:0] xw${l} = rd0_q[${(l + 1) * XB - 1}:${l * XB}];`);
+      // Lane l takes word l mod words (unroll both: lane o·R + r reads bank r).
+      const w = l % readWords(p, p.reads[0]);
+      L.line(`wire [${XB - 1}:0] xw${l} = rd0_q[${(w + 1) * XB - 1}:${w * XB}];`);
       lanes.push(`(xok ? ${sext(`xw${l}`, XB, a.xBits)} : ${a.xBits}'d0)`);
     }
     L.line(`assign ar_x = {${lanes.join(', ')}};`);
@@ -506,6 +512,8 @@ function emitArrayDriver(L: Lines, p: EnginePlan, op: QMac, a: ArraySpec, wReg: 
   L.line('assign ar_t = v1 & t1;');
   L.line('assign ar_e = v1 & e1;');
   L.line(`assign ar_red = ${usesTree(p) ? 'v1' : "1'b0"};`);
+  // unroll both: the array's sums over groups of this engine's input.factor lanes.
+  for (const r of a.sums) L.line(`assign ar_s${r} = ${sumGroup(p) === r && !usesTree(p) ? 'v1' : "1'b0"};`);
   // The engine owns the array from start to done (the engines run one after the other).
   L.line('reg own;');
   L.line("always @(posedge clk) if (rst) own <= 1'b0; else if (start) own <= 1'b1; else if (done) own <= 1'b0;");

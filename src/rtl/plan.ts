@@ -228,6 +228,49 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
       weightBanks: banks,
     });
   }
+  if (d.unroll === 'both') {
+    // Lane o·R + r: output channel co(g, o), input channels ≡ r (mod R); each output's R products are summed.
+    const R = d.input.factor;
+    const LO = L / R;
+    const CB = C / R;
+    const K = kh * kw * CB;
+    checkBanked(op, R, inL);
+    const PW = inL.P / R;
+    const block = d.weights.partition === 'block';
+    const G = Math.ceil(CO / LO);
+    const coOf = (g: number, o: number) => (block ? o * G + g : g * LO + o);
+    const banks = Array.from({ length: L }, () => new Int32Array(G * K));
+    for (let o = 0; o < LO; o++)
+      for (let r = 0; r < R; r++)
+        for (let g = 0; g < G; g++) {
+          const co = coOf(g, o);
+          if (co >= CO) continue;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++)
+              for (let cb = 0; cb < CB; cb++) banks[o * R + r][g * K + (ky * kw + kx) * CB + cb] = W(ky, kx, cb * R + r, co);
+        }
+    let lvLast = 0;
+    for (let o = 0; o < LO; o++) if (coOf(G - 1, o) < CO) lvLast++;
+    return finish({
+      ...common,
+      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
+      red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: CB }],
+      accs: LO,
+      D: D_MAC_TREE,
+      wmax: LO,
+      lvLast,
+      writes: oh * ow * CO,
+      reads: [{
+        tensor: op.inputs[0], input: 0, mode: 'lanes',
+        addr: { base: (-pt * iw - pl) * PW + inL.off / R, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
+      }],
+      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: block ? 1 : LO } },
+      coIndex: { base: 0, strides: { g: block ? 1 : LO } },
+      laneStep: block ? G : 1,
+      weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
+      weightBanks: banks,
+    });
+  }
   if (d.unroll === 'reduction') {
     const CB = C / L;
     const K = kh * kw * CB;
@@ -292,6 +335,22 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
     weightAddr: { base: 0, strides: { g: K, ky: kw * C, kx: C, ci: 1 } },
     weightBanks: banks,
   });
+}
+
+/**
+ * Lanes summed into one accumulator: 1 (outputs, depthwise), all of them (reduction, through the adder
+ * tree), or input.factor (both: each output's products over its input banks).
+ */
+export function sumGroup(p: EnginePlan): number {
+  if (p.kind !== 'mac' || p.lanes === 1) return 1;
+  if (p.directive.unroll === 'reduction') return p.lanes;
+  if (p.directive.unroll === 'both') return p.directive.input.factor;
+  return 1;
+}
+
+/** Operand words a banked read delivers per cycle (the banks of the buffer it reads); 1 for a broadcast read. */
+export function readWords(p: EnginePlan, r: ReadPort): number {
+  return r.mode === 'lanes' ? p.directive.input.factor : 1;
 }
 
 /** Output rows and columns a MAC engine computes: all of them, or with a fused pool those its windows cover. */

@@ -129,8 +129,9 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
         L.line(`wire [${array.addrBits - 1}:0] ${n}_ar_waddr;`);
         const perLane = readsPerLane(e.plan);
         L.line(perLane ? `wire [${array.lanes * array.xBits - 1}:0] ${n}_ar_x;` : `wire [${array.xBits - 1}:0] ${n}_ar_xb;`);
-        L.line(`wire ${ARRAY_FLAGS.map((f) => `${n}_ar_${f}`).join(', ')};`);
-        ports.push(`.ar_waddr(${n}_ar_waddr)`, perLane ? `.ar_x(${n}_ar_x)` : `.ar_xb(${n}_ar_xb)`, ...ARRAY_FLAGS.map((f) => `.ar_${f}(${n}_ar_${f})`));
+        const flags = [...ARRAY_FLAGS, ...array.sums.map((r) => `s${r}`)];
+        L.line(`wire ${flags.map((f) => `${n}_ar_${f}`).join(', ')};`);
+        ports.push(`.ar_waddr(${n}_ar_waddr)`, perLane ? `.ar_x(${n}_ar_x)` : `.ar_xb(${n}_ar_xb)`, ...flags.map((f) => `.ar_${f}(${n}_ar_${f})`));
         ports.push('.ar_sh0(ar_sh0)', '.ar_gdone(ar_gdone)', '.ar_gfinal(ar_gfinal)');
       }
       L.line(`${e.plan.module} u_${n} (${ports.join(', ')});`);
@@ -146,7 +147,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
       const ports = ['.clk(clk)', '.rst(rst)', `.waddr(${or('waddr')})`];
       if (array.perLane) ports.push(`.x(${or('x', readsPerLane)})`);
       if (array.broadcast) ports.push(`.xb(${or('xb', (p) => !readsPerLane(p))})`);
-      ports.push(`.v1(${or('v')})`, `.f1(${or('f')})`, `.t1(${or('t')})`, `.e1(${or('e')})`, `.red1(${or('red')})`, `.wsh(${or('wsh')})`);
+      ports.push(`.v1(${or('v')})`, `.f1(${or('f')})`, `.t1(${or('t')})`, `.e1(${or('e')})`, `.red1(${or('red')})`, ...array.sums.map((r) => `.s${r}1(${or(`s${r}`)})`), `.wsh(${or('wsh')})`);
       ports.push('.sh0(ar_sh0)', '.gdone(ar_gdone)', '.gfinal(ar_gfinal)');
       L.line(`${ARRAY_MODULE} u_array (${ports.join(', ')});`);
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { emitC } from '../../src/cgen';
 import { runHlsStage } from '../../src/stages/hls';
-import { exportHls, insertPragmas, strideFactor } from '../../src/dse/hls';
+import { exportHls, insertPragmas, partitionDirectives, strideFactor } from '../../src/dse/hls';
 import { buildSpace } from '../../src/dse/space';
 import { Rng } from '../../src/moo/rng';
 import { silentLogger } from '../../src/util/log';
@@ -84,6 +84,18 @@ describe('dse: Vitis HLS export', () => {
     const ra = readFileSync(join(dir, 'a.txt'), 'utf8');
     assert.equal(ra.trim().split('\n').length, 6);
     assert.equal(readFileSync(join(dir, 'b.txt'), 'utf8'), ra);
+  });
+
+  it('unroll both exports two unrolls (outputs and reduction) and banks the weights, the input and the output to match', () => {
+    const space = buildSpace(mixedModel(5), { maxLanes: 8, hasDsp: true, device: 'ice40-up5k' });
+    const conv = space.partitions.find((p) => p.layer === 'conv')!;
+    const choice = conv.choices.find((c) => c.unroll === 'both' && c.lanes === 8 && c.inputBanks === 2 && c.pipeline && c.multiplier === 'auto')!;
+    assert.ok(choice, 'the space offers 4 outputs x 2 input banks on the conv');
+    const pragmas = partitionDirectives({ partition: conv, choice }).map((d) => d.pragma);
+    assert.ok(pragmas.includes('#pragma HLS UNROLL factor=4'), pragmas.join('\n'));
+    assert.ok(pragmas.includes('#pragma HLS UNROLL factor=2'), pragmas.join('\n'));
+    assert.ok(pragmas.some((x) => /variable=in type=cyclic factor=2 /.test(x)), pragmas.join('\n'));
+    assert.ok(pragmas.some((x) => /variable=dm_wq_L01_conv type=cyclic factor=8 /.test(x)), pragmas.join('\n'));
   });
 
   it('the hls stage says clearly that vitis_hls is not installed, and does not pretend to have run it', async () => {

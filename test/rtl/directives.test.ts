@@ -53,7 +53,7 @@ test('two lane-parallel readers of one buffer must agree on its banking', () => 
   b.add({ name: 'y', type: 'conv2d', inputs: ['a'], filters: 2, kernel: [1, 1], strides: [1, 1], dilation: [1, 1], padding: 'valid', outputShape: [4, 4, 2], activation: { kind: 'linear' }, useBias: false, weights: { kernel: { shape: [1, 1, 4, 2], data: new Float32Array(8).fill(0.25) } } });
   b.add({ name: 's', type: 'add', inputs: ['x', 'y'], outputShape: [4, 4, 2] });
   const set = { version: 1 as const, layers: { x: { lanes: 2, unroll: 'reduction' as const }, y: { lanes: 4, unroll: 'reduction' as const } } };
-  assert.throws(() => generateRtl(b.build(), knobs(8, 3), set, UP5K), /layer 'y'.*reads 'a' with 4 lanes, but layer 'x' reads it with 2/);
+  assert.throws(() => generateRtl(b.build(), knobs(8, 3), set, UP5K), /layer 'y'.*reads 'a' from 4 banks, but layer 'x' reads it from 2/);
 });
 
 test('unsupported layers and activations are errors naming the layer', () => {
