@@ -7,14 +7,15 @@
  *
  * Every evaluated point is kept (the archive), so the frontier and the chosen point are taken over
  * everything the search saw, not just NSGA-II's last population. The one-lane baseline and a greedy
- * descent to the fastest fitting point seed the population: NSGA-II starts from a feasible front. A
+ * descent to the fastest fitting point seed the population, with one point per lane width (every layer
+ * at its fastest choice within that width, see widthGenomes): NSGA-II starts from a feasible front. A
  * last greedy descent from the fastest fitting point found polishes it.
  */
 import { Nsga2 } from '../moo/nsga2';
 import type { Rng } from '../moo/rng';
 import type { Evaluated, GenomeOps } from '../moo/types';
 import type { Logger } from '../util/log';
-import { CostModel, DeviceBudget, greedyFastest, PointCost, violation } from './cost-model';
+import { CostModel, DeviceBudget, greedyFastest, PointCost, violation, widthGenomes } from './cost-model';
 import { baselineGenome, DirectiveSpace, Genome, genomeKey } from './space';
 
 export type SearchAlgorithm = 'auto' | 'exhaustive' | 'nsga2';
@@ -27,7 +28,7 @@ export interface ExploredPoint {
   /** Fits the device with the margin and can be built. */
   fits: boolean;
   violation: number;
-  /** How it was found: exhaustive, baseline, greedy, NSGA-II generation g, or polish. */
+  /** How it was found: exhaustive, baseline, greedy, width W, NSGA-II generation g, or polish. */
   origin: string;
 }
 
@@ -137,6 +138,10 @@ export function explore(model: CostModel, budget: DeviceBudget, opts: SearchOpti
   const seeds: ExploredPoint[] = [base];
   const greedy = greedyFastest(model, budget);
   if (greedy) seeds.push(evaluate(greedy.genome, 'greedy'));
+  for (const w of widthGenomes(model)) {
+    const p = evaluate(w.genome, `width ${w.lanes}`);
+    if (p.fits) seeds.push(p);
+  }
   let generations = 0;
   for (let gen = 0; gen < opts.generations; gen++) {
     const asked = nsga.ask();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CostModel, deviceBudget, violation } from '../../src/dse/cost-model';
+import { CostModel, deviceBudget, violation, widthGenomes } from '../../src/dse/cost-model';
 import { choosePoint, front2d, paretoFront, paretoSvg } from '../../src/dse/pareto';
 import { allGenomes, explore, objectives } from '../../src/dse/search';
 import { lenet5 } from '../../src/dse/synthetic';
@@ -68,7 +68,25 @@ describe('dse: search and frontier', () => {
     assert.ok(best.cost.cycles <= greedy.cost.cycles);
     const baseline = r1.points.find((p) => p.origin === 'baseline')!;
     assert.ok(baseline.cost.cycles / best.cost.cycles > 5, `${baseline.cost.cycles} / ${best.cost.cycles}`);
-    assert.ok(r1.points.length <= 16 * 6 + 3, 'the population x generations, the two seeds and a polished point');
+    const widths = r1.points.filter((p) => p.origin.startsWith('width ')).length;
+    assert.ok(widths > 0, 'one seed per lane width');
+    assert.ok(r1.points.length <= 16 * 6 + 3 + widths, 'the population x generations, the seeds and a polished point');
+  });
+
+  it('seeds one point per lane width (every layer at its fastest choice within it); the chosen point is at least as fast as every fitting one', () => {
+    const m = new CostModel({ ir: lenet5(), knobs: KNOBS8, device: UP5K, maxLanes: 16, calibration: TEST_CALIBRATION, architecture: 'array' });
+    const b = { logicCells: 6000, ebr: 120, dsp: 8, spram: 4 };
+    const seeds = widthGenomes(m);
+    assert.deepEqual(seeds.map((s) => s.lanes), [...new Set(seeds.map((s) => s.lanes))].sort((x, y) => x - y));
+    for (const s of seeds) {
+      m.space.partitions.forEach((p, i) => assert.ok(p.choices[s.genome[i]].lanes <= s.lanes, `${p.layer} within width ${s.lanes}`));
+    }
+    // Wider seeds are never slower (each layer's choice set only grows).
+    const cyc = seeds.map((s) => m.evaluate(s.genome).cycles);
+    for (let i = 1; i < cyc.length; i++) assert.ok(cyc[i] <= cyc[i - 1], `width ${seeds[i].lanes}: ${cyc[i]} > ${cyc[i - 1]}`);
+    const r = explore(m, b, { algorithm: 'nsga2', exhaustiveLimit: 0, population: 8, generations: 2, seed: 1 });
+    const best = choosePoint(r.points, 'min-latency');
+    for (const p of r.points.filter((x) => x.origin.startsWith('width ') && x.fits)) assert.ok(best.cost.cycles <= p.cost.cycles);
   });
 
   it('polishes the fastest fitting point NSGA-II found by a greedy descent: no single directive change makes it faster and still fits', () => {
