@@ -344,7 +344,8 @@ export function hardwareObjective(opts: Omit<CostModelOptions, 'architecture'> &
       const c = model.evaluateSet(opts.directives);
       return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
     }
-    // The greedy descent, and each lane width's seed (widthGenomes) that fits, polished greedily: the fastest.
+    // The greedy descent from the baseline and from each lane width's seed that fits (widthGenomes): the fastest.
+    // (Not repaired here: repairToFit costs seconds a network, and the search evaluates this for every candidate.)
     const starts = [model.space.partitions.map(() => 0), ...widthGenomes(model).map((w) => w.genome)];
     let best: { genome: Genome; cost: PointCost } | undefined;
     for (const s of starts) {
@@ -411,16 +412,56 @@ export function widthGenomes(model: CostModel): { lanes: number; genome: Genome 
     }),
   );
   const widths = [...new Set(space.partitions.flatMap((p) => p.choices.map((c) => c.lanes)))].filter((w) => w > 1).sort((a, b) => a - b);
-  return widths.map((w) => ({
-    lanes: w,
-    genome: space.partitions.map((p, i) => {
-      let best = 0;
-      p.choices.forEach((c, j) => {
-        if (c.lanes > w || !c.pipeline) return;
-        const b = p.choices[best];
-        if (cycles[i][j] < cycles[i][best] || (cycles[i][j] === cycles[i][best] && (c.lanes < b.lanes || (c.lanes === b.lanes && c.multiplier === 'auto' && b.multiplier !== 'auto')))) best = j;
-      });
-      return best;
-    }),
-  }));
+  return widths.map((w) => {
+    // Layer by layer, the fastest choice within the width that keeps the point buildable (two readers of
+    // one buffer must agree on its banking).
+    const g = [...base];
+    space.partitions.forEach((p, i) => {
+      const order = p.choices
+        .map((c, j) => ({ c, j }))
+        .filter(({ c, j }) => c.lanes <= w && c.pipeline && Number.isFinite(cycles[i][j]))
+        .sort((a, b) => cycles[i][a.j] - cycles[i][b.j] || a.c.lanes - b.c.lanes || Number(a.c.multiplier !== 'auto') - Number(b.c.multiplier !== 'auto'));
+      for (const { j } of order) {
+        if (cycles[i][j] >= cycles[i][0] && j !== 0) break;
+        g[i] = j;
+        if (model.evaluate(g).legal) return;
+      }
+      g[i] = 0;
+    });
+    return { lanes: w, genome: g };
+  });
+}
+
+/**
+ * From a point that does not fit, the cheapest way back into the device: single directive changes, each
+ * taken when it lowers the violation with the fewest cycles added per unit of violation removed, until
+ * the point fits (undefined when no change lowers it). Used on the lane-width seeds, whose fastest choice
+ * per layer can overshoot the device in one layer (e.g. a 12-lane dense reduction adding EBR) while the
+ * rest of the width fits.
+ */
+export function repairToFit(model: CostModel, budget: DeviceBudget, start: Genome): { genome: Genome; cost: PointCost } | undefined {
+  let g = [...start];
+  let cur = model.evaluate(g);
+  let v = cur.legal ? violation(cur, budget) : Infinity;
+  while (v > 0) {
+    let best: { g: Genome; c: PointCost; v: number; score: number } | undefined;
+    for (const i of model.space.genes) {
+      for (let j = 0; j < model.space.partitions[i].choices.length; j++) {
+        if (j === g[i]) continue;
+        const cand = [...g];
+        cand[i] = j;
+        const c = model.evaluate(cand);
+        if (!c.legal) continue;
+        const cv = violation(c, budget);
+        if (cv >= v) continue;
+        const score = Number.isFinite(v) ? (c.cycles - cur.cycles) / (v - cv) : c.cycles;
+        if (!best || score < best.score) best = { g: cand, c, v: cv, score };
+      }
+    }
+    if (!best) return undefined;
+    g = best.g;
+    cur = best.c;
+    v = best.v;
+  }
+  return { genome: g, cost: cur };
 }

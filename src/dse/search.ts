@@ -15,7 +15,7 @@ import { Nsga2 } from '../moo/nsga2';
 import type { Rng } from '../moo/rng';
 import type { Evaluated, GenomeOps } from '../moo/types';
 import type { Logger } from '../util/log';
-import { CostModel, DeviceBudget, greedyFastest, PointCost, violation, widthGenomes } from './cost-model';
+import { CostModel, DeviceBudget, greedyFastest, PointCost, repairToFit, violation, widthGenomes } from './cost-model';
 import { baselineGenome, DirectiveSpace, Genome, genomeKey } from './space';
 
 export type SearchAlgorithm = 'auto' | 'exhaustive' | 'nsga2';
@@ -140,7 +140,12 @@ export function explore(model: CostModel, budget: DeviceBudget, opts: SearchOpti
   if (greedy) seeds.push(evaluate(greedy.genome, 'greedy'));
   for (const w of widthGenomes(model)) {
     const p = evaluate(w.genome, `width ${w.lanes}`);
-    if (p.fits) seeds.push(p);
+    if (p.fits) {
+      seeds.push(p);
+      continue;
+    }
+    const fixed = repairToFit(model, budget, w.genome);
+    if (fixed) seeds.push(evaluate(fixed.genome, `width ${w.lanes}, repaired to fit`));
   }
   let generations = 0;
   for (let gen = 0; gen < opts.generations; gen++) {

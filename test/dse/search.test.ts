@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CostModel, deviceBudget, violation, widthGenomes } from '../../src/dse/cost-model';
+import { CostModel, deviceBudget, repairToFit, violation, widthGenomes } from '../../src/dse/cost-model';
 import { choosePoint, front2d, paretoFront, paretoSvg } from '../../src/dse/pareto';
 import { allGenomes, explore, objectives } from '../../src/dse/search';
 import { lenet5 } from '../../src/dse/synthetic';
@@ -87,6 +87,21 @@ describe('dse: search and frontier', () => {
     const r = explore(m, b, { algorithm: 'nsga2', exhaustiveLimit: 0, population: 8, generations: 2, seed: 1 });
     const best = choosePoint(r.points, 'min-latency');
     for (const p of r.points.filter((x) => x.origin.startsWith('width ') && x.fits)) assert.ok(best.cost.cycles <= p.cost.cycles);
+  });
+
+  it('repairs lane-width seeds that do not fit by the cheapest single changes, into points that fit', () => {
+    const m = new CostModel({ ir: lenet5(), knobs: KNOBS8, device: UP5K, maxLanes: 16, calibration: TEST_CALIBRATION, architecture: 'array' });
+    const b = { logicCells: 5000, ebr: 110, dsp: 4, spram: 4 };
+    const over = widthGenomes(m).filter((w) => violation(m.evaluate(w.genome), b) > 0);
+    assert.ok(over.length > 0, 'some width overshoots this budget');
+    // Single changes cannot always shrink the array (several layers at its width): then no repair, and the narrower seeds stand.
+    const repaired = over.map((w) => repairToFit(m, b, w.genome)).filter((r) => r !== undefined);
+    assert.ok(repaired.length > 0, 'some overshooting width is repaired');
+    for (const r of repaired) {
+      assert.equal(violation(r.cost, b), 0);
+      assert.ok(r.cost.legal);
+    }
+    assert.equal(repairToFit(m, { logicCells: 10, ebr: 0, dsp: 0, spram: 0 }, over[0].genome), undefined, 'nothing fits a device with no room');
   });
 
   it('polishes the fastest fitting point NSGA-II found by a greedy descent: no single directive change makes it faster and still fits', () => {
