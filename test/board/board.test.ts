@@ -161,7 +161,8 @@ describe('deepmaker board on the simulated board', { timeout: 900_000 }, () => {
   it('a bitstream of model A and a host run for model B: refused, with what differs', async () => {
     const sim = await startSimulatedBoard({ projectRoot: root });
     try {
-      await assert.rejects(runBoard({ projectRoot: other, port: sim.port, samples: 2 }), (e: Error) => {
+      // A generous timeout: the simulated board is slow on a loaded machine, and what is checked is the content.
+      await assert.rejects(runBoard({ projectRoot: other, port: sim.port, samples: 2, timeoutMs: 120_000 }), (e: Error) => {
         assert.match(e.message, /runs a bitstream built for another model: same shapes, but model identity [0-9a-f]{8}, the project's [0-9a-f]{8}/);
         return true;
       });
@@ -173,7 +174,7 @@ describe('deepmaker board on the simulated board', { timeout: 900_000 }, () => {
         writeFileSync(join(c, 'dist/rtl/interface.json'), JSON.stringify({ ...iface, inputShape: [784], inputElements: 784, inputBytes: 784, outputs: 10 }));
         const vec = readJson<any>(join(c, 'dist/sim/vectors.json'));
         writeFileSync(join(c, 'dist/sim/vectors.json'), JSON.stringify({ ...vec, inputBytes: 784 }));
-        await assert.rejects(runBoard({ projectRoot: c, port: sim.port, samples: 1 }), /it takes 64-byte samples, the project 784; it answers 32 classes, the project has 10/);
+        await assert.rejects(runBoard({ projectRoot: c, port: sim.port, samples: 1, timeoutMs: 120_000 }), /it takes 64-byte samples, the project 784; it answers 32 classes, the project has 10/);
       } finally {
         rmSync(c, { recursive: true, force: true });
       }
