@@ -243,7 +243,10 @@ export function lineSamples(events: LineEvent[], inputBytes: number, sampleComma
       const answer = events[i + 1 + inputBytes];
       if (rx.length < 1 + inputBytes || rx.some((x) => x.dir !== 'rx') || !answer || answer.dir !== 'tx') break;
       const last = rx[rx.length - 1];
-      out.push({ sendClocks: last.end - rx[0].start, computeClocks: answer.start - last.end, answerClocks: answer.end - answer.start });
+      // The core takes the last byte before its stop bit ends (the receiver samples mid-bit): a core that
+      // computes in under about half a bit starts answering inside that stop bit. Its compute then hides
+      // in the transfer and counts as 0 (the sample's time is overstated by that overlap, < half a bit).
+      out.push({ sendClocks: last.end - rx[0].start, computeClocks: Math.max(0, answer.start - last.end), answerClocks: answer.end - answer.start });
       i += 2 + inputBytes;
       continue;
     }

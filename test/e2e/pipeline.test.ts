@@ -96,7 +96,8 @@ describe('nx: the whole flow on a tiny model, to a bitstream', () => {
     assert.equal(b.simulatedLine.clockMHz, bit.clockMHz);
     assert.equal(b.simulatedLine.clocksPerBit, bit.uart.clocksPerBit, 'the divider of the bitstream\'s clock');
     assert.equal(b.simulatedLine.netlist, 'top without PLL');
-    assert.ok(b.simulatedLine.transferUs > 0 && b.simulatedLine.computeUs > 0 && b.simulatedLine.samplesPerSecond > 0);
+    // The tiny core computes in under half a UART bit, inside the last byte's stop bit: compute may be 0.
+    assert.ok(b.simulatedLine.transferUs > 0 && b.simulatedLine.computeUs >= 0 && b.simulatedLine.samplesPerSecond > 0, JSON.stringify(b.simulatedLine));
   });
 
   it('`nx run model:report` adds verify and writes the project page; every hardware stage comes from the cache', async () => {
