@@ -15,7 +15,7 @@ export interface QuantizeSpec {
   /** Without `integer`: each layer's integer bits are fitted to its largest |weight| (see QuantizationPlan.weightIntegerAuto). */
   weights?: { bits: number; integer?: number };
   activations?: { bits: number; integer: number };
-  ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number; operandThreshold?: number; operandStatistics?: 'batch' | 'moving' };
+  ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
   biasBits?: number;
   fineTune?: { epochs?: number; learningRate?: number };
 }
@@ -29,10 +29,6 @@ export interface TernaryOptions {
   momentum: number;
   /** Width of the per-filter scale α in the C (its integer bits are fitted to the largest α). */
   scaleBits: number;
-  /** Ternary recurrent layers: Δ = operandThreshold · mean|v| of the gate-product operands x_t, h_{t-1} (default: threshold). */
-  operandThreshold: number;
-  /** Ternary recurrent layers: the Δ and β the training forward pass ternarizes the operands with: each batch's, or the moving ones (inference's). */
-  operandStatistics: 'batch' | 'moving';
 }
 
 /** What training and the quantization file need, fully resolved. */
@@ -98,8 +94,6 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
     threshold: t.threshold ?? DEFAULT_THRESHOLD,
     momentum: t.momentum ?? 0.99,
     scaleBits: t.scaleBits ?? 16,
-    operandThreshold: t.operandThreshold ?? t.threshold ?? DEFAULT_THRESHOLD,
-    operandStatistics: t.operandStatistics ?? 'batch',
   };
   if (!(ternary.threshold > 0)) throw new DeepMakerError(`quantize.ternary.threshold = ${ternary.threshold}; need > 0`, { where: 'quantize.ternary.threshold' });
   return { mode, activations, ternary, biasBits, fineTune };

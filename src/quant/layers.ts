@@ -420,7 +420,7 @@ export interface QuantRecurrentArgs {
    * column); bias: on the gate sums' grid (fixed mode); output: every stored value of the cell;
    * operands (ternary weights only, FaCT-LSTM): the gate products read x_t and h_{t-1} ternarized.
    */
-  quantizers: { weights: WeightQuantizer; bias?: FixedFormat; output: OutputQuantizer & { kind: 'fixed' }; operands?: { threshold: number; momentum: number; statistics?: 'batch' | 'moving' } };
+  quantizers: { weights: WeightQuantizer; bias?: FixedFormat; output: OutputQuantizer & { kind: 'fixed' }; operands?: { threshold: number; momentum: number } };
 }
 
 /** The running Δ and β of a ternary recurrent layer's operands (inference values; src/quant/ternary.ts OperandStatistics). */
@@ -471,7 +471,7 @@ export class QuantRecurrent extends QuantizedBase {
   private readonly recurrentInit: Initializer;
   private readonly wq: (w: tf.Tensor) => tf.Tensor;
   private readonly sq: (x: tf.Tensor) => tf.Tensor;
-  private readonly operandOptions?: { threshold: number; momentum: number; statistics?: 'batch' | 'moving' };
+  private readonly operandOptions?: { threshold: number; momentum: number };
   private operands?: OperandState;
   /** Set between beginCalibration and endCalibration: each forward pass's batch statistics, summed. */
   private calibration?: { batches: number; xDelta: Float64Array; xScale: number; hDelta: Float64Array; hScale: number; hBatches: number };
@@ -622,15 +622,13 @@ export class QuantRecurrent extends QuantizedBase {
       const cal = this.calibration;
       // The batch's statistics: in training, and while calibrating.
       const batchStatistics = training || !!cal;
-      // What the forward pass ternarizes with: the batch's statistics, or (operand statistics 'moving', once set) the inference ones.
-      const forwardBatch = !!cal || (training && !(opt?.statistics === 'moving' && ops?.seen));
       // Ternary: the operands of the gate products, β·t(v) (the batch's Δ and β in training, the moving ones otherwise).
       let xin: tf.Tensor = x;
       let xStats: OperandStatistics | undefined;
       const hStats: OperandStatistics[] = [];
       if (ops && opt) {
         xStats = batchStatistics ? operandStatistics(x, opt.threshold) : undefined;
-        xin = forwardBatch ? scaledTernaryOperand(x, xStats!.delta, xStats!.scale) : scaledTernaryOperand(x, ops.xDelta, ops.xScale);
+        xin = scaledTernaryOperand(x, xStats?.delta ?? ops.xDelta, xStats?.scale ?? ops.xScale);
       }
       const operand = (h: tf.Tensor2D, t: number): tf.Tensor2D => {
         if (!ops || !opt) return h;
@@ -640,10 +638,8 @@ export class QuantRecurrent extends QuantizedBase {
         if (batchStatistics) {
           const st = operandStatistics(h, opt.threshold);
           hStats.push(st);
-          if (forwardBatch) {
-            d = st.delta;
-            sc = st.scale;
-          }
+          d = st.delta;
+          sc = st.scale;
         }
         return scaledTernaryOperand(h, d, sc) as tf.Tensor2D;
       };

@@ -97,7 +97,7 @@ export function quantizedLayerFactory(archPlan: ArchitecturePlan, q: Quantizatio
           kernelInitializer: (args as { kernelInitializer?: QuantRecurrentArgs['kernelInitializer'] }).kernelInitializer,
           recurrentInitializer: (args as { recurrentInitializer?: QuantRecurrentArgs['recurrentInitializer'] }).recurrentInitializer,
           quantizers: ternary
-            ? { weights: weights!, output: { kind: 'fixed', format: q.activations! }, operands: { threshold: q.ternary!.operandThreshold, momentum: q.ternary!.momentum, statistics: q.ternary!.operandStatistics } }
+            ? { weights: weights!, output: { kind: 'fixed', format: q.activations! }, operands: { threshold: q.ternary!.threshold, momentum: q.ternary!.momentum } }
             : { weights: { kind: 'fixed', format: layerWeightFormat(q, planned.name)! }, bias, output: { kind: 'fixed', format: q.activations! } },
         });
       }
