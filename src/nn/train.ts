@@ -410,7 +410,14 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   }
 }
 
-/** Copies weights layer by layer (by name) where the shapes agree: a float model into its quantization-aware twin. */
+/**
+ * Copies weights layer by layer (by name) where the shapes agree: a float model into its
+ * quantization-aware twin. Within a layer, weights pair up by their own name (kernel, bias,
+ * recurrent_kernel, gamma...) when one layer's weight names are a subset of the other's: a
+ * quantized layer's extra state (a ternary output's moving Δ `ternary_delta`) keeps its value and
+ * does not stop the kernel and bias from being copied. Layers whose weight names do not pair up
+ * copy by position when their weight lists have the same length and shapes. Returns the layers copied.
+ */
 export function copyWeightsByName(from: tf.LayersModel, to: tf.LayersModel): number {
   let copied = 0;
   for (const layer of to.layers) {
@@ -420,10 +427,20 @@ export function copyWeightsByName(from: tf.LayersModel, to: tf.LayersModel): num
     } catch {
       continue;
     }
-    const a = src.getWeights();
-    const b = layer.getWeights();
-    if (a.length === b.length && a.every((w, i) => w.shape.join() === b[i].shape.join())) {
-      layer.setWeights(a);
+    const a = src.weights, b = layer.weights;
+    if (!a.length || !b.length) continue;
+    const own = (w: tf.LayerVariable) => w.originalName.slice(w.originalName.lastIndexOf('/') + 1);
+    const byName = new Map(a.map((w) => [own(w), w]));
+    const pairs = b.filter((w) => byName.has(own(w))).map((w) => [byName.get(own(w))!, w] as const);
+    const subset = pairs.length === Math.min(a.length, b.length) && new Set(a.map(own)).size === a.length && new Set(b.map(own)).size === b.length;
+    if (subset && pairs.every(([x, y]) => x.shape.join() === y.shape.join())) {
+      for (const [x, y] of pairs) y.write(x.read());
+      copied++;
+      continue;
+    }
+    const wa = src.getWeights(), wb = layer.getWeights();
+    if (wa.length === wb.length && wa.every((w, i) => w.shape.join() === wb[i].shape.join())) {
+      layer.setWeights(wa);
       copied++;
     }
   }
