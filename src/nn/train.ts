@@ -73,6 +73,50 @@ export interface TrainOptions {
   startIsCandidate?: boolean;
   /** Progress lines per epoch (default 10). */
   progressLines?: number;
+  /**
+   * Called once on the model to train, after initFrom's weights are copied in and before anything
+   * is evaluated or trained, with the training split and the rows training draws from (quantization-
+   * aware training calibrates the ternary recurrent operand statistics here, src/quant/qat.ts).
+   */
+  calibrate?: (model: tf.LayersModel, train: Split, rows: Int32Array) => void;
+}
+
+/**
+ * A layer that keeps state outside its weights that inference depends on (a ternary recurrent
+ * layer's operand statistics, src/quant/layers.ts): early stopping saves and restores it with the
+ * weights, so the epoch it hands back is the model that was validated.
+ */
+export interface StatefulLayer {
+  saveState(): tf.Tensor[];
+  restoreState(state: tf.Tensor[]): void;
+}
+
+function isStateful(l: tf.layers.Layer): l is tf.layers.Layer & StatefulLayer {
+  const c = l as unknown as Partial<StatefulLayer>;
+  return typeof c.saveState === 'function' && typeof c.restoreState === 'function';
+}
+
+interface ModelSnapshot {
+  weights: tf.Tensor[];
+  states: { layer: StatefulLayer; state: tf.Tensor[] }[];
+}
+
+/** The model's weights and every stateful layer's state, kept (dispose with disposeSnapshot). */
+export function snapshotModel(model: tf.LayersModel): ModelSnapshot {
+  return {
+    weights: model.getWeights().map((w) => tf.keep(w.clone())),
+    states: model.layers.filter(isStateful).map((layer) => ({ layer, state: layer.saveState() })),
+  };
+}
+
+export function restoreSnapshot(model: tf.LayersModel, s: ModelSnapshot): void {
+  model.setWeights(s.weights);
+  for (const { layer, state } of s.states) layer.restoreState(state);
+}
+
+function disposeSnapshot(s: ModelSnapshot): void {
+  tf.dispose(s.weights);
+  for (const { state } of s.states) tf.dispose(state);
 }
 
 export type LearningRateSchedule = 'constant' | 'cosine';
@@ -244,6 +288,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   const spec: ReplicaSpec = { arch, seed: opts.seed, optimizer: opts.optimizer, learningRate: opts.learningRate, modelFactory: opts.modelFactory, augment };
   const local = await Replica.create(spec);
   if (opts.initFrom) copyWeightsByName(opts.initFrom, local.model);
+  opts.calibrate?.(local.model, data.train, rows);
   const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape };
 
   const remotes: RemoteReplica[] = [];
@@ -257,11 +302,11 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
     log.info(`training ${n} samples (${batches} batches of ${batchSize}${augment ? `, shifted by up to ${augment.shift} px` : ''}), ${cost.params} params, ${cost.macs} MACs, ${opts.epochs} epochs, ${workers} worker${workers > 1 ? 's' : ''}`);
 
     const history: EpochRecord[] = [];
-    let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+    let best: { loss: number; epoch: number; snapshot: ModelSnapshot } | undefined;
     let start: { loss: number; accuracy: number } | undefined;
     if (opts.initFrom && opts.earlyStopping && opts.startIsCandidate) {
       start = evaluate(local.model, data.validation);
-      best = { loss: start.loss, epoch: 0, weights: local.model.getWeights().map((w) => tf.keep(w.clone())) };
+      best = { loss: start.loss, epoch: 0, snapshot: snapshotModel(local.model) };
       log.info(`epoch 0 (starting weights): validation loss ${start.loss.toFixed(4)} accuracy ${start.accuracy.toFixed(4)}`);
     }
     let trainSeconds = 0;
@@ -321,8 +366,8 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
 
       if (opts.earlyStopping) {
         if (!best || val.loss < best.loss) {
-          if (best) tf.dispose(best.weights);
-          best = { loss: val.loss, epoch, weights: local.model.getWeights().map((w) => tf.keep(w.clone())) };
+          if (best) disposeSnapshot(best.snapshot);
+          best = { loss: val.loss, epoch, snapshot: snapshotModel(local.model) };
         } else if (epoch - best.epoch >= opts.earlyStopping.patience) {
           stoppedEarly = epoch < opts.epochs;
           log.info(`early stopping after epoch ${epoch}: validation loss has not improved since epoch ${best.epoch}`);
@@ -333,8 +378,8 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
 
     let bestEpoch = history.length;
     if (best) {
-      local.model.setWeights(best.weights);
-      tf.dispose(best.weights);
+      restoreSnapshot(local.model, best.snapshot);
+      disposeSnapshot(best.snapshot);
       bestEpoch = best.epoch;
       if (bestEpoch === 0) log.info('kept the starting weights: no epoch improved on their validation loss');
       else if (bestEpoch !== history.length) log.info(`restored the weights of epoch ${bestEpoch}`);
@@ -365,7 +410,14 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   }
 }
 
-/** Copies weights layer by layer (by name) where the shapes agree: a float model into its quantization-aware twin. */
+/**
+ * Copies weights layer by layer (by name) where the shapes agree: a float model into its
+ * quantization-aware twin. Within a layer, weights pair up by their own name (kernel, bias,
+ * recurrent_kernel, gamma...) when one layer's weight names are a subset of the other's: a
+ * quantized layer's extra state (a ternary output's moving Δ `ternary_delta`) keeps its value and
+ * does not stop the kernel and bias from being copied. Layers whose weight names do not pair up
+ * copy by position when their weight lists have the same length and shapes. Returns the layers copied.
+ */
 export function copyWeightsByName(from: tf.LayersModel, to: tf.LayersModel): number {
   let copied = 0;
   for (const layer of to.layers) {
@@ -375,10 +427,20 @@ export function copyWeightsByName(from: tf.LayersModel, to: tf.LayersModel): num
     } catch {
       continue;
     }
-    const a = src.getWeights();
-    const b = layer.getWeights();
-    if (a.length === b.length && a.every((w, i) => w.shape.join() === b[i].shape.join())) {
-      layer.setWeights(a);
+    const a = src.weights, b = layer.weights;
+    if (!a.length || !b.length) continue;
+    const own = (w: tf.LayerVariable) => w.originalName.slice(w.originalName.lastIndexOf('/') + 1);
+    const byName = new Map(a.map((w) => [own(w), w]));
+    const pairs = b.filter((w) => byName.has(own(w))).map((w) => [byName.get(own(w))!, w] as const);
+    const subset = pairs.length === Math.min(a.length, b.length) && new Set(a.map(own)).size === a.length && new Set(b.map(own)).size === b.length;
+    if (subset && pairs.every(([x, y]) => x.shape.join() === y.shape.join())) {
+      for (const [x, y] of pairs) y.write(x.read());
+      copied++;
+      continue;
+    }
+    const wa = src.getWeights(), wb = layer.getWeights();
+    if (wa.length === wb.length && wa.every((w, i) => w.shape.join() === wb[i].shape.join())) {
+      layer.setWeights(wa);
       copied++;
     }
   }

@@ -473,6 +473,8 @@ export class QuantRecurrent extends QuantizedBase {
   private readonly sq: (x: tf.Tensor) => tf.Tensor;
   private readonly operandOptions?: { threshold: number; momentum: number };
   private operands?: OperandState;
+  /** Set between beginCalibration and endCalibration: each forward pass's batch statistics, summed. */
+  private calibration?: { batches: number; xDelta: Float64Array; xScale: number; hDelta: Float64Array; hScale: number; hBatches: number };
   kernel?: tf.LayerVariable;
   recurrentKernel?: tf.LayerVariable;
   bias?: tf.LayerVariable;
@@ -505,6 +507,55 @@ export class QuantRecurrent extends QuantizedBase {
     if (!o) return undefined;
     const read = (v: tf.Variable) => Array.from(v.dataSync());
     return { input: { thresholds: read(o.xDelta), scale: read(o.xScale)[0] }, state: { thresholds: read(o.hDelta), scale: read(o.hScale)[0] } };
+  }
+
+  /** Ternary mode: the layer keeps operand statistics outside its weights (see build). */
+  get hasTernaryOperands(): boolean {
+    return !!this.operandOptions;
+  }
+
+  /**
+   * Calibration (before fine-tuning, src/quant/qat.ts calibrateOperandStatistics): until
+   * endCalibration, every forward pass (also in inference mode) ternarizes with its batch's Δ and β,
+   * as training does, and sums them; endCalibration sets the inference statistics to their means
+   * over the batches. Without it they start at zero (every operand code 0) and the float weights
+   * the fine-tuning starts from are judged, and first validated, with an all-zero gate input.
+   */
+  beginCalibration(): void {
+    if (!this.operands) throw new Error(`recurrent layer ${this.name}: only ternary recurrent layers have operand statistics to calibrate`);
+    const features = this.operands.xDelta.shape[0]!;
+    this.calibration = { batches: 0, xDelta: new Float64Array(features), xScale: 0, hDelta: new Float64Array(this.units), hScale: 0, hBatches: 0 };
+  }
+
+  endCalibration(): void {
+    const c = this.calibration, o = this.operands;
+    this.calibration = undefined;
+    if (!c || !o || c.batches === 0) return;
+    tf.tidy(() => {
+      o.xDelta.assign(tf.tensor1d(Float32Array.from(c.xDelta, (v) => v / c.batches)));
+      o.xScale.assign(tf.scalar(c.xScale / c.batches));
+      if (c.hBatches) {
+        o.hDelta.assign(tf.tensor1d(Float32Array.from(c.hDelta, (v) => v / c.hBatches)));
+        o.hScale.assign(tf.scalar(c.hScale / c.hBatches));
+      }
+    });
+    o.seen = true;
+  }
+
+  /** The operand statistics (inference Δ and β) as tensors, to restore with restoreState: early stopping keeps them with the weights. */
+  saveState(): tf.Tensor[] {
+    const o = this.operands;
+    if (!o) return [];
+    const state: tf.Tensor[] = [o.xDelta, o.xScale, o.hDelta, o.hScale].map((v) => tf.keep(v.clone()));
+    return [...state, tf.keep(tf.scalar(o.seen ? 1 : 0))];
+  }
+
+  restoreState(state: tf.Tensor[]): void {
+    const o = this.operands;
+    if (!o) return;
+    if (state.length !== 5) throw new Error(`recurrent layer ${this.name}: a saved state has ${state.length} tensors, expected 5`);
+    [o.xDelta, o.xScale, o.hDelta, o.hScale].forEach((v, i) => v.assign(state[i]));
+    o.seen = state[4].dataSync()[0] === 1;
   }
 
   dispose(): ReturnType<tf.layers.Layer['dispose']> {
@@ -568,12 +619,15 @@ export class QuantRecurrent extends QuantizedBase {
       const U = this.wq(this.recurrentKernel!.read()) as tf.Tensor2D;
       const ops = this.operands, opt = this.operandOptions;
       const training = !!kwargs['training'];
+      const cal = this.calibration;
+      // The batch's statistics: in training, and while calibrating.
+      const batchStatistics = training || !!cal;
       // Ternary: the operands of the gate products, β·t(v) (the batch's Δ and β in training, the moving ones otherwise).
       let xin: tf.Tensor = x;
       let xStats: OperandStatistics | undefined;
       const hStats: OperandStatistics[] = [];
       if (ops && opt) {
-        xStats = training ? operandStatistics(x, opt.threshold) : undefined;
+        xStats = batchStatistics ? operandStatistics(x, opt.threshold) : undefined;
         xin = scaledTernaryOperand(x, xStats?.delta ?? ops.xDelta, xStats?.scale ?? ops.xScale);
       }
       const operand = (h: tf.Tensor2D, t: number): tf.Tensor2D => {
@@ -581,7 +635,7 @@ export class QuantRecurrent extends QuantizedBase {
         // h = 0 before the first step: its codes are 0 whatever Δ (and its statistics would say nothing).
         if (t === 0) return h;
         let d: tf.Tensor = ops.hDelta, sc: tf.Tensor = ops.hScale;
-        if (training) {
+        if (batchStatistics) {
           const st = operandStatistics(h, opt.threshold);
           hStats.push(st);
           d = st.delta;
@@ -615,9 +669,23 @@ export class QuantRecurrent extends QuantizedBase {
         }
         outs.push(h);
       }
-      if (training && ops && opt && xStats) this.updateOperandStatistics(xStats, hStats, opt.momentum);
+      if (cal && xStats) this.accumulateCalibration(cal, xStats, hStats);
+      else if (training && ops && opt && xStats) this.updateOperandStatistics(xStats, hStats, opt.momentum);
       return this.returnSequences ? tf.stack(outs, 1) : h;
     });
+  }
+
+  /** Adds one batch's statistics to the calibration sums (h's averaged over the steps of the batch first, as the moving averages are). */
+  private accumulateCalibration(cal: NonNullable<QuantRecurrent['calibration']>, x: OperandStatistics, h: OperandStatistics[]): void {
+    const xd = x.delta.dataSync();
+    for (let i = 0; i < xd.length; i++) cal.xDelta[i] += xd[i];
+    cal.xScale += x.scale.dataSync()[0];
+    cal.batches++;
+    if (!h.length) return;
+    const [hd, hs] = tf.tidy(() => [tf.mean(tf.stack(h.map((s) => s.delta)), 0).dataSync(), tf.mean(tf.stack(h.map((s) => s.scale))).dataSync()]);
+    for (let j = 0; j < hd.length; j++) cal.hDelta[j] += hd[j];
+    cal.hScale += hs[0];
+    cal.hBatches++;
   }
 
   /** Moving averages of the operands' Δ and β (h's averaged over the steps of this batch first). */

@@ -14,7 +14,8 @@ import type { Split } from '../data/tensors';
 import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
 import type { Architecture } from '../nn/arch';
 import { buildModel } from '../nn/build';
-import { copyWeightsByName, evaluate, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
+import { gatherRows } from '../nn/replica';
+import { copyWeightsByName, evaluate, evenlySpaced, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { DeepMakerError } from '../util/errors';
 import { silentLogger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
@@ -163,6 +164,11 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     // it (10% validation accuracy on the default network before fine-tuning): the full rate.
     learningRate: plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? input.train.learningRate / 10 : input.train.learningRate),
     startIsCandidate: true,
+    // Ternary recurrent layers: their operand Δ and β from the float weights on training sequences, before epoch 0 is judged.
+    calibrate: (model, split, rows) => {
+      const n = calibrateOperandStatistics(model, split, evenlySpaced(rows, OPERAND_CALIBRATION_SAMPLES), input.train.batchSize);
+      if (n) log.info(`operand statistics of ${n} ternary recurrent layer${n > 1 ? 's' : ''} calibrated on ${Math.min(OPERAND_CALIBRATION_SAMPLES, rows.length)} training samples`);
+    },
     modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
     initFrom: init,
   });
@@ -195,6 +201,34 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     weightMemory: memory,
   };
   return { model, exported, file, report, training, data, architecture: qatArch };
+}
+
+/** Training samples the ternary recurrent operand statistics are calibrated on before fine-tuning. */
+export const OPERAND_CALIBRATION_SAMPLES = 2048;
+
+/**
+ * Sets the inference Δ and β of every ternary recurrent layer's operands (x_t, h_{t-1}) to their
+ * means over batches of `batchSize` of the training samples `rows` (layers.ts beginCalibration:
+ * each batch's statistics are the ones training computes). Without this they start at zero: every
+ * operand code is 0 and the starting point (epoch 0) scores chance. Returns the layers calibrated.
+ */
+export function calibrateOperandStatistics(model: tf.LayersModel, split: Split, rows: ArrayLike<number>, batchSize: number): number {
+  const layers = model.layers.filter((l): l is QuantRecurrent => l instanceof QuantRecurrent && l.hasTernaryOperands);
+  if (!layers.length || rows.length === 0) return 0;
+  const view = { x: split.x, sampleSize: split.shape.reduce((a, b) => a * b, 1) };
+  const step = Math.max(1, Math.floor(batchSize));
+  for (const l of layers) l.beginCalibration();
+  try {
+    for (let start = 0; start < rows.length; start += step) {
+      const part = Array.from({ length: Math.min(step, rows.length - start) }, (_, i) => rows[start + i]);
+      tf.tidy(() => {
+        model.predict(tf.tensor(gatherRows(view, part), [part.length, ...split.shape]));
+      });
+    }
+  } finally {
+    for (const l of layers) l.endCalibration();
+  }
+  return layers.length;
 }
 
 function quantizedLayers(model: tf.LayersModel): QuantizedLayer[] {

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { fakeQuantize } from '../../src/numerics/fixed';
-import { trainArchitecture } from '../../src/nn/train';
+import { copyWeightsByName, trainArchitecture } from '../../src/nn/train';
 import { buildModel } from '../../src/nn/build';
 import { resolveQuantization } from '../../src/quant/config';
 import { copyFoldedWeights, foldBatchNormArchitecture } from '../../src/quant/fold';
 import { quantizationAwareTraining, type QatResult } from '../../src/quant/qat';
+import { buildQuantizedModel } from '../../src/quant/model';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,27 @@ async function exportedAgreesWithTraining(r: QatResult): Promise<{ identical: nu
 const base = { batchSize: 32, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'wasm' as const };
 
 describe('quantization-aware fine-tuning', () => {
+  it('the twin starts from the float weights, also in layers with a ternary output (whose moving Δ is an extra weight)', () => {
+    const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 3 }, ternary: { activations: true } }, { rounding: 'half-even', overflow: 'saturate' });
+    const float = buildModel(tinyConv, { seed: 1 });
+    const twin = buildQuantizedModel(tinyConv, 2, plan);
+    try {
+      assert.equal(twin.getLayer('l0_conv2d').weights.length, 3, 'precondition: kernel, bias and ternary_delta');
+      copyWeightsByName(float, twin);
+      for (const l of float.layers) {
+        const want = l.getWeights();
+        if (!want.length) continue;
+        const got = twin.getLayer(l.name).getWeights();
+        want.forEach((w, i) => assert.deepEqual(Array.from(got[i].dataSync()), Array.from(w.dataSync()), `${l.name} weight ${i}`));
+      }
+      // The moving Δ keeps its own (zero) start.
+      assert.ok(twin.getLayer('l0_conv2d').getWeights()[2].dataSync().every((v) => v === 0));
+    } finally {
+      float.dispose();
+      twin.dispose();
+    }
+  });
+
   it('folding BatchNormalization into the layer before it keeps the float model\'s outputs', () => {
     const model = buildModel(tinyConv, { seed: 2 });
     const bn = model.getLayer('l2_depthwise_conv2d_bn');

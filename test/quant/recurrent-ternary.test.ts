@@ -9,7 +9,9 @@
  *  - the IR on disk keeps the ternary tensors; a ternary GRU is refused naming the layer;
  *  - the twin: trained briefly, exported and read back through quantization.json, its codes and
  *    scales reach the IR, the C equals the reference, and the reference's classes are the twin's;
- *  - the flow: train (quantize.mode ternary) -> convert -> verify on a small sequence task.
+ *  - the flow: train (quantize.mode ternary) -> convert -> verify on a small sequence task;
+ *  - the operand statistics: calibrated before fine-tuning (epoch 0 is the float weights with real
+ *    Δ and β), and restored with the weights when early stopping hands back an earlier epoch.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +28,8 @@ import type { Architecture } from '../../src/nn/arch';
 import { selectBackend } from '../../src/nn/backend';
 import { buildModel } from '../../src/nn/build';
 import { saveModel } from '../../src/nn/save';
-import { copyWeightsByName } from '../../src/nn/train';
+import type { Split } from '../../src/data/tensors';
+import { copyWeightsByName, evaluate } from '../../src/nn/train';
 import { fakeQuantize, type FixedFormat } from '../../src/numerics/fixed';
 import { writeQuantizationFile } from '../../src/qmodel/file';
 import { lowerModel, type QRecurrent } from '../../src/qmodel/lower';
@@ -34,7 +37,8 @@ import type { NumberKnobs } from '../../src/qmodel/precision';
 import { resolveQuantization } from '../../src/quant/config';
 import { QuantRecurrent } from '../../src/quant/layers';
 import { buildQuantizedModel } from '../../src/quant/model';
-import { exportStandardModel, quantizationFileOf } from '../../src/quant/qat';
+import { calibrateOperandStatistics, exportStandardModel, quantizationAwareTraining, quantizationFileOf } from '../../src/quant/qat';
+import { ternarizeWeights } from '../../src/quant/ternary';
 import { runQuantizedModel, runQuantizedReference } from '../../src/quant/reference';
 import { isDeepMakerError } from '../../src/util/errors';
 import { buildC, FIXED16, runRaw, tmp } from '../cgen/helpers';
@@ -353,6 +357,88 @@ describe('ternary recurrent training through train, convert and verify', () => {
       assert.equal(m.scales, (2 * 4 * 8 + 3) * 16, 'LSTM: 2 × 32 column scales; Dense(3): 3');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------- operand statistics around fine-tuning ----------------
+
+/** Sequences of `shape` in (-1, 1), labelled by the feature with the largest sum over the steps. */
+function argmaxTask(shape: [number, number], n: number, seed: number): Split {
+  const x = seeded(n * shape[0] * shape[1], seed, 1);
+  const y = Int32Array.from({ length: n }, (_, i) => {
+    const sums = new Array(shape[1]).fill(0);
+    for (let t = 0; t < shape[0]; t++) for (let f = 0; f < shape[1]; f++) sums[f] += x[(i * shape[0] + t) * shape[1] + f];
+    return sums.indexOf(Math.max(...sums));
+  });
+  return { x, y, count: n, shape: [...shape] };
+}
+
+describe('ternary recurrent operand statistics around fine-tuning', () => {
+  const arch: Architecture = { input: [6, 3], classes: 3, layers: [{ type: 'lstm', units: 6 }] };
+  const data = { train: argmaxTask([6, 3], 96, 11), validation: argmaxTask([6, 3], 48, 12), test: argmaxTask([6, 3], 48, 13) };
+  const train = { batchSize: 16, learningRate: 0.01, optimizer: 'adam' as const, seed: 5, backend: 'wasm' as const, earlyStopping: { patience: 2 } };
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  /** The operand statistics a twin of `float` gets from calibrating on every row of `split` (what fine-tuning's calibration uses here). */
+  function calibratedTwin(float: tf.LayersModel, plan: ReturnType<typeof resolveQuantization>, split: Split): ReturnType<QuantRecurrent['ternaryOperands']> {
+    const twin = buildQuantizedModel(arch, train.seed, plan);
+    try {
+      copyWeightsByName(float, twin);
+      assert.equal(calibrateOperandStatistics(twin, split, Int32Array.from({ length: split.count }, (_, i) => i), train.batchSize), 1);
+      return (twin.layers.find((l) => l instanceof QuantRecurrent) as QuantRecurrent).ternaryOperands();
+    } finally {
+      twin.dispose();
+    }
+  }
+
+  it('are calibrated on training sequences before the first fine-tuning step: epoch 0 is the float weights with nonzero Δ and β', async () => {
+    const float = buildModel(arch, { seed: 5 });
+    const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 12, integer: 4 }, fineTune: { epochs: 0 } }, NUMERICS);
+    const r = await quantizationAwareTraining({ arch, data, floatModel: float, plan, train });
+    try {
+      assert.equal(r.training.bestEpoch, 0);
+      const cell = r.model.layers.find((l) => l instanceof QuantRecurrent) as QuantRecurrent;
+      const o = cell.ternaryOperands()!;
+      // x: Δ_i = threshold · mean |x_i| over the training sequences and steps (six equal batches: the mean of their Δ).
+      const x = r.data.train.x;
+      for (let i = 0; i < 3; i++) {
+        let s = 0;
+        for (let k = i; k < x.length; k += 3) s += Math.abs(x[k]);
+        const expected = (plan.ternary!.threshold * s) / (x.length / 3);
+        assert.ok(Math.abs(o.input.thresholds[i] - expected) <= 1e-5, `input threshold ${i}: ${o.input.thresholds[i]} vs ${expected}`);
+      }
+      assert.ok(o.input.scale > 0 && o.state.scale > 0 && o.state.thresholds.every((d) => d > 0), `statistics before any fine-tuning step: ${JSON.stringify(o)}`);
+      assert.deepEqual(o, calibratedTwin(float, plan, r.data.train));
+      // The returned model is the one validated at epoch 0: the float weights, ternarized.
+      const [k] = cell.effectiveKernels();
+      const t = ternarizeWeights(float.getLayer(cell.name).getWeights()[0]);
+      assert.deepEqual(Array.from(k.dataSync()), Array.from(tf.mul(t.ternary, t.scale).dataSync()));
+      tf.dispose([k, t.ternary, t.scale, t.delta]);
+      assert.equal(evaluate(r.model, r.data.validation).accuracy, r.training.validationAccuracy);
+    } finally {
+      float.dispose();
+      r.model.dispose();
+      r.exported.dispose();
+    }
+  });
+
+  it('are restored with the weights when early stopping hands back an earlier epoch', async () => {
+    const float = buildModel(arch, { seed: 5 });
+    // A learning rate that wrecks the network: epoch 0 (the calibrated float weights) stays the best.
+    const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 12, integer: 4 }, fineTune: { epochs: 2, learningRate: 100 } }, NUMERICS);
+    const r = await quantizationAwareTraining({ arch, data, floatModel: float, plan, train });
+    try {
+      assert.equal(r.training.bestEpoch, 0, 'precondition: fine-tuning made the network worse');
+      const cell = r.model.layers.find((l) => l instanceof QuantRecurrent) as QuantRecurrent;
+      assert.deepEqual(cell.ternaryOperands(), calibratedTwin(float, plan, r.data.train));
+      assert.equal(evaluate(r.model, r.data.validation).loss, r.training.validationLoss);
+    } finally {
+      float.dispose();
+      r.model.dispose();
+      r.exported.dispose();
     }
   });
 });
