@@ -364,6 +364,18 @@ export function hardwareObjective(opts: Omit<CostModelOptions, 'architecture'> &
   return both.sort((a, b) => Number(b.fits) - Number(a.fits) || a.cycles - b.cycles || a.packedLogicCells - b.packedLogicCells)[0];
 }
 
+/** Every point one directive change away from `g` (each gene, each other choice), with its cost. */
+function* singleChanges(model: CostModel, g: Genome): Generator<{ genome: Genome; cost: PointCost }> {
+  for (const i of model.space.genes) {
+    for (let j = 0; j < model.space.partitions[i].choices.length; j++) {
+      if (j === g[i]) continue;
+      const genome = [...g];
+      genome[i] = j;
+      yield { genome, cost: model.evaluate(genome) };
+    }
+  }
+}
+
 /** Greedy descent toward the fastest fitting point (see hardwareObjective). Undefined when the baseline does not fit. */
 export function greedyFastest(model: CostModel, budget: DeviceBudget, start?: Genome): { genome: Genome; cost: PointCost } | undefined {
   let g: Genome = start ? [...start] : model.space.partitions.map(() => 0);
@@ -371,17 +383,11 @@ export function greedyFastest(model: CostModel, budget: DeviceBudget, start?: Ge
   if (!cur.legal || violation(cur, budget) > 0) return undefined;
   for (;;) {
     let best: { g: Genome; c: PointCost; score: number } | undefined;
-    for (const i of model.space.genes) {
-      for (let j = 0; j < model.space.partitions[i].choices.length; j++) {
-        if (j === g[i]) continue;
-        const cand = [...g];
-        cand[i] = j;
-        const c = model.evaluate(cand);
-        if (!c.legal || c.cycles >= cur.cycles || violation(c, budget) > 0) continue;
-        // Cycles saved per logic cell added (a step that saves logic too is taken first).
-        const score = (cur.cycles - c.cycles) / Math.max(1, c.logicCells - cur.logicCells + 1);
-        if (!best || score > best.score) best = { g: cand, c, score };
-      }
+    for (const { genome: cand, cost: c } of singleChanges(model, g)) {
+      if (!c.legal || c.cycles >= cur.cycles || violation(c, budget) > 0) continue;
+      // Cycles saved per logic cell added (a step that saves logic too is taken first).
+      const score = (cur.cycles - c.cycles) / Math.max(1, c.logicCells - cur.logicCells + 1);
+      if (!best || score > best.score) best = { g: cand, c, score };
     }
     if (!best) return { genome: g, cost: cur };
     g = best.g;
@@ -445,18 +451,12 @@ export function repairToFit(model: CostModel, budget: DeviceBudget, start: Genom
   let v = cur.legal ? violation(cur, budget) : Infinity;
   while (v > 0) {
     let best: { g: Genome; c: PointCost; v: number; score: number } | undefined;
-    for (const i of model.space.genes) {
-      for (let j = 0; j < model.space.partitions[i].choices.length; j++) {
-        if (j === g[i]) continue;
-        const cand = [...g];
-        cand[i] = j;
-        const c = model.evaluate(cand);
-        if (!c.legal) continue;
-        const cv = violation(c, budget);
-        if (cv >= v) continue;
-        const score = Number.isFinite(v) ? (c.cycles - cur.cycles) / (v - cv) : c.cycles;
-        if (!best || score < best.score) best = { g: cand, c, v: cv, score };
-      }
+    for (const { genome: cand, cost: c } of singleChanges(model, g)) {
+      if (!c.legal) continue;
+      const cv = violation(c, budget);
+      if (cv >= v) continue;
+      const score = Number.isFinite(v) ? (c.cycles - cur.cycles) / (v - cv) : c.cycles;
+      if (!best || score < best.score) best = { g: cand, c, v: cv, score };
     }
     if (!best) return undefined;
     g = best.g;

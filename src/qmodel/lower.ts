@@ -648,12 +648,7 @@ function lowerRecurrent(l: Layer, x: QTensor, outShape: Dims3, lf: LayerFormats,
   const q = (data: Float32Array) => Int32Array.from(data, (v) => quantize(v, wf));
   const nBias = (resetAfter ? 2 : 1) * cols;
   const bf = l.weights.bias && l.useBias !== false ? withRules(needFormat(l, lf.biases, 'bias')) : undefined;
-  let bias: number[];
-  if (bf) {
-    const b = l.weights.bias!.data;
-    if (b.length !== nBias) throw new DeepMakerError(`bias has ${b.length} entries, expected ${nBias}`, { where });
-    bias = Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), productFrac, of.rounding));
-  } else bias = new Array<number>(nBias).fill(0);
+  const bias = recurrentBias(l, bf, nBias, productFrac, of.rounding, where);
   const blendFrac = Math.max(fo, 2 * fo);
   if (l.ternary) return { ...lowerTernaryRecurrent(l, x, outShape, lf, withRules, of, bf, nBias), blendFrac, blendShiftH: blendFrac - fo, blendShiftP: blendFrac - 2 * fo };
   return {
@@ -703,12 +698,7 @@ function lowerTernaryRecurrent(
   const kernelScale = Int32Array.from(t.scale, (v) => quantize(v, sat));
   const recurrentScale = Int32Array.from(t.recurrentScale, (v) => quantize(v, sat));
   const fs = fracBits(scaleFormat);
-  let bias: number[];
-  if (bf) {
-    const b = l.weights.bias!.data;
-    if (b.length !== nBias) throw new DeepMakerError(`bias has ${b.length} entries, expected ${nBias}`, { where });
-    bias = Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), fs, of.rounding));
-  } else bias = new Array<number>(nBias).fill(0);
+  const bias = recurrentBias(l, bf, nBias, fs, of.rounding, where);
   // The sum is exact in the C's int64 and in the reference's doubles only below 2^53.
   const maxS = Math.max(0, ...Array.from(kernelScale, Math.abs), ...Array.from(recurrentScale, Math.abs));
   const bound = (features + u) * maxS + Math.max(0, ...bias.map(Math.abs));
@@ -744,4 +734,12 @@ export function opMacs(op: QOp): number {
 
 export function modelMacs(q: QModel): number {
   return q.ops.reduce((s, op) => s + opMacs(op), 0);
+}
+
+/** A recurrent layer's nBias biases quantized to bf and aligned to `frac` (zeros without a bias). */
+function recurrentBias(l: Layer, bf: FixedFormat | undefined, nBias: number, frac: number, rounding: FixedFormat['rounding'], where: string): number[] {
+  if (!bf) return new Array<number>(nBias).fill(0);
+  const b = l.weights.bias!.data;
+  if (b.length !== nBias) throw new DeepMakerError(`bias has ${b.length} entries, expected ${nBias}`, { where });
+  return Array.from(b, (v) => alignFrac(quantize(v, bf), fracBits(bf), frac, rounding));
 }

@@ -22,7 +22,7 @@ import { fracBits } from '../numerics/fixed';
 import { poolAccBits, readWords, sumGroup } from './plan';
 import type { Affine, EnginePlan, Level } from './plan';
 import type { QMac, QPool, QElementwise } from '../qmodel/lower';
-import { signedBitsFor } from '../qmodel/lower';
+import { sameFormat, signedBitsFor } from '../qmodel/lower';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
 import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
@@ -761,7 +761,7 @@ function emitWriter(
     L.line('end');
     // The pool's own format, when it differs: the maximum converted (monotone: src/rtl/fuse-pool.ts).
     const pf = isFused(op) ? op.pool.format : outFmt;
-    const conv = pf.bits === B && pf.integer === outFmt.integer ? 'pmx' : emitRequantize(L, 'pq', 'pmx', B, fracBits(outFmt) - fracBits(pf), pf, { relu: false });
+    const conv = sameFormat(pf, outFmt) ? 'pmx' : emitRequantize(L, 'pq', 'pmx', B, fracBits(outFmt) - fracBits(pf), pf, { relu: false });
     L.line('assign wr_en = we2 & pl2w;');
     L.line('assign wr_addr = wa2;');
     L.line(`assign wr_data = ${conv};`);

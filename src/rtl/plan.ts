@@ -236,9 +236,7 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
     const K = kh * kw * CB;
     checkBanked(op, R, inL);
     const PW = inL.P / R;
-    const block = d.weights.partition === 'block';
-    const G = Math.ceil(CO / LO);
-    const coOf = (g: number, o: number) => (block ? o * G + g : g * LO + o);
+    const { G, coOf, lvLast, gStride, laneStep } = channelGroups(CO, LO, d.weights.partition === 'block');
     const banks = Array.from({ length: L }, () => new Int32Array(G * K));
     for (let o = 0; o < LO; o++)
       for (let r = 0; r < R; r++)
@@ -249,8 +247,6 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
             for (let kx = 0; kx < kw; kx++)
               for (let cb = 0; cb < CB; cb++) banks[o * R + r][g * K + (ky * kw + kx) * CB + cb] = W(ky, kx, cb * R + r, co);
         }
-    let lvLast = 0;
-    for (let o = 0; o < LO; o++) if (coOf(G - 1, o) < CO) lvLast++;
     return finish({
       ...common,
       outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
@@ -264,9 +260,9 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
         tensor: op.inputs[0], input: 0, mode: 'lanes',
         addr: { base: (-pt * iw - pl) * PW + inL.off / R, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
       }],
-      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: block ? 1 : LO } },
-      coIndex: { base: 0, strides: { g: block ? 1 : LO } },
-      laneStep: block ? G : 1,
+      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: gStride } },
+      coIndex: { base: 0, strides: { g: gStride } },
+      laneStep,
       weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
       weightBanks: banks,
     });
@@ -304,9 +300,7 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
   }
   // Output-channel unroll: lanes share one input read.
   const K = kh * kw * C;
-  const block = d.weights.partition === 'block';
-  const G = Math.ceil(CO / L);
-  const coOf = (g: number, l: number) => (block ? l * G + g : g * L + l);
+  const { G, coOf, lvLast, gStride, laneStep } = channelGroups(CO, L, d.weights.partition === 'block');
   const banks = Array.from({ length: L }, () => new Int32Array(G * K));
   for (let l = 0; l < L; l++)
     for (let g = 0; g < G; g++) {
@@ -314,8 +308,6 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
       if (co >= CO) continue;
       for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < C; ci++) banks[l][g * K + (ky * kw + kx) * C + ci] = W(ky, kx, ci, co);
     }
-  let lvLast = 0;
-  for (let l = 0; l < L; l++) if (coOf(G - 1, l) < CO) lvLast++;
   return finish({
     ...common,
     outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
@@ -329,9 +321,9 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
       tensor: op.inputs[0], input: 0, mode: 'broadcast',
       addr: { base: (-pt * iw - pl) * inL.P + inL.off, strides: { oy: sh * iw * inL.P, ox: sw * inL.P, ky: iw * inL.P, kx: inL.P, ci: 1 } },
     }],
-    outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: block ? 1 : L } },
-    coIndex: { base: 0, strides: { g: block ? 1 : L } },
-    laneStep: block ? G : 1,
+    outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: gStride } },
+    coIndex: { base: 0, strides: { g: gStride } },
+    laneStep,
     weightAddr: { base: 0, strides: { g: K, ky: kw * C, kx: C, ci: 1 } },
     weightBanks: banks,
   });
@@ -397,6 +389,19 @@ function fusePoolLevels(p: PrePlan, op: FusedMac, outL: Layout): PrePlan {
     outAddr: { base: p.outAddr.base, strides: { ...outRest, oy: pw * outL.P, ox: outL.P } },
     pool: { layer: op.pool.layer, levels: window.filter((l) => l.count > 1).map((l) => l.name) },
   };
+}
+
+/**
+ * Output channels computed n at a time (unroll outputs, and the outputs side of unroll both): G groups;
+ * lane o of group g computes channel g·n + o (cyclic) or o·G + g (block); the last group has lvLast
+ * channels; a group's first channel steps by gStride, and the writer's next output by laneStep.
+ */
+function channelGroups(CO: number, n: number, block: boolean) {
+  const G = Math.ceil(CO / n);
+  const coOf = (g: number, o: number) => (block ? o * G + g : g * n + o);
+  let lvLast = 0;
+  for (let o = 0; o < n; o++) if (coOf(G - 1, o) < CO) lvLast++;
+  return { G, coOf, lvLast, gStride: block ? 1 : n, laneStep: block ? G : 1 };
 }
 
 /** Extra writer latency of the average-pool divider: one cycle per quotient bit, a last check and the result cycle. */
