@@ -7,9 +7,10 @@
  * interface, e.g. a UART, not by the accelerator).
  *
  * Per engine (src/rtl/engines.ts), with K reduction steps per group, NG groups, pipeline depth D,
- * writer bound wmax, Lv outputs in the last group, writerExtra = divider latency:
+ * writer bound wmax, Lv outputs in the last group, writerExtra = the divider's latency or the MAC
+ * engines' output register:
  *   pipeline:    (NG − 1) · max(K, wmax) + K + D + Lv + writerExtra + 3
- *   no pipeline: NG · (K + D) + writes + 3
+ *   no pipeline: NG · (K + D) + writes + writerExtra + 3
  * The top adds 3 cycles: start after the last input byte, and fetch + show of the first logit.
  */
 import type { ResolvedDirective } from './directives';
@@ -23,7 +24,7 @@ export const TOP_OVERHEAD_CYCLES = 3;
 
 export function engineCycles(p: EnginePlan): number {
   if (p.pipeline) return (p.NG - 1) * Math.max(p.K, p.wmax) + p.K + p.D + p.lvLast + p.writerExtra + 3;
-  return p.NG * (p.K + p.D) + p.writes + 3;
+  return p.NG * (p.K + p.D) + p.writes + p.writerExtra + 3;
 }
 
 export interface CycleReport {

@@ -12,7 +12,10 @@
  *   writer W0    after a group's last iteration the accumulators are copied to shadow registers
  *                (pipeline: true) and shifted out one per cycle; bias / scale ROMs are read
  *   W1           ternary: × scale (one multiplier per layer)
- *   W2           + bias, requantize (rounding, overflow), activation -> buffer write
+ *   W2           + bias, requantize (rounding, overflow), activation
+ *   W3           MAC engines: the output register (its value, address and enables), then the fused
+ *                pool's running maximum and the buffer write; it keeps the requantizer's carry chains
+ *                out of the path into the memories (the design's critical path before)
  *
  * Stall rules: a pipelined engine may start a group only `wmax` cycles after the previous one started
  * (only emitted when the reduction is shorter than the writer); an engine with pipeline: false waits for
@@ -735,16 +738,35 @@ function emitWriter(
   } else {
     y = emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
   }
+  // W3: the output register (MAC engines: p.writerExtra counts it, src/rtl/plan.ts OUTPUT_REGISTER_CYCLES).
+  const out3 = op.kind === 'mac';
+  const B = outFmt.bits;
+  if (out3) {
+    L.line(`reg [${B - 1}:0] wy3;`);
+    L.line(`reg [${writeAddrBits - 1}:0] wa3;`);
+    L.line('reg we3, wl3;');
+    if (p.pool) {
+      L.line('reg pf3w, pl3w;');
+      L.line(`reg [${lw - 1}:0] wi3;`);
+    }
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line("if (rst) begin we3 <= 1'b0; wl3 <= 1'b0; end else begin we3 <= we2; wl3 <= wl2; end");
+      L.line(`wy3 <= ${y}; wa3 <= wa2;${p.pool ? ' pf3w <= pf2w; pl3w <= pl2w; wi3 <= wi2;' : ''}`);
+    });
+    L.line('end');
+  }
+  const yo = out3 ? 'wy3' : y;
+  const [eo, lo, ao, pfo, plo, wio] = out3 ? ['we3', 'wl3', 'wa3', 'pf3w', 'pl3w', 'wi3'] : ['we2', 'wl2', 'wa2', 'pf2w', 'pl2w', 'wi2'];
   if (p.pool) {
     // Fused max pool: a running maximum per output of the group (indexed by its place in the group).
-    const B = outFmt.bits;
     for (let k = 0; k < accs; k++) L.line(`reg [${B - 1}:0] pm${k};`);
     const sel = accs === 1 ? 'pm0' : 'pm_q';
     if (accs > 1) {
       L.line(`reg [${B - 1}:0] pm_q;`);
       L.line('always @(*) begin');
       L.indent(() => {
-        L.line('case (wi2)');
+        L.line(`case (${wio})`);
         L.indent(() => {
           for (let k = 0; k < accs; k++) L.line(`${ulit(k, lw)}: pm_q = pm${k};`);
           L.line(`default: pm_q = ${B}'d0;`);
@@ -753,25 +775,25 @@ function emitWriter(
       });
       L.line('end');
     }
-    L.line(`wire [${B - 1}:0] pmx = (pf2w || $signed(${y}) > $signed(${sel})) ? ${y} : ${sel};`);
+    L.line(`wire [${B - 1}:0] pmx = (${pfo} || $signed(${yo}) > $signed(${sel})) ? ${yo} : ${sel};`);
     L.line('always @(posedge clk) begin');
     L.indent(() => {
-      for (let k = 0; k < accs; k++) L.line(`if (we2${accs > 1 ? ` && wi2 == ${ulit(k, lw)}` : ''}) pm${k} <= pmx;`);
+      for (let k = 0; k < accs; k++) L.line(`if (${eo}${accs > 1 ? ` && ${wio} == ${ulit(k, lw)}` : ''}) pm${k} <= pmx;`);
     });
     L.line('end');
     // The pool's own format, when it differs: the maximum converted (monotone: src/rtl/fuse-pool.ts).
     const pf = isFused(op) ? op.pool.format : outFmt;
     const conv = sameFormat(pf, outFmt) ? 'pmx' : emitRequantize(L, 'pq', 'pmx', B, fracBits(outFmt) - fracBits(pf), pf, { relu: false });
-    L.line('assign wr_en = we2 & pl2w;');
-    L.line('assign wr_addr = wa2;');
+    L.line(`assign wr_en = ${eo} & ${plo};`);
+    L.line(`assign wr_addr = ${ao};`);
     L.line(`assign wr_data = ${conv};`);
   } else {
-    L.line('assign wr_en = we2;');
-    L.line('assign wr_addr = wa2;');
-    L.line(`assign wr_data = ${y};`);
+    L.line(`assign wr_en = ${eo};`);
+    L.line(`assign wr_addr = ${ao};`);
+    L.line(`assign wr_data = ${yo};`);
   }
   L.line('always @(posedge clk) begin');
-  L.indent(() => L.line("if (rst) done <= 1'b0; else done <= we2 & wl2;"));
+  L.indent(() => L.line(`if (rst) done <= 1'b0; else done <= ${eo} & ${lo};`));
   L.line('end');
 }
 

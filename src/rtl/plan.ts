@@ -92,7 +92,7 @@ export interface EnginePlan {
   weightBanks?: Int32Array[];
   /** avg pool: the divisor handling. */
   avg?: { kind: 'shift'; shift: number } | { kind: 'divide'; window: number; numShift: number; denShift: number };
-  /** Extra writer latency (cycles) beyond the common 3 stages (the divider). */
+  /** Extra writer latency (cycles) beyond the common 3 stages: the average pool's divider, the MAC engines' output register. */
   writerExtra: number;
   /**
    * A max pool fused into this MAC engine (src/rtl/fuse-pool.ts): the names of the window levels (the
@@ -193,7 +193,7 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
   const W = (ky: number, kx: number, ci: number, co: number) => op.weights[((ky * kw + kx) * C + ci) * CO + co];
   const pad = padCheck(ih, iw, oh, ow, kh, kw, sh, sw, pt, pl);
   const common = {
-    module, kind: 'mac' as const, op, directive: d, lanes: L, pipeline: d.pipeline, pad, coCount: CO, writerExtra: 0,
+    module, kind: 'mac' as const, op, directive: d, lanes: L, pipeline: d.pipeline, pad, coCount: CO, writerExtra: OUTPUT_REGISTER_CYCLES,
   };
   if (op.conv === 'depthwise') {
     const M = op.multiplier;
@@ -403,6 +403,9 @@ function channelGroups(CO: number, n: number, block: boolean) {
   for (let o = 0; o < n; o++) if (coOf(G - 1, o) < CO) lvLast++;
   return { G, coOf, lvLast, gStride: block ? 1 : n, laneStep: block ? G : 1 };
 }
+
+/** The MAC engines' writer stage W3 (src/rtl/engines.ts): the requantized output registered before the write. */
+export const OUTPUT_REGISTER_CYCLES = 1;
 
 /** Extra writer latency of the average-pool divider: one cycle per quotient bit, a last check and the result cycle. */
 export function dividerCycles(quotientBits: number): number {

@@ -59,13 +59,23 @@ for (const [name, space] of [['densenet', denseNetSpace(ctx)], ['chain', chainSp
 describe('genome keys', () => {
   it('genes a network does not use do not change its key (duplicates are one candidate)', () => {
     const space = denseNetSpace(ctx);
-    const g: DenseNetGenome = { stem: 8, stemPool: true, blocks: 1, layers: [2, 3, 4], kernels: [3, 5, 5], growth: 8, compression: 0.5, pool: 'max', head: 'gap', classifier: 0, activation: 'relu' };
+    const g: DenseNetGenome = { stem: 8, stemStride: 1, stemPool: true, blocks: 1, layers: [2, 3, 4], kernels: [3, 5, 5], growth: 8, compression: 0.5, pool: 'max', head: 'gap', classifier: 0, activation: 'relu' };
     const h: DenseNetGenome = { ...g, layers: [2, 1, 1], kernels: [3, 3, 3] };
     assert.equal(space.key(g), space.key(h));
     assert.notEqual(space.key(g), space.key({ ...g, growth: 12 }));
     // The template: stem, pool, block, global average pool, classifier.
     assert.deepEqual(space.toArchitecture(g).layers.map((l) => l.type), ['conv2d', 'maxpool2d', 'dense_block', 'global_avgpool2d', 'dense']);
     assert.deepEqual(space.toArchitecture({ ...g, blocks: 2, head: 'flatten', classifier: 32 }).layers.map((l) => l.type), ['conv2d', 'maxpool2d', 'dense_block', 'transition', 'dense_block', 'transition', 'flatten', 'dense', 'dense']);
+
+    // A strided stem (DenseNet's own): a quarter of the positions after it, so a quarter of the MACs
+    // of every layer up to the head; a genome stored before the gene existed reads as stride 1.
+    const s2 = { ...g, stemPool: false, stemStride: 2 };
+    assert.equal((space.toArchitecture(s2).layers[0] as { stride?: number }).stride, 2);
+    const ratio = architectureCost(space.toArchitecture({ ...s2, stemStride: 1 })).macs / architectureCost(space.toArchitecture(s2)).macs;
+    assert.ok(ratio > 3.98 && ratio < 4, `MACs ratio ${ratio}`);
+    const { stemStride: _unused, ...old } = g;
+    void _unused;
+    assert.equal(space.key(old as DenseNetGenome), space.key(g));
   });
 });
 

@@ -3,7 +3,7 @@
  * three dense blocks separated by transitions, a head and an optional hidden classifier layer.
  *
  *   input
- *   -> conv2d(stem filters, 3x3, same, BN, activation)  [-> 2x2 pool if stemPool]
+ *   -> conv2d(stem filters, 3x3, stride stemStride, same, BN, activation)  [-> 2x2 pool if stemPool]
  *   -> dense_block(layers[0], growth, kernels[0])
  *   -> transition(compression, pool)  -> dense_block(layers[1], ...)   (if blocks >= 2)
  *   -> transition(compression, pool)  -> dense_block(layers[2], ...)   (if blocks == 3)
@@ -13,6 +13,7 @@
  *
  * Genome (every gene a choice from the lists below):
  *   stem         filters of the stem conv            4, 8, 12, 16, 24
+ *   stemStride   stride of the stem conv             1, 2 (2: DenseNet's own strided stem; 28 -> 14)
  *   stemPool     2x2 pool after the stem (28 -> 14)  true | false
  *   blocks       dense blocks                        1, 2, 3
  *   layers[b]    conv units in block b               1, 2, 3, 4
@@ -26,8 +27,8 @@
  * Every conv unit is Conv -> BatchNormalization -> activation (BN folds into the conv for the
  * hardware). Unused per-block genes (b >= blocks) are carried along (they come back when a mutation
  * adds a block) but are not part of the architecture, so they do not change the key.
- * Blocks that would pool an input smaller than 2x2 are dropped (a repair; the key follows the
- * architecture).
+ * A stem stride of 2 is used only on inputs of at least 8x8, and blocks that would pool an input
+ * smaller than 2x2 are dropped (repairs; the key follows the architecture).
  */
 import type { Rng } from '../../moo/rng';
 import type { ArchActivation, ArchNode, Architecture } from '../../nn/arch';
@@ -35,6 +36,8 @@ import { architectureKey, otherChoice, SearchSpace, SpaceContext, stepChoice } f
 
 export interface DenseNetGenome {
   stem: number;
+  /** 1 or 2; absent in genomes stored before the gene existed (read as 1). */
+  stemStride?: number;
   stemPool: boolean;
   blocks: number;
   layers: number[];
@@ -49,6 +52,7 @@ export interface DenseNetGenome {
 
 export const DENSENET_CHOICES = {
   stem: [4, 8, 12, 16, 24],
+  stemStride: [1, 2],
   blocks: [1, 2, 3],
   layers: [1, 2, 3, 4],
   kernels: [3, 5],
@@ -61,7 +65,7 @@ export const DENSENET_CHOICES = {
 const MAX_BLOCKS = 3;
 
 type Gene = keyof DenseNetGenome;
-const GENES: Gene[] = ['stem', 'stemPool', 'blocks', 'layers', 'kernels', 'growth', 'compression', 'pool', 'head', 'classifier', 'activation'];
+const GENES: Gene[] = ['stem', 'stemStride', 'stemPool', 'blocks', 'layers', 'kernels', 'growth', 'compression', 'pool', 'head', 'classifier', 'activation'];
 
 export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
   const C = DENSENET_CHOICES;
@@ -77,11 +81,13 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
     head: rng.pick(C.head),
     classifier: rng.pick(C.classifier),
     activation: rng.pick(ctx.activations),
+    stemStride: rng.pick(C.stemStride),
   });
 
   const mutateGene = (g: DenseNetGenome, gene: Gene, rng: Rng): void => {
     switch (gene) {
       case 'stem': g.stem = stepChoice(C.stem, g.stem, rng); break;
+      case 'stemStride': g.stemStride = otherChoice(C.stemStride, g.stemStride ?? 1, rng); break;
       case 'stemPool': g.stemPool = !g.stemPool; break;
       case 'blocks': g.blocks = stepChoice(C.blocks, g.blocks, rng); break;
       case 'layers': { const b = rng.int(g.blocks); g.layers[b] = stepChoice(C.layers, g.layers[b], rng); break; }
@@ -97,8 +103,12 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
 
   const toArchitecture = (g: DenseNetGenome): Architecture => {
     const act = g.activation;
-    const layers: ArchNode[] = [{ type: 'conv2d', filters: g.stem, kernel: 3, padding: 'same', activation: act, batchnorm: true }];
+    const stride = g.stemStride ?? 1;
     let size = Math.min(ctx.input[0], ctx.input[1]);
+    // A stride of 1 is left out of the node, so the networks of the unstrided stem keep their keys.
+    const strided = stride > 1 && size >= 8;
+    const layers: ArchNode[] = [{ type: 'conv2d', filters: g.stem, kernel: 3, ...(strided ? { stride } : {}), padding: 'same', activation: act, batchnorm: true }];
+    if (strided) size = Math.ceil(size / stride);
     if (g.stemPool && size >= 4) {
       layers.push({ type: g.pool === 'max' ? 'maxpool2d' : 'avgpool2d', pool: 2 });
       size = Math.floor(size / 2);
@@ -155,7 +165,7 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
       return out;
     },
     describe: (g) =>
-      `stem ${g.stem}${g.stemPool ? '+pool' : ''}, blocks ${g.layers.slice(0, g.blocks).map((l, i) => `${l}x${g.kernels[i]}x${g.kernels[i]}`).join('/')}` +
+      `stem ${g.stem}${(g.stemStride ?? 1) > 1 ? `/${g.stemStride}` : ''}${g.stemPool ? '+pool' : ''}, blocks ${g.layers.slice(0, g.blocks).map((l, i) => `${l}x${g.kernels[i]}x${g.kernels[i]}`).join('/')}` +
       `, growth ${g.growth}, compression ${g.compression}, ${g.pool} pool, ${g.head}${g.classifier ? `, fc ${g.classifier}` : ''}, ${g.activation}`,
   };
 }
