@@ -15,6 +15,8 @@ export interface SpaceContext {
   classes: number;
   /** Activation choices for the activation gene (only those the C and RTL back ends implement). */
   activations: ArchActivation[];
+  /** Stride choices of the DenseNet template's stem conv (search.stemStrides; default [1]). */
+  stemStrides?: number[];
 }
 
 export interface SearchSpace<G> extends GenomeOps<G> {

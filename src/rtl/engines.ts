@@ -12,7 +12,8 @@
  *   writer W0    after a group's last iteration the accumulators are copied to shadow registers
  *                (pipeline: true) and shifted out one per cycle; bias / scale ROMs are read
  *   W1           ternary: × scale (one multiplier per layer)
- *   W2           + bias, requantize (rounding, overflow), activation
+ *   W2           + bias (on the way in, unless a ternary scale multiplies first), requantize
+ *                (rounding, overflow), activation
  *   W3           MAC engines: the output register (its value, address and enables), then the fused
  *                pool's running maximum and the buffer write; it keeps the requantizer's carry chains
  *                out of the path into the memories (the design's critical path before)
@@ -708,8 +709,11 @@ function emitWriter(
     }
   }
   // W2 registers (wide enough for the divider's quotient and the ternary y)
+  // Without a ternary scale the bias is added on the way into W2, so the path out of W2 is the
+  // requantizer alone; with one, W2 holds the product and the bias (the product's own path is the multiplier).
+  const bias = biasW1 ? sext(biasW1, Y, W) : `${W}'d0`;
   L.line(`reg [${W - 1}:0] wm2;`);
-  L.line(`reg [${W - 1}:0] wb2;`);
+  if (scaleW1) L.line(`reg [${W - 1}:0] wb2;`);
   if (thetaW1) L.line(`reg [${TW - 1}:0] wt2;`);
   L.line('always @(posedge clk) begin');
   L.indent(() => {
@@ -720,14 +724,14 @@ function emitWriter(
       if (useDsp) L.line(`wm2 <= $signed(wv1) * $signed(${scaleW1});`);
       else L.line(`wm2 <= ${lutMultiply(scaleW1, SB, 'wv1', A, W)};`);
       count(useDsp ? { dsp: 1, lut: 0 } : { dsp: 0, lut: 1 });
+      L.line(`wb2 <= ${bias};`);
     } else {
-      L.line(`wm2 <= ${sext('wv1', v1Bits, W)};`);
+      L.line(`wm2 <= ${sext('wv1', v1Bits, W)}${biasW1 ? ` + ${bias}` : ''};`);
     }
-    L.line(`wb2 <= ${biasW1 ? sext(biasW1, Y, W) : `${W}'d0`};`);
     if (thetaW1) L.line(`wt2 <= ${thetaW1};`);
   });
   L.line('end');
-  L.line(`wire [${W - 1}:0] ws2 = wm2 + wb2;`);
+  L.line(`wire [${W - 1}:0] ws2 = ${scaleW1 ? 'wm2 + wb2' : 'wm2'};`);
   let y: string;
   if (thetaW1) {
     // Ternary output: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00).

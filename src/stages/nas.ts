@@ -260,7 +260,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const dataDir = ctx.inputDir('data');
   const data = readDataReport(dataDir);
   const specFile = join(ctx.projectRoot, 'deepmaker.yaml');
-  const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[] }, specFile);
+  const space = makeSpace(s.space, { input: data.shape, classes: data.classes, activations: s.activations as ArchActivation[], ...(s.stemStrides ? { stemStrides: s.stemStrides } : {}) }, specFile);
   if (space.name === 'recurrent') checkRecurrentSearch(s, ctx.spec.quantize, specFile);
   const quantization = quantizationForCounting(ctx.spec.quantize);
   const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);

@@ -77,6 +77,18 @@ describe('genome keys', () => {
     void _unused;
     assert.equal(space.key(old as DenseNetGenome), space.key(g));
   });
+
+  it('the stem-stride gene (search.stemStrides) exists only with two choices: without it the space draws and mutates as before', () => {
+    const plain = denseNetSpace(ctx), one = denseNetSpace({ ...ctx, stemStrides: [1] }), both = denseNetSpace({ ...ctx, stemStrides: [1, 2] });
+    const draw = (sp: typeof plain, seed: string) => {
+      const rng = new Rng(seed);
+      return Array.from({ length: 40 }, () => sp.mutate(sp.random(rng), rng)).map((x) => sp.key(x));
+    };
+    assert.deepEqual(draw(one, 's'), draw(plain, 's'));
+    const strided = Array.from({ length: 200 }, (_, i) => both.random(new Rng(`t${i}`))).filter((x) => x.stemStride === 2).length;
+    assert.ok(strided > 60 && strided < 140, `${strided} of 200 draws strided`);
+    assert.notDeepEqual(draw(both, 's'), draw(plain, 's'));
+  });
 });
 
 describe('objectives and constraints', () => {

@@ -13,7 +13,8 @@
  *
  * Genome (every gene a choice from the lists below):
  *   stem         filters of the stem conv            4, 8, 12, 16, 24
- *   stemStride   stride of the stem conv             1, 2 (2: DenseNet's own strided stem; 28 -> 14)
+ *   stemStride   stride of the stem conv             search.stemStrides (default [1]: no gene; [1, 2]:
+ *                                                    also DenseNet's own strided stem, 28 -> 14)
  *   stemPool     2x2 pool after the stem (28 -> 14)  true | false
  *   blocks       dense blocks                        1, 2, 3
  *   layers[b]    conv units in block b               1, 2, 3, 4
@@ -52,7 +53,6 @@ export interface DenseNetGenome {
 
 export const DENSENET_CHOICES = {
   stem: [4, 8, 12, 16, 24],
-  stemStride: [1, 2],
   blocks: [1, 2, 3],
   layers: [1, 2, 3, 4],
   kernels: [3, 5],
@@ -65,10 +65,14 @@ export const DENSENET_CHOICES = {
 const MAX_BLOCKS = 3;
 
 type Gene = keyof DenseNetGenome;
-const GENES: Gene[] = ['stem', 'stemStride', 'stemPool', 'blocks', 'layers', 'kernels', 'growth', 'compression', 'pool', 'head', 'classifier', 'activation'];
+const GENES: Gene[] = ['stem', 'stemPool', 'blocks', 'layers', 'kernels', 'growth', 'compression', 'pool', 'head', 'classifier', 'activation'];
 
 export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
   const C = DENSENET_CHOICES;
+  // The stem-stride gene exists only with more than one choice: a space without it draws, mutates
+  // and crosses exactly as before the gene existed, so earlier searches replay.
+  const strides = ctx.stemStrides && ctx.stemStrides.length > 1 ? ctx.stemStrides : undefined;
+  const genes: Gene[] = strides ? ['stem', 'stemStride', ...GENES.slice(1)] : GENES;
   const random = (rng: Rng): DenseNetGenome => ({
     stem: rng.pick(C.stem),
     stemPool: rng.bool(),
@@ -81,13 +85,13 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
     head: rng.pick(C.head),
     classifier: rng.pick(C.classifier),
     activation: rng.pick(ctx.activations),
-    stemStride: rng.pick(C.stemStride),
+    ...(strides ? { stemStride: rng.pick(strides) } : ctx.stemStrides?.length === 1 && ctx.stemStrides[0] !== 1 ? { stemStride: ctx.stemStrides[0] } : {}),
   });
 
   const mutateGene = (g: DenseNetGenome, gene: Gene, rng: Rng): void => {
     switch (gene) {
       case 'stem': g.stem = stepChoice(C.stem, g.stem, rng); break;
-      case 'stemStride': g.stemStride = otherChoice(C.stemStride, g.stemStride ?? 1, rng); break;
+      case 'stemStride': if (strides) g.stemStride = otherChoice(strides, g.stemStride ?? 1, rng); break;
       case 'stemPool': g.stemPool = !g.stemPool; break;
       case 'blocks': g.blocks = stepChoice(C.blocks, g.blocks, rng); break;
       case 'layers': { const b = rng.int(g.blocks); g.layers[b] = stepChoice(C.layers, g.layers[b], rng); break; }
@@ -144,7 +148,7 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
         c1[k] = c2[k];
         c2[k] = t;
       };
-      for (const gene of GENES) {
+      for (const gene of genes) {
         if (gene === 'layers' || gene === 'kernels') continue;
         if (rng.bool()) swap(gene);
       }
@@ -159,9 +163,9 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
     // One gene always changes; each other gene changes with probability 1/(number of genes).
     mutate: (g, rng) => {
       const out = clone(g);
-      const forced = rng.pick(GENES);
+      const forced = rng.pick(genes);
       mutateGene(out, forced, rng);
-      for (const gene of GENES) if (gene !== forced && rng.bool(1 / GENES.length)) mutateGene(out, gene, rng);
+      for (const gene of genes) if (gene !== forced && rng.bool(1 / genes.length)) mutateGene(out, gene, rng);
       return out;
     },
     describe: (g) =>
