@@ -29,7 +29,8 @@ import type { Architecture, DirectiveSet, ResolvedDirective } from '../rtl/direc
 import type { ArraySpec } from '../rtl/array';
 import { planArray } from '../rtl/array';
 import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
-import { emitEngine, EngineModule } from '../rtl/engines';
+import type { EngineModule } from '../rtl/engines';
+import { emitPlan } from '../rtl/emit';
 import { buildPlans, EnginePlan } from '../rtl/plan';
 import type { QModel, QOp } from '../qmodel/lower';
 import { lowerModelForRtl } from '../rtl/lower';
@@ -164,7 +165,7 @@ export class CostModel {
     };
     // On the array an engine's module hardly depends on the array's shape: emit it on an array of its own.
     const array = this.architecture === 'array' ? planArray(plans, 0) : undefined;
-    return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget, array })) };
+    return { plans, modules: plans.map((p) => emitPlan(p, { tensor, dspBudget, array })) };
   }
 
   private emitted(part: number, choice: number, dspBudget: number): EngineCost {
