@@ -62,6 +62,11 @@ export const MAC_LAYERS = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2
 /** Recurrent layers: lanes over their gate·unit columns (src/rtl/recurrent.ts), unroll outputs only. */
 export const RECURRENT_LAYERS = new Set(['lstm', 'gru', 'simple_rnn']);
 
+/** Layers with lanes (a directive of their own): MAC layers and recurrent layers. */
+export function hasLanes(type: string): boolean {
+  return MAC_LAYERS.has(type) || RECURRENT_LAYERS.has(type);
+}
+
 /** Gate columns of a recurrent layer (gates × units). */
 export function recurrentColumns(l: Layer): number {
   const gates = l.recurrent?.cell === 'lstm' ? 4 : l.recurrent?.cell === 'gru' ? 3 : 1;
