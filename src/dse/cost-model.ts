@@ -28,8 +28,9 @@ import { engineCycles, TOP_OVERHEAD_CYCLES } from '../rtl/cycles';
 import type { Architecture, DirectiveSet, ResolvedDirective } from '../rtl/directives';
 import type { ArraySpec } from '../rtl/array';
 import { planArray } from '../rtl/array';
-import { MAC_LAYERS, resolveDirectives } from '../rtl/directives';
-import { emitEngine, EngineModule } from '../rtl/engines';
+import { hasLanes, resolveDirectives } from '../rtl/directives';
+import type { EngineModule } from '../rtl/engines';
+import { emitPlan } from '../rtl/emit';
 import { buildPlans, EnginePlan } from '../rtl/plan';
 import type { QModel, QOp } from '../qmodel/lower';
 import { lowerModelForRtl } from '../rtl/lower';
@@ -143,7 +144,7 @@ export class CostModel {
 
   /** The RTL's resolved directive for one choice of one partition. */
   private resolve(p: Pick<DsePartition, 'layer' | 'type'>, c: PartitionChoice): ResolvedDirective {
-    const set: DirectiveSet = { version: 1, layers: MAC_LAYERS.has(p.type) ? { [p.layer]: choiceDirective(p, c) } : {} };
+    const set: DirectiveSet = { version: 1, layers: hasLanes(p.type) ? { [p.layer]: choiceDirective(p, c) } : {} };
     return resolveDirectives(this.ir, set, 'dse').get(p.layer)!;
   }
 
@@ -164,7 +165,7 @@ export class CostModel {
     };
     // On the array an engine's module hardly depends on the array's shape: emit it on an array of its own.
     const array = this.architecture === 'array' ? planArray(plans, 0) : undefined;
-    return { plans, modules: plans.map((p) => emitEngine(p, { tensor, dspBudget, array })) };
+    return { plans, modules: plans.map((p) => emitPlan(p, { tensor, dspBudget, array })) };
   }
 
   private emitted(part: number, choice: number, dspBudget: number): EngineCost {
@@ -201,7 +202,8 @@ export class CostModel {
     const none = this.emitted(part, choice, 0);
     if (dspBudget === 0) return none;
     const op = this.placement.ops[this.opIndex[part]];
-    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.architecture === 'array' ? 0 : this.resolved[part][choice].lanes);
+    // A recurrent engine keeps its own lanes beside the shared array.
+    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.architecture === 'array' && op.kind === 'mac' ? 0 : this.resolved[part][choice].lanes);
     const dsp = Math.min(dspBudget, most.dsp);
     if (dsp === 0) return none;
     if (dsp === most.dsp) return most;
@@ -227,8 +229,8 @@ export class CostModel {
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
       const op = this.placement.ops[this.opIndex[i]];
-      const want = op.kind === 'mac' && op.ternaryScale ? 1 : array ? 0 : d.lanes;
-      const budget = op.kind === 'mac' && d.multiplier !== 'lut' ? Math.min(want, dspLeft) : 0;
+      const want = op.kind === 'mac' && op.ternaryScale ? 1 : array && op.kind === 'mac' ? 0 : d.lanes;
+      const budget = (op.kind === 'mac' || op.kind === 'recurrent') && d.multiplier !== 'lut' ? Math.min(want, dspLeft) : 0;
       const engine = this.engine(i, g[i], budget);
       dspLeft -= engine.dsp;
       return { part: i, engine, lanes: d.lanes };

@@ -146,6 +146,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   f.affineBits = aff;
   const w = macWidths(p);
   let A: number;
+  let stateEbr = 0;
   if (w && e.onArray) {
     // Lanes, tree, accumulators and shadows are the array's (arrayFeatures); the writer reads the array's shadow.
     A = w.A;
@@ -158,6 +159,20 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
     f.ternaryBits = w.ternary ? p.lanes * w.PB : 0;
     // Adder trees: accs trees of sumGroup lanes each (reduction: one over all lanes).
     f.treeBits = sumGroup(p) > 1 ? (p.lanes - p.accs) * A : 0;
+  } else if (p.op.kind === 'recurrent' && p.recurrent) {
+    // The recurrent engine (src/rtl/recurrent.ts), with the features of the MAC engines where they
+    // carry over (lanes' LUT multipliers, accumulators, shadows, writer, ROMs) and its state memory
+    // as an activation RAM. Its step control and the unit micro-program count as register bits
+    // only: the calibration has not seen a recurrent engine (an approximation, see the README).
+    const op = p.op;
+    A = op.accBits;
+    const B = op.outFormat.bits;
+    const XB = Math.max(op.inFormat.bits, B);
+    const laneLut = e.lutMultipliers - 1; // the cell update's one (B+1)x(B+1) LUT multiplier
+    f.lutMulBits = laneLut * op.weightFormat.bits * XB + (B + 1) * (B + 1);
+    const ram = mapMemory(B, p.recurrent.depth, 'ram', rules);
+    stateEbr = ram.ebr;
+    addFeatures(f, memoryFeatures('ram', B, p.recurrent.depth, rules));
   } else if (p.op.kind === 'pool') {
     A = poolAccBits(p.op);
     f.compareBits = p.op.op === 'max' ? A : 0;
@@ -169,7 +184,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   // A fused max pool adds a running maximum per output of a group and a comparator to the writer.
   f.writerBits = A + e.writeBits + (p.pool ? (p.accs + 1) * e.writeBits : 0);
   if (p.avg?.kind === 'divide') f.dividerBits = 2 * (p.writerExtra - 2);
-  let ebr = 0;
+  let ebr = stateEbr;
   for (const r of e.roms) {
     // A ROM the emitter marks (* rom_style = "logic" *) never takes an EBR, whatever its size.
     const forced = (r as { memory?: string }).memory === 'logic';

@@ -63,9 +63,10 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
     }
     const type = IR_TYPE[l.kind];
     if (!type) {
-      // LSTM, GRU, SimpleRNN and the 1-D global pools after them: the RTL has no engines for them yet.
+      // LSTM, GRU, SimpleRNN and the 1-D global pools after them: not mapped to IR layers here yet (the
+      // dse and rtl stages build recurrent layers from a converted model's IR).
       throw new DeepMakerError(
-        `layer ${l.name} (${l.kind}) has no RTL engine yet, so the hardware cost model cannot cost it`,
+        `layer ${l.name} (${l.kind}) is not mapped by the search's hardware objective yet, so the hardware cost model cannot cost it`,
         { where: `architecture.layers[${l.node}]` },
         'search recurrent networks without the hardware objectives (cycles, luts) and constraints (maxCycles, maxLuts)',
       );

@@ -37,12 +37,14 @@
  *    banking (so both must use the same lanes); DSP blocks: `auto` takes DSPs in layer order while
  *    the device has them left and LUT multipliers after that, so a point never asks for more DSPs
  *    than exist; the device's logic cells, EBR, DSP and SPRAM, less the spec's margin.
+ * Recurrent layers (LSTM, GRU, SimpleRNN) get lanes over their gate·unit columns (unroll outputs,
+ * pipelined, cyclic weight banks; src/rtl/recurrent.ts), the lane counts outputLaneOptions offers.
  * Pools and element-wise layers have one fixed choice (one element per cycle) but are partitions
  * too: their cycles and logic count.
  */
 import type { Layer, ModelIR } from '../ir/types';
 import type { Architecture, DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
-import { MAC_LAYERS } from '../rtl/directives';
+import { hasLanes, MAC_LAYERS, RECURRENT_LAYERS, recurrentColumns } from '../rtl/directives';
 import { DeepMakerError } from '../util/errors';
 
 /** Largest lane count the directive schema allows. */
@@ -133,14 +135,21 @@ function trips(l: Layer): DsePartition['trips'] {
   const positions = l.outputShape.slice(0, -1).reduce((a, b) => a * b, 1);
   const kernel = (l.kernel ?? [1]).reduce((a, b) => a * b, 1);
   if (l.type === 'depthwise_conv2d') return { outputs: cout, reduction: kernel, positions, kernel };
+  // A recurrent layer: the gate columns, each a sum over features + units, at every time step.
+  if (RECURRENT_LAYERS.has(l.type)) return { outputs: recurrentColumns(l), reduction: x[1] + (l.units ?? cout), positions: x[0], kernel: 1 };
   if (MAC_LAYERS.has(l.type)) return { outputs: cout, reduction: cin * kernel, positions, kernel };
   return { outputs: cout, reduction: l.pool ? l.pool.reduce((a, b) => a * b, 1) : 1, positions, kernel: 1 };
 }
 
 /** The legal choices of one layer (the baseline first). */
 export function layerChoices(l: Layer, opts: SpaceOptions): PartitionChoice[] {
-  if (!MAC_LAYERS.has(l.type)) return [BASELINE];
+  if (!hasLanes(l.type)) return [BASELINE];
   const max = Math.min(opts.maxLanes, SCHEMA_MAX_LANES);
+  if (RECURRENT_LAYERS.has(l.type)) {
+    // The recurrent engine (src/rtl/recurrent.ts): lanes over the gate columns, always pipelined, cyclic banks.
+    const ms: MultiplierKind[] = opts.hasDsp && !l.ternary ? ['auto', 'lut'] : ['auto'];
+    return outputLaneOptions(recurrentColumns(l), max).flatMap((lanes) => ms.map((multiplier) => ({ lanes, unroll: 'outputs' as const, pipeline: true, partition: 'cyclic' as const, multiplier })));
+  }
   const cin = lastDim(l.inputShapes[0]);
   const cout = lastDim(l.outputShape);
   const multipliers: MultiplierKind[] = opts.hasDsp && !l.ternary ? ['auto', 'lut'] : ['auto'];
@@ -198,11 +207,11 @@ export function choicesOf(space: DirectiveSpace, g: Genome): PartitionChoice[] {
   return space.partitions.map((p, i) => p.choices[g[i]]);
 }
 
-/** The directive file (schemas/directives.schema.json) of a point. Only MAC layers are listed. */
+/** The directive file (schemas/directives.schema.json) of a point. Only layers with lanes (MAC, recurrent) are listed. */
 export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
   const layers: Record<string, LayerDirective> = {};
   space.partitions.forEach((p, i) => {
-    if (!MAC_LAYERS.has(p.type)) return;
+    if (!hasLanes(p.type)) return;
     layers[p.layer] = choiceDirective(p, p.choices[g[i]]);
   });
   return { version: 1, model: space.model, device: space.device, ...(space.architecture === 'array' ? { architecture: 'array' as const } : {}), defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };

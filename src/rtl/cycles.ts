@@ -18,11 +18,13 @@ import type { EnginePlan } from './plan';
 import { placeConcatenations } from './concat';
 import { buildPlans, executedMacs } from './plan';
 import { fusePools } from './fuse-pool';
+import { recurrentEngineCycles } from './recurrent-plan';
 import type { QModel } from '../qmodel/lower';
 
 export const TOP_OVERHEAD_CYCLES = 3;
 
 export function engineCycles(p: EnginePlan): number {
+  if (p.kind === 'recurrent' && p.op.kind === 'recurrent') return recurrentEngineCycles(p.op.timeSteps, p.recurrent!);
   if (p.pipeline) return (p.NG - 1) * Math.max(p.K, p.wmax) + p.K + p.D + p.lvLast + p.writerExtra + 3;
   return p.NG * (p.K + p.D) + p.writes + p.writerExtra + 3;
 }

@@ -59,6 +59,20 @@ export interface ResolvedDirective {
 /** Layer types whose inner loop is a multiply-accumulate (they get lanes and weight ROMs). */
 export const MAC_LAYERS = new Set(['dense', 'conv1d', 'conv2d', 'depthwise_conv2d']);
 
+/** Recurrent layers: lanes over their gate·unit columns (src/rtl/recurrent.ts), unroll outputs only. */
+export const RECURRENT_LAYERS = new Set(['lstm', 'gru', 'simple_rnn']);
+
+/** Layers with lanes (a directive of their own): MAC layers and recurrent layers. */
+export function hasLanes(type: string): boolean {
+  return MAC_LAYERS.has(type) || RECURRENT_LAYERS.has(type);
+}
+
+/** Gate columns of a recurrent layer (gates × units). */
+export function recurrentColumns(l: Layer): number {
+  const gates = l.recurrent?.cell === 'lstm' ? 4 : l.recurrent?.cell === 'gru' ? 3 : 1;
+  return gates * (l.units ?? lastDim(l.outputShape));
+}
+
 export function isPowerOfTwo(n: number): boolean {
   return n >= 1 && (n & (n - 1)) === 0;
 }
@@ -76,13 +90,14 @@ function lastDim(shape: number[]): number {
 export function defaultDirectives(ir: ModelIR, lanes: number): DirectiveSet {
   const layers: Record<string, LayerDirective> = {};
   for (const l of ir.layers) {
-    if (!MAC_LAYERS.has(l.type)) continue;
+    if (!MAC_LAYERS.has(l.type) && !RECURRENT_LAYERS.has(l.type)) continue;
     layers[l.name] = { lanes: clampLanes(l, lanes), unroll: 'outputs', pipeline: true };
   }
   return { version: 1, model: ir.name, defaults: { lanes: 1, unroll: 'outputs', pipeline: true }, layers };
 }
 
 function clampLanes(l: Layer, lanes: number): number {
+  if (RECURRENT_LAYERS.has(l.type)) return Math.max(1, Math.min(lanes, recurrentColumns(l)));
   const cout = lastDim(l.outputShape);
   if (l.type === 'depthwise_conv2d') {
     const cin = lastDim(l.inputShapes[0]);
@@ -117,6 +132,20 @@ function resolveLayer(l: Layer, d: LayerDirective, own: LayerDirective | undefin
   const where = { file: source, where: `layer '${l.name}' (${l.type})` };
   const pipeline = d.pipeline ?? true;
   const multiplier = d.multiplier ?? 'auto';
+  if (RECURRENT_LAYERS.has(l.type)) {
+    let lanes = d.lanes ?? 1;
+    if (own?.lanes === undefined) lanes = clampLanes(l, lanes);
+    const cols = recurrentColumns(l);
+    if (!Number.isInteger(lanes) || lanes < 1) throw new DeepMakerError(`lanes must be a positive integer, got ${lanes}`, where);
+    if ((d.unroll ?? 'outputs') !== 'outputs') throw new DeepMakerError(`unroll: ${d.unroll} on a recurrent layer: its lanes take neighbouring gate columns`, where, 'use unroll: outputs');
+    if (lanes > cols) throw new DeepMakerError(`${lanes} lanes over ${cols} gate columns would leave lanes idle`, where, `use at most ${cols} lanes`);
+    const wf = d.weights?.factor ?? lanes;
+    if (wf !== lanes) throw new DeepMakerError(`weights.factor=${wf} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
+    if ((d.weights?.partition ?? 'cyclic') !== 'cyclic') throw new DeepMakerError('a recurrent layer takes cyclic weight banking', where, 'use partition: cyclic');
+    if (d.input?.factor !== undefined && d.input.factor !== 1) throw new DeepMakerError(`input.factor=${d.input.factor}: a recurrent layer reads one operand per cycle`, where, 'set input.factor to 1 or leave it out');
+    if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
+    return { lanes, unroll: 'outputs', pipeline: true, weights: { factor: lanes, partition: 'cyclic' }, input: { factor: 1, partition: 'cyclic' }, multiplier };
+  }
   if (!MAC_LAYERS.has(l.type)) {
     // Pools, element-wise and layout layers stream one element per cycle.
     if (own?.lanes !== undefined && own.lanes !== 1) {

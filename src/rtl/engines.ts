@@ -148,6 +148,7 @@ function addrSlice(r: AffineReg, bits: number): string {
 
 
 export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
+  if (p.kind === 'recurrent') throw new Error(`${p.module}: a recurrent plan is emitted by src/rtl/recurrent.ts (emitPlan)`);
   const L = new Lines();
   const roms: RomImage[] = [];
   const out = ctx.tensor(p.op.output);
@@ -300,7 +301,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
       accBits = r.accBits;
       srcFrac = r.frac;
     } else if (p.op.kind === 'recurrent') {
-      throw new Error(`RTL: layer '${p.op.layer}' (${p.op.irType}) has no engine (lowerModelForRtl refuses recurrent layers)`);
+      throw new Error(`RTL: layer '${p.op.layer}' (${p.op.irType}) is built by emitRecurrentEngine`);
     } else {
       const r = emitStreamDatapath(L, p, p.op, reads);
       accBits = r.accBits;

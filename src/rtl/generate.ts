@@ -8,7 +8,7 @@
  *   fusePools                     max pools -> the writer of the MAC engine before them (fuse-pool.ts)
  *   buildPlans (plan.ts)          ops + directives -> engine plans (loop nests, lanes, banks)
  *   allocateBuffers (buffers.ts)  tensors -> shared, banked activation memories (EBR / SPRAM)
- *   emitEngine / emitTop          plans -> Verilog modules; ROM images -> .hex
+ *   emitPlan / emitTop            plans -> Verilog modules (emit.ts: engines.ts, recurrent.ts); ROM images -> .hex
  *
  * Design: one engine per layer (a module with its own loop nest, MAC lanes and weight ROMs), run one
  * after the other by the top; activations stay on chip. Per-layer engines let every layer have its
@@ -20,7 +20,8 @@ import { DeepMakerError } from '../util/errors';
 import { allocateBuffers, PhysicalMemory, TensorBuffer } from './buffers';
 import { CycleReport, predictFromPlans } from './cycles';
 import { DirectiveSet, ResolvedDirective, resolveDirectives } from './directives';
-import { emitEngine, EngineModule, leafModules, RomImage } from './engines';
+import { EngineModule, leafModules, RomImage } from './engines';
+import { emitPlan } from './emit';
 import { ArraySpec, emitArray, planArray } from './array';
 import { StreamInterface, streamInterface } from './interface';
 import { placeConcatenations } from './concat';
@@ -80,8 +81,9 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
   const engines = plans.map((p) => {
     const d = p.directive;
     let budget = 0;
-    if (p.kind === 'mac' && d.multiplier !== 'lut') {
-      const need = p.op.kind === 'mac' && p.op.ternaryScale ? 1 : array ? 0 : p.lanes;
+    if ((p.kind === 'mac' || p.kind === 'recurrent') && d.multiplier !== 'lut') {
+      // A recurrent engine keeps its own lanes beside the shared array.
+      const need = p.op.kind === 'mac' && p.op.ternaryScale ? 1 : array && p.kind === 'mac' ? 0 : p.lanes;
       if (d.multiplier === 'dsp' && need > dspLeft) {
         throw new DeepMakerError(
           `needs ${need} DSP multipliers, ${dspLeft} of the ${device.dsp} on ${device.name} are left`,
@@ -91,7 +93,7 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
       }
       budget = Math.min(need, dspLeft);
     }
-    const e = emitEngine(p, { tensor, dspBudget: budget, array });
+    const e = emitPlan(p, { tensor, dspBudget: budget, array });
     dspLeft -= e.dspMultipliers;
     return e;
   });

@@ -4,22 +4,26 @@
  * of what the hardware computes. The quantized model describes what the C computes; the RTL back end
  * computes less: one input and one output tensor, relu / relu6 / linear activations (a softmax only
  * on the output, where it is dropped), no dilation, concatenation on the channel axis only, adds of
- * equal-sized tensors, and ternary outputs held as fixed<2,2>. Anything else is an error naming the
- * layer, before any integer is computed.
+ * equal-sized tensors, ternary outputs held as fixed<2,2>, and fixed-point recurrent layers (LSTM,
+ * GRU, SimpleRNN; src/rtl/recurrent.ts) whose output format is at most RECURRENT_MAX_BITS wide.
+ * Anything else is an error naming the layer, before any integer is computed.
  */
 import type { Layer, ModelIR } from '../ir/types';
 import { layerWhere, lowerModel, type QModel } from '../qmodel/lower';
 import type { NumberKnobs } from '../qmodel/precision';
 import { sizeOf } from '../ir/shapes';
 import { DeepMakerError } from '../util/errors';
+import { isRecurrent } from '../ir/recurrent';
+import type { QRecurrent } from '../qmodel/lower';
+import { RECURRENT_MAX_BITS } from './recurrent-plan';
 
 const RTL_LAYER_TYPES = new Set([
   'dense', 'conv1d', 'conv2d', 'depthwise_conv2d',
   'maxpool1d', 'maxpool2d', 'avgpool1d', 'avgpool2d', 'global_avgpool1d', 'global_avgpool2d', 'global_maxpool1d', 'global_maxpool2d',
-  'flatten', 'reshape', 'activation', 'zeropad1d', 'zeropad2d', 'add', 'concatenate',
+  'flatten', 'reshape', 'activation', 'zeropad1d', 'zeropad2d', 'add', 'concatenate', 'lstm', 'gru', 'simple_rnn',
 ]);
 
-const SUPPORTED = 'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, concatenate, activation (relu/linear)';
+const SUPPORTED = 'dense, conv1d, conv2d, depthwise_conv2d, max/avg pool 1d/2d, global avg/max pool, flatten, reshape, zero padding, add, concatenate, activation (relu/linear), lstm, gru, simple_rnn';
 
 /** Lowers the IR for the RTL generator, its cycle model and the DSE cost model: refuses what the RTL does not compute, then the shared lowering. */
 export function lowerModelForRtl(ir: ModelIR, knobs: NumberKnobs): QModel {
@@ -27,6 +31,7 @@ export function lowerModelForRtl(ir: ModelIR, knobs: NumberKnobs): QModel {
   const q = lowerModel(ir, knobs);
   for (const op of q.ops) {
     const of = op.outFormat;
+    if (op.kind === 'recurrent') checkRecurrent(op);
     if (op.act.ternary && (of.bits !== 2 || of.integer !== 2)) throw new DeepMakerError(`a ternary output must be in fixed<2,2>, not fixed<${of.bits},${of.integer}>`, { where: `layer '${op.layer}' (${op.irType})` });
   }
   if (q.outputs[0] === q.inputs[0].name) throw new DeepMakerError('the model computes nothing (its output is its input)', { where: ir.name });
@@ -60,7 +65,8 @@ export function checkRtlSupport(ir: ModelIR, knobs: NumberKnobs): void {
     }
     if ((l.dilation ?? []).some((d) => d !== 1)) throw new DeepMakerError(`dilation ${JSON.stringify(l.dilation)} is not supported in RTL`, { where }, 'use dilation 1');
     if (!RTL_LAYER_TYPES.has(l.type)) throw new DeepMakerError(`layer type '${l.type}' is not supported by the RTL back end`, { where }, `supported: ${SUPPORTED}`);
-    checkActivation(l, l === outputLayer);
+    // A recurrent layer's activations are its cell's (checked on the quantized op: checkRecurrent).
+    if (!isRecurrent(l)) checkActivation(l, l === outputLayer);
     if (l.type === 'add') {
       const size = sizeOf(l.outputShape);
       if (l.inputShapes.some((s) => sizeOf(s) !== size)) throw new DeepMakerError(`adds tensors of different sizes (${l.inputShapes.map((s) => JSON.stringify(s)).join(' + ')})`, { where }, 'broadcasting adds are not supported in RTL');
@@ -70,6 +76,19 @@ export function checkRtlSupport(ir: ModelIR, knobs: NumberKnobs): void {
       const axis = l.axis === undefined ? -1 : l.axis < 0 ? rank + l.axis : l.axis;
       if (axis !== rank - 1) throw new DeepMakerError(`concatenation on axis ${l.axis} is not supported in RTL`, { where }, 'concatenate on the channel (last) axis');
     }
+  }
+}
+
+/** What the recurrent engine (src/rtl/recurrent.ts) computes: fixed-point cells with activation tables of at most RECURRENT_MAX_BITS-bit integers. */
+function checkRecurrent(op: QRecurrent): void {
+  const where = `layer '${op.layer}' (${op.irType})`;
+  if (op.ternary) throw new DeepMakerError('ternary (FaCT-LSTM) recurrent layers have no RTL engine yet', { where }, 'use quantize.mode: fixed for recurrent layers in hardware');
+  if (op.outFormat.bits > RECURRENT_MAX_BITS) {
+    throw new DeepMakerError(
+      `a recurrent layer's activations are ROM tables indexed by the stored integer; its ${op.outFormat.bits}-bit output format needs ${2 ** op.outFormat.bits} words per function`,
+      { where },
+      `use activations of at most ${RECURRENT_MAX_BITS} bits (convert.activations or the layer's precision)`,
+    );
   }
 }
 

@@ -11,7 +11,9 @@ import { fracBits } from '../numerics/fixed';
 import type { ResolvedDirective } from './directives';
 import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
-import type { QElementwise, QMac, QModel, QOp, QPool } from '../qmodel/lower';
+import type { QElementwise, QMac, QModel, QOp, QPool, QRecurrent } from '../qmodel/lower';
+import { opMacs } from '../qmodel/lower';
+import { RECURRENT_MAX_BITS, recurrentSchedule, recurrentWeightBanks, type RecurrentSchedule } from './recurrent-plan';
 import { clog2, ident } from './verilog';
 import { isFused, type FusedMac } from './fuse-pool';
 
@@ -46,7 +48,7 @@ export interface PadCheck {
   iw: number;
 }
 
-export type EngineKind = 'mac' | 'pool' | 'copy' | 'add' | 'pad';
+export type EngineKind = 'mac' | 'pool' | 'copy' | 'add' | 'pad' | 'recurrent';
 
 export interface EnginePlan {
   /** Verilog module name. */
@@ -100,6 +102,8 @@ export interface EnginePlan {
    * a group; the first window position loads it, the last writes it.
    */
   pool?: { layer: string; levels: string[] };
+  /** A recurrent engine's phases (src/rtl/recurrent.ts): its own timing, not the generic loop nest's. */
+  recurrent?: RecurrentSchedule;
 }
 
 /** Pipeline depth of a group: issue -> accumulators complete. */
@@ -142,7 +146,7 @@ export function buildPlans(q: QModel, directives: Map<string, ResolvedDirective>
     const out = lay(op.output, op.out[2]);
     if (op.kind === 'mac') plans.push(planMac(op, d, base, ins[0], out));
     else if (op.kind === 'pool') plans.push(planPool(op, d, base, ins[0], out));
-    else if (op.kind === 'recurrent') throw new Error(`RTL: layer '${op.layer}' (${op.irType}) has no engine (lowerModelForRtl refuses recurrent layers)`);
+    else if (op.kind === 'recurrent') plans.push(planRecurrent(op, d, base));
     else if (op.op === 'concat') op.inputs.forEach((_, k) => plans.push(planConcatPart(op, d, `${base}_p${k}`, k, ins[k], out)));
     else plans.push(planElementwise(op, d, base, ins, out));
   });
@@ -353,6 +357,7 @@ export function executedDims(op: QMac): [number, number] {
 
 /** MACs an engine performs (a fused pool skips the positions no window covers). */
 export function executedMacs(op: QOp): number {
+  if (op.kind === 'recurrent') return opMacs(op);
   if (op.kind !== 'mac') return 0;
   const [oh, ow] = executedDims(op);
   return oh * ow * op.out[2] * op.fanIn;
@@ -508,4 +513,33 @@ function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, 
     reads: [{ tensor: op.inputs[k], input: k, mode: 'broadcast', addr: { base: inL.off, strides: { p: inL.P, c: 1 } } }],
     outAddr: { base: outL.off + off, strides: { p: outL.P, c: 1 } },
   });
+}
+
+/** The plan of a recurrent layer (the fields the generic engines use describe its loop nest for reports and the cost model). */
+export function planRecurrent(op: QRecurrent, d: ResolvedDirective, module: string): EnginePlan {
+  const where = { where: `layer '${op.layer}' (${op.irType})` };
+  if (op.ternary) throw new DeepMakerError('ternary (FaCT-LSTM) recurrent layers have no RTL engine yet', where, 'use quantize.mode fixed for recurrent layers in hardware');
+  if (op.outFormat.bits > RECURRENT_MAX_BITS) {
+    throw new DeepMakerError(
+      `the RTL computes a recurrent cell's activations as ROM tables of the stored integers; an output format of ${op.outFormat.bits} bits needs ${2 ** op.outFormat.bits} words per function`,
+      where,
+      `use activations of at most ${RECURRENT_MAX_BITS} bits for this layer`,
+    );
+  }
+  if (d.unroll !== 'outputs') throw new DeepMakerError(`unroll: ${d.unroll} on a recurrent layer: its lanes take neighbouring gate columns`, where, 'use unroll: outputs');
+  const cols = op.gates.length * op.units;
+  if (d.lanes > cols) throw new DeepMakerError(`${d.lanes} lanes over ${cols} gate columns would leave lanes idle`, where, `use at most ${cols} lanes`);
+  const sched = recurrentSchedule(op, d.lanes);
+  const groups = sched.passes.reduce((s, x) => s + x.NG, 0);
+  const K = op.features + op.units;
+  const size = op.out[0] * op.out[1] * op.out[2];
+  return {
+    module, kind: 'recurrent', op, directive: d, lanes: d.lanes, pipeline: true, coCount: cols, writerExtra: 0,
+    levels: [{ name: 't', count: op.timeSteps }, { name: 'g', count: groups }, { name: 'k', count: K }].filter((l) => l.count > 1),
+    nRed: K > 1 ? 1 : 0, K, NG: op.timeSteps * groups, accs: d.lanes, D: 3, wmax: d.lanes, lvLast: sched.passes[sched.passes.length - 1].lvLast,
+    writes: size, reads: [{ tensor: op.inputs[0], input: 0, mode: 'broadcast', addr: { base: 0, strides: { k: 1 } } }],
+    outAddr: { base: 0, strides: {} }, laneStep: 1,
+    weightBanks: recurrentWeightBanks(op, sched, d.lanes),
+    recurrent: sched,
+  };
 }

@@ -9,7 +9,7 @@ export interface RomImage {
   file: string;
   /** The ROM's own module. */
   module: string;
-  role: 'weights' | 'bias' | 'scale' | 'threshold';
+  role: 'weights' | 'bias' | 'scale' | 'threshold' | 'activation';
   width: number;
   /** Words; EBR images are padded to a multiple of 256 (icebram swaps whole EBR images). */
   depth: number;

@@ -1,11 +1,13 @@
 /**
  * A small fixed-point interpreter of the quantized model (src/qmodel/lower.ts) as the RTL computes it
  * (src/rtl/lower.ts checks it first), written straight from src/numerics/fixed.ts with plain loops in
- * the reference (Keras) order. It is the oracle of the RTL unit tests; the sim stage compares against
+ * the reference (Keras) order; recurrent layers run the TF.js integer reference of the cells
+ * (src/quant/recurrent.ts, bit-exact with the C). It is the oracle of the RTL unit tests; the sim stage compares against
  * the C fixed-point model (src/cgen) instead.
  */
 import { fracBits, requantize, requantizeDiv, wrap } from '../numerics/fixed';
 import type { QAct, QElementwise, QMac, QModel, QPool } from '../qmodel/lower';
+import { runRecurrent } from '../quant/recurrent';
 
 export interface ReferenceResult {
   /** Integer logits of the output tensor. */
@@ -47,7 +49,7 @@ export function runReference(q: QModel, input: ArrayLike<number>): ReferenceResu
     let y: Int32Array;
     if (op.kind === 'mac') y = runMac(op, x[0]);
     else if (op.kind === 'pool') y = runPool(op, x[0]);
-    else if (op.kind === 'recurrent') throw new Error(`reference: layer '${op.layer}' (${op.irType}) is not computed by the RTL (lowerModelForRtl refuses it)`);
+    else if (op.kind === 'recurrent') y = runRecurrent(op, x[0], 1);
     else y = runElementwise(op, x);
     tensors.set(op.output, y);
   }

@@ -16,7 +16,7 @@ import { getDevice } from '../fpga/devices';
 import { selectToolchain } from '../fpga/toolchain';
 import { readModelIR } from '../ir/serialize';
 import type { StageContext } from './context';
-import { MAC_LAYERS, type Architecture } from '../rtl/directives';
+import { hasLanes, type Architecture } from '../rtl/directives';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import { checkPredictor, pickCheckPoints, PredictorCheck } from '../dse/check';
@@ -59,7 +59,7 @@ function compactDirectives(space: DirectiveSpace, p: ExploredPoint): Record<stri
   const out: Record<string, string> = {};
   choicesOf(space, p.genome).forEach((c, i) => {
     const part = space.partitions[i];
-    if (!MAC_LAYERS.has(part.type)) return;
+    if (!hasLanes(part.type)) return;
     out[part.layer] = `${c.lanes}${c.unroll === 'reduction' ? 'r' : c.unroll === 'both' ? `b${c.inputBanks ?? 2}` : 'o'}${c.lanes > 1 && c.unroll === 'outputs' ? (c.partition === 'block' ? 'b' : 'c') : ''}${c.pipeline ? '' : '-np'}${c.multiplier === 'lut' ? '-lut' : ''}`;
   });
   return out;

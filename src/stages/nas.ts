@@ -149,7 +149,7 @@ export function makeSpace(name: SearchSpec['space'], ctx: SpaceContext, file?: s
   return (name === 'chain' ? chainSpace(ctx) : denseNetSpace(ctx)) as unknown as SearchSpace<unknown>;
 }
 
-/** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model, which has no engine for recurrent layers yet. */
+/** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model, whose search hook does not map recurrent candidates yet. */
 const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
 
 /**
@@ -165,7 +165,7 @@ function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined,
   if (objectives.length || constraints.length) {
     const what = [...objectives.map((o) => `search.objectives ${o}`), ...constraints.map((c) => `search.constraints.${c}`)];
     throw new DeepMakerError(
-      `${what.join(' and ')}: the hardware cost model (src/dse) has no engines for recurrent layers yet, so every candidate of search.space recurrent would be unbuildable there (1e12) and ${constraints.length ? 'none would be trained' : 'the objective would not rank them'}`,
+      `${what.join(' and ')}: the hardware cost model's search hook (src/dse/nas-objectives.ts) does not build recurrent candidates yet (the dse and rtl stages build the recurrent layers of a converted model), so every candidate of search.space recurrent would be unbuildable there (1e12) and ${constraints.length ? 'none would be trained' : 'the objective would not rank them'}`,
       { file, where: constraints.length ? `search.constraints.${constraints[0]}` : 'search.objectives' },
       'rank recurrent networks by [error, params, macs] (or weightBits) and give search.constraints explicitly without maxLuts/maxCycles (its default holds maxLuts: device), e.g. { maxParams: 14000 }',
     );

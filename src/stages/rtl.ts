@@ -120,7 +120,7 @@ export function rtlReport(gen: GeneratedRtl, directiveSource: string, device: st
       roms: e.roms.map((r) => ({ file: r.file, role: r.role, memory: r.memory, width: r.width, depth: r.depth, words: r.words })),
     };
   });
-  const mac = gen.plans.filter((p) => p.kind === 'mac');
+  const mac = gen.plans.filter((p) => p.kind === 'mac' || p.kind === 'recurrent');
   return {
     top: gen.top,
     device,

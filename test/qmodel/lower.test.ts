@@ -124,7 +124,7 @@ describe('the view describes what the C computes; the RTL refuses the rest by la
     assert.throws(() => lowerModel(b.build(), rtlKnobs(8, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'up' \(upsampling1d\): layer type 'upsampling1d' has no fixed-point integer model[\s\S]*supported: dense.*lstm, gru, simple_rnn/.test(e.message));
   });
 
-  it('a recurrent layer: lowered for the reference, refused for the RTL by name', () => {
+  it('a recurrent layer: lowered for the reference and the RTL; a format too wide for its activation tables refused by name', () => {
     const b = new ModelBuilder('l', [4, 3], 1);
     const data = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 8);
     b.add({
@@ -134,7 +134,8 @@ describe('the view describes what the C computes; the RTL refuses the rest by la
     } as never);
     const ir = b.build();
     assert.deepEqual(lowerModel(ir, rtlKnobs(8, 3)).ops.map((o) => o.kind), ['recurrent']);
-    assert.throws(() => lowerModelForRtl(ir, rtlKnobs(8, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'rnn' \(simple_rnn\): layer type 'simple_rnn' is not supported by the RTL back end/.test(e.message));
+    assert.deepEqual(lowerModelForRtl(ir, rtlKnobs(8, 3)).ops.map((o) => o.kind), ['recurrent']);
+    assert.throws(() => lowerModelForRtl(ir, rtlKnobs(12, 3)), (e: Error) => e.name === 'DeepMakerError' && /layer 'rnn' \(simple_rnn\): a recurrent layer's activations are ROM tables[\s\S]*12-bit output format needs 4096 words[\s\S]*at most 10 bits/.test(e.message));
   });
 });
 

@@ -62,8 +62,8 @@ test('unsupported layers and activations are errors naming the layer', () => {
   const soft = new ModelBuilder('s2', [4], 1).dense('fc', 2, { activation: { kind: 'softmax' } }).dense('out', 2).build();
   assert.throws(() => lowerModelForRtl(soft, knobs(8, 3)), /layer 'fc'.*softmax inside the network/);
   const b = new ModelBuilder('l', [4, 3], 1);
-  b.add({ name: 'rnn', type: 'lstm' as never, outputShape: [4] });
-  assert.throws(() => lowerModelForRtl(b.build(), knobs(8, 3)), /layer 'rnn' \(lstm\): layer type 'lstm' is not supported by the RTL back end[\s\S]*supported: dense/);
+  b.add({ name: 'up', type: 'upsampling1d' as never, outputShape: [8, 3] });
+  assert.throws(() => lowerModelForRtl(b.build(), knobs(8, 3)), /layer 'up' \(upsampling1d\): layer type 'upsampling1d' is not supported by the RTL back end[\s\S]*supported: dense.*lstm, gru, simple_rnn/);
   assert.throws(() => lowerModelForRtl(small(), { ...knobs(8, 3), mode: 'float' }), /floating point[\s\S]*convert.format: fixed/);
 });
 

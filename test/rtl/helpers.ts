@@ -107,6 +107,39 @@ export class ModelBuilder {
     const shape = this.last.outputShape;
     return this.add({ name, type, outputShape: [shape[shape.length - 1]] });
   }
+  /** An LSTM, GRU or SimpleRNN over the last layer's [steps, features] output, with random weights (Keras layouts). */
+  recurrent(
+    name: string,
+    cell: 'lstm' | 'gru' | 'simple_rnn',
+    units: number,
+    opts: {
+      activation?: Activation; recurrentActivation?: Activation; returnSequences?: boolean; goBackwards?: boolean; resetAfter?: boolean; bias?: boolean; scale?: number;
+      /** Given weights instead of random ones (Keras layouts). */
+      kernel?: number[]; recurrentKernel?: number[];
+      inputs?: string[];
+    } = {},
+  ): this {
+    const x = opts.inputs ? this.layers.find((l) => l.name === opts.inputs![0])!.outputShape : this.last.outputShape;
+    if (x.length !== 2) throw new Error(`recurrent layer '${name}' needs a [steps, features] input, got ${JSON.stringify(x)}`);
+    const g = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+    const cols = g * units;
+    const resetAfter = cell === 'gru' && !!opts.resetAfter;
+    const scale = opts.scale ?? 0.6;
+    const nBias = (resetAfter ? 2 : 1) * cols;
+    return this.add({
+      name, type: cell, units, useBias: opts.bias !== false, ...(opts.inputs ? { inputs: opts.inputs } : {}),
+      outputShape: opts.returnSequences ? [x[0], units] : [units],
+      recurrent: {
+        cell, activation: opts.activation ?? { kind: 'tanh' }, recurrentActivation: cell === 'simple_rnn' ? { kind: 'linear' } : opts.recurrentActivation ?? { kind: 'sigmoid' },
+        returnSequences: !!opts.returnSequences, goBackwards: !!opts.goBackwards, ...(cell === 'gru' ? { resetAfter } : {}),
+      },
+      weights: {
+        kernel: { shape: [x[1], cols], data: opts.kernel ? Float32Array.from(opts.kernel) : this.uniform(x[1] * cols, scale) },
+        recurrentKernel: { shape: [units, cols], data: opts.recurrentKernel ? Float32Array.from(opts.recurrentKernel) : this.uniform(units * cols, scale) },
+        ...(opts.bias === false ? {} : { bias: { shape: resetAfter ? [2, cols] : [cols], data: this.uniform(nBias, scale) } }),
+      },
+    });
+  }
   flatten(name = 'flatten'): this {
     return this.add({ name, type: 'flatten', outputShape: [this.last.outputShape.reduce((a, b) => a * b, 1)] });
   }
@@ -162,7 +195,7 @@ export function scratchDir(): string {
   return scratch;
 }
 
-export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directives: DirectiveSet, opts: { samples?: number; seed?: number; device?: RtlDevice; simulator?: SimulatorName } = {}): Promise<RunResult> {
+export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directives: DirectiveSet, opts: { samples?: number; seed?: number; device?: RtlDevice; simulator?: SimulatorName; inputs?: Int32Array[] } = {}): Promise<RunResult> {
   const gen = generateRtl(ir, k, directives, opts.device ?? UP5K);
   const dir = join(scratchDir(), `${ir.name}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(dir, { recursive: true });
@@ -176,7 +209,7 @@ export async function generateAndSimulate(ir: ModelIR, k: NumberKnobs, directive
     writeFileSync(join(dir, name), text);
     dataFiles.push(join(dir, name));
   }
-  const inputs = randomInputs(opts.samples ?? 4, gen.interface.inputElements, gen.interface.inputFormat.bits, opts.seed ?? 7);
+  const inputs = opts.inputs ?? randomInputs(opts.samples ?? 4, gen.interface.inputElements, gen.interface.inputFormat.bits, opts.seed ?? 7);
   const sim = await simulate({
     sources,
     dataFiles,
