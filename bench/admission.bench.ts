@@ -1,14 +1,16 @@
 /**
  * How often is the search's hardware admission wrong? Random networks from both search spaces are
- * drawn until `PER_SPACE` of each pass the default spec's constraints (maxWeightBits: device,
- * maxLuts: device, maxMacs: 600000 on the UP5K, 8-bit weights). For each admitted network the
+ * drawn until `PER_SPACE` of each pass the default spec's constraints (read from the root
+ * deepmaker.yaml's search.constraints, with its search.stemStrides for the densenet space; the UP5K,
+ * 8-bit weights). For each admitted network the
  * smallest design (one lane per layer) is generated with random weights (an all-zero ROM would be
  * folded away by Yosys), synthesized, wrapped in the iCEBreaker UART top and packed by nextpnr.
  * The figures: how many fit the UP5K once packed, and the packed / predicted logic-cell ratios.
  *
  *   npm run bench -- admission        (ADMISSION_PER_SPACE=N to change the count; default 15)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../src/dse/nas-objectives';
@@ -32,7 +34,9 @@ import { recordBench, timed } from './util';
 
 const PER_SPACE = Number(process.env.ADMISSION_PER_SPACE ?? 15);
 const DEVICE = 'ice40-up5k';
-const CONSTRAINTS = { maxWeightBits: 'device', maxLuts: 'device', maxMacs: 600000 } as const;
+// The default spec's search, as a user gets it (the repository root's deepmaker.yaml).
+const DEFAULT_SEARCH = (parse(readFileSync(join(__dirname, '..', 'deepmaker.yaml'), 'utf8')) as { search: { constraints: Record<string, unknown>; stemStrides?: number[] } }).search;
+const CONSTRAINTS = DEFAULT_SEARCH.constraints;
 
 async function main(): Promise<void> {
   const device = getDevice(DEVICE);
@@ -41,7 +45,7 @@ async function main(): Promise<void> {
   const plan = quantizationForCounting({ mode: 'fixed', weights: { bits: 8 }, activations: { bits: 8, integer: 4 } } as never);
   const knobs = quantizationKnobs(plan);
   const constraints = resolveConstraints(CONSTRAINTS as never, DEVICE);
-  const ctx = { input: [28, 28, 1], classes: 10, activations: ['relu' as const] };
+  const ctx = { input: [28, 28, 1], classes: 10, activations: ['relu' as const], ...(DEFAULT_SEARCH.stemStrides ? { stemStrides: DEFAULT_SEARCH.stemStrides } : {}) };
   const work = join(tmpdir(), `dm-admission-${process.pid}`);
   const rows: Record<string, unknown>[] = [];
   const drawn: Record<string, { drawn: number; admitted: number }> = {};

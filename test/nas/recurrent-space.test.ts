@@ -201,9 +201,9 @@ describe('objectives on recurrent layers', () => {
     assert.equal(weightMemoryBits(rnn, quantizationForCounting({ mode: 'fixed', weights: { bits: 8, integer: 1 } })), (4 * (3 + 4) + 4 * 2) * 8 + (4 + 2) * 16);
   });
 
-  it('the hardware objectives: the cost model refuses a recurrent layer by name, the candidate gets the unbuildable value and is infeasible under maxLuts, without a crash', () => {
+  it('the hardware objectives: the search hook refuses a recurrent layer by name, the candidate gets the unbuildable value and is infeasible under maxLuts, without a crash', () => {
     const q = quantizationForCounting({ mode: 'float' });
-    assert.throws(() => architectureIR(arch, q), (e) => isDeepMakerError(e) && /l0_lstm \(LSTM\) has no RTL engine/.test(e.message));
+    assert.throws(() => architectureIR(arch, q), (e) => isDeepMakerError(e) && /l0_lstm \(LSTM\) is not mapped by the search's hardware objective/.test(e.message));
     const m = measureCandidate({ arch, cost, quantization: q, device: 'ice40-up5k' }, ['cycles', 'luts', 'params'], resolveConstraints({ maxLuts: 'device' }, 'ice40-up5k'));
     assert.equal(m.values.cycles, UNBUILDABLE);
     assert.equal(m.values.luts, UNBUILDABLE);
