@@ -8,13 +8,16 @@
  *
  * Both are known before training: the candidate's layer plan (src/nn/plan.ts) becomes an IR with
  * placeholder weights (resources and cycles do not depend on weight values) at the quantize
- * section's precision. A network the RTL cannot build (an activation it lacks, a recurrent layer) or that does not fit
+ * section's precision. Recurrent layers (LSTM, GRU with reset_after false, SimpleRNN) map to the IR
+ * the converter builds for them, so a recurrent search ranks by the recurrent engine's cycles.
+ * A network the RTL cannot build (an activation it lacks, an activation format wider than the recurrent tables take) or that does not fit
  * even with one lane per layer gets UNBUILDABLE, so constraint-domination and the objective push it
  * out. Results are memoised per candidate, so asking for both objectives costs one evaluation.
  */
 import type { NumberKnobs } from '../qmodel/precision';
 import { getDevice } from '../fpga/devices';
-import type { Activation, Layer, LayerType, ModelIR } from '../ir/types';
+import type { Activation, Layer, LayerType, ModelIR, RecurrentConfig } from '../ir/types';
+import { recurrentWeightShape } from '../ir/recurrent';
 import { assignLoopNestIds } from '../ir/assignLoopNestIds';
 import { registerObjectiveProvider, type CandidateFacts } from '../nas/objectives';
 import type { ArchActivation, Architecture, RecurrentActivation } from '../nn/arch';
@@ -62,9 +65,29 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
       }
     }
     const type = IR_TYPE[l.kind];
+    const cell = RECURRENT_CELL[l.kind];
+    if (cell) {
+      // As the converter imports a trained recurrent layer: Keras's weight layout, the cell's
+      // functions in `recurrent`, the layer's own activation linear (src/ir/types.ts RecurrentConfig).
+      const recurrent: RecurrentConfig = {
+        cell,
+        activation: activation(l.config.activation ?? 'tanh'),
+        recurrentActivation: cell === 'simple_rnn' ? { kind: 'linear' } : activation(l.config.recurrentActivation ?? 'sigmoid'),
+        returnSequences: !!l.config.returnSequences,
+        goBackwards: false,
+        ...(cell === 'gru' ? { resetAfter: !!l.config.resetAfter } : {}),
+      };
+      const layer: Layer = { name: l.name, type: cell, inputs, inputShapes, outputShape: l.outputShape, activation: { kind: 'linear' }, weights: {}, units: l.config.units, recurrent, useBias: true };
+      const tensor = (slot: 'kernel' | 'recurrentKernel' | 'bias') => {
+        const shape = recurrentWeightShape(layer, slot);
+        return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+      };
+      layer.weights = { kernel: tensor('kernel'), recurrentKernel: tensor('recurrentKernel'), bias: tensor('bias') };
+      layers.push(layer);
+      shapeOf.set(l.name, l.outputShape);
+      continue;
+    }
     if (!type) {
-      // LSTM, GRU, SimpleRNN and the 1-D global pools after them: not mapped to IR layers here yet (the
-      // dse and rtl stages build recurrent layers from a converted model's IR).
       throw new DeepMakerError(
         `layer ${l.name} (${l.kind}) is not mapped by the search's hardware objective yet, so the hardware cost model cannot cost it`,
         { where: `architecture.layers[${l.node}]` },
@@ -111,7 +134,11 @@ const IR_TYPE: Record<string, LayerType> = {
   Dense: 'dense',
   Concatenate: 'concatenate',
   Activation: 'activation',
+  GlobalAveragePooling1D: 'global_avgpool1d',
+  GlobalMaxPooling1D: 'global_maxpool1d',
 };
+
+const RECURRENT_CELL: Record<string, RecurrentConfig['cell']> = { LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'simple_rnn' };
 
 /** The number knobs the convert stage would use for this quantization (float networks: the C's default 16-bit fixed point). */
 export function quantizationKnobs(plan: QuantizationPlan): NumberKnobs {

@@ -22,7 +22,8 @@ import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
 import type { ArchActivation } from '../nn/arch';
 import type { StageContext } from './context';
-import type { QuantizeSpec } from '../quant/config';
+import { DEFAULT_ACTIVATIONS, type QuantizeSpec } from '../quant/config';
+import { RECURRENT_MAX_BITS } from '../rtl/recurrent-plan';
 import type { SearchSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -149,28 +150,32 @@ export function makeSpace(name: SearchSpec['space'], ctx: SpaceContext, file?: s
   return (name === 'chain' ? chainSpace(ctx) : denseNetSpace(ctx)) as unknown as SearchSpace<unknown>;
 }
 
-/** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model, whose search hook does not map recurrent candidates yet. */
+/** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model (src/dse/nas-objectives.ts). */
 const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
 
 /**
  * What the recurrent space cannot be searched with, found before any training: the hardware
- * objectives (every candidate would get the unbuildable value 1e12 and, as a constraint, none would
- * be trained) and ternary quantization (the train stage trains ternary LSTM and SimpleRNN layers,
+ * objectives where the RTL could build no candidate — activations wider than the recurrent engine's
+ * ROM tables take (RECURRENT_MAX_BITS), or float training, whose networks the search costs at the
+ * C's 16-bit default (every candidate would get the unbuildable value 1e12 and, as a constraint, none
+ * would be trained) — and ternary quantization (the train stage trains ternary LSTM and SimpleRNN layers,
  * FaCT-LSTM, but the search's weight-memory count, src/nas/objectives.ts weightMemoryBits, has no
  * per-column scales of ternary recurrent layers and the space draws GRUs, which ternary mode refuses).
  */
 function checkRecurrentSearch(s: SearchSpec, quantize: QuantizeSpec | undefined, file: string): void {
   const objectives = s.objectives.filter((o) => HARDWARE_OBJECTIVES.includes(o));
   const constraints = (['maxCycles', 'maxLuts'] as const).filter((k) => s.constraints?.[k] !== undefined);
-  if (objectives.length || constraints.length) {
+  const mode = quantize?.mode ?? 'fixed';
+  const bits = quantize?.activations?.bits ?? DEFAULT_ACTIVATIONS.bits;
+  if ((objectives.length || constraints.length) && (mode === 'float' || bits > RECURRENT_MAX_BITS)) {
     const what = [...objectives.map((o) => `search.objectives ${o}`), ...constraints.map((c) => `search.constraints.${c}`)];
+    const why = mode === 'float' ? 'quantize.mode float (the search costs float networks at the C\'s 16-bit default)' : `quantize.activations.bits ${bits}`;
     throw new DeepMakerError(
-      `${what.join(' and ')}: the hardware cost model's search hook (src/dse/nas-objectives.ts) does not build recurrent candidates yet (the dse and rtl stages build the recurrent layers of a converted model), so every candidate of search.space recurrent would be unbuildable there (1e12) and ${constraints.length ? 'none would be trained' : 'the objective would not rank them'}`,
-      { file, where: constraints.length ? `search.constraints.${constraints[0]}` : 'search.objectives' },
-      'rank recurrent networks by [error, params, macs] (or weightBits) and give search.constraints explicitly without maxLuts/maxCycles (its default holds maxLuts: device), e.g. { maxParams: 14000 }',
+      `${what.join(' and ')} with ${why}: the RTL builds recurrent layers whose activations have at most ${RECURRENT_MAX_BITS} bits (ROM tables), so every candidate of search.space recurrent would be unbuildable (1e12) and ${constraints.length ? 'none would be trained' : 'the objective would not rank them'}`,
+      { file, where: mode === 'float' ? 'quantize.mode' : 'quantize.activations.bits' },
+      `search with quantize: { mode: fixed, activations: { bits: ${RECURRENT_MAX_BITS} or fewer } }, or rank recurrent networks by [error, params, macs] and give search.constraints without maxLuts/maxCycles (its default holds maxLuts: device)`,
     );
   }
-  const mode = quantize?.mode ?? 'fixed';
   if (mode === 'ternary') {
     throw new DeepMakerError(
       'quantize.mode ternary: the recurrent search does not rank ternary networks (its weight-memory objective counts no ternary recurrent scales, and its space draws GRU cells, which ternary mode refuses)',

@@ -90,10 +90,30 @@ describe('the nas stage over the recurrent space', () => {
     }
   });
 
+  it('ranks recurrent candidates by the recurrent engine\'s cycles under maxCycles (fixed point within the RTL\'s table width)', async () => {
+    const root = project(
+      { objectives: ['error', 'params', 'cycles'], constraints: { maxParams: 20000, maxLuts: 'device', maxCycles: 200000 }, population: 2 },
+      { mode: 'fixed', weights: { bits: 8 }, activations: { bits: 8, integer: 3 } },
+    );
+    try {
+      await runStage('nas', root, root, capture());
+      const report = json(join(root, 'dist', 'nas', 'report.json'));
+      assert.deepEqual(report.objectives, ['error', 'params', 'cycles']);
+      const candidates = readFileSync(join(root, 'dist', 'nas', 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(candidates.length, 2);
+      for (const c of candidates) {
+        // A buildable design of every candidate: cycles at least one per time step and MAC lane, far below the unbuildable 1e12.
+        assert.ok(c.feasible && c.values.cycles > T && c.values.cycles <= 200000, JSON.stringify(c.values));
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses, before any training, the hardware objectives and constraints, ternary quantization, and a space that does not fit the data', async () => {
     const cases: [Record<string, unknown>, Record<string, unknown> | undefined, number[] | undefined, RegExp][] = [
-      [{ constraints: { maxWeightBits: 'device', maxLuts: 'device' } }, undefined, undefined, /deepmaker\.yaml \(search\.constraints\.maxLuts\): search\.constraints\.maxLuts: the hardware cost model[^]*none would be trained[^]*hint: .*maxLuts: device/],
-      [{ objectives: ['error', 'params', 'cycles'] }, undefined, undefined, /\(search\.objectives\): search\.objectives cycles: the hardware cost model/],
+      [{ constraints: { maxWeightBits: 'device', maxLuts: 'device' } }, undefined, undefined, /deepmaker\.yaml \(quantize\.mode\): search\.constraints\.maxLuts with quantize\.mode float[^]*at most 10 bits[^]*none would be trained[^]*hint: .*mode: fixed[^]*maxLuts: device/],
+      [{ objectives: ['error', 'params', 'cycles'] }, { mode: 'fixed', activations: { bits: 16, integer: 5 } }, undefined, /\(quantize\.activations\.bits\): search\.objectives cycles with quantize\.activations\.bits 16: the RTL builds recurrent layers whose activations have at most 10 bits/],
       [{}, { mode: 'ternary' }, undefined, /\(quantize\.mode\): quantize\.mode ternary: the recurrent search does not rank ternary networks[^]*GRU cells[^]*hint: search with quantize\.mode: fixed[^]*models\/mnist-lstm-ternary/],
       [{ space: 'chain' }, undefined, undefined, /\(search\.space\): search\.space chain searches image networks[^]*search\.space: recurrent/],
       [{}, undefined, [T, F, 1], /\(search\.space\): search\.space recurrent searches sequence networks, but the data's samples are \[6, 4, 1\][^]*data\.sequence: rows/],
