@@ -232,14 +232,16 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
       weightBanks: banks,
     });
   }
-  if (d.unroll === 'both') {
-    // Lane o·R + r: output channel co(g, o), input channels ≡ r (mod R); each output's R products are summed.
-    const R = d.input.factor;
+  if (d.unroll === 'both' || d.unroll === 'reduction') {
+    // A banked input read: lane o·R + r computes output channel co(g, o) over the input channels ≡ r
+    // (mod R), and each output's R products are summed. reduction is the case of one output per group
+    // (R = lanes, summed by the adder tree); both computes lanes / input.factor outputs at once.
+    const R = d.unroll === 'both' ? d.input.factor : L;
     const LO = L / R;
     const CB = C / R;
     const K = kh * kw * CB;
     checkBanked(op, R, inL);
-    const PW = inL.P / R;
+    const PW = inL.P / R; // bank words per pixel
     const { G, coOf, lvLast, gStride, laneStep } = channelGroups(CO, LO, d.weights.partition === 'block');
     const banks = Array.from({ length: L }, () => new Int32Array(G * K));
     for (let o = 0; o < LO; o++)
@@ -256,48 +258,17 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
       outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
       red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: CB }],
       accs: LO,
-      D: D_MAC_TREE,
+      D: R > 1 ? D_MAC_TREE : D_MAC,
       wmax: LO,
       lvLast,
       writes: oh * ow * CO,
       reads: [{
-        tensor: op.inputs[0], input: 0, mode: 'lanes',
+        tensor: op.inputs[0], input: 0, mode: R > 1 ? 'lanes' : 'broadcast',
         addr: { base: (-pt * iw - pl) * PW + inL.off / R, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
       }],
       outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: gStride } },
       coIndex: { base: 0, strides: { g: gStride } },
       laneStep,
-      weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
-      weightBanks: banks,
-    });
-  }
-  if (d.unroll === 'reduction') {
-    const CB = C / L;
-    const K = kh * kw * CB;
-    checkBanked(op, L, inL);
-    const PW = inL.P / L; // bank words per pixel
-    const banks = Array.from({ length: L }, () => new Int32Array(CO * K));
-    for (let l = 0; l < L; l++)
-      for (let co = 0; co < CO; co++)
-        for (let ky = 0; ky < kh; ky++)
-          for (let kx = 0; kx < kw; kx++)
-            for (let cb = 0; cb < CB; cb++) banks[l][co * K + (ky * kw + kx) * CB + cb] = W(ky, kx, cb * L + l, co);
-    return finish({
-      ...common,
-      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: CO }],
-      red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: CB }],
-      accs: 1,
-      D: L > 1 ? D_MAC_TREE : D_MAC,
-      wmax: 1,
-      lvLast: 1,
-      writes: oh * ow * CO,
-      reads: [{
-        tensor: op.inputs[0], input: 0, mode: L > 1 ? 'lanes' : 'broadcast',
-        addr: { base: (-pt * iw - pl) * PW + inL.off / L, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
-      }],
-      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: 1 } },
-      coIndex: { base: 0, strides: { g: 1 } },
-      laneStep: 1,
       weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
       weightBanks: banks,
     });
