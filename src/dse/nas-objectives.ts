@@ -16,7 +16,7 @@
  */
 import type { NumberKnobs } from '../qmodel/precision';
 import { getDevice } from '../fpga/devices';
-import type { Activation, Layer, LayerType, ModelIR, RecurrentConfig } from '../ir/types';
+import type { Activation, Layer, LayerType, ModelIR, RecurrentConfig, WeightTensor } from '../ir/types';
 import { recurrentWeightShape } from '../ir/recurrent';
 import { assignLoopNestIds } from '../ir/assignLoopNestIds';
 import { registerObjectiveProvider, type CandidateFacts } from '../nas/objectives';
@@ -78,10 +78,7 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
         ...(cell === 'gru' ? { resetAfter: !!l.config.resetAfter } : {}),
       };
       const layer: Layer = { name: l.name, type: cell, inputs, inputShapes, outputShape: l.outputShape, activation: { kind: 'linear' }, weights: {}, units: l.config.units, recurrent, useBias: true };
-      const tensor = (slot: 'kernel' | 'recurrentKernel' | 'bias') => {
-        const shape = recurrentWeightShape(layer, slot);
-        return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
-      };
+      const tensor = (slot: 'kernel' | 'recurrentKernel' | 'bias') => zeros(recurrentWeightShape(layer, slot));
       layer.weights = { kernel: tensor('kernel'), recurrentKernel: tensor('recurrentKernel'), bias: tensor('bias') };
       layers.push(layer);
       shapeOf.set(l.name, l.outputShape);
@@ -100,7 +97,7 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
     if (mac) {
       const k = l.config.kernel ?? 1;
       const kernelShape = l.kind === 'Dense' ? [cin, cout] : l.kind === 'DepthwiseConv2D' ? [k, k, cin, 1] : [k, k, cin, cout];
-      layer.weights = { kernel: { shape: kernelShape, data: new Float32Array(kernelShape.reduce((a, b) => a * b, 1)) }, bias: { shape: [cout], data: new Float32Array(cout) } };
+      layer.weights = { kernel: zeros(kernelShape), bias: zeros([cout]) };
       layer.useBias = true;
       if (l.kind !== 'Dense') Object.assign(layer, { kernel: [k, k], strides: [l.config.stride ?? 1, l.config.stride ?? 1], dilation: [1, 1], padding: l.config.padding ?? 'valid' });
       if (l.kind === 'Dense') layer.units = cout;
@@ -120,6 +117,11 @@ export function architectureIR(arch: Architecture, plan: QuantizationPlan, name 
   }
   const ir: ModelIR = { name, source: { format: 'tfjs-layers', file: 'architecture' }, layers, inputs: ['input'], outputs: [src(p.output)] };
   return assignLoopNestIds(ir);
+}
+
+/** A placeholder weight tensor: resources and cycles do not depend on the values. */
+function zeros(shape: number[]): WeightTensor {
+  return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
 }
 
 const MAC_KINDS = new Set<LayerType>(['dense', 'conv2d', 'depthwise_conv2d', 'conv1d']);
