@@ -29,7 +29,7 @@ import type { QMac, QPool, QElementwise } from '../qmodel/lower';
 import { sameFormat, signedBitsFor } from '../qmodel/lower';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
-import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
+import { laneMultipliers, lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
 
 export { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage };
 import { readsPerLane, usesTree } from './array';
@@ -387,11 +387,7 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
     L.line('f2 <= f1; t2 <= t1; e2 <= e1;');
   });
   L.line('end');
-  // An SB_MAC16 takes 16x16 operands; Yosys maps products of 11 bits or more (DSP_Y_MINWIDTH) to it.
-  const dspFits = WB <= 16 && XB <= 16;
-  const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget && dspFits && PB >= 11;
-  // Narrow products stay `*` (Yosys builds them from LUTs); only wide ones without a DSP get the explicit LUT form.
-  const lutForm = (l: number) => !useDsp(l) && (p.directive.multiplier === 'lut' || PB >= 11);
+  const { useDsp, lutForm } = laneMultipliers(p.directive.multiplier, ctx.dspBudget, WB, XB, PB);
   // Lanes summed per accumulator (src/rtl/plan.ts sumGroup): all (reduction), input.factor (both) or none.
   const SG = sumGroup(p);
   const treeSum = SG > 1;

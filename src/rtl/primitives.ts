@@ -1,8 +1,21 @@
 /**
  * Pieces the engines (src/rtl/engines.ts) and the shared MAC array (src/rtl/array.ts) both build
- * from: ROM images and their modules, and the LUT multiplier.
+ * from: ROM images and their modules, the LUT multiplier, and which lanes' products go to DSPs.
  */
+import type { MultiplierKind } from './directives';
 import { clog2, sext } from './verilog';
+
+/**
+ * How a MAC lane's product is built. An SB_MAC16 takes 16x16 operands and Yosys maps products of 11
+ * bits or more (DSP_Y_MINWIDTH) to it: lane l uses a DSP while the engine's budget lasts. Narrow
+ * products stay `*` (Yosys builds them from LUTs); only wide ones without a DSP, or any with
+ * multiplier: lut, get the explicit LUT form.
+ */
+export function laneMultipliers(multiplier: MultiplierKind, dspBudget: number, weightBits: number, operandBits: number, productBits: number): { useDsp: (l: number) => boolean; lutForm: (l: number) => boolean } {
+  const dspFits = weightBits <= 16 && operandBits <= 16;
+  const useDsp = (l: number) => multiplier !== 'lut' && l < dspBudget && dspFits && productBits >= 11;
+  return { useDsp, lutForm: (l: number) => !useDsp(l) && (multiplier === 'lut' || productBits >= 11) };
+}
 
 export interface RomImage {
   /** File name (beside the Verilog; $readmemh reads it relative to the working directory). */

@@ -34,7 +34,7 @@ import { cellActivation } from '../numerics/recurrent';
 import type { QRecurrent } from '../qmodel/lower';
 import type { EngineContext, EngineModule, ReadPortInfo } from './engines';
 import type { EnginePlan } from './plan';
-import { lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
+import { laneMultipliers, lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
 import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
 
 /** `expr` (signed, `bits` wide, a plain name) sign-extended to W bits and shifted left by s (mod 2^W). */
@@ -255,9 +255,7 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
       L.line('f2 <= f1; t2 <= t1; x2 <= x1;');
     });
     L.line('end');
-    const dspFits = WB <= 16 && XB <= 16;
-    const useDsp = (l: number) => p.directive.multiplier !== 'lut' && l < ctx.dspBudget && dspFits && PB >= 11;
-    const lutForm = (l: number) => !useDsp(l) && (p.directive.multiplier === 'lut' || PB >= 11);
+    const { useDsp, lutForm } = laneMultipliers(p.directive.multiplier, ctx.dspBudget, WB, XB, PB);
     for (let l = 0; l < lanes; l++) {
       L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
       if (!lutForm(l)) {
