@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { seedFromKey } from '../moo/rng';
+import type { QuantizationPlan } from '../quant/config';
 import type { Architecture } from '../nn/arch';
 import type { Augmentation } from '../nn/augment';
 import type { BatchNormStatistics } from '../nn/batchnorm-statistics';
@@ -37,6 +38,13 @@ export interface SearchTraining {
   batchNormStatistics?: BatchNormStatistics;
   /** Learning-rate schedule; only the confirmation rung sets it (cosine), so low-fidelity keys are unchanged. */
   schedule?: 'cosine';
+  /**
+   * Absent unless search.training.quantizedEpochs is set, so keys of float-ranked searches are
+   * unchanged: the quantize plan (formats, ternary options; fineTune.epochs = quantizedEpochs).
+   * After the float training, the candidate's quantized twin is fine-tuned from it and its
+   * validation error is the candidate's error: what the C and the RTL will compute.
+   */
+  quantize?: QuantizationPlan;
 }
 
 /**
@@ -72,6 +80,8 @@ export interface EvaluationResult {
   seconds: number;
   imagesPerSecond?: number;
   backend?: string;
+  /** With training.quantize: the float network's error before fine-tuning its quantized twin. */
+  floatError?: number;
   /** Who trained it (`host:pid`, or a queue worker's name); informative only, never part of a result's meaning. */
   worker?: string;
 }

@@ -75,6 +75,8 @@ export interface RungRecord {
   subset: number;
   key: string;
   error: number;
+  /** Quantization-aware search: the float network's error before its quantized twin was fine-tuned (error is the twin's). */
+  floatError?: number;
   validationAccuracy: number;
   seconds: number;
   cached: boolean;
@@ -222,14 +224,14 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
       totalHits++;
       sinceSummary.hits++;
     } else if (result.worker) sinceSummary.workers.set(result.worker, (sinceSummary.workers.get(result.worker) ?? 0) + 1);
-    c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, ...(result.worker ? { worker: result.worker } : {}) });
+    c.rungs.push({ rung, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, ...(result.floatError !== undefined ? { floatError: result.floatError } : {}), validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, ...(result.worker ? { worker: result.worker } : {}) });
     if (rung >= c.rung) {
       c.rung = rung;
       c.error = result.error;
     }
     o.log.info(
       `gen ${c.generation} ${c.id} rung ${rung} (${fidelity.epochs} epoch${fidelity.epochs > 1 ? 's' : ''}, ${fidelity.subset} samples): ` +
-        `error ${(result.error * 100).toFixed(2)}%, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s${onWorker(result)})`} — ${c.description}`,
+        `error ${(result.error * 100).toFixed(2)}%${result.floatError !== undefined ? ` (${o.training.quantize?.mode ?? 'quantized'}; float ${(result.floatError * 100).toFixed(2)}%)` : ''}, ${formatValues(c.values)}${cached ? ' (stored)' : ` (${result.seconds.toFixed(1)} s${onWorker(result)})`} — ${c.description}`,
     );
   };
 
@@ -305,7 +307,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
         if (cached) hits++;
         else if (result.worker) workers.set(result.worker, (workers.get(result.worker) ?? 0) + 1);
         c.final = {
-          rung: o.fidelity.epochs.length, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, final: true,
+          rung: o.fidelity.epochs.length, epochs: fidelity.epochs, subset: fidelity.subset, key, error: result.error, ...(result.floatError !== undefined ? { floatError: result.floatError } : {}), validationAccuracy: result.validationAccuracy, seconds: result.seconds, cached, final: true,
           ...(result.worker ? { worker: result.worker } : {}),
         };
         o.log.info(

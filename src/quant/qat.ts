@@ -17,7 +17,7 @@ import { buildModel } from '../nn/build';
 import { gatherRows } from '../nn/replica';
 import { copyWeightsByName, evaluate, evenlySpaced, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { DeepMakerError } from '../util/errors';
-import { silentLogger } from '../util/log';
+import { silentLogger, type Logger } from '../util/log';
 import { kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
 import { fitInteger } from '../qmodel/apply';
@@ -144,35 +144,10 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
   const floatTest = input.floatAccuracy?.test ?? evaluate(input.floatModel, input.data.test).accuracy;
   log.info(`float model: validation accuracy ${floatVal.toFixed(4)}, test accuracy ${floatTest.toFixed(4)}; fine-tuning ${plan.mode} for ${plan.fineTune.epochs} epochs`);
 
-  // Fixed point quantizes the BN-folded kernels, as the C does (fold.ts); ternary kernels stay ternary under the fold.
-  const foldBn = plan.mode === 'fixed' && hasFoldableBatchNorm(arch);
-  const qatArch = foldBn ? foldBatchNormArchitecture(arch) : arch;
-  let init = input.floatModel;
-  if (foldBn) {
-    init = buildModel(qatArch, { seed: input.train.seed });
-    copyFoldedWeights(arch, input.floatModel, init);
-    log.info('BatchNormalization folded into the layers before it for fixed-point fine-tuning');
-  }
-  if (plan.weightIntegerAuto) {
-    plan = { ...plan, layerWeights: fitLayerWeightFormats(init, plan.weights!) };
-    log.info(`kernel formats fitted per layer: ${Object.entries(plan.layerWeights!).map(([n, f]) => `${n} fixed<${f.bits},${f.integer}>`).join(', ')}`);
-  }
-  const training = await trainArchitecture(qatArch, { train: data.train, validation: data.validation }, {
-    ...input.train,
-    epochs: plan.fineTune.epochs,
-    // Fixed point starts close to the float network: a tenth of its rate. Ternary starts far from
-    // it (10% validation accuracy on the default network before fine-tuning): the full rate.
-    learningRate: plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? input.train.learningRate / 10 : input.train.learningRate),
-    startIsCandidate: true,
-    // Ternary recurrent layers: their operand Δ and β from the float weights on training sequences, before epoch 0 is judged.
-    calibrate: (model, split, rows) => {
-      const n = calibrateOperandStatistics(model, split, evenlySpaced(rows, OPERAND_CALIBRATION_SAMPLES), input.train.batchSize);
-      if (n) log.info(`operand statistics of ${n} ternary recurrent layer${n > 1 ? 's' : ''} calibrated on ${Math.min(OPERAND_CALIBRATION_SAMPLES, rows.length)} training samples`);
-    },
-    modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
-    initFrom: init,
-  });
-  if (init !== input.floatModel) init.dispose();
+  const tuned = await fineTuneQuantized({ arch, floatModel: input.floatModel, plan, data, train: input.train, log });
+  plan = tuned.plan;
+  const { training, foldBn } = tuned;
+  const qatArch = tuned.architecture;
   const model = training.model;
   const quantEval = evaluate(model, data.test);
   const quantTest = quantEval.accuracy;
@@ -201,6 +176,67 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
     weightMemory: memory,
   };
   return { model, exported, file, report, training, data, architecture: qatArch };
+}
+
+export interface QuantizedFineTuneInput {
+  arch: Architecture;
+  floatModel: tf.LayersModel;
+  plan: QuantizationPlan;
+  /** Inputs already quantized to plan.activations (quantizeInputs). */
+  data: { train: Split; validation: Split };
+  /** The float training's options; epochs and the learning rate come from plan.fineTune. */
+  train: Omit<TrainOptions, 'epochs' | 'modelFactory' | 'initFrom'>;
+  log?: Logger;
+}
+
+export interface QuantizedFineTune {
+  /** The plan with the per-layer kernel formats filled in (fixed mode without quantize.weights.integer). */
+  plan: QuantizationPlan;
+  /** The architecture fine-tuned (BatchNormalization folded in fixed mode). */
+  architecture: Architecture;
+  foldBn: boolean;
+  training: TrainResult;
+}
+
+/**
+ * The quantized twin of a trained float model (model.ts), fine-tuned for plan.fineTune.epochs: what
+ * the train stage hands on, and what a quantization-aware search (search.training.quantizedEpochs)
+ * measures a candidate's error on.
+ */
+export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<QuantizedFineTune> {
+  const { arch } = input;
+  let plan = input.plan;
+  const log = input.log ?? silentLogger;
+  // Fixed point quantizes the BN-folded kernels, as the C does (fold.ts); ternary kernels stay ternary under the fold.
+  const foldBn = plan.mode === 'fixed' && hasFoldableBatchNorm(arch);
+  const qatArch = foldBn ? foldBatchNormArchitecture(arch) : arch;
+  let init = input.floatModel;
+  if (foldBn) {
+    init = buildModel(qatArch, { seed: input.train.seed });
+    copyFoldedWeights(arch, input.floatModel, init);
+    log.info('BatchNormalization folded into the layers before it for fixed-point fine-tuning');
+  }
+  if (plan.weightIntegerAuto) {
+    plan = { ...plan, layerWeights: fitLayerWeightFormats(init, plan.weights!) };
+    log.info(`kernel formats fitted per layer: ${Object.entries(plan.layerWeights!).map(([n, f]) => `${n} fixed<${f.bits},${f.integer}>`).join(', ')}`);
+  }
+  const training = await trainArchitecture(qatArch, { train: input.data.train, validation: input.data.validation }, {
+    ...input.train,
+    epochs: plan.fineTune.epochs,
+    // Fixed point starts close to the float network: a tenth of its rate. Ternary starts far from
+    // it (10% validation accuracy on the default network before fine-tuning): the full rate.
+    learningRate: plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? input.train.learningRate / 10 : input.train.learningRate),
+    startIsCandidate: true,
+    // Ternary recurrent layers: their operand Δ and β from the float weights on training sequences, before epoch 0 is judged.
+    calibrate: (model, split, rows) => {
+      const n = calibrateOperandStatistics(model, split, evenlySpaced(rows, OPERAND_CALIBRATION_SAMPLES), input.train.batchSize);
+      if (n) log.info(`operand statistics of ${n} ternary recurrent layer${n > 1 ? 's' : ''} calibrated on ${Math.min(OPERAND_CALIBRATION_SAMPLES, rows.length)} training samples`);
+    },
+    modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
+    initFrom: init,
+  });
+  if (init !== input.floatModel) init.dispose();
+  return { plan, architecture: qatArch, foldBn, training };
 }
 
 /** Training samples the ternary recurrent operand statistics are calibrated on before fine-tuning. */

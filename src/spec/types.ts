@@ -115,7 +115,7 @@ export interface SearchSpec {
     /** The confirmation rung (src/nas/search.ts); absent: none. */
     final?: { top: number; epochs: number; learningRateSchedule?: 'constant' | 'cosine' };
   };
-  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics };
+  training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics; quantizedEpochs?: number };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
   /** densenet space: stride choices of the stem conv (schema default [1]). */
   stemStrides?: (1 | 2)[];

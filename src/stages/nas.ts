@@ -22,13 +22,14 @@ import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
 import type { ArchActivation } from '../nn/arch';
 import type { StageContext } from './context';
-import { DEFAULT_ACTIVATIONS, type QuantizeSpec } from '../quant/config';
+import { DEFAULT_ACTIVATIONS, resolveQuantization, type QuantizeSpec } from '../quant/config';
+import type { Overflow, Rounding } from '../numerics/fixed';
 import { RECURRENT_MAX_BITS } from '../rtl/recurrent-plan';
 import type { SearchSpec } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
 import { canonicalJson, sha256File } from '../util/fs';
-import { EvaluationStore, type EvaluatorRef } from '../nas/evaluation';
+import { EvaluationStore, type EvaluatorRef, type SearchTraining } from '../nas/evaluation';
 import { quantizationForCounting, resolveConstraints } from '../nas/objectives';
 // Registers the hardware objectives `cycles` and `luts` (the DSE cost model for target.device).
 import '../dse/nas-objectives';
@@ -57,6 +58,8 @@ export interface NasView {
   target: { device: string };
   dse?: { maxLanes?: number };
   model?: string;
+  /** With search.training.quantizedEpochs: the C's rounding and overflow (convert), which the quantized twin trains with. */
+  numerics?: { rounding: Rounding; overflow: Overflow };
 }
 
 export interface ParetoEntry {
@@ -152,6 +155,26 @@ export function makeSpace(name: SearchSpec['space'], ctx: SpaceContext, file?: s
 
 /** Hardware objectives (and their constraints maxCycles, maxLuts): the DSE cost model (src/dse/nas-objectives.ts). */
 const HARDWARE_OBJECTIVES = ['cycles', 'luts'];
+
+/**
+ * How candidates are trained: search.training, plus the resolved quantize plan (its fine-tuning
+ * epochs = search.training.quantizedEpochs) when the search is quantization-aware. The plan is
+ * resolved as the train stage resolves it (the C's rounding and overflow), so the twin fine-tuned
+ * in the search is the one the train stage fine-tunes.
+ */
+export function searchTraining(s: SearchSpec, quantize: QuantizeSpec, numerics: { rounding: Rounding; overflow: Overflow } | undefined, specFile: string): SearchTraining {
+  const { quantizedEpochs, ...training } = s.training;
+  if (!quantizedEpochs) return training;
+  if (quantize.mode === 'float') {
+    throw new DeepMakerError(
+      `search.training.quantizedEpochs is ${quantizedEpochs} but quantize.mode is float: there is no quantized twin to fine-tune`,
+      { file: specFile, where: 'search.training.quantizedEpochs' },
+      'set quantize.mode to fixed or ternary, or remove search.training.quantizedEpochs',
+    );
+  }
+  const plan = resolveQuantization(quantize, numerics ?? { rounding: 'half-even', overflow: 'saturate' });
+  return { ...training, quantize: { ...plan, fineTune: { ...plan.fineTune, epochs: quantizedEpochs } } };
+}
 
 /**
  * What the recurrent space cannot be searched with, found before any training: the hardware
@@ -269,6 +292,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   if (space.name === 'recurrent') checkRecurrentSearch(s, ctx.spec.quantize, specFile);
   const quantization = quantizationForCounting(ctx.spec.quantize);
   const constraints = resolveConstraints(s.constraints, ctx.spec.target.device);
+  const training = searchTraining(s, ctx.spec.quantize, ctx.spec.numerics, specFile);
   if (s.workers === 0 && !s.queue) {
     throw new DeepMakerError('search.workers is 0 and search.queue is not set: nothing would train', { where: 'search.workers' }, 'set search.workers to 1 or more, or search.queue to a Redis URL that workers serve');
   }
@@ -317,7 +341,7 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     final: final
       ? { top: final.top, epochs: final.epochs, subset: trainCount, schedule: final.learningRateSchedule ?? 'cosine', rank: (front, reference) => rankCandidates(front, s.select, reference) }
       : undefined,
-    training: s.training,
+    training,
     seed: s.seed,
     workers: s.workers,
     pool,

@@ -29,7 +29,7 @@ function quadrants(n: number, seed: number) {
   return { x, y, count: n };
 }
 
-function project(search: Record<string, unknown>, model?: string): string {
+function project(search: Record<string, unknown>, model?: string, quantize?: Record<string, unknown>): string {
   const root = mkdtempSync(join(tmpdir(), 'dm-nas-stage-'));
   const data = join(root, 'dist', 'data');
   mkdirSync(data, { recursive: true });
@@ -47,7 +47,7 @@ function project(search: Record<string, unknown>, model?: string): string {
       training: { batchSize: 16, learningRate: 0.01, optimizer: 'adam', backend: 'wasm' },
       activations: ['relu'], workers: 2, seed: 1, select: 'lowest-error', ...search,
     },
-    quantize: { mode: 'fixed', weights: { bits: 8, integer: 1 } },
+    quantize: quantize ?? { mode: 'fixed', weights: { bits: 8, integer: 1 } },
     target: { device: 'ice40-up5k' },
     ...(model ? { model } : {}),
     files: {},
@@ -139,6 +139,44 @@ describe('the nas stage', () => {
       assert.equal(again.trained, 0);
       assert.equal(again.confirmation.cacheHits, c.candidates.length);
       assert.deepEqual(again.selected, report.selected);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('with search.training.quantizedEpochs, ranks every candidate by its ternary twin\'s validation error (confirmation rung too), and a rerun takes them from the store', async () => {
+    const training = { batchSize: 16, learningRate: 0.01, optimizer: 'adam', backend: 'wasm', quantizedEpochs: 1 };
+    const ternary = { mode: 'ternary', activations: { bits: 8, integer: 4 }, ternary: { activations: true } };
+    const root = project({ population: 3, generations: 1, fidelity: { subset: 128, epochs: [1], promote: 0.5, final: { top: 1, epochs: 1 } }, training }, undefined, ternary);
+    try {
+      const log = capture();
+      await runStage('nas', root, root, log);
+      const out = join(root, 'dist', 'nas');
+      const report = json(join(out, 'report.json'));
+      const candidates = readFileSync(join(out, 'candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const rungs = candidates.flatMap((c) => c.rungs);
+      assert.ok(rungs.length >= 3);
+      // Each training measured both networks; the error is the ternary twin's, not a copy of the float one.
+      for (const r of rungs) assert.ok(typeof r.floatError === 'number' && r.error >= 0 && r.error <= 1, JSON.stringify(r));
+      assert.ok(rungs.some((r) => r.error !== r.floatError), JSON.stringify(rungs));
+      assert.ok(log.lines.some((l) => /rung 0 \(1 epoch, 128 samples\): error [\d.]+% \(ternary; float [\d.]+%\)/.test(l)), log.lines.join('\n'));
+      const confirmed = report.confirmation.candidates[0];
+      assert.equal(report.selected.error, confirmed.final.error);
+
+      await runStage('nas', root, root, capture());
+      const again = json(join(out, 'report.json'));
+      assert.equal(again.trained, 0);
+      assert.deepEqual(again.selected, report.selected);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses search.training.quantizedEpochs with quantize.mode float, naming the key, before any training', async () => {
+    const root = project({ training: { batchSize: 16, learningRate: 0.01, optimizer: 'adam', backend: 'wasm', quantizedEpochs: 1 } }, undefined, { mode: 'float' });
+    try {
+      await assert.rejects(runStage('nas', root, root, capture()), (e: Error) => /search\.training\.quantizedEpochs is 1 but quantize\.mode is float/.test(e.message));
+      assert.ok(!existsSync(join(root, '.deepmaker', 'nas', 'evals')));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
