@@ -63,7 +63,7 @@ export const STAGES: StageDef[] = [
     // float-ranked searches are the bytes they were).
     view: (s) => ({
       search: s.search,
-      ...(s.search.training.quantizedEpochs
+      ...(s.search.training?.quantizedEpochs
         ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow } }
         : { quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } } }),
       target: { device: s.target.device },

@@ -98,5 +98,12 @@ describe('dse: NAS hook (hardware objectives)', () => {
     const view = nas.view(spec) as any;
     assert.deepEqual(view.quantize.activations, { bits: 6, integer: 3 });
     assert.equal(view.dse.maxLanes, 32);
+    assert.equal(view.quantize.ternary, undefined);
+    assert.equal(view.numerics, undefined);
+    // A quantization-aware search fine-tunes as the train stage does: all of quantize and the C's numerics.
+    const quantize = { mode: 'ternary', activations: { bits: 8, integer: 4 }, ternary: { activations: true, threshold: 0.6 }, fineTune: { learningRate: 0.001 } };
+    const qa = nas.view({ search: { training: { quantizedEpochs: 1 } }, quantize, convert: { rounding: 'half-even', overflow: 'wrap' }, target: { device: 'ice40-up5k' } } as never) as any;
+    assert.deepEqual(qa.quantize, quantize);
+    assert.deepEqual(qa.numerics, { rounding: 'half-even', overflow: 'wrap' });
   });
 });
