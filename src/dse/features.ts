@@ -142,7 +142,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   let aff = p.reads.reduce((s, r) => s + affineWidth(r.addr, p.levels), 0) + affineWidth(p.outAddr, p.levels);
   if (p.coIndex) aff += affineWidth(p.coIndex, p.levels);
   if (p.weightAddr) aff += affineWidth(p.weightAddr, p.levels);
-  if (p.pad) aff += affineWidth(p.pad.iy, p.levels) + affineWidth(p.pad.ix, p.levels);
+  if (p.pad) aff += affineWidth(p.pad.iy, p.levels) + (p.pad.ix ? affineWidth(p.pad.ix, p.levels) : 0);
   f.affineBits = aff;
   const w = macWidths(p);
   let A: number;

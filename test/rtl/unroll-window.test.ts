@@ -1,0 +1,117 @@
+/**
+ * unroll: window (src/rtl/plan.ts WindowLayout, top.ts emitWindowLoader): a conv2d reading the model
+ * input takes a whole kernel row (kw pixels × C channels) per cycle from the words the input loader
+ * writes, so its reduction runs over the kernel rows only. Bit-exact against the fixed-point reference
+ * and cycle-exact against src/rtl/cycles.ts (the loader's flush of the last row counted) over kernel 3
+ * and 5, stride 1 and 2, same and valid padding, 1 and 3 input channels, 8-bit and ternary weights,
+ * lanes = kw·C and 2·kw·C, each stem followed by more layers.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveDirectives, type LayerDirective } from '../../src/rtl/directives';
+import { generateRtl } from '../../src/rtl/generate';
+import { isDeepMakerError } from '../../src/util/errors';
+import { assertBitExact, assertCycles, knobs, ModelBuilder, generateAndSimulate, UP5K } from './helpers';
+
+interface Stem {
+  name: string;
+  input: [number, number, number];
+  filters: number;
+  k: number;
+  stride: number;
+  padding: 'same' | 'valid';
+  ternary?: boolean;
+  /** Lanes per kernel-row tap count (lanes = outs · kw · C). */
+  outs: number;
+  /** A 2x2 max pool after the stem (fused into its writer). */
+  pool?: boolean;
+  extra?: LayerDirective;
+}
+
+function stemModel(s: Stem, seed: number) {
+  const b = new ModelBuilder(s.name, s.input, seed).conv2d('stem', s.filters, s.k, {
+    stride: s.stride, padding: s.padding, activation: { kind: 'relu' }, ...(s.ternary ? { ternary: true, ternaryOut: true } : {}),
+  });
+  if (s.pool) b.pool('mp', 'maxpool2d', 2);
+  b.conv2d('c2', 3, 2, { activation: { kind: 'relu' }, ...(s.ternary ? { ternary: true } : {}) }).flatten().dense('fc', 4);
+  return b.build();
+}
+
+async function runStem(s: Stem, seed: number) {
+  const taps = s.k * s.input[2];
+  const ir = stemModel(s, seed);
+  const k = s.ternary ? knobs(8, 3, 'half-even', 'wrap', 16) : knobs(8, 3, 'half-even', 'saturate');
+  const r = await generateAndSimulate(ir, k, { version: 1, layers: { stem: { lanes: s.outs * taps, unroll: 'window', ...(s.extra ?? {}) }, c2: { lanes: 3 }, fc: { lanes: 2 } } }, { samples: 3, seed });
+  assertBitExact(r);
+  assertCycles(r);
+  const stem = r.gen.plans.find((p) => p.op.layer === 'stem')!;
+  assert.equal(stem.K, s.k, 'the reduction runs over the kernel rows only');
+  assert.equal(stem.accs, s.outs);
+  assert.equal(r.gen.buffers.get('input')!.banks, taps, 'the input memory has one bank per tap of a kernel row');
+  return r;
+}
+
+const stems: Stem[] = [
+  { name: 'w3s2same', input: [9, 9, 1], filters: 4, k: 3, stride: 2, padding: 'same', outs: 1 },
+  { name: 'w3s1valid', input: [7, 8, 1], filters: 4, k: 3, stride: 1, padding: 'valid', outs: 2 },
+  { name: 'w5s1same', input: [7, 7, 1], filters: 3, k: 5, stride: 1, padding: 'same', outs: 2, ternary: true },
+  { name: 'w5s2valid3', input: [9, 8, 3], filters: 4, k: 5, stride: 2, padding: 'valid', outs: 1 },
+  { name: 'w3s2same3t', input: [8, 9, 3], filters: 5, k: 3, stride: 2, padding: 'same', outs: 2, ternary: true },
+  { name: 'w3s1same3', input: [6, 6, 3], filters: 3, k: 3, stride: 1, padding: 'same', outs: 1 },
+];
+
+for (const [i, s] of stems.entries()) {
+  test(`unroll window: ${s.k}x${s.k}/${s.stride} ${s.padding} stem on ${s.input.join('x')}, ${s.ternary ? 'ternary' : '8-bit'} weights, ${s.outs} x ${s.k * s.input[2]} lanes; bit-exact, cycles as predicted`, async () => {
+    const r = await runStem(s, 11 + i);
+    const w = r.gen.plans.find((p) => p.op.layer === 'stem')!.window!;
+    // Flush: zero pixels past the right edge that some word still needs.
+    const pl = r.gen.plans.find((p) => p.op.layer === 'stem')!.op.kind === 'mac' ? (r.gen.plans[0].op as { pad: number[] }).pad[1] : 0;
+    assert.equal(w.flush, Math.max(0, (w.cols - 1) * s.stride - pl + s.k - 1 - (s.input[1] - 1)));
+  });
+}
+
+test('unroll window: 3 outputs of 5 per group (partial last group), block weights, pipelining off, a fused max pool after the stem', async () => {
+  await runStem({ name: 'wblock', input: [8, 8, 1], filters: 5, k: 3, stride: 1, padding: 'same', outs: 3, pool: true, extra: { weights: { partition: 'block' }, pipeline: false } }, 5);
+});
+
+test('unroll window: a 12-bit input (two bytes per element) and lanes = 2·kw·C on 3 channels', async () => {
+  const ir = stemModel({ name: 'w12', input: [6, 7, 3], filters: 4, k: 3, stride: 2, padding: 'same', outs: 2 }, 3);
+  const r = await generateAndSimulate(ir, knobs(12, 5, 'half-even', 'saturate'), { version: 1, layers: { stem: { lanes: 18, unroll: 'window' } } }, { samples: 3 });
+  assertBitExact(r);
+  assertCycles(r);
+});
+
+test('unroll window: misuses are errors naming the layer and what to do', () => {
+  const ir = new ModelBuilder('bad', [8, 8, 1], 1)
+    .conv2d('stem', 4, 3, { padding: 'same', activation: { kind: 'relu' } })
+    .conv2d('c2', 4, 3, { activation: { kind: 'relu' } })
+    .flatten()
+    .dense('fc', 3)
+    .build();
+  const cases: [string, LayerDirective, RegExp, RegExp][] = [
+    ['c2', { lanes: 12, unroll: 'window' }, /reads 'stem'/, /unroll: both or reduction/],
+    ['stem', { lanes: 4, unroll: 'window' }, /4 lanes are not \(output channels\) × 3 taps/, /multiple of 3/],
+    ['stem', { lanes: 15, unroll: 'window' }, /5 output channels per group of 4/, /at most 12 lanes/],
+    ['stem', { lanes: 6, unroll: 'window', input: { factor: 2 } }, /input.factor=2/, /set input.factor to 3/],
+    ['fc', { lanes: 2, unroll: 'window' }, /window on a dense layer/, /unroll: outputs/],
+  ];
+  for (const [layer, d, re, hint] of cases) {
+    try {
+      resolveDirectives(ir, { version: 1, layers: { [layer]: d } }, 'dirs.json');
+      assert.fail(`accepted ${layer} ${JSON.stringify(d)}`);
+    } catch (e) {
+      assert.ok(isDeepMakerError(e), String(e));
+      assert.match(e.message, re);
+      assert.match(e.location.where ?? '', new RegExp(`layer '${layer}'`));
+      assert.match(e.hint ?? '', hint);
+    }
+  }
+  // The model input read by a second layer (a branch from the input) cannot be laid out as windows.
+  const b = new ModelBuilder('branch', [6, 6, 1], 2).conv2d('a', 2, 3, { padding: 'same' });
+  b.add({ name: 'b', type: 'conv2d', filters: 2, kernel: [1, 1], strides: [1, 1], dilation: [1, 1], padding: 'valid', outputShape: [6, 6, 2], inputs: ['input'], useBias: false, weights: { kernel: { shape: [1, 1, 1, 2], data: new Float32Array(2).fill(0.5) } } } as never);
+  b.add({ name: 'sum', type: 'add', outputShape: [6, 6, 2], inputs: ['a', 'b'] } as never);
+  const branch = b.flatten().dense('fc', 2).build();
+  assert.throws(() => resolveDirectives(branch, { version: 1, layers: { a: { lanes: 3, unroll: 'window' } } }, 'dirs.json'), (e: unknown) => isDeepMakerError(e) && /layer\(s\) 'b' read it too/.test(e.message) && /layer 'a'/.test(e.location.where ?? ''));
+  // generateRtl refuses the same way (no stack trace, the layer named).
+  assert.throws(() => generateRtl(ir, knobs(8, 3), { version: 1, layers: { c2: { lanes: 12, unroll: 'window' } } }, UP5K), (e: unknown) => isDeepMakerError(e) && /layer 'c2'/.test(e.location.where ?? ''));
+});
