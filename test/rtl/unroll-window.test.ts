@@ -115,3 +115,19 @@ test('unroll window: misuses are errors naming the layer and what to do', () => 
   // generateRtl refuses the same way (no stack trace, the layer named).
   assert.throws(() => generateRtl(ir, knobs(8, 3), { version: 1, layers: { c2: { lanes: 12, unroll: 'window' } } }, UP5K), (e: unknown) => isDeepMakerError(e) && /layer 'c2'/.test(e.location.where ?? ''));
 });
+
+test('unroll window on the shared array beside outputs and both layers: group sums of kw·C = 3 lanes, 8-bit and ternary', async () => {
+  for (const ternary of [false, true]) {
+    const ir = new ModelBuilder(`warr${ternary ? 't' : ''}`, [8, 8, 1], 21)
+      .conv2d('stem', 4, 3, { stride: 2, padding: 'same', activation: { kind: 'relu' }, ...(ternary ? { ternary: true, ternaryOut: true } : {}) })
+      .conv2d('c2', 4, 3, { padding: 'same', activation: { kind: 'relu' }, ...(ternary ? { ternary: true } : {}) })
+      .flatten()
+      .dense('fc', 3)
+      .build();
+    const k = ternary ? knobs(8, 3, 'half-even', 'wrap', 16) : knobs(8, 3, 'half-even', 'saturate');
+    const r = await generateAndSimulate(ir, k, { version: 1, architecture: 'array', layers: { stem: { lanes: 6, unroll: 'window' }, c2: { lanes: 4, unroll: 'both', input: { factor: 2 } }, fc: { lanes: 3 } } }, { samples: 3 });
+    assertBitExact(r);
+    assertCycles(r);
+    assert.deepEqual(r.gen.array!.sums, [2, 3]);
+  }
+});
