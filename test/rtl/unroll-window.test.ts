@@ -63,15 +63,18 @@ const stems: Stem[] = [
 for (const [i, s] of stems.entries()) {
   test(`unroll window: ${s.k}x${s.k}/${s.stride} ${s.padding} stem on ${s.input.join('x')}, ${s.ternary ? 'ternary' : '8-bit'} weights, ${s.outs} x ${s.k * s.input[2]} lanes; bit-exact, cycles as predicted`, async () => {
     const r = await runStem(s, 11 + i);
-    const w = r.gen.plans.find((p) => p.op.layer === 'stem')!.window!;
-    // Flush: zero pixels past the right edge that some word still needs.
-    const pl = r.gen.plans.find((p) => p.op.layer === 'stem')!.op.kind === 'mac' ? (r.gen.plans[0].op as { pad: number[] }).pad[1] : 0;
-    assert.equal(w.flush, Math.max(0, (w.cols - 1) * s.stride - pl + s.k - 1 - (s.input[1] - 1)));
+    // Flush: the zero pixels past the right edge that some word still needs (the right padding).
+    const stem = r.gen.plans.find((p) => p.op.layer === 'stem')!;
+    const pl = stem.op.kind === 'mac' ? stem.op.pad[1] : 0;
+    const pr = s.padding === 'same' ? (stem.window!.cols - 1) * s.stride + s.k - s.input[1] - pl : 0;
+    assert.equal(stem.window!.flush, pr);
   });
 }
 
-test('unroll window: 3 outputs of 5 per group (partial last group), block weights, pipelining off, a fused max pool after the stem', async () => {
-  await runStem({ name: 'wblock', input: [8, 8, 1], filters: 5, k: 3, stride: 1, padding: 'same', outs: 3, pool: true, extra: { weights: { partition: 'block' }, pipeline: false } }, 5);
+test('unroll window: 3 outputs of 5 per group (partial last group), block weights, pipelining off, a fused max pool after the stem (it computes 6 of the 7 columns: no flush, so the row-start zeros are the left padding)', async () => {
+  const r = await runStem({ name: 'wblock', input: [7, 7, 1], filters: 5, k: 3, stride: 1, padding: 'same', outs: 3, pool: true, extra: { weights: { partition: 'block' }, pipeline: false } }, 5);
+  const w = r.gen.plans.find((p) => p.op.layer === 'stem')!.window!;
+  assert.deepEqual([w.cols, w.flush, w.pl], [6, 0, 1]);
 });
 
 test('unroll window: a 12-bit input (two bytes per element) and lanes = 2·kw·C on 3 channels', async () => {
