@@ -226,6 +226,7 @@ function resolveWindow(l: Layer, d: LayerDirective, lanes: number, cin: number, 
   }
   const R = windowTaps(l);
   const kw = l.kernel?.[1] ?? 1;
+  if (R < 2) throw new DeepMakerError('unroll: window on a kernel 1 wide over 1 input channel: a kernel row is one tap', where, 'use unroll: outputs');
   if (lanes % R !== 0) {
     throw new DeepMakerError(`${lanes} lanes are not (output channels) × ${R} taps (kernel width ${kw} × ${cin} input channels)`, where, `use a multiple of ${R} lanes (${R}, ${2 * R}, ...)`);
   }

@@ -109,6 +109,8 @@ test('unroll window: misuses are errors naming the layer and what to do', () => 
       assert.match(e.hint ?? '', hint);
     }
   }
+  const oneTap = new ModelBuilder('onetap', [6, 6, 1], 3).conv2d('p1', 2, 1).flatten().dense('fc', 2).build();
+  assert.throws(() => resolveDirectives(oneTap, { version: 1, layers: { p1: { lanes: 2, unroll: 'window' } } }, 'dirs.json'), (e: unknown) => isDeepMakerError(e) && /a kernel row is one tap/.test(e.message) && /layer 'p1'/.test(e.location.where ?? '') && /unroll: outputs/.test(e.hint ?? ''));
   // The model input read by a second layer (a branch from the input) cannot be laid out as windows.
   const b = new ModelBuilder('branch', [6, 6, 1], 2).conv2d('a', 2, 3, { padding: 'same' });
   b.add({ name: 'b', type: 'conv2d', filters: 2, kernel: [1, 1], strides: [1, 1], dilation: [1, 1], padding: 'valid', outputShape: [6, 6, 2], inputs: ['input'], useBias: false, weights: { kernel: { shape: [1, 1, 1, 2], data: new Float32Array(2).fill(0.5) } } } as never);
