@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { resolveDirectives, type LayerDirective } from '../../src/rtl/directives';
 import { generateRtl } from '../../src/rtl/generate';
 import { isDeepMakerError } from '../../src/util/errors';
-import { assertBitExact, assertCycles, knobs, ModelBuilder, generateAndSimulate, UP5K } from './helpers';
+import { assertBitExact, assertCycles, assertNetlistBitExact, knobs, ModelBuilder, generateAndSimulate, UP5K } from './helpers';
 
 interface Stem {
   name: string;
@@ -82,6 +82,13 @@ test('unroll window: a 12-bit input (two bytes per element) and lanes = 2·kw·C
   const r = await generateAndSimulate(ir, knobs(12, 5, 'half-even', 'saturate'), { version: 1, layers: { stem: { lanes: 18, unroll: 'window' } } }, { samples: 3 });
   assertBitExact(r);
   assertCycles(r);
+});
+
+test('unroll window: the Yosys netlist (synth_ice40) of a ternary design with a window stem is bit-exact in the predicted cycles', { timeout: 600_000 }, async () => {
+  const ir = stemModel({ name: 'wnet', input: [8, 8, 1], filters: 4, k: 3, stride: 2, padding: 'same', outs: 2, ternary: true }, 8);
+  const r = await generateAndSimulate(ir, knobs(8, 3, 'half-even', 'wrap', 16), { version: 1, layers: { stem: { lanes: 6, unroll: 'window' }, c2: { lanes: 3 }, fc: { lanes: 2 } } }, { samples: 2 });
+  assertBitExact(r);
+  await assertNetlistBitExact(r.gen, 'wnet', 4, 31);
 });
 
 test('unroll window: misuses are errors naming the layer and what to do', () => {
