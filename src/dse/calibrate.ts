@@ -173,7 +173,7 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse:
       }
       const name = `design_${ir.name}_${d.label}`;
       const df = m.designFeatures(g);
-      const description = `${ir.name} on ${d.device.name}: ${Object.entries(set.layers ?? {}).map(([l, x]) => `${l}=${x.lanes}${x.unroll === 'reduction' ? 'r' : x.unroll === 'both' ? `b${x.input?.factor ?? 2}` : ''}${x.pipeline ? '' : 'np'}${x.multiplier === 'lut' ? 'L' : ''}`).join(' ')}`;
+      const description = `${ir.name} on ${d.device.name}: ${Object.entries(set.layers ?? {}).map(([l, x]) => `${l}=${x.lanes}${x.unroll === 'reduction' ? 'r' : x.unroll === 'both' ? `b${x.input?.factor ?? 2}` : x.unroll === 'window' ? 'w' : ''}${x.pipeline ? '' : 'np'}${x.multiplier === 'lut' ? 'L' : ''}`).join(' ')}`;
       jobs.push({
         kind: 'design', name, top: gen.top, description, device: d.device,
         files: new Map([[RTL_FILE.replace('.v', `_${name}.v`), gen.verilog.get(RTL_FILE)!]]),

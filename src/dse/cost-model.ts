@@ -103,6 +103,8 @@ export interface CostModelOptions {
   calibration?: Calibration;
   /** engines (default): lanes per layer; array: one shared MAC array (src/rtl/array.ts). */
   architecture?: Architecture;
+  /** Offer unroll window on the model input's reader (default true). */
+  window?: boolean;
 }
 
 export class CostModel {
@@ -137,7 +139,7 @@ export class CostModel {
         throw e;
       }
     };
-    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0 && this.architecture === 'engines', device: opts.device.name, layers: new Set(opOf.keys()), accept, architecture: this.architecture });
+    this.space = buildSpace(opts.ir, { maxLanes: opts.maxLanes ?? 16, hasDsp: opts.device.dsp > 0 && this.architecture === 'engines', device: opts.device.name, layers: new Set(opOf.keys()), accept, architecture: this.architecture, window: opts.window });
     this.opIndex = this.space.partitions.map((p) => this.placement.ops.findIndex((o) => o.layer === p.layer));
     this.resolved = this.space.partitions.map((p) => p.choices.map((c) => this.resolve(p, c)));
   }

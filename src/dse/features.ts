@@ -142,7 +142,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
   let aff = p.reads.reduce((s, r) => s + affineWidth(r.addr, p.levels), 0) + affineWidth(p.outAddr, p.levels);
   if (p.coIndex) aff += affineWidth(p.coIndex, p.levels);
   if (p.weightAddr) aff += affineWidth(p.weightAddr, p.levels);
-  if (p.pad) aff += affineWidth(p.pad.iy, p.levels) + affineWidth(p.pad.ix, p.levels);
+  if (p.pad) aff += affineWidth(p.pad.iy, p.levels) + (p.pad.ix ? affineWidth(p.pad.ix, p.levels) : 0);
   f.affineBits = aff;
   const w = macWidths(p);
   let A: number;
@@ -251,6 +251,13 @@ export function topFeatures(t: TopInput, rules: MemoryRules): { features: Featur
   // The loader writes the input memory.
   const inMem = memById.get(bufOf(t.q.inputs[0].name).mem)!;
   port += clog2(inMem.depth) + inMem.width;
+  const win = inMem.window;
+  if (win) {
+    // The window loader (src/rtl/top.ts): a kw·C-tap shift register and row / column / channel / word
+    // counters instead of the element counter, and a word of its own per bank.
+    f.topRegBits += win.kw * win.channels * inMem.width + clog2(win.channels) + clog2(win.width + win.flush) + clog2(win.rows) + 1 - ew;
+    port += (inMem.banks - 1) * inMem.width;
+  }
   for (const e of t.engines) {
     const wm = memById.get(bufOf(e.plan.op.output).mem)!;
     port += clog2(wm.depth) + wm.width + wm.banks;

@@ -99,7 +99,16 @@ export function partitionDirectives(h: HlsPartition): HlsDirective[] {
     const depthwise = p.type === 'depthwise_conv2d';
     const weightCount = p.trips.outputs * p.trips.reduction;
     const unroll = (loop: string, factor: number): HlsDirective => ({ kind: 'unroll', fn, target: `${id}_${loop}`, pragma: `#pragma HLS UNROLL factor=${factor}`, tcl: `set_directive_unroll -factor ${factor} "${fn}/${id}_${loop}"` });
-    if (c.unroll === 'both' && !depthwise) {
+    if (c.unroll === 'window' && !depthwise) {
+      // The model input's reader: lanes / R output channels, each over a whole kernel row (kx and ci
+      // unrolled in full); the R = kw·C inputs a row reads are neighbours in `in`, so R cyclic banks.
+      const R = c.inputBanks!;
+      const kw = R / (p.trips.reduction / p.trips.kernel);
+      out.push(unroll(vars.outputs!, L / R), unroll('kx', kw), unroll(vars.reduction!, R / kw));
+      out.push(partitionDirective(fn, weights, L, `${L / R} output channels x a ${R}-tap kernel row read per cycle`));
+      out.push(partitionDirective(fn, 'in', R));
+      out.push(partitionDirective(fn, 'out', L / R));
+    } else if (c.unroll === 'both' && !depthwise) {
       // lanes / R output channels, each over R input channels: two unrolls, weights and input banked to match.
       const R = c.inputBanks ?? 2;
       out.push(unroll(vars.outputs!, L / R), unroll(vars.reduction!, R));
@@ -120,7 +129,8 @@ export function partitionDirectives(h: HlsPartition): HlsDirective[] {
     }
   }
   if (vars.reduction) {
-    const label = `${id}_${vars.reduction}`;
+    // unroll window unrolls the kernel row: the loop over kernel rows is the pipelined one.
+    const label = `${id}_${c.unroll === 'window' && c.lanes > 1 ? 'ky' : vars.reduction}`;
     out.push(
       c.pipeline
         ? { kind: 'pipeline', fn, target: label, pragma: '#pragma HLS PIPELINE II=1', tcl: `set_directive_pipeline -II 1 "${fn}/${label}"` }

@@ -6,7 +6,9 @@
  * A choice fixes, for the loop nest's MAC loop:
  *  - `lanes`: the unroll factor of the loop the RTL parallelizes;
  *  - `unroll`: which loop that is: `outputs` (output channels: Dense units, Conv filters,
- *    depthwise channels) or `reduction` (input channels of one output, summed by an adder tree);
+ *    depthwise channels) or `reduction` (input channels of one output, summed by an adder tree),
+ *    `both` (some of each), or `window` (the conv2d reading the model input: a kernel row's kw·C
+ *    taps at once from the loader's window words, src/rtl/plan.ts WindowLayout);
  *  - `pipeline`: the reduction loop at II = 1 with the write-back of one group overlapping the next;
  *  - the array partitioning of the arrays the loop reads: the weight array is always split into
  *    `lanes` banks (cyclic or block over output channels), the input activation array into `lanes`
@@ -44,7 +46,7 @@
  */
 import type { Layer, ModelIR } from '../ir/types';
 import type { Architecture, DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
-import { hasLanes, MAC_LAYERS, RECURRENT_LAYERS, recurrentColumns } from '../rtl/directives';
+import { hasLanes, MAC_LAYERS, RECURRENT_LAYERS, recurrentColumns, windowTaps } from '../rtl/directives';
 import { DeepMakerError } from '../util/errors';
 
 /** Largest lane count the directive schema allows. */
@@ -57,7 +59,7 @@ export interface PartitionChoice {
   /** Weight banking over output channels (meaningful with lanes > 1 and unroll outputs). */
   partition: Partition;
   multiplier: MultiplierKind;
-  /** unroll both: the input banks each output is split over (lanes / inputBanks output channels at once). */
+  /** unroll both: the input banks each output is split over (lanes / inputBanks output channels at once); window: the kw·C taps of a kernel row. */
   inputBanks?: number;
 }
 
@@ -99,6 +101,13 @@ export interface SpaceOptions {
    * element at a time, so no banking rule applies to it).
    */
   accept?: (layer: Layer, choice: PartitionChoice) => boolean;
+  /**
+   * Offer unroll window on the conv2d that is the model input's only reader (default true; the cost
+   * model turns it off on the shared array when asked, and a comparison can turn it off).
+   */
+  window?: boolean;
+  /** Layers that read a model input and are its only reader (buildSpace fills it from the IR). */
+  inputReaders?: Set<string>;
 }
 
 const BASELINE: PartitionChoice = { lanes: 1, unroll: 'outputs', pipeline: true, partition: 'cyclic', multiplier: 'auto' };
@@ -173,12 +182,22 @@ export function layerChoices(l: Layer, opts: SpaceOptions): PartitionChoice[] {
     if (r < 2) continue;
     for (const lo of outputLaneOptions(cout, Math.floor(max / r))) if (lo > 1) push(lo * r, 'both', 'cyclic', r);
   }
+  // Window: the model input's reader takes a kernel row (kw x C taps) per cycle, lo output channels at once.
+  if (l.type === 'conv2d' && opts.window !== false && opts.inputReaders?.has(l.name)) {
+    const R = windowTaps(l);
+    if (R > 1) for (const lo of outputLaneOptions(cout, Math.floor(max / R))) push(lo * R, 'window', 'cyclic', R);
+  }
   return out;
 }
 
 export function buildSpace(ir: ModelIR, opts: SpaceOptions): DirectiveSpace {
   if (!(opts.maxLanes >= 1)) throw new DeepMakerError(`dse.maxLanes must be at least 1, got ${opts.maxLanes}`, { where: 'dse.maxLanes' });
   const partitions: DsePartition[] = [];
+  // The layers that read a model input and are its only reader: unroll window may lay that input out.
+  const readers = new Map<string, string[]>();
+  for (const l of ir.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l.name]);
+  const inputReaders = new Set(ir.inputs.flatMap((i) => (readers.get(i)?.length === 1 ? readers.get(i)! : [])));
+  opts = { ...opts, inputReaders: opts.inputReaders ?? inputReaders };
   for (const l of ir.layers) {
     // Input, Flatten and Reshape (free in hardware) are not partitions; every other layer is one engine.
     if (l.type === 'input' || l.type === 'flatten' || l.type === 'reshape') continue;
@@ -220,7 +239,7 @@ export function toDirectiveSet(space: DirectiveSpace, g: Genome): DirectiveSet {
 export function choiceDirective(p: Pick<DsePartition, 'type'>, c: PartitionChoice): LayerDirective {
   const banked = c.unroll === 'reduction' || p.type === 'depthwise_conv2d';
   const d: LayerDirective = { lanes: c.lanes, unroll: c.unroll, pipeline: c.pipeline, weights: { factor: c.lanes, partition: c.partition }, multiplier: c.multiplier };
-  d.input = { factor: c.unroll === 'both' ? c.inputBanks ?? 2 : banked ? c.lanes : 1, partition: 'cyclic' };
+  d.input = { factor: c.unroll === 'both' ? c.inputBanks ?? 2 : c.unroll === 'window' ? c.inputBanks! : banked ? c.lanes : 1, partition: 'cyclic' };
   return d;
 }
 
@@ -253,6 +272,7 @@ export function genomeOf(space: DirectiveSpace, set: DirectiveSet): Genome | und
 export function describeChoice(c: PartitionChoice): string {
   if (c.lanes === 1) return `1 lane${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
   if (c.unroll === 'both') return `${c.lanes} lanes: ${c.lanes / (c.inputBanks ?? 2)} outputs x ${c.inputBanks ?? 2} input banks${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
+  if (c.unroll === 'window') return `${c.lanes} lanes: ${c.lanes / c.inputBanks!} outputs x ${c.inputBanks} window taps${c.pipeline ? '' : ', no pipeline'}`;
   return `${c.lanes} lanes ${c.unroll}${c.unroll === 'outputs' ? ` ${c.partition}` : ''}${c.pipeline ? '' : ', no pipeline'}${c.multiplier === 'lut' ? ', LUT mult' : ''}`;
 }
 

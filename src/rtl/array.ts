@@ -163,7 +163,7 @@ export function planArray(plans: EnginePlan[], dsp: number): ArraySpec | undefin
     accs: Math.max(...macs.map((p) => p.accs)),
     ternary,
     tree: macs.some(usesTree),
-    sums: [...new Set(macs.filter((p) => p.directive.unroll === 'both' && !usesTree(p)).map(sumGroup))].sort((a, b) => a - b),
+    sums: [...new Set(macs.filter((p) => (p.directive.unroll === 'both' || p.directive.unroll === 'window') && !usesTree(p)).map(sumGroup))].sort((a, b) => a - b),
     bases,
     words,
     addrBits: clog2(romDepth(words)),

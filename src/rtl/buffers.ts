@@ -8,7 +8,7 @@
  */
 import { DeepMakerError } from '../util/errors';
 import type { TensorLayout } from './concat';
-import { readWords, type EnginePlan } from './plan';
+import { readWords, type EnginePlan, type WindowLayout } from './plan';
 import type { QModel } from '../qmodel/lower';
 import { clog2 } from './verilog';
 
@@ -24,6 +24,8 @@ export interface TensorBuffer {
   mem: number;
   /** Some engine reads and writes it in the same cycles (it holds a concatenation): not single-port SPRAM. */
   dualPort: boolean;
+  /** The model input laid out for an unroll-window engine (src/rtl/plan.ts): the loader writes whole words. */
+  window?: WindowLayout;
 }
 
 export interface PhysicalMemory {
@@ -36,6 +38,8 @@ export interface PhysicalMemory {
   kind: 'ebr' | 'spram';
   tensors: string[];
   dualPort: boolean;
+  /** Holds a window-layout input (banks written together, one word of kw·C taps; never shared). */
+  window?: WindowLayout;
 }
 
 export interface DeviceMemories {
@@ -94,6 +98,12 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
         b.banks = banks;
         bankers.set(b.tensor, p.op.layer);
       }
+      if (p.window) {
+        // The loader writes the model input as kernel-row words (plan.ts WindowLayout): rows × cols words of kw·C taps.
+        if (b.tensor !== q.inputs[0].name) throw new Error(`${p.module}: unroll window reads '${r.tensor}', not the model input`);
+        b.window = p.window;
+        b.size = p.window.rows * p.window.cols * readWords(p, r);
+      }
     }
   });
   get(q.outputs[0], plans.length).end = Infinity;
@@ -108,7 +118,8 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
     let best = -1;
     let bestWaste = Infinity;
     memories.forEach((m, i) => {
-      if (m.banks !== b.banks || lastEnd[i] >= b.start) return;
+      // A window-layout memory is written word-wise by the loader (all banks at once): not shared.
+      if (m.banks !== b.banks || lastEnd[i] >= b.start || m.window || b.window) return;
       const need = Math.ceil(b.size / b.banks);
       const waste = Math.abs(m.depth - need);
       if (waste < bestWaste) {
@@ -119,7 +130,7 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
     const depth = Math.ceil(b.size / b.banks);
     if (best < 0) {
       best = memories.length;
-      memories.push({ id: best, name: `mem${best}`, banks: b.banks, depth, width: b.bits, kind: 'ebr', tensors: [], dualPort: false });
+      memories.push({ id: best, name: `mem${best}`, banks: b.banks, depth, width: b.bits, kind: 'ebr', tensors: [], dualPort: false, ...(b.window ? { window: b.window } : {}) });
       lastEnd.push(b.end);
     } else {
       const m = memories[best];
@@ -146,6 +157,11 @@ export function allocateBuffers(q: QModel, plans: EnginePlan[], dev: DeviceMemor
 
 export function bankBits(banks: number): number {
   return banks > 1 ? Math.log2(banks) : 0;
+}
+
+/** Bank-select bits of a memory's element addresses (a window-layout memory is only addressed by words). */
+export function memBankBits(m: PhysicalMemory): number {
+  return m.window ? 0 : bankBits(m.banks);
 }
 
 /** Address width of one bank. */

@@ -12,6 +12,8 @@
  *   pipeline:    (NG − 1) · max(K, wmax) + K + D + Lv + writerExtra + 3
  *   no pipeline: NG · (K + D) + writes + writerExtra + 3
  * The top adds 3 cycles: start after the last input byte, and fetch + show of the first logit.
+ * An engine with unroll window adds its loader's flush of the last input row (WindowLayout.flush: zero
+ * pixels shifted in after the last input byte, one per cycle, before the first engine starts).
  */
 import type { ResolvedDirective } from './directives';
 import type { EnginePlan } from './plan';
@@ -25,8 +27,9 @@ export const TOP_OVERHEAD_CYCLES = 3;
 
 export function engineCycles(p: EnginePlan): number {
   if (p.kind === 'recurrent' && p.op.kind === 'recurrent') return recurrentEngineCycles(p.op.timeSteps, p.recurrent!);
-  if (p.pipeline) return (p.NG - 1) * Math.max(p.K, p.wmax) + p.K + p.D + p.lvLast + p.writerExtra + 3;
-  return p.NG * (p.K + p.D) + p.writes + p.writerExtra + 3;
+  const loader = p.window?.flush ?? 0;
+  if (p.pipeline) return (p.NG - 1) * Math.max(p.K, p.wmax) + p.K + p.D + p.lvLast + p.writerExtra + 3 + loader;
+  return p.NG * (p.K + p.D) + p.writes + p.writerExtra + 3 + loader;
 }
 
 export interface CycleReport {

@@ -13,8 +13,11 @@ import { DeepMakerError } from '../util/errors';
  * outputs: lanes compute neighbouring output channels from one broadcast operand. reduction: lanes split
  * the input channels (a banked read) and an adder tree sums them. both: lanes / input.factor output
  * channels × input.factor input channels; each output's input.factor products are summed (a small tree).
+ * window: a conv2d reading the model input; the loader stores, for every (row, output column), the
+ * kw·C input values of that kernel row (src/rtl/plan.ts WindowLayout), so lanes / (kw·C) output
+ * channels × the kw·C taps of a kernel row are computed at once (input.factor = kw·C).
  */
-export type Unroll = 'outputs' | 'reduction' | 'both';
+export type Unroll = 'outputs' | 'reduction' | 'both' | 'window';
 export type Partition = 'cyclic' | 'block';
 export type MultiplierKind = 'auto' | 'dsp' | 'lut';
 
@@ -113,6 +116,8 @@ function clampLanes(l: Layer, lanes: number): number {
  * saying what to change when a directive cannot be built. `source` names the file for messages.
  */
 export function resolveDirectives(ir: ModelIR, set: DirectiveSet, source = 'directives'): Map<string, ResolvedDirective> {
+  const readers = new Map<string, string[]>();
+  for (const l of ir.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l.name]);
   if (set.version !== 1) throw new DeepMakerError(`unsupported directive-set version ${String(set.version)}`, { file: source }, 'write version: 1');
   const byName = new Map(ir.layers.map((l) => [l.name, l]));
   for (const name of Object.keys(set.layers ?? {})) {
@@ -123,7 +128,9 @@ export function resolveDirectives(ir: ModelIR, set: DirectiveSet, source = 'dire
   const out = new Map<string, ResolvedDirective>();
   for (const l of ir.layers) {
     const d: LayerDirective = { ...(set.defaults ?? {}), ...(set.layers?.[l.name] ?? {}) };
-    out.set(l.name, resolveLayer(l, d, set.layers?.[l.name], source));
+    const r = resolveLayer(l, d, set.layers?.[l.name], source);
+    if (r.unroll === 'window') checkWindowInput(ir, l, readers, source);
+    out.set(l.name, r);
   }
   return out;
 }
@@ -165,6 +172,7 @@ function resolveLayer(l: Layer, d: LayerDirective, own: LayerDirective | undefin
     throw new DeepMakerError('a depthwise layer has no input-channel reduction to unroll', where, "use unroll: outputs (lanes then take neighbouring channels)");
   }
   if (unroll === 'both') return resolveBoth(l, d, lanes, cin, cout, pipeline, multiplier, where);
+  if (unroll === 'window') return resolveWindow(l, d, lanes, cin, cout, pipeline, multiplier, where);
   if (unroll === 'outputs' && lanes > cout) {
     throw new DeepMakerError(`${lanes} lanes unrolling ${cout} output channels would leave lanes idle`, where, `use at most ${cout} lanes`);
   }
@@ -201,4 +209,54 @@ function resolveBoth(l: Layer, d: LayerDirective, lanes: number, cin: number, co
   if (wFactor !== lanes) throw new DeepMakerError(`weights.factor=${wFactor} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
   if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
   return { lanes, unroll: 'both', pipeline, weights: { factor: wFactor, partition: d.weights?.partition ?? 'cyclic' }, input: { factor: r, partition: 'cyclic' }, multiplier };
+}
+
+/** Taps a kernel row of a layer has (kw · input channels): the lanes of one output of unroll window. */
+export function windowTaps(l: Layer): number {
+  return (l.kernel?.[1] ?? 1) * lastDim(l.inputShapes[0]);
+}
+
+/**
+ * unroll: window — a conv2d whose input is the model's input tensor: lanes = (output channels per group)
+ * × kw·C, and input.factor = kw·C (the words the loader writes; src/rtl/plan.ts WindowLayout).
+ */
+function resolveWindow(l: Layer, d: LayerDirective, lanes: number, cin: number, cout: number, pipeline: boolean, multiplier: MultiplierKind, where: { file: string; where: string }): ResolvedDirective {
+  if (l.type !== 'conv2d') {
+    throw new DeepMakerError(`unroll: window on a ${l.type} layer: only a conv2d reading the model input has a kernel window the input loader can lay out`, where, 'use unroll: outputs, reduction or both');
+  }
+  const R = windowTaps(l);
+  const kw = l.kernel?.[1] ?? 1;
+  if (R < 2) throw new DeepMakerError('unroll: window on a kernel 1 wide over 1 input channel: a kernel row is one tap', where, 'use unroll: outputs');
+  if (lanes % R !== 0) {
+    throw new DeepMakerError(`${lanes} lanes are not (output channels) × ${R} taps (kernel width ${kw} × ${cin} input channels)`, where, `use a multiple of ${R} lanes (${R}, ${2 * R}, ...)`);
+  }
+  if (lanes / R > cout) throw new DeepMakerError(`${lanes / R} output channels per group of ${cout} would leave lanes idle`, where, `use at most ${cout * R} lanes`);
+  if (d.input?.factor !== undefined && d.input.factor !== R) {
+    throw new DeepMakerError(`input.factor=${d.input.factor}: unroll window reads the ${R} taps of a kernel row (kernel width ${kw} × ${cin} channels) at once`, where, `set input.factor to ${R} or leave it out`);
+  }
+  const wFactor = d.weights?.factor ?? lanes;
+  if (wFactor !== lanes) throw new DeepMakerError(`weights.factor=${wFactor} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
+  if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
+  return { lanes, unroll: 'window', pipeline, weights: { factor: wFactor, partition: d.weights?.partition ?? 'cyclic' }, input: { factor: R, partition: 'cyclic' }, multiplier };
+}
+
+/** unroll window rewrites the model input's layout: its layer must read the model input, and be its only reader. */
+function checkWindowInput(ir: ModelIR, l: Layer, readers: Map<string, string[]>, source: string): void {
+  const where = { file: source, where: `layer '${l.name}' (${l.type})` };
+  const input = ir.layers.find((x) => x.name === l.inputs[0]);
+  if (!input || input.type !== 'input' || !ir.inputs.includes(input.name)) {
+    throw new DeepMakerError(
+      `unroll: window needs the layer to read the model input (the loader lays it out as kernel windows), but it reads '${l.inputs[0]}'`,
+      where,
+      'use unroll: both or reduction for layers after the first',
+    );
+  }
+  const others = (readers.get(input.name) ?? []).filter((n) => n !== l.name);
+  if (others.length > 0) {
+    throw new DeepMakerError(
+      `unroll: window stores the model input as kernel windows, but layer(s) ${others.map((n) => `'${n}'`).join(', ')} read it too`,
+      where,
+      'use unroll: outputs, reduction or both on this layer',
+    );
+  }
 }

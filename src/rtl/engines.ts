@@ -158,7 +158,8 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
   const reads: ReadPortInfo[] = p.reads.map((r) => {
     const t = ctx.tensor(r.tensor);
     const words = readWords(p, r);
-    const addrBits = r.mode === 'lanes' ? clog2(Math.ceil(t.size / words)) : clog2(t.size);
+    // unroll window: the loader's words (src/rtl/plan.ts WindowLayout), not the tensor's elements.
+    const addrBits = p.window ? clog2(p.window.rows * p.window.cols) : r.mode === 'lanes' ? clog2(Math.ceil(t.size / words)) : clog2(t.size);
     return { tensor: r.tensor, mode: r.mode, addrBits, bits: t.bits, words };
   });
   let dspMultipliers = 0;
@@ -202,7 +203,7 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     const wReg = wAff ? affineReg('a_w', wAff, levels) : undefined;
     if (wReg) regs.push(wReg);
     const iyReg = p.pad ? affineReg('a_iy', p.pad.iy, levels) : undefined;
-    const ixReg = p.pad ? affineReg('a_ix', p.pad.ix, levels) : undefined;
+    const ixReg = p.pad?.ix ? affineReg('a_ix', p.pad.ix, levels) : undefined;
     if (iyReg) regs.push(iyReg);
     if (ixReg) regs.push(ixReg);
 
@@ -236,12 +237,12 @@ export function emitEngine(p: EnginePlan, ctx: EngineContext): EngineModule {
     }
 
     // ---- pad validity at S0
-    if (p.pad && iyReg && ixReg) {
+    if (p.pad && iyReg) {
       const c: string[] = [];
       if (p.pad.checkTop) c.push(`~${iyReg.name}[${iyReg.width - 1}]`);
       if (p.pad.checkBottom) c.push(`($signed(${iyReg.name}) < $signed(${lit(p.pad.ih, iyReg.width + 1)}))`);
-      if (p.pad.checkLeft) c.push(`~${ixReg.name}[${ixReg.width - 1}]`);
-      if (p.pad.checkRight) c.push(`($signed(${ixReg.name}) < $signed(${lit(p.pad.iw, ixReg.width + 1)}))`);
+      if (p.pad.checkLeft && ixReg) c.push(`~${ixReg.name}[${ixReg.width - 1}]`);
+      if (p.pad.checkRight && ixReg) c.push(`($signed(${ixReg.name}) < $signed(${lit(p.pad.iw, ixReg.width + 1)}))`);
       L.line(`wire pv0 = ${andAll(c)};`);
     } else {
       L.line("wire pv0 = 1'b1;");

@@ -26,7 +26,9 @@
  * src/numerics/fixed.ts), sent as ceil(bits/8) bytes, least significant byte first; bits above
  * `bits` in the last byte are ignored. So an 8-bit format sends exactly one byte per element.
  *
- * Timing. in_ready is 1 while the core collects a sample. After the last input byte, the core computes
+ * Timing. in_ready is 1 while the core collects a sample, except for a few cycles after the last pixel
+ * of each input row when the first layer has unroll: window (its loader shifts the row's right-edge
+ * zeros in: at most kw − 1 cycles a row). After the last input byte, the core computes
  * for `cycles` clocks (src/rtl/cycles.ts predicts the figure exactly; the sim stage measures it), then
  * presents `outputs` beats on the output stream; out_class is already valid on the first. The next sample
  * is accepted after the last out beat. A wrapper that only wants the class may tie out_ready to 1 and

@@ -39,7 +39,8 @@ export interface ReadPort {
 
 export interface PadCheck {
   iy: Affine;
-  ix: Affine;
+  /** Absent when no column is checked (unroll window: the loader's words hold the column padding). */
+  ix?: Affine;
   checkTop: boolean;
   checkBottom: boolean;
   checkLeft: boolean;
@@ -104,6 +105,8 @@ export interface EnginePlan {
   pool?: { layer: string; levels: string[] };
   /** A recurrent engine's phases (src/rtl/recurrent.ts): its own timing, not the generic loop nest's. */
   recurrent?: RecurrentSchedule;
+  /** unroll window: the layout the loader writes the model input in (and the flush cycles it costs). */
+  window?: WindowLayout;
 }
 
 /** Pipeline depth of a group: issue -> accumulators complete. */
@@ -237,40 +240,32 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
     // (mod R), and each output's R products are summed. reduction is the case of one output per group
     // (R = lanes, summed by the adder tree); both computes lanes / input.factor outputs at once.
     const R = d.unroll === 'both' ? d.input.factor : L;
-    const LO = L / R;
     const CB = C / R;
-    const K = kh * kw * CB;
     checkBanked(op, R, inL);
     const PW = inL.P / R; // bank words per pixel
-    const { G, coOf, lvLast, gStride, laneStep } = channelGroups(CO, LO, d.weights.partition === 'block');
-    const banks = Array.from({ length: L }, () => new Int32Array(G * K));
-    for (let o = 0; o < LO; o++)
-      for (let r = 0; r < R; r++)
-        for (let g = 0; g < G; g++) {
-          const co = coOf(g, o);
-          if (co >= CO) continue;
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++)
-              for (let cb = 0; cb < CB; cb++) banks[o * R + r][g * K + (ky * kw + kx) * CB + cb] = W(ky, kx, cb * R + r, co);
-        }
-    return finish({
-      ...common,
-      outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
+    return finish(bankedMac(common, op, d, outL, R, {
       red: [{ name: 'ky', count: kh }, { name: 'kx', count: kw }, { name: 'ci', count: CB }],
-      accs: LO,
-      D: R > 1 ? D_MAC_TREE : D_MAC,
-      wmax: LO,
-      lvLast,
-      writes: oh * ow * CO,
-      reads: [{
-        tensor: op.inputs[0], input: 0, mode: R > 1 ? 'lanes' : 'broadcast',
-        addr: { base: (-pt * iw - pl) * PW + inL.off / R, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
-      }],
-      outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: gStride } },
-      coIndex: { base: 0, strides: { g: gStride } },
-      laneStep,
-      weightAddr: { base: 0, strides: { g: K, ky: kw * CB, kx: CB, ci: 1 } },
-      weightBanks: banks,
+      tap: (r, k) => [Math.floor(k / (kw * CB)), Math.floor(k / CB) % kw, (k % CB) * R + r],
+      read: { base: (-pt * iw - pl) * PW + inL.off / R, strides: { oy: sh * iw * PW, ox: sw * PW, ky: iw * PW, kx: PW, ci: 1 } },
+      pad,
+    }));
+  }
+  if (d.unroll === 'window') {
+    // The model input laid out as kernel rows (WindowLayout): word (iy, ox) holds the kw·C inputs of
+    // kernel row iy at output column ox, so lane o·R + r takes tap r = kx·C + ci of every kernel row
+    // and the reduction runs over ky only. Columns outside the image are zeros in the words; rows
+    // outside it are the pad check's.
+    const w = windowLayout(op, inL);
+    const R = kw * C;
+    const rowPad: PadCheck | undefined = pad && (pad.checkTop || pad.checkBottom) ? { iy: pad.iy, checkTop: pad.checkTop, checkBottom: pad.checkBottom, checkLeft: false, checkRight: false, ih, iw } : undefined;
+    return finish({
+      ...bankedMac(common, op, d, outL, R, {
+        red: [{ name: 'ky', count: kh }],
+        tap: (r, ky) => [ky, Math.floor(r / C), r % C],
+        read: { base: -pt * w.cols, strides: { oy: sh * w.cols, ox: 1, ky: w.cols } },
+        pad: rowPad,
+      }),
+      window: w,
     });
   }
   // Output-channel unroll: lanes share one input read.
@@ -304,6 +299,95 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
   });
 }
 
+type MacCommon = Pick<EnginePlan, 'module' | 'kind' | 'op' | 'directive' | 'lanes' | 'pipeline' | 'coCount' | 'writerExtra'>;
+
+/**
+ * The banked-input MAC plan (unroll reduction, both and window): lane o·R + r of group g computes
+ * output channel co(g, o) from the input word's bank r, the R products of an output are summed (the
+ * adder tree) before its accumulator. `red` is the reduction loop nest (outer first) and `tap(r, k)`
+ * the kernel position [ky, kx, ci] lane bank r multiplies at reduction step k (row-major over `red`);
+ * `read` is the input word's address.
+ */
+function bankedMac(common: MacCommon, op: QMac, d: ResolvedDirective, outL: Layout, R: number, s: { red: Level[]; tap: (r: number, k: number) => [number, number, number]; read: Affine; pad: PadCheck | undefined }): PrePlan {
+  const [, kw] = op.kernel;
+  const [, , C] = op.in;
+  const CO = op.out[2];
+  const [oh, ow] = executedDims(op);
+  const L = d.lanes;
+  const LO = L / R;
+  const K = prod(s.red);
+  const W = (ky: number, kx: number, ci: number, co: number) => op.weights[((ky * kw + kx) * C + ci) * CO + co];
+  const { G, coOf, lvLast, gStride, laneStep } = channelGroups(CO, LO, d.weights.partition === 'block');
+  const banks = Array.from({ length: L }, () => new Int32Array(G * K));
+  for (let o = 0; o < LO; o++)
+    for (let r = 0; r < R; r++)
+      for (let g = 0; g < G; g++) {
+        const co = coOf(g, o);
+        if (co >= CO) continue;
+        for (let k = 0; k < K; k++) banks[o * R + r][g * K + k] = W(...s.tap(r, k), co);
+      }
+  // Weight words in the order of the reduction loops: row-major strides over `red`.
+  const wStrides: Record<string, number> = { g: K };
+  for (let i = s.red.length - 1, st = 1; i >= 0; st *= s.red[i].count, i--) wStrides[s.red[i].name] = st;
+  return {
+    ...common,
+    pad: s.pad,
+    outer: [{ name: 'oy', count: oh }, { name: 'ox', count: ow }, { name: 'g', count: G }],
+    red: s.red,
+    accs: LO,
+    D: R > 1 ? D_MAC_TREE : D_MAC,
+    wmax: LO,
+    lvLast,
+    writes: oh * ow * CO,
+    reads: [{ tensor: op.inputs[0], input: 0, mode: R > 1 ? 'lanes' : 'broadcast', addr: s.read }],
+    outAddr: { base: outL.off, strides: { oy: ow * outL.P, ox: outL.P, g: gStride } },
+    coIndex: { base: 0, strides: { g: gStride } },
+    laneStep,
+    weightAddr: { base: 0, strides: wStrides },
+    weightBanks: banks,
+  };
+}
+
+/**
+ * The model input laid out for unroll window (written by the top's loader, src/rtl/top.ts): `rows`
+ * rows of `cols` words; word (y, ox) holds, in lane order r = kx·C + ci, input pixel (y, ox·sw − pl + kx)
+ * channel ci, zero outside the image. The loader shifts each arriving element into a kw·C shift
+ * register (reset to zeros at each row start) and writes the word of column ox when virtual column
+ * ox·sw − pl + kw − 1 has arrived; columns past the image are `flush` zero pixels shifted in after the
+ * row's last pixel (one per cycle, no input accepted meanwhile).
+ */
+export interface WindowLayout {
+  rows: number;
+  width: number;
+  channels: number;
+  kw: number;
+  pl: number;
+  sw: number;
+  /** Words per row: the output columns the engine computes. */
+  cols: number;
+  /** Zero pixels shifted in after each row (the last row's come after the last input byte: cycles). */
+  flush: number;
+}
+
+export function windowLayout(op: QMac, inL: Layout): WindowLayout {
+  const [ih, iw, C] = op.in;
+  const [, kw] = op.kernel;
+  const [, sw] = op.stride;
+  const [, pl] = op.pad;
+  const where = { where: `layer '${op.layer}'` };
+  if (inL.P !== C || inL.off !== 0) throw new DeepMakerError('unroll: window reads the model input, which is not a plain tensor here', where, 'use unroll: both or reduction');
+  if (pl > kw - 1) throw new DeepMakerError(`unroll: window with ${pl} columns of left padding over a kernel ${kw} wide: some windows hold no pixel`, where, 'use padding valid or same');
+  const cols = executedDims(op)[1];
+  const last = (cols - 1) * sw - pl + kw - 1; // the virtual column completing the last word
+  return { rows: ih, width: iw, channels: C, kw, pl, sw, cols, flush: Math.max(0, last - (iw - 1)) };
+}
+
+/** Whether the loader writes a word after virtual column x of a row (x < width + flush). */
+export function windowWritesAt(w: WindowLayout, x: number): boolean {
+  const d = x - (w.kw - 1 - w.pl);
+  return d >= 0 && d % w.sw === 0 && d / w.sw < w.cols;
+}
+
 /**
  * Lanes summed into one accumulator: 1 (outputs, depthwise), all of them (reduction, through the adder
  * tree), or input.factor (both: each output's products over its input banks).
@@ -311,7 +395,7 @@ function planMac(op: QMac, d: ResolvedDirective, module: string, inL: Layout, ou
 export function sumGroup(p: EnginePlan): number {
   if (p.kind !== 'mac' || p.lanes === 1) return 1;
   if (p.directive.unroll === 'reduction') return p.lanes;
-  if (p.directive.unroll === 'both') return p.directive.input.factor;
+  if (p.directive.unroll === 'both' || p.directive.unroll === 'window') return p.directive.input.factor;
   return 1;
 }
 
@@ -355,7 +439,7 @@ function fusePoolLevels(p: PrePlan, op: FusedMac, outL: Layout): PrePlan {
   const outer = p.outer.map((l) => (l.name === 'oy' ? { name: 'oy', count: ph } : l.name === 'ox' ? { name: 'ox', count: pw } : l));
   const window = [{ name: 'py', count: wy }, { name: 'px', count: wx }];
   const { oy: _y, ox: _x, ...outRest } = p.outAddr.strides;
-  const pad = p.pad && { ...p.pad, iy: sub(p.pad.iy), ix: sub(p.pad.ix) };
+  const pad = p.pad && { ...p.pad, iy: sub(p.pad.iy), ...(p.pad.ix ? { ix: sub(p.pad.ix) } : {}) };
   return {
     ...p,
     outer: [...outer, ...window],

@@ -5,7 +5,8 @@
  * output stream.
  */
 import type { PhysicalMemory, TensorBuffer } from './buffers';
-import { bankBits, memAddrBits } from './buffers';
+import { memAddrBits, memBankBits } from './buffers';
+import { windowWritesAt, type WindowLayout } from './plan';
 import type { EngineModule } from './engines';
 import type { ArraySpec } from './array';
 import { ARRAY_MODULE, readsPerLane } from './array';
@@ -75,9 +76,14 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
     L.line('wire out_fire = out_valid & out_ready;');
     // ---- input loader
     L.line('// ---- input loader: bpe bytes per element, least significant first');
-    L.line("assign in_ready = (state == S_LOAD);");
+    const win = bufOf(inT.name).window;
+    if (win && win.flush > 0) {
+      // unroll window: no input while the loader shifts a row's right-edge zeros in.
+      L.line('reg ld_fl;');
+      L.line('assign in_ready = (state == S_LOAD) & ~ld_fl;');
+    } else L.line("assign in_ready = (state == S_LOAD);");
     L.line('wire in_fire = in_valid & in_ready;');
-    L.line(`reg [${ew - 1}:0] ld_elem;`);
+    if (!win) L.line(`reg [${ew - 1}:0] ld_elem;`);
     const bw = clog2(Math.max(2, bpe));
     if (bpe > 1) {
       L.line(`reg [${bw - 1}:0] ld_byte;`);
@@ -89,11 +95,12 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
       L.line('wire [7:0] ld_word = in_data;');
     }
     L.line('wire ld_we = in_fire & ld_last_byte;');
-    L.line(`wire ld_last = ld_we & (ld_elem == ${ulit(nIn - 1, ew)});`);
+    if (win) emitWindowLoader(L, win, inT.format.bits);
+    else L.line(`wire ld_last = ld_we & (ld_elem == ${ulit(nIn - 1, ew)});`);
     L.line('reg start0;');
     L.line('always @(posedge clk) begin');
     L.indent(() => {
-      L.line("if (rst) begin ld_elem <= 0; start0 <= 1'b0;" + (bpe > 1 ? ' ld_byte <= 0;' : '') + ' end');
+      L.line(`if (rst) begin ${win ? '' : 'ld_elem <= 0; '}start0 <= 1'b0;` + (bpe > 1 ? ' ld_byte <= 0;' : '') + ' end');
       L.line('else begin');
       L.indent(() => {
         L.line('start0 <= ld_last;');
@@ -102,7 +109,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
           const shiftIn = bpe > 2 ? `{in_data, ld_acc[${8 * (bpe - 1) - 1}:8]}` : 'in_data';
           L.line(`if (in_fire) begin ld_byte <= ld_last_byte ? ${ulit(0, bw)} : ld_byte + 1'b1; ld_acc <= ${shiftIn}; end`);
         }
-        L.line(`if (ld_we) ld_elem <= ld_last ? ${ulit(0, ew)} : ld_elem + 1'b1;`);
+        if (!win) L.line(`if (ld_we) ld_elem <= ld_last ? ${ulit(0, ew)} : ld_elem + 1'b1;`);
       });
       L.line('end');
     });
@@ -157,7 +164,8 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
     const writers = new Map<number, Writer[]>();
     const readers = new Map<number, Reader[]>();
     const push = <T>(m: Map<number, T[]>, k: number, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
-    push(writers, bufOf(inT.name).mem, { en: 'ld_we', addr: 'ld_elem', addrBits: ew, data: `ld_word[${inT.format.bits - 1}:0]`, bits: inT.format.bits });
+    if (win) push(writers, bufOf(inT.name).mem, { en: 'ld_wr', addr: 'ld_wa', addrBits: clog2(win.rows * win.cols), data: 'ld_srn', bits: inT.format.bits });
+    else push(writers, bufOf(inT.name).mem, { en: 'ld_we', addr: 'ld_elem', addrBits: ew, data: `ld_word[${inT.format.bits - 1}:0]`, bits: inT.format.bits });
     engines.forEach((e, i) => {
       const b = bufOf(e.plan.op.output);
       push(writers, b.mem, { en: `e${i}_wr_en`, addr: `e${i}_wr_addr`, addrBits: e.writeAddrBits, data: `e${i}_wr_data`, bits: e.writeBits });
@@ -172,7 +180,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
     L.line(`wire [${OB - 1}:0] out_q;`);
 
     for (const m of memories) {
-      const lb = bankBits(m.banks);
+      const lb = memBankBits(m);
       const aw = memAddrBits(m);
       const W = m.width;
       L.line(`// ---- ${m.name}: ${m.banks} bank(s) x ${m.depth} x ${W} bits (${m.kind}); tensors: ${m.tensors.join(', ')}`);
@@ -185,8 +193,14 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
         L.line(`wire ${m.name}_b${b}_we = ${wen.join(' | ') || "1'b0"};`);
       }
       L.line(`wire [${aw - 1}:0] ${m.name}_waddr = ${ws.map((w) => gate(w.en, fit(`${w.addr}`, w.addrBits, lb, aw, L, `${m.name}_wa_${w.en}`), aw)).join(' | ') || `${aw}'d0`};`);
-      ws.forEach((w, k) => L.line(`wire [${W - 1}:0] ${m.name}_wd${k} = ${sextName(w.data, w.bits, W, L, `${m.name}_wdx${k}`)};`));
-      L.line(`wire [${W - 1}:0] ${m.name}_wd = ${ws.map((w, k) => gate(w.en, `${m.name}_wd${k}`, W)).join(' | ') || `${W}'d0`};`);
+      if (m.window) {
+        // The loader's word: bank r takes tap r of the shift register (its only writer).
+        const B = ws[0].bits;
+        for (let b = 0; b < m.banks; b++) L.line(`wire [${W - 1}:0] ${m.name}_wd_b${b} = ${sextName(`${ws[0].data}[${(b + 1) * B - 1}:${b * B}]`, B, W, L, `${m.name}_wdx_b${b}`)};`);
+      } else {
+        ws.forEach((w, k) => L.line(`wire [${W - 1}:0] ${m.name}_wd${k} = ${sextName(w.data, w.bits, W, L, `${m.name}_wdx${k}`)};`));
+        L.line(`wire [${W - 1}:0] ${m.name}_wd = ${ws.map((w, k) => gate(w.en, `${m.name}_wd${k}`, W)).join(' | ') || `${W}'d0`};`);
+      }
       // Read address: broadcast readers give an element address (bank = low bits), lane readers a bank address.
       const raddr = rs.map((r) => gate(r.en, r.mode === 'broadcast' ? fit(r.addr, r.addrBits, lb, aw, L, `${m.name}_ra_${r.key}`) : pad(r.addr, r.addrBits, aw), aw));
       L.line(`wire [${aw - 1}:0] ${m.name}_raddr = ${raddr.join(' | ') || `${aw}'d0`};`);
@@ -194,7 +208,7 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
         L.line(`wire [${W - 1}:0] ${m.name}_b${b}_q;`);
         const mod = m.kind === 'spram' ? 'dm_spram' : 'dm_ram';
         L.line(
-          `${mod} #(.W(${W}), .D(${m.depth}), .AW(${aw})) u_${m.name}_b${b} (.clk(clk), .we(${m.name}_b${b}_we), .waddr(${m.name}_waddr), .wd(${m.name}_wd), .raddr(${m.name}_raddr), .rq(${m.name}_b${b}_q));`,
+          `${mod} #(.W(${W}), .D(${m.depth}), .AW(${aw})) u_${m.name}_b${b} (.clk(clk), .we(${m.name}_b${b}_we), .waddr(${m.name}_waddr), .wd(${m.name}_wd${m.window ? `_b${b}` : ''}), .raddr(${m.name}_raddr), .rq(${m.name}_b${b}_q));`,
         );
       }
       for (const r of rs) {
@@ -263,6 +277,56 @@ export function emitTop(q: QModel, engines: EngineModule[], buffers: Map<string,
   });
   L.line('endmodule');
   return L.toString();
+}
+
+/**
+ * The unroll-window loader (src/rtl/plan.ts WindowLayout): elements arrive in raster order and shift
+ * into ld_sr, kw·C taps (the newest on top; zeros at each row start); when virtual column x of a row
+ * completes (its last channel, or a right-edge zero pixel during the flush) and a word ends there
+ * (windowWritesAt), ld_srn, the register with that column in, is written to word ld_wa of all banks.
+ * ld_last is the loader's last cycle: the last pixel, or the last row's last flush cycle.
+ */
+function emitWindowLoader(L: Lines, w: WindowLayout, B: number): void {
+  const R = w.kw * w.channels;
+  const C = w.channels;
+  const XV = w.width + w.flush;
+  const xw = clog2(XV);
+  const yw = clog2(w.rows);
+  const aw = clog2(w.rows * w.cols);
+  const cw = clog2(C);
+  L.line(`// ---- window loader: ${w.rows} rows x ${w.cols} words of ${w.kw} pixels x ${C} channels (kernel ${w.kw} wide, stride ${w.sw}, left pad ${w.pl}), ${w.flush} zero pixel(s) flushed per row`);
+  L.line(`reg [${R * B - 1}:0] ld_sr;`);
+  if (C > 1) L.line(`reg [${cw - 1}:0] ld_ci;`);
+  L.line(`reg [${xw - 1}:0] ld_x;`);
+  L.line(`reg [${yw - 1}:0] ld_y;`);
+  L.line(`reg [${aw - 1}:0] ld_wa;`);
+  L.line(`wire ld_pix = ld_we${C > 1 ? ` & (ld_ci == ${ulit(C - 1, cw)})` : ''};`);
+  const fl = w.flush > 0;
+  L.line(`wire ld_step = ld_pix${fl ? ' | ld_fl' : ''};`);
+  const zeros = (n: number) => `${n}'d0`;
+  const shiftPix = R > C ? `{${zeros(C * B)}, ld_sr[${R * B - 1}:${C * B}]}` : zeros(R * B);
+  const shiftElem = R > 1 ? `{ld_word[${B - 1}:0], ld_sr[${R * B - 1}:${B}]}` : `ld_word[${B - 1}:0]`;
+  L.line(`wire [${R * B - 1}:0] ld_srn = ${fl ? `ld_fl ? ${shiftPix} : ` : ''}${shiftElem};`);
+  const mask = Array.from({ length: XV }, (_, x) => (windowWritesAt(w, x) ? '1' : '0')).reverse().join('');
+  L.line(`wire [${XV - 1}:0] ld_wmask = ${XV}'b${mask};`);
+  L.line('wire ld_wr = ld_step & ld_wmask[ld_x];');
+  L.line(`wire ld_row_end = ld_step & (ld_x == ${ulit(XV - 1, xw)});`);
+  L.line(`wire ld_last = ld_row_end & (ld_y == ${ulit(w.rows - 1, yw)});`);
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line(`if (rst) begin ld_sr <= 0;${C > 1 ? ' ld_ci <= 0;' : ''} ld_x <= 0; ld_y <= 0; ld_wa <= 0;${fl ? " ld_fl <= 1'b0;" : ''} end`);
+    L.line('else begin');
+    L.indent(() => {
+      if (C > 1) L.line(`if (ld_we) ld_ci <= (ld_ci == ${ulit(C - 1, cw)}) ? ${ulit(0, cw)} : ld_ci + 1'b1;`);
+      L.line(`if (ld_we${fl ? ' | ld_fl' : ''}) ld_sr <= ld_row_end ? ${zeros(R * B)} : ld_srn;`);
+      L.line(`if (ld_step) begin ld_x <= ld_row_end ? ${ulit(0, xw)} : ld_x + 1'b1; if (ld_row_end) ld_y <= ld_last ? ${ulit(0, yw)} : ld_y + 1'b1; end`);
+      if (fl) L.line(`if (ld_fl) begin if (ld_row_end) ld_fl <= 1'b0; end else if (ld_pix & (ld_x == ${ulit(w.width - 1, xw)})) ld_fl <= 1'b1;`);
+      // The last column of a row need not end a word (valid padding): the address restarts on ld_last itself.
+      L.line(`if (ld_last) ld_wa <= ${ulit(0, aw)}; else if (ld_wr) ld_wa <= ld_wa + 1'b1;`);
+    });
+    L.line('end');
+  });
+  L.line('end');
 }
 
 /** Element address (addrBits) -> bank address (aw bits): drop the bank bits, pad or cut to aw. */

@@ -60,7 +60,7 @@ function compactDirectives(space: DirectiveSpace, p: ExploredPoint): Record<stri
   choicesOf(space, p.genome).forEach((c, i) => {
     const part = space.partitions[i];
     if (!hasLanes(part.type)) return;
-    out[part.layer] = `${c.lanes}${c.unroll === 'reduction' ? 'r' : c.unroll === 'both' ? `b${c.inputBanks ?? 2}` : 'o'}${c.lanes > 1 && c.unroll === 'outputs' ? (c.partition === 'block' ? 'b' : 'c') : ''}${c.pipeline ? '' : '-np'}${c.multiplier === 'lut' ? '-lut' : ''}`;
+    out[part.layer] = `${c.lanes}${c.unroll === 'reduction' ? 'r' : c.unroll === 'both' ? `b${c.inputBanks ?? 2}` : c.unroll === 'window' ? `w${c.inputBanks}` : 'o'}${c.lanes > 1 && c.unroll === 'outputs' ? (c.partition === 'block' ? 'b' : 'c') : ''}${c.pipeline ? '' : '-np'}${c.multiplier === 'lut' ? '-lut' : ''}`;
   });
   return out;
 }
