@@ -27,7 +27,7 @@ import { poolAccBits, readWords, sumGroup } from './plan';
 import type { Affine, EnginePlan, Level } from './plan';
 import type { QMac, QPool, QElementwise } from '../qmodel/lower';
 import { sameFormat, signedBitsFor } from '../qmodel/lower';
-import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
+import { clog2, emitRequantize, emitRound, emitSaturate, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
 import { laneMultipliers, lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
 
@@ -730,19 +730,45 @@ function emitWriter(
   });
   L.line('end');
   L.line(`wire [${W - 1}:0] ws2 = ${scaleW1 ? 'wm2 + wb2' : 'wm2'};`);
+  // MAC engines split the requantizer over two registers (src/rtl/plan.ts OUTPUT_REGISTER_CYCLES,
+  // counted by p.writerExtra): W2 → shift and round → W2r → saturate, activation → W3. The path out of
+  // W2 was the routed designs' critical path with both in one cycle (rounding carry chain, then the
+  // saturation compare and the ReLU). Other engines requantize W2 → write in one cycle.
+  const out3 = op.kind === 'mac';
+  const B = outFmt.bits;
   let y: string;
+  let rStage: { r: string; R: number } | undefined;
   if (thetaW1) {
     // Ternary output: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00).
     L.line(`wire [${TW - 1}:0] ys = ${sext('ws2', W, TW)};`);
     L.line(`wire [${TW - 1}:0] nt = -wt2;`);
     L.line(`wire [1:0] tern = ($signed(ys) >= $signed(wt2)) ? 2'b01 : (($signed(ys) <= $signed(nt)) ? 2'b11 : 2'b00);`);
     y = 'tern';
+    if (out3) rStage = { r: 'tern', R: 2 };
+  } else if (out3) {
+    rStage = emitRound(L, 'rq', 'ws2', W, shiftFrac, outFmt);
+    y = '';
   } else {
     y = emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
   }
-  // W3: the output register (MAC engines: p.writerExtra counts it, src/rtl/plan.ts OUTPUT_REGISTER_CYCLES).
-  const out3 = op.kind === 'mac';
-  const B = outFmt.bits;
+  if (out3) {
+    // W2r: the rounded value (or the ternary code) and the write's controls.
+    L.line(`reg [${rStage!.R - 1}:0] wr2r;`);
+    L.line(`reg [${writeAddrBits - 1}:0] wa2r;`);
+    L.line('reg we2r, wl2r;');
+    if (p.pool) {
+      L.line('reg pf2r, pl2r;');
+      L.line(`reg [${lw - 1}:0] wi2r;`);
+    }
+    L.line('always @(posedge clk) begin');
+    L.indent(() => {
+      L.line("if (rst) begin we2r <= 1'b0; wl2r <= 1'b0; end else begin we2r <= we2; wl2r <= wl2; end");
+      L.line(`wr2r <= ${rStage!.r}; wa2r <= wa2;${p.pool ? ' pf2r <= pf2w; pl2r <= pl2w; wi2r <= wi2;' : ''}`);
+    });
+    L.line('end');
+    y = thetaW1 ? 'wr2r' : emitSaturate(L, 'rq', 'wr2r', rStage!.R, outFmt, op.act);
+  }
+  // W3: the output register.
   if (out3) {
     L.line(`reg [${B - 1}:0] wy3;`);
     L.line(`reg [${writeAddrBits - 1}:0] wa3;`);
@@ -753,8 +779,8 @@ function emitWriter(
     }
     L.line('always @(posedge clk) begin');
     L.indent(() => {
-      L.line("if (rst) begin we3 <= 1'b0; wl3 <= 1'b0; end else begin we3 <= we2; wl3 <= wl2; end");
-      L.line(`wy3 <= ${y}; wa3 <= wa2;${p.pool ? ' pf3w <= pf2w; pl3w <= pl2w; wi3 <= wi2;' : ''}`);
+      L.line("if (rst) begin we3 <= 1'b0; wl3 <= 1'b0; end else begin we3 <= we2r; wl3 <= wl2r; end");
+      L.line(`wy3 <= ${y}; wa3 <= wa2r;${p.pool ? ' pf3w <= pf2r; pl3w <= pl2r; wi3 <= wi2r;' : ''}`);
     });
     L.line('end');
   }

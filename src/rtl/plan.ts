@@ -464,8 +464,11 @@ function channelGroups(CO: number, n: number, block: boolean) {
   return { G, coOf, lvLast, gStride: block ? 1 : n, laneStep: block ? G : 1 };
 }
 
-/** The MAC engines' writer stage W3 (src/rtl/engines.ts): the requantized output registered before the write. */
-export const OUTPUT_REGISTER_CYCLES = 1;
+/**
+ * The MAC engines' writer stages after W2 (src/rtl/engines.ts): W2r, the rounded value registered
+ * before saturation, and W3, the requantized output registered before the write.
+ */
+export const OUTPUT_REGISTER_CYCLES = 2;
 
 /** Extra writer latency of the average-pool divider: one cycle per quotient bit, a last check and the result cycle. */
 export function dividerCycles(quotientBits: number): number {

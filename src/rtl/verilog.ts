@@ -61,7 +61,15 @@ export class Lines {
  * the name of the `outFmt.bits`-bit result wire.
  */
 export function emitRequantize(L: Lines, p: string, src: string, inBits: number, shift: number, outFmt: FixedFormat, act: QAct): string {
-  const B = outFmt.bits;
+  const { r, R } = emitRound(L, p, src, inBits, shift, outFmt);
+  return emitSaturate(L, p, r, R, outFmt, act);
+}
+
+/**
+ * The first half of emitRequantize: the value shifted to the output's fraction bits and rounded (a
+ * carry chain), `R` bits wide, not yet saturated. A pipelined writer registers it before emitSaturate.
+ */
+export function emitRound(L: Lines, p: string, src: string, inBits: number, shift: number, outFmt: FixedFormat): { r: string; R: number } {
   let r: string;
   let R: number;
   if (shift > 0) {
@@ -89,6 +97,12 @@ export function emitRequantize(L: Lines, p: string, src: string, inBits: number,
     r = src;
     R = inBits;
   }
+  return { r, R };
+}
+
+/** The second half of emitRequantize: `r` (R bits, rounded) saturated or wrapped to the output format, then the activation. */
+export function emitSaturate(L: Lines, p: string, r: string, R: number, outFmt: FixedFormat, act: QAct): string {
+  const B = outFmt.bits;
   let y: string;
   if (R <= B) {
     L.line(`wire [${B - 1}:0] ${p}_ov = ${sext(r, R, B)};`);
