@@ -463,6 +463,53 @@ function emitMacDatapath(L: Lines, p: EnginePlan, op: QMac, rd: ReadPortInfo, ct
   return { accBits: A, dsp, lut };
 }
 
+/** A writer stage's signals: the value, and the write's enable, last flag and address (with a fused pool, its flags and index). */
+interface WriterStage {
+  y: string;
+  e: string;
+  l: string;
+  a: string;
+  pf: string;
+  pl: string;
+  wi: string;
+}
+
+/** The signal names of writer stage `s` (W2: we2, wl2, wa2, pf2w, pl2w, wi2), its value `y`. */
+function writerStageNames(s: string, y: string): WriterStage {
+  return { y, e: `we${s}`, l: `wl${s}`, a: `wa${s}`, pf: `pf${s}w`, pl: `pl${s}w`, wi: `wi${s}` };
+}
+
+/**
+ * One more register stage of the writer: `value` (`bits` wide) registered as `y`, the write's controls
+ * delayed from stage `from`; with a fused pool (poolIndexBits set), its flags and index too.
+ */
+function emitWriterStage(L: Lines, from: WriterStage, s: string, y: string, value: string, bits: number, addrBits: number, poolIndexBits: number | undefined): WriterStage {
+  const to = writerStageNames(s, y);
+  const pool = poolIndexBits !== undefined;
+  L.line(`reg [${bits - 1}:0] ${y};`);
+  L.line(`reg [${addrBits - 1}:0] ${to.a};`);
+  L.line(`reg ${to.e}, ${to.l};`);
+  if (pool) {
+    L.line(`reg ${to.pf}, ${to.pl};`);
+    L.line(`reg [${poolIndexBits - 1}:0] ${to.wi};`);
+  }
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line(`if (rst) begin ${to.e} <= 1'b0; ${to.l} <= 1'b0; end else begin ${to.e} <= ${from.e}; ${to.l} <= ${from.l}; end`);
+    L.line(`${y} <= ${value}; ${to.a} <= ${from.a};${pool ? ` ${to.pf} <= ${from.pf}; ${to.pl} <= ${from.pl}; ${to.wi} <= ${from.wi};` : ''}`);
+  });
+  L.line('end');
+  return to;
+}
+
+/** Ternary output of W2's y (TW bits) against its threshold wt2: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00). */
+function ternaryCode(L: Lines, W: number, TW: number): string {
+  L.line(`wire [${TW - 1}:0] ys = ${sext('ws2', W, TW)};`);
+  L.line(`wire [${TW - 1}:0] nt = -wt2;`);
+  L.line(`wire [1:0] tern = ($signed(ys) >= $signed(wt2)) ? 2'b01 : (($signed(ys) <= $signed(nt)) ? 2'b11 : 2'b00);`);
+  return 'tern';
+}
+
 /** Ports of a MAC engine on the shared array (src/rtl/array.ts). */
 function arrayPorts(a: ArraySpec, p: EnginePlan): string[] {
   return [
@@ -734,58 +781,18 @@ function emitWriter(
   // counted by p.writerExtra): W2 → shift and round → W2r → saturate, activation → W3. The path out of
   // W2 was the routed designs' critical path with both in one cycle (rounding carry chain, then the
   // saturation compare and the ReLU). Other engines requantize W2 → write in one cycle.
-  const out3 = op.kind === 'mac';
   const B = outFmt.bits;
-  let y: string;
-  let rStage: { r: string; R: number } | undefined;
-  if (thetaW1) {
-    // Ternary output: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00).
-    L.line(`wire [${TW - 1}:0] ys = ${sext('ws2', W, TW)};`);
-    L.line(`wire [${TW - 1}:0] nt = -wt2;`);
-    L.line(`wire [1:0] tern = ($signed(ys) >= $signed(wt2)) ? 2'b01 : (($signed(ys) <= $signed(nt)) ? 2'b11 : 2'b00);`);
-    y = 'tern';
-    if (out3) rStage = { r: 'tern', R: 2 };
-  } else if (out3) {
-    rStage = emitRound(L, 'rq', 'ws2', W, shiftFrac, outFmt);
-    y = '';
+  // The write's controls at W2 (names of stage `s`: we<s>, wl<s>, wa<s>, pf<s>w, pl<s>w, wi<s>).
+  let w: WriterStage = writerStageNames('2', '');
+  if (op.kind === 'mac') {
+    // W2r: the rounded value (or the ternary code); W3: the saturated, activated output.
+    const r = thetaW1 ? { r: ternaryCode(L, W, TW), R: 2 } : emitRound(L, 'rq', 'ws2', W, shiftFrac, outFmt);
+    w = emitWriterStage(L, w, '2r', 'wr2r', r.r, r.R, writeAddrBits, p.pool ? lw : undefined);
+    w = emitWriterStage(L, w, '3', 'wy3', thetaW1 ? w.y : emitSaturate(L, 'rq', w.y, r.R, outFmt, op.act), B, writeAddrBits, p.pool ? lw : undefined);
   } else {
-    y = emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
+    w.y = thetaW1 ? ternaryCode(L, W, TW) : emitRequantize(L, 'rq', 'ws2', W, shiftFrac, outFmt, op.act);
   }
-  if (out3) {
-    // W2r: the rounded value (or the ternary code) and the write's controls.
-    L.line(`reg [${rStage!.R - 1}:0] wr2r;`);
-    L.line(`reg [${writeAddrBits - 1}:0] wa2r;`);
-    L.line('reg we2r, wl2r;');
-    if (p.pool) {
-      L.line('reg pf2r, pl2r;');
-      L.line(`reg [${lw - 1}:0] wi2r;`);
-    }
-    L.line('always @(posedge clk) begin');
-    L.indent(() => {
-      L.line("if (rst) begin we2r <= 1'b0; wl2r <= 1'b0; end else begin we2r <= we2; wl2r <= wl2; end");
-      L.line(`wr2r <= ${rStage!.r}; wa2r <= wa2;${p.pool ? ' pf2r <= pf2w; pl2r <= pl2w; wi2r <= wi2;' : ''}`);
-    });
-    L.line('end');
-    y = thetaW1 ? 'wr2r' : emitSaturate(L, 'rq', 'wr2r', rStage!.R, outFmt, op.act);
-  }
-  // W3: the output register.
-  if (out3) {
-    L.line(`reg [${B - 1}:0] wy3;`);
-    L.line(`reg [${writeAddrBits - 1}:0] wa3;`);
-    L.line('reg we3, wl3;');
-    if (p.pool) {
-      L.line('reg pf3w, pl3w;');
-      L.line(`reg [${lw - 1}:0] wi3;`);
-    }
-    L.line('always @(posedge clk) begin');
-    L.indent(() => {
-      L.line("if (rst) begin we3 <= 1'b0; wl3 <= 1'b0; end else begin we3 <= we2r; wl3 <= wl2r; end");
-      L.line(`wy3 <= ${y}; wa3 <= wa2r;${p.pool ? ' pf3w <= pf2r; pl3w <= pl2r; wi3 <= wi2r;' : ''}`);
-    });
-    L.line('end');
-  }
-  const yo = out3 ? 'wy3' : y;
-  const [eo, lo, ao, pfo, plo, wio] = out3 ? ['we3', 'wl3', 'wa3', 'pf3w', 'pl3w', 'wi3'] : ['we2', 'wl2', 'wa2', 'pf2w', 'pl2w', 'wi2'];
+  const { y: yo, e: eo, l: lo, a: ao, pf: pfo, pl: plo, wi: wio } = w;
   if (p.pool) {
     // Fused max pool: a running maximum per output of the group (indexed by its place in the group).
     for (let k = 0; k < accs; k++) L.line(`reg [${B - 1}:0] pm${k};`);
