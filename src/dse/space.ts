@@ -46,7 +46,7 @@
  */
 import type { Layer, ModelIR } from '../ir/types';
 import type { Architecture, DirectiveSet, LayerDirective, MultiplierKind, Partition, Unroll } from '../rtl/directives';
-import { hasLanes, MAC_LAYERS, RECURRENT_LAYERS, recurrentColumns, windowTaps } from '../rtl/directives';
+import { hasLanes, MAC_LAYERS, RECURRENT_LAYERS, recurrentColumns, tensorReaders, windowTaps } from '../rtl/directives';
 import { DeepMakerError } from '../util/errors';
 
 /** Largest lane count the directive schema allows. */
@@ -194,8 +194,7 @@ export function buildSpace(ir: ModelIR, opts: SpaceOptions): DirectiveSpace {
   if (!(opts.maxLanes >= 1)) throw new DeepMakerError(`dse.maxLanes must be at least 1, got ${opts.maxLanes}`, { where: 'dse.maxLanes' });
   const partitions: DsePartition[] = [];
   // The layers that read a model input and are its only reader: unroll window may lay that input out.
-  const readers = new Map<string, string[]>();
-  for (const l of ir.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l.name]);
+  const readers = tensorReaders(ir);
   const inputReaders = new Set(ir.inputs.flatMap((i) => (readers.get(i)?.length === 1 ? readers.get(i)! : [])));
   opts = { ...opts, inputReaders: opts.inputReaders ?? inputReaders };
   for (const l of ir.layers) {

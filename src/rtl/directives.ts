@@ -116,8 +116,7 @@ function clampLanes(l: Layer, lanes: number): number {
  * saying what to change when a directive cannot be built. `source` names the file for messages.
  */
 export function resolveDirectives(ir: ModelIR, set: DirectiveSet, source = 'directives'): Map<string, ResolvedDirective> {
-  const readers = new Map<string, string[]>();
-  for (const l of ir.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l.name]);
+  const readers = tensorReaders(ir);
   if (set.version !== 1) throw new DeepMakerError(`unsupported directive-set version ${String(set.version)}`, { file: source }, 'write version: 1');
   const byName = new Map(ir.layers.map((l) => [l.name, l]));
   for (const name of Object.keys(set.layers ?? {})) {
@@ -209,6 +208,13 @@ function resolveBoth(l: Layer, d: LayerDirective, lanes: number, cin: number, co
   if (wFactor !== lanes) throw new DeepMakerError(`weights.factor=${wFactor} but lanes=${lanes}: each lane reads its own weight bank every cycle`, where, `set weights.factor to ${lanes} or leave it out`);
   if (l.ternary && multiplier === 'dsp') throw new DeepMakerError('a ternary layer has no multiplies for DSPs', where, 'use multiplier: auto');
   return { lanes, unroll: 'both', pipeline, weights: { factor: wFactor, partition: d.weights?.partition ?? 'cyclic' }, input: { factor: r, partition: 'cyclic' }, multiplier };
+}
+
+/** The layers that read each tensor (layer output or model input), by tensor name. */
+export function tensorReaders(ir: ModelIR): Map<string, string[]> {
+  const readers = new Map<string, string[]>();
+  for (const l of ir.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l.name]);
+  return readers;
 }
 
 /** Taps a kernel row of a layer has (kw · input channels): the lanes of one output of unroll window. */
