@@ -17,7 +17,7 @@ import { ebrBits, getDevice } from '../fpga/devices';
 import type { Architecture } from '../nn/arch';
 import type { ArchitectureCost } from '../nn/cost';
 import { RECURRENT_KINDS } from '../nn/plan';
-import { kernelBits, resolveQuantization, type QuantizationPlan, type QuantizeSpec } from '../quant/config';
+import { DEFAULT_NUMERICS, kernelBits, resolveQuantization, type QuantizationPlan, type QuantizeSpec } from '../quant/config';
 import { DeepMakerError } from '../util/errors';
 
 export interface CandidateFacts {
@@ -152,5 +152,5 @@ export function measureCandidate(facts: CandidateFacts, names: string[], constra
 
 /** The quantization plan for counting bits (rounding/overflow do not change a bit count). */
 export function quantizationForCounting(spec: QuantizeSpec | undefined): QuantizationPlan {
-  return resolveQuantization(spec, { rounding: 'half-even', overflow: 'saturate' });
+  return resolveQuantization(spec, DEFAULT_NUMERICS);
 }

@@ -64,6 +64,8 @@ export const DEFAULT_WEIGHTS: { bits: number; integer?: number } = { bits: 8 };
 /** The fallback integer bits of automatic weight formats (|w| < 1), used where no layer format applies. */
 const AUTO_FALLBACK_INTEGER = 1;
 export const DEFAULT_ACTIVATIONS = { bits: 8, integer: 4 };
+/** The C's rounding and overflow when no convert section gives them (the schema's convert defaults). */
+export const DEFAULT_NUMERICS: { rounding: Rounding; overflow: Overflow } = { rounding: 'half-even', overflow: 'saturate' };
 
 /**
  * Resolves the section. `numerics` are the C's rounding and overflow (spec `convert`): the one

@@ -12,7 +12,7 @@ import type { Overflow, Rounding } from '../numerics/fixed';
 import type { Architecture } from '../nn/arch';
 import { saveModel } from '../nn/save';
 import type { TrainOptions } from '../nn/train';
-import { resolveQuantization, type QuantizeSpec } from './config';
+import { DEFAULT_NUMERICS, resolveQuantization, type QuantizeSpec } from './config';
 import { QUANTIZATION_FILE, writeQuantizationFile } from '../qmodel/file';
 import { quantizationAwareTraining, type QuantizationReport } from './qat';
 
@@ -53,7 +53,7 @@ export async function quantizeTrainedModel(args: {
   /** The float model's accuracies as the train stage measured them (the test split is evaluated once per model). */
   floatAccuracy?: { validation: number; test: number };
 }): Promise<QuantizedTraining> {
-  const plan = resolveQuantization(args.view.quantize, args.view.numerics ?? { rounding: 'half-even', overflow: 'saturate' });
+  const plan = resolveQuantization(args.view.quantize, args.view.numerics ?? DEFAULT_NUMERICS);
   const r = await quantizationAwareTraining({ arch: args.arch, data: args.data, floatModel: args.floatModel, plan, train: args.train, ebrBits: args.view.ebrBits, floatAccuracy: args.floatAccuracy });
   const files = await saveModel(r.exported, args.modelDir, { output: 'logits', classes: args.arch.classes });
   writeQuantizationFile(args.modelDir, r.file);

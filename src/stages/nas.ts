@@ -22,7 +22,7 @@ import { readDataReport, splitFiles } from '../data/tensors';
 import type { AlgorithmName } from '../moo/run';
 import type { ArchActivation } from '../nn/arch';
 import type { StageContext } from './context';
-import { DEFAULT_ACTIVATIONS, resolveQuantization, type QuantizeSpec } from '../quant/config';
+import { DEFAULT_ACTIVATIONS, DEFAULT_NUMERICS, resolveQuantization, type QuantizeSpec } from '../quant/config';
 import type { Overflow, Rounding } from '../numerics/fixed';
 import { RECURRENT_MAX_BITS } from '../rtl/recurrent-plan';
 import type { SearchSpec } from '../spec/types';
@@ -172,7 +172,7 @@ export function searchTraining(s: SearchSpec, quantize: QuantizeSpec, numerics: 
       'set quantize.mode to fixed or ternary, or remove search.training.quantizedEpochs',
     );
   }
-  const plan = resolveQuantization(quantize, numerics ?? { rounding: 'half-even', overflow: 'saturate' });
+  const plan = resolveQuantization(quantize, numerics ?? DEFAULT_NUMERICS);
   return { ...training, quantize: { ...plan, fineTune: { ...plan.fineTune, epochs: quantizedEpochs } } };
 }
 
