@@ -35,7 +35,7 @@ import {
   fitStats,
   SynthFigures,
 } from './calibration';
-import { CostModel } from './cost-model';
+import { CostModel, deviceBudget, fastestFitting } from './cost-model';
 import { emptyFeatures, engineFeatures, ICE40_EBR_MODES, memoryFeatures, MemoryRules } from './features';
 import { toDirectiveSet } from './space';
 import { fixedKnobs, lenet5, SyntheticModel } from './synthetic';
@@ -59,7 +59,7 @@ interface CorpusModel {
   knobs: NumberKnobs;
 }
 
-/** The calibration models: small, but covering every engine kind, widths 8-16, ternary layers and both pool kinds. */
+/** The calibration models: small, but covering every engine kind, widths 8-16, ternary layers, both pool kinds and a strided stem (window unrolls). */
 export function calibrationCorpus(): CorpusModel[] {
   return [
     { ir: new SyntheticModel('cal_cnn8', [12, 12, 1]).conv2d('conv1', 8, 3).pool('pool1', 'maxpool2d', 2).conv2d('conv2', 12, 3).flatten().dense('fc', 10).build(), knobs: fixedKnobs(8, 3) },
@@ -67,6 +67,7 @@ export function calibrationCorpus(): CorpusModel[] {
     { ir: new SyntheticModel('cal_dw8', [8, 8, 4]).depthwise('dw', 3, { padding: 'same' }).conv2d('pw', 8, 1).globalAvgPool('gap').dense('fc', 4).build(), knobs: fixedKnobs(8, 3) },
     { ir: new SyntheticModel('cal_tern8', [10, 10, 2]).conv2d('tconv', 8, 3, { ternary: true }).pool('apool', 'avgpool2d', 2).flatten().dense('tfc', 10, { ternary: true }).build(), knobs: fixedKnobs(8, 3) },
     { ir: new SyntheticModel('cal_avg12', [9, 9, 3]).conv2d('conv', 6, 3, { padding: 'same' }).pool('apool', 'avgpool2d', 3).flatten().dense('fc', 5).build(), knobs: fixedKnobs(12, 4) },
+    { ir: new SyntheticModel('cal_stem8', [16, 16, 1]).conv2d('stem', 8, 3, { stride: 2, padding: 'same' }).conv2d('conv', 12, 3, { padding: 'same' }).globalAvgPool('gap').dense('fc', 10).build(), knobs: fixedKnobs(8, 3) },
     { ir: lenet5('calibration'), knobs: fixedKnobs(8, 3) },
   ];
 }
@@ -101,6 +102,16 @@ export function memoryJobs(): Job[] {
     });
   }
   return jobs;
+}
+
+/** The cost model of `ir` on the shared MAC array, or undefined when the array cannot build it. */
+function arrayModel(ir: ModelIR, knobs: NumberKnobs, calibration: Calibration): CostModel | undefined {
+  try {
+    const m = new CostModel({ ir, knobs, device: UP5K, maxLanes: 16, calibration, architecture: 'array' });
+    return m.evaluate(m.space.partitions.map(() => 0)).legal ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A provisional calibration (rules only) so the cost model can compute features before any fit. */
@@ -155,14 +166,23 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse:
     });
     // Whole designs: the baseline and seeded random points, on UP5K (DSP, SPRAM) and HX8K (neither).
     // (LeNet-5 at 8 bits needs more EBR than any iCE40 has: its engines are samples, its whole design is not.)
-    const designs: { device: typeof UP5K; genome: number[]; label: string }[] = [];
+    const designs: { device: typeof UP5K; genome: number[]; label: string; model?: CostModel }[] = [];
     if (!isLenet) {
       designs.push({ device: UP5K, genome: model.space.partitions.map(() => 0), label: 'baseline' });
       designs.push({ device: UP5K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'random0' });
       designs.push({ device: HX8K, genome: model.space.partitions.map((p) => rng.int(p.choices.length)), label: 'hx8k' });
+      // The shared MAC array (with window stems where a conv reads the model input): a random point and the
+      // fastest one the search's hardware objective finds on a device budget the model's size can fill, the
+      // many-lane designs the dse stage chooses.
+      const array = arrayModel(ir, knobs, cal);
+      if (array) {
+        designs.push({ device: UP5K, genome: array.space.partitions.map((p) => rng.int(p.choices.length)), label: 'array_random', model: array });
+        const fastest = fastestFitting(array, deviceBudget(UP5K, 0.1));
+        if (fastest) designs.push({ device: UP5K, genome: fastest.genome, label: 'array_fastest', model: array });
+      }
     }
     for (const d of designs) {
-      const m = d.device === UP5K ? model : new CostModel({ ir, knobs, device: d.device, maxLanes: 16, calibration: cal });
+      const m = d.model ?? (d.device === UP5K ? model : new CostModel({ ir, knobs, device: d.device, maxLanes: 16, calibration: cal }));
       const g = d.device === UP5K ? d.genome : d.genome.map((c, i) => Math.min(c, m.space.partitions[i].choices.length - 1));
       const set = toDirectiveSet(m.space, g);
       let gen;

@@ -37,8 +37,8 @@ import { lowerModelForRtl } from '../rtl/lower';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { Calibration, loadCalibration, predictLogic, SynthFigures } from './calibration';
 import { addFeatures, arrayFeatures, engineFeatures, Features, topFeatures } from './features';
-import { predictPackedCells } from './packing';
-import { baselineGenome, buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice } from './space';
+import { loadPackingModel, predictPackedCells } from './packing';
+import { baselineGenome, buildSpace, choiceDirective, DirectiveSpace, DsePartition, Genome, genomeOf, PartitionChoice, toDirectiveSet } from './space';
 
 /**
  * Predicted resources, in the units synthesis reports them. Here logicCells is max(luts, ffs, carry):
@@ -71,10 +71,13 @@ export interface DeviceBudget {
   spram: number;
 }
 
-/** What the device offers after keeping `margin` of each resource free. */
+/**
+ * What the device offers after keeping `margin` of each resource free; of the logic cells, at least the
+ * packing model's margin (its largest under-prediction of a measured design, src/dse/packing.ts).
+ */
 export function deviceBudget(device: Device, margin: number): DeviceBudget {
-  const keep = (n: number) => Math.floor(n * (1 - margin));
-  return { logicCells: keep(device.logicCells), ebr: keep(device.ebr), dsp: device.dsp, spram: device.spram };
+  const keep = (n: number, m: number) => Math.floor(n * (1 - m));
+  return { logicCells: keep(device.logicCells, Math.max(margin, loadPackingModel().margin)), ebr: keep(device.ebr, margin), dsp: device.dsp, spram: device.spram };
 }
 
 /**
@@ -330,6 +333,8 @@ export interface HardwareObjective {
   fits: boolean;
   /** Cycles of the one-lane design. */
   baselineCycles: number;
+  /** The directive set these figures are for (the fastest point found, or the one-lane design when none fits). */
+  directives: DirectiveSet;
 }
 
 /**
@@ -346,20 +351,12 @@ export function hardwareObjective(opts: Omit<CostModelOptions, 'architecture'> &
     const base = model.evaluate(g);
     if (opts.directives) {
       const c = model.evaluateSet(opts.directives);
-      return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles };
+      return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: c.legal && violation(c, budget) === 0, baselineCycles: base.cycles, directives: opts.directives };
     }
-    // The greedy descent from the baseline and from each lane width's seed that fits (widthGenomes): the fastest.
-    // (Not repaired here: repairToFit costs seconds a network, and the search evaluates this for every candidate.)
-    const starts = [model.space.partitions.map(() => 0), ...widthGenomes(model).map((w) => w.genome)];
-    let best: { genome: Genome; cost: PointCost } | undefined;
-    for (const s of starts) {
-      const c = model.evaluate(s);
-      if (!c.legal || violation(c, budget) > 0) continue;
-      const r = greedyFastest(model, budget, s);
-      if (r && (!best || r.cost.cycles < best.cost.cycles)) best = r;
-    }
+    const best = fastestFitting(model, budget);
     const c = best?.cost ?? base;
-    return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles };
+    const directives = toDirectiveSet(model.space, best?.genome ?? g);
+    return { architecture, cycles: c.cycles, logicCells: c.logicCells, packedLogicCells: c.packedLogicCells, luts: c.luts, ebr: c.ebr, dsp: c.dsp, fits: !!best, baselineCycles: base.cycles, directives };
   };
   const arch = opts.directives ? (opts.directives.architecture ?? 'engines') : (opts.architecture ?? 'auto');
   if (arch !== 'auto') return one(arch);
@@ -378,6 +375,23 @@ function* singleChanges(model: CostModel, g: Genome): Generator<{ genome: Genome
       yield { genome, cost: model.evaluate(genome) };
     }
   }
+}
+
+/**
+ * The fastest point of `model` that fits `budget`: the greedy descent from the baseline and from each lane
+ * width's seed that fits (widthGenomes). Undefined when none fits. (Not repaired: repairToFit costs seconds
+ * a network, and the search evaluates this for every candidate.)
+ */
+export function fastestFitting(model: CostModel, budget: DeviceBudget): { genome: Genome; cost: PointCost } | undefined {
+  const starts = [model.space.partitions.map(() => 0), ...widthGenomes(model).map((w) => w.genome)];
+  let best: { genome: Genome; cost: PointCost } | undefined;
+  for (const s of starts) {
+    const c = model.evaluate(s);
+    if (!c.legal || violation(c, budget) > 0) continue;
+    const r = greedyFastest(model, budget, s);
+    if (r && (!best || r.cost.cycles < best.cost.cycles)) best = r;
+  }
+  return best;
 }
 
 /** Greedy descent toward the fastest fitting point (see hardwareObjective). Undefined when the baseline does not fit. */
