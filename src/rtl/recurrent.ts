@@ -1,7 +1,7 @@
 /**
  * The recurrent engine: one Verilog module for an LSTM, GRU (reset_after true and false) or SimpleRNN
- * layer (src/qmodel/lower.ts QRecurrent), bit-exact with the fixed-point C (src/cgen/recurrent.ts) and
- * the TF.js integer reference (src/quant/recurrent.ts).
+ * layer (src/qmodel/lower.ts QRecurrent; LSTM and SimpleRNN also ternary, below), bit-exact with the
+ * fixed-point C (src/cgen/recurrent.ts) and the TF.js integer reference (src/quant/recurrent.ts).
  *
  * Per time step the engine runs phases one after the other, each started by the previous one's end:
  *
@@ -26,6 +26,19 @@
  * RECURRENT_MAX_BITS. The state memory holds the gate slots, h, and c (LSTM) or r⊙h (GRU); at the
  * first step reads of h and c are forced to zero (the C zeroes them). The shared MAC array
  * (src/rtl/array.ts) does not serve recurrent layers: they always have an engine of their own.
+ *
+ * Ternary (FaCT-LSTM) LSTM and SimpleRNN layers (QRecurrent.ternary) keep this structure and timing;
+ * only the lanes' arithmetic and the writer's sum differ (laneArith):
+ *
+ *   weights      2-bit codes (00 = 0, 01 = +1, 11 = −1), so a ROM word holds lanes × 2 bits
+ *   S1           the operand's code t(v, θ) = +1 if v ≥ θ, −1 if v ≤ −θ, else 0, with θ_x[k] or
+ *                θ_h[k − features] (the C's dm_tthreshold integers) from a table read at k
+ *   S2, S3       per lane the product of the two codes (+1, −1 or 0), added into ax over the kernel
+ *                rows and ah over the recurrent rows (exact; one {ah, ax} register per lane)
+ *   writer W2    y = ax·sW[col] + ah·sU[col] + b[col] exactly (two multipliers, DSP or LUT; the scale
+ *                tables read at W1 like the bias), requantized once from the scale's frac to O
+ *
+ * then the activation table and the cell update above, as the C's ternaryGate does.
  *
  * The timing is fixed by the schedule (src/rtl/recurrent-plan.ts, checked against simulation by test/rtl).
  */
