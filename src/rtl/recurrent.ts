@@ -119,7 +119,7 @@ function emitOperandCode(L: Lines, roms: RomImage[], p: EnginePlan, op: QRecurre
   if (pass.length !== 1 || pass[0].Fx !== op.features || pass[0].K !== op.features + op.units) throw new Error(`recurrent engine: a ternary ${op.cell} has one pass over x then h`);
   const TW = XB + 1;
   const theta = [...t.inputThresholds, ...t.stateThresholds].map((v) => Math.min(v, 2 ** XB - 1));
-  L.line(`// operand thresholds (θ_x[0..${op.features}), θ_h[0..${op.units})), read at k`);
+  L.line(`// operand thresholds (theta_x[0..${op.features}), theta_h[0..${op.units})), read at k`);
   tableRom(L, roms, p, 'threshold', 'theta', theta, TW, 'k', KW, 'theta_q');
   return emitTernaryCompare(L, 'opd', XB, 'theta_q', TW, { ext: 'opd_t', neg: 'theta_n', code: 'tc1' });
 }

@@ -73,7 +73,7 @@ function lstmRnnDense(seed: number): ModelIR {
 for (const seed of [3, 11, 31]) {
   test(`seed ${seed}: ternary LSTM (sequence, 3 lanes) -> ternary SimpleRNN (last state, 2 lanes) -> Dense: 8-bit half-even/saturate; RTL = C, cycles as predicted`, async () => {
     const r = await checkAgainstC(lstmRnnDense(seed), knobs(8, 3, 'half-even', 'saturate'), { l1: 3, r2: 2, fc: 1 });
-    // The writer's two scale multipliers take DSPs (the lanes need none).
+    // The operand thresholds and the column scales are tables of the engine.
     assert.ok(r.gen.roms.some((x) => x.role === 'threshold') && r.gen.roms.some((x) => x.role === 'scale'));
   });
 }
