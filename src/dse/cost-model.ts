@@ -31,7 +31,7 @@ import { planArray } from '../rtl/array';
 import { hasLanes, resolveDirectives } from '../rtl/directives';
 import type { EngineModule } from '../rtl/engines';
 import { emitPlan } from '../rtl/emit';
-import { buildPlans, EnginePlan } from '../rtl/plan';
+import { buildPlans, dspWanted, EnginePlan } from '../rtl/plan';
 import type { QModel, QOp } from '../qmodel/lower';
 import { lowerModelForRtl } from '../rtl/lower';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
@@ -208,7 +208,7 @@ export class CostModel {
     if (dspBudget === 0) return none;
     const op = this.placement.ops[this.opIndex[part]];
     // A recurrent engine keeps its own lanes beside the shared array.
-    const most = this.emitted(part, choice, op.kind === 'mac' && op.ternaryScale ? 1 : this.architecture === 'array' && op.kind === 'mac' ? 0 : this.resolved[part][choice].lanes);
+    const most = this.emitted(part, choice, dspWanted(op, this.resolved[part][choice].lanes, this.architecture === 'array'));
     const dsp = Math.min(dspBudget, most.dsp);
     if (dsp === 0) return none;
     if (dsp === most.dsp) return most;
@@ -234,7 +234,7 @@ export class CostModel {
     return order.map((i) => {
       const d = this.resolved[i][g[i]];
       const op = this.placement.ops[this.opIndex[i]];
-      const want = op.kind === 'mac' && op.ternaryScale ? 1 : array && op.kind === 'mac' ? 0 : d.lanes;
+      const want = dspWanted(op, d.lanes, !!array);
       const budget = (op.kind === 'mac' || op.kind === 'recurrent') && d.multiplier !== 'lut' ? Math.min(want, dspLeft) : 0;
       const engine = this.engine(i, g[i], budget);
       dspLeft -= engine.dsp;

@@ -20,6 +20,7 @@ import { clog2 } from '../rtl/verilog';
 import { bytesPerElement } from '../rtl/interface';
 import type { ArraySpec } from '../rtl/array';
 import { arrayRomGeometry, productBits, readsPerLane } from '../rtl/array';
+import { recurrentTernaryWidths } from '../rtl/recurrent-plan';
 
 export type Features = Record<string, number>;
 
@@ -164,12 +165,20 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
     // carry over (lanes' LUT multipliers, accumulators, shadows, writer, ROMs) and its state memory
     // as an activation RAM. Its step control and the unit micro-program count as register bits
     // only: the calibration has not seen a recurrent engine (an approximation, see the README).
+    // A ternary engine's lanes are the ternary CNN lanes' add/subtract (ternaryBits: the 2-bit code
+    // product per lane), its accumulators the {ah, ax} code sums, its LUT multipliers the writer's
+    // scale multipliers (code sum x scale bits), and it compares each operand with its threshold.
     const op = p.op;
-    A = op.accBits;
+    const tern = recurrentTernaryWidths(op);
+    A = tern ? tern.axBits + tern.ahBits : op.accBits;
     const B = op.outFormat.bits;
     const XB = Math.max(op.inFormat.bits, B);
     const laneLut = e.lutMultipliers - 1; // the cell update's one (B+1)x(B+1) LUT multiplier
-    f.lutMulBits = laneLut * op.weightFormat.bits * XB + (B + 1) * (B + 1);
+    f.lutMulBits = laneLut * (tern ? Math.max(tern.axBits, tern.ahBits) * tern.scaleBits : op.weightFormat.bits * XB) + (B + 1) * (B + 1);
+    if (tern) {
+      f.ternaryBits = p.lanes * 2;
+      f.compareBits = 2 * (XB + 1);
+    }
     const ram = mapMemory(B, p.recurrent.depth, 'ram', rules);
     stateEbr = ram.ebr;
     addFeatures(f, memoryFeatures('ram', B, p.recurrent.depth, rules));

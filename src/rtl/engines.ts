@@ -27,7 +27,7 @@ import { poolAccBits, readWords, sumGroup } from './plan';
 import type { Affine, EnginePlan, Level } from './plan';
 import type { QMac, QPool, QElementwise } from '../qmodel/lower';
 import { sameFormat, signedBitsFor } from '../qmodel/lower';
-import { clog2, emitRequantize, emitRound, emitSaturate, hexImage, Lines, lit, sext, ulit } from './verilog';
+import { clog2, emitRequantize, emitRound, emitSaturate, emitTernaryCompare, hexImage, Lines, lit, sext, ulit } from './verilog';
 import type { ArraySpec } from './array';
 import { laneMultipliers, lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, ROM_WORD_BLOCK, type RomImage } from './primitives';
 
@@ -504,10 +504,7 @@ function emitWriterStage(L: Lines, from: WriterStage, s: string, y: string, valu
 
 /** Ternary output of W2's y (TW bits) against its threshold wt2: 1 if y ≥ θ, -1 if y ≤ -θ, else 0 (codes of fixed<2,2>: 01, 11, 00). */
 function ternaryCode(L: Lines, W: number, TW: number): string {
-  L.line(`wire [${TW - 1}:0] ys = ${sext('ws2', W, TW)};`);
-  L.line(`wire [${TW - 1}:0] nt = -wt2;`);
-  L.line(`wire [1:0] tern = ($signed(ys) >= $signed(wt2)) ? 2'b01 : (($signed(ys) <= $signed(nt)) ? 2'b11 : 2'b00);`);
-  return 'tern';
+  return emitTernaryCompare(L, 'ws2', W, 'wt2', TW, { ext: 'ys', neg: 'nt', code: 'tern' });
 }
 
 /** Ports of a MAC engine on the shared array (src/rtl/array.ts). */

@@ -26,7 +26,7 @@ import { ArraySpec, emitArray, planArray } from './array';
 import { StreamInterface, streamInterface } from './interface';
 import { placeConcatenations } from './concat';
 import { fusePools } from './fuse-pool';
-import { buildPlans, EnginePlan } from './plan';
+import { buildPlans, dspWanted, EnginePlan } from './plan';
 import type { QModel } from '../qmodel/lower';
 import { lowerModelForRtl } from './lower';
 import { emitTop } from './top';
@@ -83,7 +83,7 @@ export function generateRtl(ir: ModelIR, knobs: NumberKnobs, set: DirectiveSet, 
     let budget = 0;
     if ((p.kind === 'mac' || p.kind === 'recurrent') && d.multiplier !== 'lut') {
       // A recurrent engine keeps its own lanes beside the shared array.
-      const need = p.op.kind === 'mac' && p.op.ternaryScale ? 1 : array && p.kind === 'mac' ? 0 : p.lanes;
+      const need = dspWanted(p.op, p.lanes, !!array);
       if (d.multiplier === 'dsp' && need > dspLeft) {
         throw new DeepMakerError(
           `needs ${need} DSP multipliers, ${dspLeft} of the ${device.dsp} on ${device.name} are left`,

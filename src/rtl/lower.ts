@@ -4,8 +4,9 @@
  * of what the hardware computes. The quantized model describes what the C computes; the RTL back end
  * computes less: one input and one output tensor, relu / relu6 / linear activations (a softmax only
  * on the output, where it is dropped), no dilation, concatenation on the channel axis only, adds of
- * equal-sized tensors, ternary outputs held as fixed<2,2>, and fixed-point recurrent layers (LSTM,
- * GRU, SimpleRNN; src/rtl/recurrent.ts) whose output format is at most RECURRENT_MAX_BITS wide.
+ * equal-sized tensors, ternary outputs held as fixed<2,2>, and recurrent layers (LSTM, GRU,
+ * SimpleRNN, fixed point; ternary FaCT-LSTM LSTM and SimpleRNN; src/rtl/recurrent.ts) whose output
+ * format is at most RECURRENT_MAX_BITS wide.
  * Anything else is an error naming the layer, before any integer is computed.
  */
 import type { Layer, ModelIR } from '../ir/types';
@@ -79,10 +80,9 @@ export function checkRtlSupport(ir: ModelIR, knobs: NumberKnobs): void {
   }
 }
 
-/** What the recurrent engine (src/rtl/recurrent.ts) computes: fixed-point cells with activation tables of at most RECURRENT_MAX_BITS-bit integers. */
+/** What the recurrent engine (src/rtl/recurrent.ts) computes: cells (fixed-point or ternary gate products) with activation tables of at most RECURRENT_MAX_BITS-bit integers. */
 function checkRecurrent(op: QRecurrent): void {
   const where = `layer '${op.layer}' (${op.irType})`;
-  if (op.ternary) throw new DeepMakerError('ternary (FaCT-LSTM) recurrent layers have no RTL engine yet', { where }, 'use quantize.mode: fixed for recurrent layers in hardware');
   if (op.outFormat.bits > RECURRENT_MAX_BITS) {
     throw new DeepMakerError(
       `a recurrent layer's activations are ROM tables indexed by the stored integer; its ${op.outFormat.bits}-bit output format needs ${2 ** op.outFormat.bits} words per function`,

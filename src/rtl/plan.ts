@@ -573,10 +573,20 @@ function planConcatPart(op: QElementwise, d: ResolvedDirective, module: string, 
   });
 }
 
+/**
+ * DSP multipliers an engine asks for (generateRtl and the DSE's cost model give them in layer order):
+ * a ternary MAC layer's scale multiplier, a ternary recurrent engine's two scale multipliers (its
+ * lanes add and subtract), none for a MAC engine on the shared array, else one per lane.
+ */
+export function dspWanted(op: QOp, lanes: number, onArray: boolean): number {
+  if (op.kind === 'mac' && op.ternaryScale) return 1;
+  if (op.kind === 'recurrent' && op.ternary) return 2;
+  return onArray && op.kind === 'mac' ? 0 : lanes;
+}
+
 /** The plan of a recurrent layer (the fields the generic engines use describe its loop nest for reports and the cost model). */
 export function planRecurrent(op: QRecurrent, d: ResolvedDirective, module: string): EnginePlan {
   const where = { where: `layer '${op.layer}' (${op.irType})` };
-  if (op.ternary) throw new DeepMakerError('ternary (FaCT-LSTM) recurrent layers have no RTL engine yet', where, 'use quantize.mode fixed for recurrent layers in hardware');
   if (op.outFormat.bits > RECURRENT_MAX_BITS) {
     throw new DeepMakerError(
       `the RTL computes a recurrent cell's activations as ROM tables of the stored integers; an output format of ${op.outFormat.bits} bits needs ${2 ** op.outFormat.bits} words per function`,

@@ -5,7 +5,7 @@
  * (src/rtl/cycles.ts) and the emitter read it, so the predicted cycles describe the generated module.
  */
 import { type CellActivation } from '../numerics/recurrent';
-import type { QRecurrent } from '../qmodel/lower';
+import { signedBitsFor, type QRecurrent } from '../qmodel/lower';
 
 /** Widest output format whose activations are ROM tables (2^bits words per function). */
 export const RECURRENT_MAX_BITS = 10;
@@ -36,7 +36,7 @@ export interface RecurrentPass {
 export interface RecurrentSchedule {
   passes: RecurrentPass[];
   streams: 1 | 2;
-  /** Slots written by the writer: per slot, its bias (mod 2^accBits) and activation table (-1: none). */
+  /** Slots written by the writer: per slot, its bias (mod 2^sumBits) and activation table (-1: none). */
   slots: number;
   slotBias: bigint[];
   slotTable: number[];
@@ -57,12 +57,40 @@ export interface RecurrentSchedule {
 const UNIT_CYCLES = { lstm: 9, gru: 6, gru_after: 9, simple_rnn: 2 } as const;
 const RESET_CYCLES = 5;
 
+/**
+ * A ternary (FaCT-LSTM) engine's widths: per lane the code sums ax (|ax| ≤ features) and ah
+ * (|ah| ≤ units), the scale integers, and the writer's y = ax·sW + ah·sU + b, exact (at least as wide
+ * as either product, so the products need no truncation).
+ */
+export interface RecurrentTernaryWidths {
+  axBits: number;
+  ahBits: number;
+  scaleBits: number;
+  yBits: number;
+}
+
+export function recurrentTernaryWidths(op: QRecurrent): RecurrentTernaryWidths | undefined {
+  const t = op.ternary;
+  if (!t) return undefined;
+  const maxAbs = (v: ArrayLike<number>) => Array.from(v).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  const bound = op.features * maxAbs(t.kernelScale) + op.units * maxAbs(t.recurrentScale) + maxAbs(op.bias);
+  const axBits = signedBitsFor(-op.features, op.features);
+  const ahBits = signedBitsFor(-op.units, op.units);
+  const scaleBits = t.scaleFormat.bits;
+  return { axBits, ahBits, scaleBits, yBits: Math.max(signedBitsFor(-bound, bound), axBits + scaleBits, ahBits + scaleBits) };
+}
+
+/** Width of the gate sum the writer requantizes: the accumulator (modulo 2^accBits), or a ternary engine's exact y. */
+export function recurrentSumBits(op: QRecurrent): number {
+  return recurrentTernaryWidths(op)?.yBits ?? op.accBits;
+}
+
 /** The phases of one layer: passes, slots, tables, memory map, cycles. */
 export function recurrentSchedule(op: QRecurrent, lanes: number): RecurrentSchedule {
   const { units: u, features: F } = op;
   const L = lanes;
   const cols = op.gates.length * u;
-  const A = op.accBits;
+  const A = recurrentSumBits(op);
   const wrapA = (v: bigint) => BigInt.asIntN(A, v);
   const b = (k: number) => BigInt(op.bias[k]);
   const tables: CellActivation[] = op.cell === 'simple_rnn' ? [op.activation] : [op.recurrentActivation, op.activation];

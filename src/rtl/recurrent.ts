@@ -1,7 +1,7 @@
 /**
  * The recurrent engine: one Verilog module for an LSTM, GRU (reset_after true and false) or SimpleRNN
- * layer (src/qmodel/lower.ts QRecurrent), bit-exact with the fixed-point C (src/cgen/recurrent.ts) and
- * the TF.js integer reference (src/quant/recurrent.ts).
+ * layer (src/qmodel/lower.ts QRecurrent; LSTM and SimpleRNN also ternary, below), bit-exact with the
+ * fixed-point C (src/cgen/recurrent.ts) and the TF.js integer reference (src/quant/recurrent.ts).
  *
  * Per time step the engine runs phases one after the other, each started by the previous one's end:
  *
@@ -27,21 +27,198 @@
  * first step reads of h and c are forced to zero (the C zeroes them). The shared MAC array
  * (src/rtl/array.ts) does not serve recurrent layers: they always have an engine of their own.
  *
+ * Ternary (FaCT-LSTM) LSTM and SimpleRNN layers (QRecurrent.ternary) keep this structure and timing;
+ * only the lanes' arithmetic and the writer's sum differ (laneArith):
+ *
+ *   weights      2-bit codes (00 = 0, 01 = +1, 11 = −1), so a ROM word holds lanes × 2 bits
+ *   S1           the operand's code t(v, θ) = +1 if v ≥ θ, −1 if v ≤ −θ, else 0, with θ_x[k] or
+ *                θ_h[k − features] (the C's dm_tthreshold integers) from a table read at k
+ *   S2, S3       per lane the product of the two codes (+1, −1 or 0), added into ax over the kernel
+ *                rows and ah over the recurrent rows (exact; one {ah, ax} register per lane)
+ *   writer W2    y = ax·sW[col] + ah·sU[col] + b[col] exactly (two multipliers, DSP or LUT; the scale
+ *                tables read at W1 like the bias), requantized once from the scale's frac to O
+ *
+ * then the activation table and the cell update above, as the C's ternaryGate does.
+ *
  * The timing is fixed by the schedule (src/rtl/recurrent-plan.ts, checked against simulation by test/rtl).
  */
 import { fracBits, type FixedFormat } from '../numerics/fixed';
 import { cellActivation } from '../numerics/recurrent';
 import type { QRecurrent } from '../qmodel/lower';
-import type { EngineContext, EngineModule, ReadPortInfo } from './engines';
+import { LOGIC_ROM_MAX_DEPTH, type EngineContext, type EngineModule, type ReadPortInfo } from './engines';
 import type { EnginePlan } from './plan';
 import { laneMultipliers, lutMultiply, romDepth, romModule, ROM_MAX_WIDTH, type RomImage } from './primitives';
-import { clog2, emitRequantize, hexImage, Lines, lit, sext, ulit } from './verilog';
+import { recurrentSumBits, recurrentTernaryWidths, type RecurrentTernaryWidths } from './recurrent-plan';
+import { clog2, emitRequantize, emitTernaryCompare, hexImage, Lines, lit, sext, ulit } from './verilog';
 
 /** `expr` (signed, `bits` wide, a plain name) sign-extended to W bits and shifted left by s (mod 2^W). */
 function shl(expr: string, bits: number, s: number, W: number): string {
   if (s >= W) return `${W}'d0`;
   if (s === 0) return sext(expr, bits, W);
   return `{${sext(expr, bits, W - s)}, ${s}'d0}`;
+}
+
+/** The lanes' arithmetic: fixed-point multiply-accumulate, or ternary (FaCT-LSTM) add/subtract/skip of codes. */
+interface LaneArith {
+  /** Weight ROM bits per lane: the weight format, or the 2-bit code (00 = 0, 01 = +1, 11 = −1). */
+  WB: number;
+  /** Accumulator (and shadow) bits per lane: the gate sum modulo 2^accBits, or ternary {ah, ax}. */
+  ACW: number;
+  tern?: RecurrentTernaryWidths;
+}
+
+function laneArith(op: QRecurrent): LaneArith {
+  const tern = recurrentTernaryWidths(op);
+  return tern ? { WB: 2, ACW: tern.axBits + tern.ahBits, tern } : { WB: op.weightFormat.bits, ACW: op.accBits };
+}
+
+/** `sig` (`bits` wide, unsigned) zero-extended or truncated to `to` bits. */
+function fitAddr(sig: string, bits: number, to: number): string {
+  return to === bits ? sig : to > bits ? `{${to - bits}'d0, ${sig}}` : `${sig}[${to - 1}:0]`;
+}
+
+/** A table read on the clock edge at `addr` (`addrBits` wide), its word on `q` one cycle later: in logic when small, else an EBR ROM. */
+function tableRom(L: Lines, roms: RomImage[], p: EnginePlan, role: RomImage['role'], suffix: string, words: ArrayLike<number | bigint>, width: number, addr: string, addrBits: number, q: string): void {
+  const logic = words.length <= LOGIC_ROM_MAX_DEPTH;
+  const depth = logic ? Math.max(2, words.length) : romDepth(words.length);
+  roms.push({ file: `${p.module}_${suffix}.hex`, module: `${p.module}_rom_${suffix}`, role, width, depth, words: words.length, contents: hexImage(words, width, depth), memory: logic ? 'logic' : 'ebr' });
+  L.line(`wire [${width - 1}:0] ${q};`);
+  L.line(`${p.module}_rom_${suffix} u_${suffix} (.clk(clk), .addr(${fitAddr(addr, addrBits, clog2(depth))}), .q(${q}));`);
+}
+
+/** The weight ROMs: every lane reads address w_addr; as many lanes as fit in a 16-bit word share one ROM; lane l's word is wq<l>. */
+function emitWeightRoms(L: Lines, roms: RomImage[], p: EnginePlan, WB: number): void {
+  const banks = p.weightBanks!;
+  const perRom = Math.max(1, Math.floor(ROM_MAX_WIDTH / WB));
+  for (let first = 0, r = 0; first < p.lanes; first += perRom, r++) {
+    const group = Math.min(perRom, p.lanes - first);
+    // Two's complement in WB bits: ternary codes −1, 0, 1 become 11, 00, 01.
+    const ws = Array.from({ length: banks[0].length }, (_, a) => {
+      let w = 0n;
+      for (let g = group - 1; g >= 0; g--) w = (w << BigInt(WB)) | BigInt.asUintN(WB, BigInt(banks[first + g][a]));
+      return w;
+    });
+    const depth = romDepth(ws.length);
+    const file = `${p.module}_w${r}.hex`;
+    roms.push({ file, module: `${p.module}_rom_w${r}`, role: 'weights', width: WB * group, depth, words: ws.length, contents: hexImage(ws, WB * group, depth), memory: 'ebr' });
+    L.line(`wire [${WB * group - 1}:0] wrom${r};`);
+    L.line(`${p.module}_rom_w${r} u_w${r} (.clk(clk), .addr(w_addr), .q(wrom${r}));`);
+    for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
+  }
+}
+
+/**
+ * Ternary S1: the operand's code t(opd, θ) (the C's DM_TCODE_AT). The thresholds of the reduction
+ * steps (θ_x per input feature, then θ_h per unit: the one pass of an LSTM or SimpleRNN) are a table
+ * read at k, so θ arrives with the operand. A θ beyond every operand value is stored as 2^XB − 1
+ * (it never fires either way), so the compare is XB + 1 bits wide.
+ */
+function emitOperandCode(L: Lines, roms: RomImage[], p: EnginePlan, op: QRecurrent, XB: number, KW: number): string {
+  const t = op.ternary!;
+  const pass = p.recurrent!.passes;
+  if (pass.length !== 1 || pass[0].Fx !== op.features || pass[0].K !== op.features + op.units) throw new Error(`recurrent engine: a ternary ${op.cell} has one pass over x then h`);
+  const TW = XB + 1;
+  const theta = [...t.inputThresholds, ...t.stateThresholds].map((v) => Math.min(v, 2 ** XB - 1));
+  L.line(`// operand thresholds (theta_x[0..${op.features}), theta_h[0..${op.units})), read at k`);
+  tableRom(L, roms, p, 'threshold', 'theta', theta, TW, 'k', KW, 'theta_q');
+  return emitTernaryCompare(L, 'opd', XB, 'theta_q', TW, { ext: 'opd_t', neg: 'theta_n', code: 'tc1' });
+}
+
+/** S2: one product register per lane: weight × operand (a DSP or LUT multiplier), or the product of two ternary codes. */
+function emitLaneProducts(L: Lines, p: EnginePlan, ctx: EngineContext, XB: number, code: string | undefined): { dsp: number; lut: number } {
+  const WB = laneArith(p.op as QRecurrent).WB;
+  let dsp = 0;
+  let lut = 0;
+  if (code) {
+    // Sign-magnitude codes: non-zero when both are (bit 0), negative when their signs differ (bit 1): +1, −1 or 0 in two bits.
+    for (let l = 0; l < p.lanes; l++) {
+      L.line(`(* keep *) reg [1:0] prod${l};`);
+      L.line(`always @(posedge clk) prod${l} <= (wq${l}[0] & ${code}[0]) ? {wq${l}[1] ^ ${code}[1], 1'b1} : 2'b00;`);
+    }
+    return { dsp, lut };
+  }
+  const PB = WB + XB;
+  const { useDsp, lutForm } = laneMultipliers(p.directive.multiplier, ctx.dspBudget, WB, XB, PB);
+  for (let l = 0; l < p.lanes; l++) {
+    L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
+    if (!lutForm(l)) {
+      L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(opd);`);
+      if (useDsp(l)) dsp++;
+      else lut++;
+    } else {
+      L.line(`always @(posedge clk) prod${l} <= ${lutMultiply(`wq${l}`, WB, 'opd', XB, PB)};`);
+      lut++;
+    }
+  }
+  return { dsp, lut };
+}
+
+/**
+ * S3: the accumulators, restarted at a group's first step (f2). Fixed point: products shifted onto
+ * the gate sums' frac (x by sx, state by sh), modulo 2^accBits. Ternary: ±1 or 0 into ax over the
+ * kernel rows (x2) and ah over the recurrent rows, exact; acc holds {ah, ax}.
+ */
+function emitAccumulators(L: Lines, op: QRecurrent, lanes: number, ar: LaneArith, XB: number): void {
+  const A = ar.ACW;
+  const update: string[] = [];
+  L.line('reg gdone;');
+  for (let l = 0; l < lanes; l++) {
+    L.line(`reg [${A - 1}:0] acc${l};`);
+    if (ar.tern) {
+      const { axBits: X, ahBits: H } = ar.tern;
+      L.line(`wire [${X - 1}:0] tax${l} = ${sext(`prod${l}`, 2, X)};`);
+      L.line(`wire [${H - 1}:0] tah${l} = ${sext(`prod${l}`, 2, H)};`);
+      const hi = `acc${l}[${A - 1}:${X}]`;
+      const lo = `acc${l}[${X - 1}:0]`;
+      update.push(`acc${l} <= f2 ? (x2 ? {${H}'d0, tax${l}} : {tah${l}, ${X}'d0}) : (x2 ? {${hi}, ${lo} + tax${l}} : {${hi} + tah${l}, ${lo}});`);
+    } else {
+      const PB = ar.WB + XB;
+      L.line(`wire [${A - 1}:0] term${l} = x2 ? ${shl(`prod${l}`, PB, op.sx, A)} : ${shl(`prod${l}`, PB, op.sh, A)};`);
+      update.push(`acc${l} <= f2 ? term${l} : acc${l} + term${l};`);
+    }
+  }
+  L.line('always @(posedge clk) begin');
+  L.indent(() => {
+    L.line('if (v2) begin');
+    L.indent(() => L.lines(update));
+    L.line('end');
+    L.line("if (rst) gdone <= 1'b0; else gdone <= v2 & t2;");
+  });
+  L.line('end');
+}
+
+/**
+ * W1 and W2's sum: the slot's bias (and a ternary engine's scales) read at wn, valid beside wv1.
+ * Fixed point: wv1 + bias modulo 2^accBits. Ternary: y = ax·sW + ah·sU + b exactly (the C's int64),
+ * two multipliers (a DSP each while the budget lasts, else LUTs).
+ */
+function emitWriterSum(L: Lines, roms: RomImage[], p: EnginePlan, ctx: EngineContext, op: QRecurrent, ar: LaneArith, SLW: number): { bits: number; expr: string; dsp: number; lut: number } {
+  const s = p.recurrent!;
+  const Y = recurrentSumBits(op);
+  const terms: string[] = [];
+  let dsp = 0;
+  let lut = 0;
+  if (ar.tern) {
+    const w = ar.tern;
+    const SB = w.scaleBits;
+    tableRom(L, roms, p, 'scale', 'sw', op.ternary!.kernelScale, SB, 'wn', SLW, 'sw_q');
+    tableRom(L, roms, p, 'scale', 'su', op.ternary!.recurrentScale, SB, 'wn', SLW, 'su_q');
+    L.line(`wire [${w.axBits - 1}:0] wax = wv1[${w.axBits - 1}:0];`);
+    L.line(`wire [${w.ahBits - 1}:0] wah = wv1[${ar.ACW - 1}:${w.axBits}];`);
+    for (const [y, a, aBits, sc] of [['wpx', 'wax', w.axBits, 'sw_q'], ['wph', 'wah', w.ahBits, 'su_q']] as const) {
+      const PB = aBits + SB;
+      const { useDsp, lutForm } = laneMultipliers(p.directive.multiplier, ctx.dspBudget - dsp, aBits, SB, PB);
+      L.line(`wire [${PB - 1}:0] ${y} = ${lutForm(0) ? lutMultiply(a, aBits, sc, SB, PB) : `$signed(${a}) * $signed(${sc})`};`);
+      if (useDsp(0)) dsp++;
+      else lut++;
+      terms.push(sext(y, PB, Y));
+    }
+  } else terms.push('wv1');
+  if (s.slotBias.some((x) => x !== 0n)) {
+    tableRom(L, roms, p, 'bias', 'bias', s.slotBias, Y, 'wn', SLW, 'bias_q');
+    terms.push('bias_q');
+  }
+  return { bits: Y, expr: terms.join(' + '), dsp, lut };
 }
 
 /** Emits the engine module of a recurrent plan. */
@@ -55,11 +232,10 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
   const O: FixedFormat = op.outFormat;
   const B = O.bits;
   const fo = fracBits(O);
-  const A = op.accBits;
   const XIB = op.inFormat.bits;
   const XB = Math.max(XIB, B);
-  const WB = op.weightFormat.bits;
-  const PB = WB + XB;
+  const ar = laneArith(op);
+  const { WB, ACW } = ar;
   const inT = ctx.tensor(op.inputs[0]);
   const outT = ctx.tensor(op.output);
   const reads: ReadPortInfo[] = [{ tensor: op.inputs[0], mode: 'broadcast', addrBits: clog2(inT.size), bits: inT.bits, words: 1 }];
@@ -208,21 +384,7 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
 
     // ---- weights: all lanes read one address; lanes packed into 16-bit words
     L.line(`wire [${waw - 1}:0] w_addr = wa;`);
-    const perRom = Math.max(1, Math.floor(ROM_MAX_WIDTH / WB));
-    for (let first = 0, r = 0; first < lanes; first += perRom, r++) {
-      const group = Math.min(perRom, lanes - first);
-      const ws = Array.from({ length: banks[0].length }, (_, a) => {
-        let w = 0n;
-        for (let g = group - 1; g >= 0; g--) w = (w << BigInt(WB)) | BigInt.asUintN(WB, BigInt(banks[first + g][a]));
-        return w;
-      });
-      const depth = romDepth(ws.length);
-      const file = `${p.module}_w${r}.hex`;
-      roms.push({ file, module: `${p.module}_rom_w${r}`, role: 'weights', width: WB * group, depth, words: ws.length, contents: hexImage(ws, WB * group, depth), memory: 'ebr' });
-      L.line(`wire [${WB * group - 1}:0] wrom${r};`);
-      L.line(`${p.module}_rom_w${r} u_w${r} (.clk(clk), .addr(w_addr), .q(wrom${r}));`);
-      for (let g = 0; g < group; g++) L.line(`wire [${WB - 1}:0] wq${first + g} = wrom${r}[${(g + 1) * WB - 1}:${g * WB}];`);
-    }
+    emitWeightRoms(L, roms, p, WB);
 
     // ---- S1: operand (x, or the state value; zero at the first step), flags
     L.line('reg v1, f1, t1, x1, z1;');
@@ -234,6 +396,8 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
     L.line('end');
     L.line(`wire [${XIB - 1}:0] xin = rd0_q;`);
     L.line(`wire [${XB - 1}:0] opd = x1 ? ${sext('xin', XIB, XB)} : (z1 ? ${XB}'d0 : ${sext('rm_q', B, XB)});`);
+    // Ternary: the operand's code against its threshold (θ_x[k], then θ_h[k − features]), read at k.
+    const code = ar.tern ? emitOperandCode(L, roms, p, op, XB, KW) : undefined;
     // The group's writer parameters, carried to the cycle its sums are complete (3 stages).
     L.line(`wire [${LW - 1}:0] lv0 = g_last ? p_lvlast : ${ulit(lanes, LW)};`);
     L.line(`reg [${LW - 1}:0] lv1, lv2, lv3;`);
@@ -255,41 +419,18 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
       L.line('f2 <= f1; t2 <= t1; x2 <= x1;');
     });
     L.line('end');
-    const { useDsp, lutForm } = laneMultipliers(p.directive.multiplier, ctx.dspBudget, WB, XB, PB);
-    for (let l = 0; l < lanes; l++) {
-      L.line(`(* keep *) reg [${PB - 1}:0] prod${l};`);
-      if (!lutForm(l)) {
-        L.line(`always @(posedge clk) prod${l} <= $signed(wq${l}) * $signed(opd);`);
-        if (useDsp(l)) dsp++;
-        else lut++;
-      } else {
-        L.line(`always @(posedge clk) prod${l} <= ${lutMultiply(`wq${l}`, WB, 'opd', XB, PB)};`);
-        lut++;
-      }
-    }
-    // ---- S3: accumulators (mod 2^accBits); x products shift by sx, state products by sh
-    L.line('reg gdone;');
-    for (let l = 0; l < lanes; l++) {
-      L.line(`reg [${A - 1}:0] acc${l};`);
-      L.line(`wire [${A - 1}:0] term${l} = x2 ? ${shl(`prod${l}`, PB, op.sx, A)} : ${shl(`prod${l}`, PB, op.sh, A)};`);
-    }
-    L.line('always @(posedge clk) begin');
-    L.indent(() => {
-      L.line('if (v2) begin');
-      L.indent(() => {
-        for (let l = 0; l < lanes; l++) L.line(`acc${l} <= f2 ? term${l} : acc${l} + term${l};`);
-      });
-      L.line('end');
-      L.line("if (rst) gdone <= 1'b0; else gdone <= v2 & t2;");
-    });
-    L.line('end');
+    const laneMuls = emitLaneProducts(L, p, ctx, XB, code);
+    dsp += laneMuls.dsp;
+    lut += laneMuls.lut;
+    // ---- S3: accumulators
+    emitAccumulators(L, op, lanes, ar, XB);
 
     // ---- writer: W0 shift out, W1 bias read, W2 + bias, W3 requantized, W4 activation -> slot
     L.line('// ---- writer');
     L.line('reg wact, wfin;');
     L.line(`reg [${LW - 1}:0] wl, wlv;`);
     L.line(`reg [${SLW - 1}:0] wn;`);
-    for (let l = 0; l < lanes; l++) L.line(`reg [${A - 1}:0] sh${l};`);
+    for (let l = 0; l < lanes; l++) L.line(`reg [${ACW - 1}:0] sh${l};`);
     L.line(`wire wmore = (wl != wlv - 1'b1);`);
     L.line('always @(posedge clk) begin');
     L.indent(() => {
@@ -308,20 +449,15 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
     });
     L.line('end');
     L.line('wire wlast0 = wact & wfin & ~wmore;');
-    const hasBias = s.slotBias.some((x) => x !== 0n);
-    if (hasBias) {
-      const logic = s.slots <= 64;
-      const depth = logic ? Math.max(2, s.slots) : romDepth(s.slots);
-      const baw = clog2(depth);
-      roms.push({ file: `${p.module}_bias.hex`, module: `${p.module}_rom_bias`, role: 'bias', width: A, depth, words: s.slots, contents: hexImage(s.slotBias, A, depth), memory: logic ? 'logic' : 'ebr' });
-      L.line(`wire [${A - 1}:0] bias_q;`);
-      L.line(`${p.module}_rom_bias u_bias (.clk(clk), .addr(${baw === SLW ? 'wn' : baw > SLW ? `{${baw - SLW}'d0, wn}` : `wn[${baw - 1}:0]`}), .q(bias_q));`);
-    }
-    L.line(`reg [${A - 1}:0] wv1, wm2;`);
+    L.line(`reg [${ACW - 1}:0] wv1;`);
+    const sum = emitWriterSum(L, roms, p, ctx, op, ar, SLW);
+    dsp += sum.dsp;
+    lut += sum.lut;
+    L.line(`reg [${sum.bits - 1}:0] wm2;`);
     L.line(`reg [${B - 1}:0] wz3, wz4;`);
     L.line(`reg [${SLW - 1}:0] wn1, wn2, wn3, wn4;`);
     L.line('reg we1, we2, we3, we4, wf1, wf2, wf3, wf4, wb4;');
-    const zq = emitRequantize(L, 'wq', 'wm2', A, op.productFrac - fo, O, { relu: false });
+    const zq = emitRequantize(L, 'wq', 'wm2', sum.bits, op.productFrac - fo, O, { relu: false });
     // The slot's table (and whether it has none: GRU reset_after's qx, qh).
     const ranges = (want: (t: number) => boolean): string => {
       const parts: string[] = [];
@@ -345,7 +481,7 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
     L.indent(() => {
       L.line("if (rst) begin we1 <= 1'b0; we2 <= 1'b0; we3 <= 1'b0; we4 <= 1'b0; wf1 <= 1'b0; wf2 <= 1'b0; wf3 <= 1'b0; wf4 <= 1'b0; end");
       L.line('else begin we1 <= wact; we2 <= we1; we3 <= we2; we4 <= we3; wf1 <= wlast0; wf2 <= wf1; wf3 <= wf2; wf4 <= wf3; end');
-      L.line(`wv1 <= sh0; wn1 <= wn; wm2 <= wv1${hasBias ? ' + bias_q' : ''}; wn2 <= wn1; wz3 <= ${zq}; wn3 <= wn2; wz4 <= wz3; wn4 <= wn3; wb4 <= w_byp;`);
+      L.line(`wv1 <= sh0; wn1 <= wn; wm2 <= ${sum.expr}; wn2 <= wn1; wz3 <= ${zq}; wn3 <= wn2; wz4 <= wz3; wn4 <= wn3; wb4 <= w_byp;`);
     });
     L.line('end');
     L.line('assign wr4_we = we4;');

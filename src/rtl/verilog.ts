@@ -31,6 +31,18 @@ export function sext(expr: string, from: number, to: number): string {
   return `{{${to - from}{${expr}[${from - 1}]}}, ${expr}}`;
 }
 
+/**
+ * The ternary code of the signed `W`-bit value `v` against the threshold `th` (a positive `TW`-bit
+ * value, TW > W): 2'b01 (+1) if v ≥ th, 2'b11 (−1) if v ≤ −th, else 2'b00 (the C's DM_TCODE_AT).
+ * Declares the wires `names.ext` (v widened), `names.neg` (−th) and `names.code`, and returns the code's name.
+ */
+export function emitTernaryCompare(L: Lines, v: string, W: number, th: string, TW: number, names: { ext: string; neg: string; code: string }): string {
+  L.line(`wire [${TW - 1}:0] ${names.ext} = ${sext(v, W, TW)};`);
+  L.line(`wire [${TW - 1}:0] ${names.neg} = -${th};`);
+  L.line(`wire [1:0] ${names.code} = ($signed(${names.ext}) >= $signed(${th})) ? 2'b01 : (($signed(${names.ext}) <= $signed(${names.neg})) ? 2'b11 : 2'b00);`);
+  return names.code;
+}
+
 /** Collects lines with indentation. */
 export class Lines {
   private readonly out: string[] = [];

@@ -48,6 +48,9 @@ export class ModelBuilder {
   private uniform(n: number, scale: number): Float32Array {
     return Float32Array.from({ length: n }, () => (this.r() * 2 - 1) * scale);
   }
+  private uniformIn(n: number, lo: number, hi: number): Float32Array {
+    return Float32Array.from({ length: n }, () => lo + this.r() * (hi - lo));
+  }
   add(l: Omit<Layer, 'inputs' | 'inputShapes' | 'activation' | 'weights'> & Partial<Pick<Layer, 'inputs' | 'activation' | 'weights'>>): this {
     const inputs = l.inputs ?? [this.last.name];
     const inputShapes = inputs.map((n) => this.layers.find((x) => x.name === n)!.outputShape);
@@ -117,6 +120,12 @@ export class ModelBuilder {
       /** Given weights instead of random ones (Keras layouts). */
       kernel?: number[]; recurrentKernel?: number[];
       inputs?: string[];
+      /**
+       * A ternary (FaCT-LSTM) layer as src/qmodel/apply.ts leaves it: kernel codes, per-column scales
+       * in [0.05, 0.65), operand thresholds Δ uniform in [0, inputDelta) and [0, stateDelta) (about one
+       * in five 0), codes held as fixed<2,2>, scales in `scale` (default fixed<8,2>).
+       */
+      ternary?: { inputDelta: number; stateDelta: number; scale?: { bits: number; integer: number } };
     } = {},
   ): this {
     const x = opts.inputs ? this.layers.find((l) => l.name === opts.inputs![0])!.outputShape : this.last.outputShape;
@@ -126,6 +135,16 @@ export class ModelBuilder {
     const resetAfter = cell === 'gru' && !!opts.resetAfter;
     const scale = opts.scale ?? 0.6;
     const nBias = (resetAfter ? 2 : 1) * cols;
+    const t = opts.ternary;
+    const deltas = (n: number, max: number) => Float32Array.from({ length: n }, () => Math.max(0, (this.r() * 1.25 - 0.25) * max));
+    const f = (bits: number, integer: number) => ({ bits, integer, rounding: 'half-even' as const, overflow: 'saturate' as const });
+    const ternary: Partial<Layer> = t
+      ? {
+          ternary: { scale: this.uniformIn(cols, 0.05, 0.65), recurrentScale: this.uniformIn(cols, 0.05, 0.65), inputThresholds: deltas(x[1], t.inputDelta), stateThresholds: deltas(units, t.stateDelta) },
+          precision: { weights: f(2, 2), scale: f(t.scale?.bits ?? 8, t.scale?.integer ?? 2) },
+        }
+      : {};
+    const weights = (n: number, given: number[] | undefined) => (given ? Float32Array.from(given) : t ? this.ternaryData(n) : this.uniform(n, scale));
     return this.add({
       name, type: cell, units, useBias: opts.bias !== false, ...(opts.inputs ? { inputs: opts.inputs } : {}),
       outputShape: opts.returnSequences ? [x[0], units] : [units],
@@ -134,10 +153,11 @@ export class ModelBuilder {
         returnSequences: !!opts.returnSequences, goBackwards: !!opts.goBackwards, ...(cell === 'gru' ? { resetAfter } : {}),
       },
       weights: {
-        kernel: { shape: [x[1], cols], data: opts.kernel ? Float32Array.from(opts.kernel) : this.uniform(x[1] * cols, scale) },
-        recurrentKernel: { shape: [units, cols], data: opts.recurrentKernel ? Float32Array.from(opts.recurrentKernel) : this.uniform(units * cols, scale) },
+        kernel: { shape: [x[1], cols], data: weights(x[1] * cols, opts.kernel) },
+        recurrentKernel: { shape: [units, cols], data: weights(units * cols, opts.recurrentKernel) },
         ...(opts.bias === false ? {} : { bias: { shape: resetAfter ? [2, cols] : [cols], data: this.uniform(nBias, scale) } }),
       },
+      ...ternary,
     });
   }
   flatten(name = 'flatten'): this {

@@ -85,18 +85,11 @@ test('the activation tables, every entry: SimpleRNNs with kernel 1 and recurrent
   }
 });
 
-test('what the recurrent engine does not build is an error naming the layer: a format too wide for the tables, too many lanes, unroll reduction, a ternary LSTM', () => {
+test('what the recurrent engine does not build is an error naming the layer: a format too wide for the tables, too many lanes, unroll reduction', () => {
   const ir = new ModelBuilder('bad', [4, 3], 2).recurrent('l', 'lstm', 2).build();
   assert.throws(() => generateRtl(ir, knobs(12, 4), { version: 1 }, UP5K), (e: Error) => isDeepMakerError(e) && /layer 'l' \(lstm\): a recurrent layer's activations are ROM tables[\s\S]*at most 10 bits/.test(e.message));
   assert.throws(() => generateRtl(ir, knobs(8, 3), { version: 1, layers: { l: { lanes: 9 } } }, UP5K), (e: Error) => isDeepMakerError(e) && /layer 'l' \(lstm\)\)?: 9 lanes over 8 gate columns[\s\S]*at most 8 lanes/.test(e.message));
   assert.throws(() => generateRtl(ir, knobs(8, 3), { version: 1, layers: { l: { lanes: 2, unroll: 'reduction' } } }, UP5K), (e: Error) => isDeepMakerError(e) && /layer 'l' \(lstm\)\)?: unroll: reduction on a recurrent layer[\s\S]*unroll: outputs/.test(e.message));
   // Defaults clamp to the gate columns.
   assert.equal(generateRtl(ir, knobs(8, 3), { version: 1, defaults: { lanes: 32 } }, UP5K).plans[0].lanes, 8);
-  const tern = new ModelBuilder('tern', [4, 3], 2).recurrent('l', 'lstm', 2).build();
-  const l = tern.layers[1];
-  l.ternary = { scale: new Float32Array(8).fill(0.5), recurrentScale: new Float32Array(8).fill(0.5), inputThresholds: new Float32Array(3).fill(0.1), stateThresholds: new Float32Array(2).fill(0.1) } as never;
-  l.weights.kernel!.data = l.weights.kernel!.data.map((v) => Math.sign(Math.round(v)));
-  l.weights.recurrentKernel!.data = l.weights.recurrentKernel!.data.map((v) => Math.sign(Math.round(v)));
-  l.precision = { weights: { bits: 2, integer: 2, rounding: 'half-even', overflow: 'saturate' }, scale: { bits: 8, integer: 2, rounding: 'half-even', overflow: 'saturate' } };
-  assert.throws(() => generateRtl(tern, knobs(8, 3), { version: 1 }, UP5K), (e: Error) => isDeepMakerError(e) && /layer 'l' \(lstm\): ternary \(FaCT-LSTM\) recurrent layers have no RTL engine yet/.test(e.message));
 });
