@@ -24,7 +24,7 @@ import { getBoard } from '../src/fpga/boards';
 import { getDevice } from '../src/fpga/devices';
 import { packedUtilization } from '../src/fpga/pnr';
 import { synthesize } from '../src/fpga/synth';
-import { synthesizeBoardTop } from '../src/stages/synth';
+import { synthesizeBoardTop } from '../src/fpga/board-synth';
 import { selectToolchain } from '../src/fpga/toolchain';
 import { Rng } from '../src/moo/rng';
 import { measureCandidate, quantizationForCounting, resolveConstraints } from '../src/nas/objectives';

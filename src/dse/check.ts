@@ -13,6 +13,8 @@ import type { NumberKnobs } from '../qmodel/precision';
 import { resolvePackage, type Device } from '../fpga/devices';
 import { packedUtilization } from '../fpga/pnr';
 import { synthesize } from '../fpga/synth';
+import { synthesizeBoardTop } from '../fpga/board-synth';
+import type { Board } from '../fpga/boards';
 import type { Toolchain } from '../fpga/toolchain';
 import type { ModelIR } from '../ir/types';
 import { maxInt, minInt } from '../numerics/fixed';
@@ -41,6 +43,8 @@ export interface CheckedPoint {
 
 export interface PredictorCheck {
   points: CheckedPoint[];
+  /** The packing model's prediction against nextpnr's packed count (with the board top when there is a board). */
+  packedLogicCells?: ErrorStats & { withBoardTop: boolean };
   logicCells: ErrorStats;
   luts: ErrorStats;
   ffs: ErrorStats;
@@ -84,6 +88,12 @@ export interface CheckOptions {
   workDir: string;
   /** Simulate each point on this many random samples for its cycles (0: no simulation). */
   simulateSamples: number;
+  /**
+   * The board whose UART top is synthesized around each point before it is packed, as the synth stage
+   * builds it, so the packed count is the one fit is judged on (the packing model predicts it with the
+   * top). Without a board, the accelerator alone is packed.
+   */
+  board?: { board: Board; baud: number };
   log: Logger;
 }
 
@@ -96,7 +106,7 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
   for (const p of o.points) {
     const set = toDirectiveSet(o.space, p.genome);
     const gen = generateRtl(o.ir, o.knobs, set, { name: o.device.name, dsp: o.device.dsp, spram: o.device.spram }, 'dse');
-    const hash = sha256(JSON.stringify({ v: [...gen.verilog], h: [...gen.hex].map(([n, t]) => [n, sha256(t)]), device: o.device.name, samples: o.simulateSamples, packed: true })).slice(0, 20);
+    const hash = sha256(JSON.stringify({ v: [...gen.verilog], h: [...gen.hex].map(([n, t]) => [n, sha256(t)]), device: o.device.name, samples: o.simulateSamples, packed: true, board: o.board ? [o.board.board.name, o.board.baud] : null })).slice(0, 20);
     const dir = join(o.workDir, 'check', hash);
     const resultFile = join(dir, 'result.json');
     let synthesized: CheckedPoint['synthesized'];
@@ -128,7 +138,10 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
       // checks the fit on this count; confirm.ts does too.
       const packDir = join(dir, 'pack');
       mkdirSync(packDir, { recursive: true });
-      const packed = await packedUtilization({ toolchain: o.toolchain, device: o.device, package: resolvePackage(o.device), dir: packDir, netlistJson: s.netlistJson });
+      const packedNetlist = o.board
+        ? (await synthesizeBoardTop({ toolchain: o.toolchain, device: o.device, board: o.board.board, accel: { ...gen.interface, modelId: 0 }, accelNetlist: s.netlistVerilog, baud: o.board.baud, clock: { mhz: o.board.board.oscillatorMHz }, dir: join(dir, 'top') })).synth.netlistJson
+        : s.netlistJson;
+      const packed = await packedUtilization({ toolchain: o.toolchain, device: o.device, package: resolvePackage(o.device), dir: packDir, netlistJson: packedNetlist });
       if (packed.ICESTORM_LC) synthesized.packedLogicCells = packed.ICESTORM_LC.used;
       if (o.simulateSamples > 0) {
         const sim = await simulate({
@@ -160,11 +173,13 @@ export async function checkPredictor(o: CheckOptions): Promise<PredictorCheck> {
       synthSeconds: Math.round(synthSeconds * 10) / 10,
       cached,
     });
-    o.log.info(`  #${p.id}: logic cells ${c.logicCells} predicted / ${synthesized.logicCells} synthesized${synthesized.packedLogicCells !== undefined ? ` (${synthesized.packedLogicCells} packed)` : ''}; EBR ${c.ebr}/${synthesized.ebr}; DSP ${c.dsp}/${synthesized.dsp}${simulatedCycles.length ? `; cycles ${c.cycles} predicted / ${simulatedCycles.join(',')} simulated` : ''}`);
+    o.log.info(`  #${p.id}: logic cells ${c.logicCells} predicted / ${synthesized.logicCells} synthesized${synthesized.packedLogicCells !== undefined ? `; packed${o.board ? ` with the ${o.board.board.name} top` : ''} ${c.packedLogicCells} predicted / ${synthesized.packedLogicCells}` : ''}; EBR ${c.ebr}/${synthesized.ebr}; DSP ${c.dsp}/${synthesized.dsp}${simulatedCycles.length ? `; cycles ${c.cycles} predicted / ${simulatedCycles.join(',')} simulated` : ''}`);
   }
   const pairs = (k: 'logicCells' | 'luts' | 'ffs') => checked.map((x) => [x.predicted[k], x.synthesized[k]] as [number, number]);
+  const packedPairs = checked.filter((x) => x.predicted.packedLogicCells !== undefined && x.synthesized.packedLogicCells !== undefined).map((x) => [x.predicted.packedLogicCells!, x.synthesized.packedLogicCells!] as [number, number]);
   return {
     points: checked,
+    ...(packedPairs.length ? { packedLogicCells: { ...errorStats(packedPairs, 1), withBoardTop: !!o.board } } : {}),
     logicCells: errorStats(pairs('logicCells'), 1),
     luts: errorStats(pairs('luts'), 1),
     ffs: errorStats(pairs('ffs'), 1),

@@ -12,7 +12,7 @@
  * wrapper's own logic, and `ffShare` the median share of unpaired flip-flops on real designs
  * (synthesized and packed by bench/admission.bench.ts, both its smallest and its fastest designs;
  * src/dse/calibration/packing.json, refitted by scripts/fit-packing.ts): a central estimate, whose error
- * the dse stage reports. `margin` is the largest under-prediction of that estimate on the same designs:
+ * the dse stage reports. `margin` is the share of the device that covers the largest under-prediction of that estimate on the same designs:
  * fit is judged with at least that share of the device's logic cells kept free (deviceBudget), so the
  * admission rests on what the calibration measured, not on a guess.
  */
@@ -29,7 +29,10 @@ export interface PackingSample {
 export interface PackingModel {
   /** Flip-flops that take a logic cell of their own, as a share of all flip-flops (the samples' median). */
   ffShare: number;
-  /** The largest under-prediction of the model on its samples, as a share of the prediction (0.04 = 4 %). */
+  /**
+   * The share of the device's logic cells to keep free so that the model's largest under-prediction on its
+   * samples (u, as a share of the prediction) still fits: u / (1 + u), rounded up to 0.01.
+   */
   margin: number;
   /** The model's relative error on its samples. */
   fit?: { samples: number; medianAbsError: number; maxUnder: number; maxOver: number };
@@ -69,7 +72,8 @@ export function fitPacking(samples: PackingSample[], top: { luts: number; ffs: n
   const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
   return {
     ffShare,
-    margin: Math.ceil(maxUnder * 100 - 1e-9) / 100,
+    // A prediction p that is under by u fits when p·(1 + u) ≤ cells, i.e. with u / (1 + u) of the cells kept free.
+    margin: Math.ceil((maxUnder / (1 + maxUnder)) * 100 - 1e-9) / 100,
     fit: { samples: samples.length, medianAbsError: r4(abs.length % 2 ? abs[abs.length >> 1] : (abs[(abs.length >> 1) - 1] + abs[abs.length >> 1]) / 2), maxUnder: r4(maxUnder), maxOver: r4(Math.max(0, ...rel.map((v) => -v))) },
   };
 }

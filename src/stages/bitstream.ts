@@ -22,7 +22,8 @@ import { Board, boardPcfPath, getBoard } from '../fpga/boards';
 import { ClockRequest, clockUnderFmax, DEFAULT_CLOCK_MARGIN, PROBE_MHZ, requestedClock } from '../fpga/clock';
 import { getDevice, resolvePackage } from '../fpga/devices';
 import { placeAndRoute, PnrResult } from '../fpga/pnr';
-import { checkBoardDevice, SynthManifest, synthesizeBoardTop } from './synth';
+import { checkBoardDevice, SynthManifest } from './synth';
+import { synthesizeBoardTop } from '../fpga/board-synth';
 import { selectToolchain, ToolchainChoice } from '../fpga/toolchain';
 import { boardTop, DesignClock } from '../fpga/uart-top';
 

@@ -20,6 +20,8 @@ import { hasLanes, type Architecture } from '../rtl/directives';
 import { DeepMakerError, isDeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import { checkPredictor, pickCheckPoints, PredictorCheck } from '../dse/check';
+import { getBoard } from '../fpga/boards';
+import { DEFAULT_BAUD } from '../fpga/uart-top';
 import { confirmChoice, type Correction } from '../dse/confirm';
 import { CostModel, deviceBudget, PointCost } from '../dse/cost-model';
 import { exportHls } from '../dse/hls';
@@ -44,7 +46,7 @@ export interface DseSpec {
 
 export interface DseView {
   dse: DseSpec;
-  target: { device: string };
+  target: { device: string; board?: string; baud?: number };
 }
 
 /** The seed's figure the speedup is set beside (DeepMaker on LeNet-5: 24.34 ms without directives -> 0.55 ms). */
@@ -135,8 +137,11 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
   let syntheses = 0;
   if (k > 0) {
     const toolchain = selectToolchain('auto', ['yosys', 'nextpnr-ice40']);
+    // The board the synth stage wraps the design in (none when it carries another device: synth refuses that).
+    const named = ctx.spec.target.board ? getBoard(ctx.spec.target.board) : undefined;
+    const board = named && named.device === device.name ? named : undefined;
     const run = async (pts: ExploredPoint[]) => {
-      const c = await checkPredictor({ ir, knobs, device, space, points: pts, toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, log: ctx.log });
+      const c = await checkPredictor({ ir, knobs, device, space, points: pts, toolchain, workDir: ctx.workDir, simulateSamples: spec.simulate ?? 2, ...(board ? { board: { board, baud: ctx.spec.target.baud ?? DEFAULT_BAUD } } : {}), log: ctx.log });
       syntheses += c.syntheses;
       return c;
     };
@@ -144,7 +149,7 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
     chosen = confirmed.chosen;
     check = confirmed.check;
     corrections = confirmed.corrections;
-    ctx.log.info(`predictor check on ${check.points.length} points: median logic-cell error ${(check.logicCells.medianRelError * 100).toFixed(1)} %, LUT ${(check.luts.medianRelError * 100).toFixed(1)} %; cycles ${check.cycles.exact ? 'exact' : 'NOT exact'} on ${check.cycles.checked} simulated points`);
+    ctx.log.info(`predictor check on ${check.points.length} points: median error of the packed cells${check.packedLogicCells?.withBoardTop ? ' (with the board top)' : ''} ${check.packedLogicCells ? `${(check.packedLogicCells.medianRelError * 100).toFixed(1)} %` : 'not measured'}, of Yosys's logic cells ${(check.logicCells.medianRelError * 100).toFixed(1)} %, LUT ${(check.luts.medianRelError * 100).toFixed(1)} %; cycles ${check.cycles.exact ? 'exact' : 'NOT exact'} on ${check.cycles.checked} simulated points`);
   }
   ctx.log.info(`${result.algorithm}: ${points.length} points explored (${fitting} fit), ${front.length} on the frontier; chosen #${chosen.id}: ${chosen.cost.cycles} cycles, ${chosen.cost.logicCells} logic cells (${chosen.cost.packedLogicCells} once packed with the board top), ${chosen.cost.ebr} EBR, ${chosen.cost.dsp} DSP (baseline ${baseline.cost.cycles} cycles)`);
 

@@ -114,8 +114,9 @@ export const STAGES: StageDef[] = [
     name: 'dse',
     description: 'Design-space exploration of the hardware directives (unroll, pipeline, array partitioning) per loop nest under target.device: exact cycles, calibrated resource prediction, exhaustive or NSGA-II search, Pareto frontier, the chosen point (chosen.json), a predictor check on real syntheses, and the Vitis HLS export.',
     upstream: ['convert'],
-    // The device, not the clock or the board: cycles and resources do not depend on them.
-    view: (s) => ({ dse: s.dse, target: { device: s.target.device } }),
+    // The device and the board, not the clock: cycles and resources do not depend on it; the board's UART
+    // top is packed with each checked point (fit is judged with it).
+    view: (s) => ({ dse: s.dse, target: { device: s.target.device, board: s.target.board, baud: s.target.baud } }),
     externalDependencies: ['@yowasp/yosys'],
     sources: ['stages/dse.ts', 'dse', 'rtl', 'sim', 'fpga', 'cgen', 'ir', 'moo', 'numerics', 'qmodel', 'util'],
     load: async () => (await import('./dse.js')).runDseStage,
@@ -161,7 +162,7 @@ export const STAGES: StageDef[] = [
     upstream: ['synth'],
     reads: { synth: ['netlist.json', 'manifest.json', 'accel.v', 'netlist.v', 'rom/**'] },
     view: (s) => ({ target: s.target }),
-    // Yosys too: a PLL clock synthesizes the board top again (src/stages/synth.ts synthesizeBoardTop).
+    // Yosys too: a PLL clock synthesizes the board top again (src/fpga/board-synth.ts synthesizeBoardTop).
     externalDependencies: ['@yowasp/nextpnr-ice40', '@yowasp/yosys'],
     sources: ['stages/bitstream.ts', 'stages/synth.ts', 'fpga', 'util'],
     load: async () => (await import('./bitstream.js')).runBitstreamStage,

@@ -33,7 +33,8 @@ import { runStreamOnNetlist } from '../fpga/stream-sim';
 import { synthesize, SynthResult, yosysWarnings } from '../fpga/synth';
 import { selectToolchain, Toolchain, ToolchainChoice } from '../fpga/toolchain';
 import { modelIdentity } from '../fpga/board-protocol';
-import { AccelPorts, boardTop, BoardTop, DEFAULT_BAUD, DesignClock, uartRtlPaths } from '../fpga/uart-top';
+import { AccelPorts, DEFAULT_BAUD } from '../fpga/uart-top';
+import { synthesizeBoardTop } from '../fpga/board-synth';
 
 export interface SynthView {
   target: { device: string; package?: string; board: string; toolchain: ToolchainChoice; baud?: number };
@@ -213,28 +214,6 @@ export interface SynthManifest {
   /** The accelerator alone (its synthesized Verilog) and its stream ports, for a board top made again at another clock. */
   accel: { top: string; netlist: string } & AccelPorts;
   baud: number;
-}
-
-export interface BoardTopSynthInput {
-  toolchain: Toolchain;
-  device: Device;
-  board: Board;
-  accel: AccelPorts;
-  /** The accelerator's synthesized Verilog, stitched in unchanged. */
-  accelNetlist: string;
-  baud: number;
-  clock: DesignClock;
-  dir: string;
-}
-
-/** The board top (UART bridge, reset, LEDs, and a PLL when the clock needs one) synthesized around the accelerator netlist. */
-export async function synthesizeBoardTop(input: BoardTopSynthInput): Promise<{ synth: SynthResult; boardTop: BoardTop; topFile: string }> {
-  mkdirSync(input.dir, { recursive: true });
-  const bt = boardTop(input.board, input.accel, input.baud, undefined, input.clock);
-  const topFile = join(input.dir, 'board_top.v');
-  writeFileSync(topFile, bt.verilog);
-  const synth = await synthesize({ toolchain: input.toolchain, device: input.device, dir: join(input.dir, 'synth'), sources: [...uartRtlPaths(), topFile], netlists: [input.accelNetlist], top: bt.module, name: 'top' });
-  return { synth, boardTop: bt, topFile };
 }
 
 function withoutCells(r: SynthResources): Omit<SynthResources, 'cells'> {
