@@ -202,7 +202,7 @@ export async function runDseStage(ctx: StageContext<DseView>): Promise<void> {
     baseline: { id: baseline.id, ...figures(baseline.cost), fits: baseline.fits },
     speedup: { vsOneLane: speedup, seedLenet5: SEED_LENET5, note: `${speedup}x fewer cycles than one lane per layer (the seed: LeNet-5 ${SEED_LENET5.baselineMs} ms -> ${SEED_LENET5.optimizedMs} ms, ${SEED_LENET5.speedup}x)` },
     predictorError: check
-      ? { logicCells: check.logicCells, luts: check.luts, ffs: check.ffs, ebrExact: `${check.ebrExact}/${check.points.length}`, dspExact: `${check.dspExact}/${check.points.length}`, cycles: check.cycles, points: check.points, toolchain: check.toolchain, simulator: check.simulator }
+      ? { ...(check.packedLogicCells ? { packedLogicCells: check.packedLogicCells } : {}), logicCells: check.logicCells, luts: check.luts, ffs: check.ffs, ebrExact: `${check.ebrExact}/${check.points.length}`, dspExact: `${check.dspExact}/${check.points.length}`, cycles: check.cycles, points: check.points, toolchain: check.toolchain, simulator: check.simulator }
       : { skipped: 'dse.check is 0' },
     syntheses,
     corrections,

@@ -79,6 +79,12 @@ describe('dse stage', () => {
     assert.equal(checked.predicted.ebr, checked.synthesized.ebr, 'EBR');
     assert.equal(checked.predicted.dsp, checked.synthesized.dsp, 'DSP');
     assert.deepEqual([report.predictorError.ebrExact, report.predictorError.dspExact], ['1/1', '1/1']);
+    // nextpnr's packed count against the packing model's prediction (no board in this spec: the accelerator alone).
+    const packed = report.predictorError.packedLogicCells;
+    assert.equal(packed.withBoardTop, false);
+    assert.ok(checked.synthesized.packedLogicCells > 0);
+    const packedRel = Math.abs(checked.predicted.packedLogicCells - checked.synthesized.packedLogicCells) / checked.synthesized.packedLogicCells;
+    assert.ok(Math.abs(packed.medianRelError - packedRel) < 1e-4, `packed: ${packed.medianRelError} vs ${packedRel}`);
     const lutRel = Math.abs(checked.predicted.luts - checked.synthesized.luts) / checked.synthesized.luts;
     assert.ok(lutRel < 0.25, `LUTs: ${checked.predicted.luts} predicted, ${checked.synthesized.luts} synthesized (${(lutRel * 100).toFixed(1)} % off)`);
     assert.equal(report.predictorError.cycles.exact, true);
