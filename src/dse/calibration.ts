@@ -115,11 +115,16 @@ export function relError(predicted: number, actual: number, floor = 16): number 
   return Math.abs(predicted - actual) / Math.max(actual, floor);
 }
 
+/** The median of ascending `sorted` (the mean of the middle two for an even count; 0 when empty). */
+export function median(sorted: number[]): number {
+  const n = sorted.length;
+  return n === 0 ? 0 : n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 export function errorStats(pairs: [number, number][], floor = 16): ErrorStats {
   const e = pairs.map(([p, a]) => relError(p, a, floor)).sort((x, y) => x - y);
   const at = (q: number) => (e.length ? e[Math.min(e.length - 1, Math.floor(q * e.length))] : 0);
-  const median = e.length === 0 ? 0 : e.length % 2 ? e[(e.length - 1) / 2] : (e[e.length / 2 - 1] + e[e.length / 2]) / 2;
-  return { samples: e.length, medianRelError: round4(median), p90RelError: round4(at(0.9)), maxRelError: round4(e[e.length - 1] ?? 0) };
+  return { samples: e.length, medianRelError: round4(median(e)), p90RelError: round4(at(0.9)), maxRelError: round4(e[e.length - 1] ?? 0) };
 }
 
 function round4(x: number): number {

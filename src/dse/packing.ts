@@ -17,6 +17,7 @@
  * admission rests on what the calibration measured, not on a guess.
  */
 import shipped from './calibration/packing.json';
+import { median } from './calibration';
 
 export interface PackingSample {
   name: string;
@@ -62,10 +63,8 @@ function impliedShare(s: PackingSample, top: { luts: number; ffs: number }): num
  */
 export function fitPacking(samples: PackingSample[], top: { luts: number; ffs: number }): Pick<PackingModel, 'ffShare' | 'margin' | 'fit'> {
   if (!samples.length) throw new Error('fitPacking: no samples');
-  const shares = samples.map((x) => impliedShare(x, top)).sort((a, b) => a - b);
-  const mid = shares.length >> 1;
-  const median = shares.length % 2 ? shares[mid] : (shares[mid - 1] + shares[mid]) / 2;
-  const ffShare = Math.round(Math.min(1, Math.max(0, median)) * 100) / 100;
+  const share = median(samples.map((x) => impliedShare(x, top)).sort((a, b) => a - b));
+  const ffShare = Math.round(Math.min(1, Math.max(0, share)) * 100) / 100;
   const rel = samples.map((x) => x.packed / predictPackedCells(x.predicted, { ffShare, top, margin: 0, source: '', samples: [] }) - 1);
   const abs = rel.map(Math.abs).sort((a, b) => a - b);
   const maxUnder = Math.max(0, ...rel);
@@ -74,6 +73,6 @@ export function fitPacking(samples: PackingSample[], top: { luts: number; ffs: n
     ffShare,
     // A prediction p that is under by u fits when p·(1 + u) ≤ cells, i.e. with u / (1 + u) of the cells kept free.
     margin: Math.ceil((maxUnder / (1 + maxUnder)) * 100 - 1e-9) / 100,
-    fit: { samples: samples.length, medianAbsError: r4(abs.length % 2 ? abs[abs.length >> 1] : (abs[(abs.length >> 1) - 1] + abs[abs.length >> 1]) / 2), maxUnder: r4(maxUnder), maxOver: r4(Math.max(0, ...rel.map((v) => -v))) },
+    fit: { samples: samples.length, medianAbsError: r4(median(abs)), maxUnder: r4(maxUnder), maxOver: r4(Math.max(0, ...rel.map((v) => -v))) },
   };
 }

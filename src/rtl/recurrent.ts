@@ -125,8 +125,7 @@ function emitOperandCode(L: Lines, roms: RomImage[], p: EnginePlan, op: QRecurre
 }
 
 /** S2: one product register per lane: weight × operand (a DSP or LUT multiplier), or the product of two ternary codes. */
-function emitLaneProducts(L: Lines, p: EnginePlan, ctx: EngineContext, XB: number, code: string | undefined): { dsp: number; lut: number } {
-  const WB = laneArith(p.op as QRecurrent).WB;
+function emitLaneProducts(L: Lines, p: EnginePlan, ctx: EngineContext, WB: number, XB: number, code: string | undefined): { dsp: number; lut: number } {
   let dsp = 0;
   let lut = 0;
   if (code) {
@@ -419,7 +418,7 @@ export function emitRecurrentEngine(p: EnginePlan, ctx: EngineContext): EngineMo
       L.line('f2 <= f1; t2 <= t1; x2 <= x1;');
     });
     L.line('end');
-    const laneMuls = emitLaneProducts(L, p, ctx, XB, code);
+    const laneMuls = emitLaneProducts(L, p, ctx, WB, XB, code);
     dsp += laneMuls.dsp;
     lut += laneMuls.lut;
     // ---- S3: accumulators
