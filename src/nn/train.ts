@@ -74,11 +74,13 @@ export interface TrainOptions {
   /** Progress lines per epoch (default 10). */
   progressLines?: number;
   /**
-   * Called once on the model to train, after initFrom's weights are copied in and before anything
-   * is evaluated or trained, with the training split and the rows training draws from (quantization-
-   * aware training calibrates the ternary recurrent operand statistics here, src/quant/qat.ts).
+   * Called on the model to train after initFrom's weights are copied in, before anything is
+   * evaluated or trained (epoch 0), and again after every epoch, before it is validated, with the
+   * training split and the rows training draws from. Quantization-aware training sets the ternary
+   * recurrent operand statistics here (src/quant/qat.ts), as batchNormStatistics 'precise' does
+   * for BatchNormalization: the epoch is then validated, and kept, with the statistics of its weights.
    */
-  calibrate?: (model: tf.LayersModel, train: Split, rows: Int32Array) => void;
+  calibrate?: (model: tf.LayersModel, train: Split, rows: Int32Array, epoch: number) => void;
 }
 
 /**
@@ -288,7 +290,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   const spec: ReplicaSpec = { arch, seed: opts.seed, optimizer: opts.optimizer, learningRate: opts.learningRate, modelFactory: opts.modelFactory, augment };
   const local = await Replica.create(spec);
   if (opts.initFrom) copyWeightsByName(opts.initFrom, local.model);
-  opts.calibrate?.(local.model, data.train, rows);
+  opts.calibrate?.(local.model, data.train, rows, 0);
   const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape };
 
   const remotes: RemoteReplica[] = [];
@@ -358,6 +360,7 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
       trainSeconds += seconds;
       trainImages += seen;
       if (opts.batchNormStatistics === 'precise') recomputeBatchNormStatistics(local.model, data.train, evenlySpaced(rows, PRECISE_BN_SAMPLES));
+      opts.calibrate?.(local.model, data.train, rows, epoch);
       const val = evaluate(local.model, data.validation);
       const record: EpochRecord = { epoch, learningRate, loss: lossSum / seen, accuracy: correct / seen, validationLoss: val.loss, validationAccuracy: val.accuracy, imagesPerSecond: seen / seconds, seconds };
       history.push(record);

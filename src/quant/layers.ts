@@ -70,6 +70,8 @@ abstract class QuantizedBase extends tf.layers.Layer {
   protected readonly biasQuantizer: (b: tf.Tensor) => tf.Tensor;
   protected movingDelta?: tf.LayerVariable;
   private deltaSeen = false;
+  /** Set between beginOutputCalibration and endOutputCalibration: each forward pass's Δ per channel, summed. */
+  private deltaCalibration?: { batches: number; sum: Float64Array };
 
   constructor(args: { name?: string; activation?: string; quantizers: Quantizers }) {
     super({ name: args.name });
@@ -91,7 +93,14 @@ abstract class QuantizedBase extends tf.layers.Layer {
     const q = this.quant.output;
     if (q?.kind === 'ternary') {
       let delta: tf.Tensor1D;
-      if (kwargs['training']) {
+      const cal = this.deltaCalibration;
+      if (cal) {
+        // Calibrating: the batch's Δ, as training computes it, summed for endOutputCalibration.
+        delta = activationDelta(y, q.threshold);
+        const d = delta.dataSync();
+        for (let c = 0; c < d.length; c++) cal.sum[c] += d[c];
+        cal.batches++;
+      } else if (kwargs['training']) {
         delta = activationDelta(y, q.threshold);
         const update = tf.tidy(() => (this.deltaSeen ? tf.add(tf.mul(this.movingDelta!.read(), q.momentum), tf.mul(delta, 1 - q.momentum)) : delta.clone()));
         this.movingDelta!.write(update);
@@ -106,6 +115,32 @@ abstract class QuantizedBase extends tf.layers.Layer {
     // ReLU, ReLU6 and linear commute with the rounding; any other function reads the quantized sum as the C does.
     const commutes = ['linear', 'relu', 'relu6'].includes(this.activationName);
     return this.outputFixed(commutes ? act(y) : act(this.outputFixed(y)));
+  }
+
+  /** Does the layer ternarize its output (and so keep an inference Δ per channel)? */
+  get hasTernaryOutput(): boolean {
+    return !!this.movingDelta;
+  }
+
+  /**
+   * Calibration of a ternary output's inference Δ (src/quant/qat.ts calibrateTernaryStatistics):
+   * until endOutputCalibration, every forward pass (also in inference mode) ternarizes with its
+   * batch's Δ, as training does, and sums it; endOutputCalibration sets the inference Δ to the mean
+   * over the batches: the statistics of the current weights, where the moving average lags them.
+   */
+  beginOutputCalibration(): void {
+    if (!this.movingDelta) throw new Error(`layer ${this.name}: only a ternary output has a Δ to calibrate`);
+    this.deltaCalibration = { batches: 0, sum: new Float64Array(this.movingDelta.shape[0]!) };
+  }
+
+  endOutputCalibration(): void {
+    const c = this.deltaCalibration;
+    this.deltaCalibration = undefined;
+    if (!c || c.batches === 0) return;
+    tf.tidy(() => {
+      this.movingDelta!.write(tf.tensor1d(Float32Array.from(c.sum, (v) => v / c.batches)));
+    });
+    this.deltaSeen = true;
   }
 
   /** The moving Δ per channel of a ternary output (for export), or undefined. */
@@ -452,10 +487,12 @@ interface OperandState {
  * Ternary mode (FaCT-LSTM; LSTM and SimpleRNN): the kernel and the recurrent kernel are α·t per
  * column (ToT-Net's rule, straight-through gradient), and the gate products read the ternarized
  * operands β_x·t(x_t) and β_h·t(h_{t-1}) (src/quant/ternary.ts scaledTernaryOperand: Δ per input
- * feature and per unit, one β per operand, identity straight-through gradient). In training Δ and β
- * are the batch's (x: over the batch and the steps; h: per step over the batch); inference uses
+ * feature and per unit, one β per operand, identity straight-through gradient). x's Δ and β are the
+ * batch's in training (over the batch and the steps); h's are the inference values in training as at
+ * inference (one per unit for every step), while each step's batch values update them. Inference uses
  * their moving averages (momentum as quantize.ternary.momentum; h's averaged over the steps after
- * the first, where h = 0). The gate sums, activations, c and h stay in the fixed-point format O as
+ * the first, where h = 0), which fine-tuning sets to their means over training samples before the
+ * first epoch and after every epoch (src/quant/qat.ts calibrateTernaryStatistics). The gate sums, activations, c and h stay in the fixed-point format O as
  * above: ternarizing them would leave the tanh/sigmoid tables three inputs each and the cell state
  * no memory finer than its scale. The C computes α·β once per column (src/qmodel/apply.ts).
  */
@@ -515,7 +552,7 @@ export class QuantRecurrent extends QuantizedBase {
   }
 
   /**
-   * Calibration (before fine-tuning, src/quant/qat.ts calibrateOperandStatistics): until
+   * Calibration (before fine-tuning and after each epoch, src/quant/qat.ts calibrateTernaryStatistics): until
    * endCalibration, every forward pass (also in inference mode) ternarizes with its batch's Δ and β,
    * as training does, and sums them; endCalibration sets the inference statistics to their means
    * over the batches. Without it they start at zero (every operand code 0) and the float weights
@@ -638,8 +675,15 @@ export class QuantRecurrent extends QuantizedBase {
         if (batchStatistics) {
           const st = operandStatistics(h, opt.threshold);
           hStats.push(st);
-          d = st.delta;
-          sc = st.scale;
+          // Training ternarizes h with the statistics inference uses (one Δ_h and β_h for every step):
+          // the batch's per-step values would teach the cell thresholds it never meets at inference,
+          // where h's early steps, small, would code to 0 (validation fell 2-3 points below training).
+          // Calibration reads the batch's: it is what sets them (and so does the first training batch of
+          // a replica that was never calibrated, a training worker's: its moving values start there).
+          if (cal || !ops.seen) {
+            d = st.delta;
+            sc = st.scale;
+          }
         }
         return scaledTernaryOperand(h, d, sc) as tf.Tensor2D;
       };

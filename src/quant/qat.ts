@@ -227,10 +227,12 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
     // it (10% validation accuracy on the default network before fine-tuning): the full rate.
     learningRate: plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? input.train.learningRate / 10 : input.train.learningRate),
     startIsCandidate: true,
-    // Ternary recurrent layers: their operand Δ and β from the float weights on training sequences, before epoch 0 is judged.
-    calibrate: (model, split, rows) => {
-      const n = calibrateOperandStatistics(model, split, evenlySpaced(rows, OPERAND_CALIBRATION_SAMPLES), input.train.batchSize);
-      if (n) log.info(`operand statistics of ${n} ternary recurrent layer${n > 1 ? 's' : ''} calibrated on ${Math.min(OPERAND_CALIBRATION_SAMPLES, rows.length)} training samples`);
+    // Ternary layers: their inference statistics (a recurrent layer's operand Δ and β, a ternary output's Δ) on
+    // training samples, from the float weights before epoch 0 is judged, then from each epoch's weights before
+    // it is validated (the moving averages lag the weights; a recurrent layer's start at zero).
+    calibrate: (model, split, rows, epoch) => {
+      const n = calibrateTernaryStatistics(model, split, evenlySpaced(rows, TERNARY_CALIBRATION_SAMPLES), input.train.batchSize);
+      if (n && epoch === 0) log.info(`inference statistics of ${n} ternary layer${n > 1 ? 's' : ''} calibrated on ${Math.min(TERNARY_CALIBRATION_SAMPLES, rows.length)} training samples, again after every epoch`);
     },
     modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
     initFrom: init,
@@ -239,21 +241,25 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
   return { plan, architecture: qatArch, foldBn, training };
 }
 
-/** Training samples the ternary recurrent operand statistics are calibrated on before fine-tuning. */
-export const OPERAND_CALIBRATION_SAMPLES = 2048;
+/** Training samples the ternary inference statistics are calibrated on (before fine-tuning and after each epoch). */
+export const TERNARY_CALIBRATION_SAMPLES = 2048;
 
 /**
- * Sets the inference Δ and β of every ternary recurrent layer's operands (x_t, h_{t-1}) to their
- * means over batches of `batchSize` of the training samples `rows` (layers.ts beginCalibration:
- * each batch's statistics are the ones training computes). Without this they start at zero: every
- * operand code is 0 and the starting point (epoch 0) scores chance. Returns the layers calibrated.
+ * Sets the inference statistics of every ternary layer to their means over batches of `batchSize`
+ * of the training samples `rows` (each batch's statistics are the ones training computes): a
+ * recurrent layer's operand Δ and β (x_t, h_{t-1}; layers.ts beginCalibration) and a ternary
+ * output's Δ per channel (beginOutputCalibration). Without this a recurrent layer's start at zero
+ * (every operand code 0: the starting point, epoch 0, scores chance), and a ternary output's moving
+ * average lags the weights it is validated with. Returns the layers calibrated.
  */
-export function calibrateOperandStatistics(model: tf.LayersModel, split: Split, rows: ArrayLike<number>, batchSize: number): number {
-  const layers = model.layers.filter((l): l is QuantRecurrent => l instanceof QuantRecurrent && l.hasTernaryOperands);
-  if (!layers.length || rows.length === 0) return 0;
+export function calibrateTernaryStatistics(model: tf.LayersModel, split: Split, rows: ArrayLike<number>, batchSize: number): number {
+  const recurrent = model.layers.filter((l): l is QuantRecurrent => l instanceof QuantRecurrent && l.hasTernaryOperands);
+  const outputs = quantizedLayers(model).filter((l) => l.hasTernaryOutput);
+  if ((!recurrent.length && !outputs.length) || rows.length === 0) return 0;
   const view = { x: split.x, sampleSize: split.shape.reduce((a, b) => a * b, 1) };
   const step = Math.max(1, Math.floor(batchSize));
-  for (const l of layers) l.beginCalibration();
+  for (const l of recurrent) l.beginCalibration();
+  for (const l of outputs) l.beginOutputCalibration();
   try {
     for (let start = 0; start < rows.length; start += step) {
       const part = Array.from({ length: Math.min(step, rows.length - start) }, (_, i) => rows[start + i]);
@@ -262,9 +268,10 @@ export function calibrateOperandStatistics(model: tf.LayersModel, split: Split, 
       });
     }
   } finally {
-    for (const l of layers) l.endCalibration();
+    for (const l of recurrent) l.endCalibration();
+    for (const l of outputs) l.endOutputCalibration();
   }
-  return layers.length;
+  return recurrent.length + outputs.length;
 }
 
 function quantizedLayers(model: tf.LayersModel): QuantizedLayer[] {

@@ -148,6 +148,24 @@ describe('ternary quantization (ToT-Net)', () => {
     assert.ok(Array.from(out.dataSync()).includes(-1));
   });
 
+  it('calibration sets the inference Δ to the mean of the batches\' Δ, whatever the moving average held', () => {
+    const layer = new QuantDense({ units: 2, kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 4 }), activation: 'relu', quantizers: { output: { kind: 'ternary', threshold: 0.7, momentum: 0.9 } } });
+    const a = tf.tensor(values(8 * 3, 1), [8, 3]);
+    const b = tf.mul(tf.tensor(values(8 * 3, 2), [8, 3]), 5);
+    layer.apply(tf.mul(a, 100), { training: true }); // a moving Δ far from what a and b give
+    const pre = (x: tf.Tensor) => tf.add(tf.matMul(x, layer.kernel!.read()), layer.bias!.read());
+    assert.ok(layer.hasTernaryOutput);
+    layer.beginOutputCalibration();
+    // While calibrating, inference ternarizes with the batch's Δ (as training does).
+    const during = layer.apply(b, { training: false }) as tf.Tensor;
+    assert.deepEqual(Array.from(during.dataSync()), Array.from(ternaryActivation(pre(b), activationDelta(pre(b))).dataSync()));
+    layer.apply(a, { training: false });
+    layer.endOutputCalibration();
+    close(layer.ternaryDelta()!, activationDelta(pre(a)).add(activationDelta(pre(b))).mul(0.5).dataSync());
+    const plain = new QuantDense({ units: 2, activation: 'relu', quantizers: {} });
+    assert.equal(plain.hasTernaryOutput, false);
+  });
+
   it("2-bit sign-magnitude code: the product code follows the seed's truth table for all 9 pairs", () => {
     // The seed's table: O_MSB = W_MSB xor I_MSB, O_LSB = W_LSB and I_LSB; codes 00 = 0, 01 = +1, 11 = -1 (10 reads as 0).
     const seedTable: Record<string, string> = {
