@@ -15,7 +15,7 @@ export interface SpaceContext {
   classes: number;
   /** Activation choices for the activation gene (only those the C and RTL back ends implement). */
   activations: ArchActivation[];
-  /** Stride choices of the DenseNet template's stem conv (search.stemStrides; default [1]). */
+  /** Stride choices of the stem conv (search.stemStrides): the DenseNet template's (default [1]) and the chain space's first conv (default [1, 2]). */
   stemStrides?: number[];
 }
 
@@ -28,6 +28,11 @@ export interface SearchSpace<G> extends GenomeOps<G> {
 
 export function architectureKey(arch: Architecture): string {
   return sha256(canonicalJson(arch, 0));
+}
+
+/** A conv stride above 2 reads every pixel: its kernel is at least the stride (a 3x3 kernel at stride 4 would skip a row and a column of every 4). */
+export function patchKernel(kernel: number, stride: number): number {
+  return stride > 2 ? Math.max(kernel, stride) : kernel;
 }
 
 /** Picks a different element of `choices` than `current` when there is one (mutation must change something). */

@@ -91,6 +91,39 @@ describe('genome keys', () => {
   });
 });
 
+describe('stem strides in the chain space', () => {
+  it('without search.stemStrides the chain space draws and mutates as before; [1, 2] is that default', () => {
+    const draw = (sp: ReturnType<typeof chainSpace>, seed: string) => {
+      const rng = new Rng(seed);
+      return Array.from({ length: 40 }, () => sp.mutate(sp.random(rng), rng)).map((x) => sp.key(x));
+    };
+    assert.deepEqual(draw(chainSpace({ ...ctx, stemStrides: [1, 2] }), 'c'), draw(chainSpace(ctx), 'c'));
+  });
+
+  it('a stride of 4 is a patch stem: the first conv reads 4x4 (or 5x5) patches, 28x28 -> 7x7, and the stem keeps to the listed strides', () => {
+    const space = chainSpace({ ...ctx, stemStrides: [2, 4] });
+    const rng = new Rng('patch');
+    let patches = 0;
+    for (let i = 0; i < 200; i++) {
+      const g = i % 2 ? space.random(rng) : space.mutate(space.random(rng), rng);
+      assert.ok([2, 4].includes(g.features[0].op === 'conv' ? g.features[0].stride : -1), `stem ${JSON.stringify(g.features[0])}`);
+      const a = space.toArchitecture(g);
+      const stem = a.layers[0];
+      assert.equal(stem.type, 'conv2d');
+      if (stem.type === 'conv2d' && stem.stride === 4) {
+        patches++;
+        assert.ok(stem.kernel >= 4, `a stride-4 stem with kernel ${stem.kernel} would skip pixels`);
+        assert.match(space.describe(g), new RegExp(`^conv${stem.kernel}x${stem.kernel}/4:`));
+      }
+    }
+    assert.ok(patches > 60 && patches < 140, `${patches} of 200 stems are patch stems`);
+    // The map after a patch stem: a 7x7 conv output (same padding), so a flattened head has 49 values per channel.
+    const g = { features: [{ op: 'conv' as const, filters: 8, kernel: 3, stride: 4 }], head: 'flatten' as const, hidden: [], activation: 'relu' as const };
+    // kernel 4x4x1x8 (no bias: BatchNormalization follows, 4 values per channel), then dense 392 -> 10.
+    assert.equal(architectureCost(space.toArchitecture(g)).params, 4 * 4 * 8 + 4 * 8 + 7 * 7 * 8 * 10 + 10);
+  });
+});
+
 describe('objectives and constraints', () => {
   const arch: Architecture = {
     input: [8, 8, 1],

@@ -6,6 +6,9 @@
  * Genome:
  *   features   1..6 genes, each one of
  *                conv       { filters 4, 8, 12, 16, 24, 32, 48, 64; kernel 1, 3, 5; stride 1, 2 }
+ *                           (the first, the stem, always a conv: kernel 3, 5; stride one of search.stemStrides,
+ *                           default 1, 2; a stride of 4 is a patch stem: its kernel is at least 4, so every
+ *                           pixel is read, and it quarters the outputs a stride of 2 leaves)
  *                depthwise  { kernel 3, 5; stride 1, 2 }   (a depthwise conv; a following 1x1 conv makes it separable)
  *                pool       { kind max | avg }             (2x2, stride 2)
  *              convolutions use `same` padding with BN and the activation; only strides and pools shrink the map
@@ -17,7 +20,7 @@
  */
 import type { Rng } from '../../moo/rng';
 import type { ArchActivation, ArchNode, Architecture } from '../../nn/arch';
-import { architectureKey, crossLists, swapGenes, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
+import { architectureKey, crossLists, patchKernel, swapGenes, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
 
 export type FeatureGene =
   | { op: 'conv'; filters: number; kernel: number; stride: number }
@@ -45,6 +48,8 @@ export const CHAIN_CHOICES = {
 
 export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
   const C = CHAIN_CHOICES;
+  // Without search.stemStrides the stem draws from the strides of every conv, as before the option existed.
+  const stemStrides: readonly number[] = ctx.stemStrides ?? C.stride;
   const randomFeature = (rng: Rng): FeatureGene => {
     const r = rng.next();
     if (r < 0.55) return { op: 'conv', filters: rng.pick(C.filters), kernel: rng.pick(C.convKernel), stride: rng.pick(C.stride) };
@@ -55,7 +60,7 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
   const random = (rng: Rng): ChainGenome => {
     const n = rng.intBetween(1, C.maxFeatures);
     // Start with a convolution: a depthwise conv or a pool on the raw input is rarely useful.
-    const features: FeatureGene[] = [{ op: 'conv', filters: rng.pick(C.filters), kernel: rng.pick([3, 5]), stride: rng.pick(C.stride) }];
+    const features: FeatureGene[] = [{ op: 'conv', filters: rng.pick(C.filters), kernel: rng.pick([3, 5]), stride: rng.pick(stemStrides) }];
     while (features.length < n) features.push(randomFeature(rng));
     return {
       features,
@@ -65,13 +70,13 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
     };
   };
 
-  const mutateFeature = (f: FeatureGene, rng: Rng): FeatureGene => {
+  const mutateFeature = (f: FeatureGene, rng: Rng, stem: boolean): FeatureGene => {
     switch (f.op) {
       case 'conv': {
         const which = rng.int(3);
         if (which === 0) return { ...f, filters: stepChoice(C.filters, f.filters, rng) };
         if (which === 1) return { ...f, kernel: stepChoice(C.convKernel, f.kernel, rng) };
-        return { ...f, stride: otherChoice(C.stride, f.stride, rng) };
+        return { ...f, stride: otherChoice(stem ? stemStrides : C.stride, f.stride, rng) };
       }
       case 'depthwise':
         return rng.bool() ? { ...f, kernel: otherChoice(C.depthwiseKernel, f.kernel, rng) } : { ...f, stride: otherChoice(C.stride, f.stride, rng) };
@@ -85,7 +90,7 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
     const r = rng.next();
     if (r < 0.4) {
       const i = rng.int(out.features.length);
-      out.features[i] = mutateFeature(out.features[i], rng);
+      out.features[i] = mutateFeature(out.features[i], rng, i === 0);
     } else if (r < 0.55 && out.features.length < C.maxFeatures) {
       out.features.splice(rng.intBetween(1, out.features.length), 0, randomFeature(rng));
     } else if (r < 0.7 && out.features.length > 1) {
@@ -117,11 +122,13 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
         w = Math.floor(w / 2);
         continue;
       }
-      const stride = h < 2 || w < 2 ? 1 : f.stride;
+      let stride = h < 2 || w < 2 ? 1 : f.stride;
+      // A stride of 4 (a patch stem) on a map smaller than 8x8 would leave 1x1: stride 2 instead.
+      if (stride > 2 && (h < 8 || w < 8)) stride = 2;
       h = Math.ceil(h / stride);
       w = Math.ceil(w / stride);
       if (f.op === 'conv') {
-        layers.push({ type: 'conv2d', filters: f.filters, kernel: f.kernel, ...(stride > 1 ? { stride } : {}), padding: 'same', activation: act, batchnorm: true });
+        layers.push({ type: 'conv2d', filters: f.filters, kernel: patchKernel(f.kernel, stride), ...(stride > 1 ? { stride } : {}), padding: 'same', activation: act, batchnorm: true });
       } else {
         layers.push({ type: 'depthwise_conv2d', kernel: f.kernel, ...(stride > 1 ? { stride } : {}), padding: 'same', activation: act, batchnorm: true });
       }
@@ -150,7 +157,7 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
       ];
     },
     describe: (g) =>
-      g.features.map((f) => (f.op === 'conv' ? `conv${f.kernel}x${f.kernel}/${f.stride}:${f.filters}` : f.op === 'depthwise' ? `dw${f.kernel}x${f.kernel}/${f.stride}` : `${f.kind}pool`)).join(' ') +
+      g.features.map((f) => (f.op === 'conv' ? `conv${patchKernel(f.kernel, f.stride)}x${patchKernel(f.kernel, f.stride)}/${f.stride}:${f.filters}` : f.op === 'depthwise' ? `dw${f.kernel}x${f.kernel}/${f.stride}` : `${f.kind}pool`)).join(' ') +
       ` ${g.head}${g.hidden.map((u) => ` fc${u}`).join('')} ${g.activation}`,
   };
 }

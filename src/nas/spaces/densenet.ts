@@ -14,7 +14,8 @@
  * Genome (every gene a choice from the lists below):
  *   stem         filters of the stem conv            4, 8, 12, 16, 24
  *   stemStride   stride of the stem conv             search.stemStrides (default [1]: no gene; [1, 2]:
- *                                                    also DenseNet's own strided stem, 28 -> 14)
+ *                                                    also DenseNet's own strided stem, 28 -> 14; 4: a
+ *                                                    4x4 patch stem, 28 -> 7)
  *   stemPool     2x2 pool after the stem (28 -> 14)  true | false
  *   blocks       dense blocks                        1, 2, 3
  *   layers[b]    conv units in block b               1, 2, 3, 4
@@ -33,7 +34,7 @@
  */
 import type { Rng } from '../../moo/rng';
 import type { ArchActivation, ArchNode, Architecture } from '../../nn/arch';
-import { architectureKey, otherChoice, SearchSpace, SpaceContext, stepChoice } from '../space';
+import { architectureKey, otherChoice, patchKernel, SearchSpace, SpaceContext, stepChoice } from '../space';
 
 export interface DenseNetGenome {
   stem: number;
@@ -111,7 +112,7 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
     let size = Math.min(ctx.input[0], ctx.input[1]);
     // A stride of 1 is left out of the node, so the networks of the unstrided stem keep their keys.
     const strided = stride > 1 && size >= 8;
-    const layers: ArchNode[] = [{ type: 'conv2d', filters: g.stem, kernel: 3, ...(strided ? { stride } : {}), padding: 'same', activation: act, batchnorm: true }];
+    const layers: ArchNode[] = [{ type: 'conv2d', filters: g.stem, kernel: strided ? patchKernel(3, stride) : 3, ...(strided ? { stride } : {}), padding: 'same', activation: act, batchnorm: true }];
     if (strided) size = Math.ceil(size / stride);
     if (g.stemPool && size >= 4) {
       layers.push({ type: g.pool === 'max' ? 'maxpool2d' : 'avgpool2d', pool: 2 });
