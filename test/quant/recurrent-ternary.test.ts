@@ -349,8 +349,8 @@ describe('ternary recurrent training through train, convert and verify', () => {
       assert.equal(verify.quantizedReference.samples, 120);
       const floatAccuracy = train.quantization.float.testAccuracy;
       assert.ok(floatAccuracy >= 0.9, `float ${floatAccuracy}`);
-      // 120 test sequences after 3 fine-tuning epochs on 480: a few sequences either way (0.900 and, with h
-      // ternarized by the inference statistics in training, 0.875 at validation 0.958); chance is 1/3.
+      // 120 test sequences after 3 fine-tuning epochs on 480: a few sequences either way (0.900 here; 0.875 with a
+      // training variant tried in session 12); chance is 1/3.
       assert.ok(train.testAccuracy >= floatAccuracy - 0.15, `ternary twin ${train.testAccuracy} vs float ${floatAccuracy}`);
       assert.ok(Math.abs(verify.fixed.accuracy - train.testAccuracy) <= 0.05, `C ${verify.fixed.accuracy} vs twin ${train.testAccuracy}`);
       // 2-bit kernels, and the per-column scales of both kernels.
@@ -450,27 +450,6 @@ describe('ternary recurrent operand statistics around fine-tuning', () => {
       float.dispose();
       r.model.dispose();
       r.exported.dispose();
-    }
-  });
-
-  it('training ternarizes h with the inference statistics, not each step\'s batch values', () => {
-    const float = buildModel(arch, { seed: 5 });
-    const plan = resolveQuantization({ mode: 'ternary', activations: { bits: 12, integer: 4 }, fineTune: { epochs: 1 } }, NUMERICS);
-    const twin = buildQuantizedModel(arch, train.seed, plan);
-    try {
-      copyWeightsByName(float, twin);
-      // One batch: calibrated on it, x's batch statistics are the inference ones, so training and inference
-      // differ only if h is ternarized with its per-step batch values (different from their mean over the steps).
-      const batch = argmaxTask([6, 3], 16, 21);
-      calibrateTernaryStatistics(twin, batch, Int32Array.from({ length: 16 }, (_, i) => i), 16);
-      const x = tf.tensor3d(batch.x, [16, 6, 3]);
-      const inference = twin.predict(x) as tf.Tensor;
-      const training = twin.apply(x, { training: true }) as tf.Tensor;
-      assert.deepEqual(Array.from(training.dataSync()), Array.from(inference.dataSync()));
-      tf.dispose([x, inference, training]);
-    } finally {
-      twin.dispose();
-      float.dispose();
     }
   });
 
