@@ -77,7 +77,7 @@ export interface TrainOptions {
    * Called on the model to train after initFrom's weights are copied in, before anything is
    * evaluated or trained (epoch 0), and again after every epoch, before it is validated, with the
    * training split and the rows training draws from. Quantization-aware training sets the ternary
-   * recurrent operand statistics here (src/quant/qat.ts), as batchNormStatistics 'precise' does
+   * layers' inference statistics here (src/quant/qat.ts), as batchNormStatistics 'precise' does
    * for BatchNormalization: the epoch is then validated, and kept, with the statistics of its weights.
    */
   calibrate?: (model: tf.LayersModel, train: Split, rows: Int32Array, epoch: number) => void;

@@ -490,8 +490,8 @@ interface OperandState {
  * feature and per unit, one β per operand, identity straight-through gradient). In training Δ and β
  * are the batch's (x: over the batch and the steps; h: per step over the batch); inference uses
  * their moving averages (momentum as quantize.ternary.momentum; h's averaged over the steps after
- * the first, where h = 0), which fine-tuning sets to their means over training samples before the
- * first epoch and after every epoch (src/quant/qat.ts calibrateTernaryStatistics). The gate sums, activations, c and h stay in the fixed-point format O as
+ * the first, where h = 0), which fine-tuning first sets to their means over training samples, before
+ * the first epoch (src/quant/qat.ts calibrateTernaryStatistics). The gate sums, activations, c and h stay in the fixed-point format O as
  * above: ternarizing them would leave the tanh/sigmoid tables three inputs each and the cell state
  * no memory finer than its scale. The C computes α·β once per column (src/qmodel/apply.ts).
  */
@@ -551,7 +551,7 @@ export class QuantRecurrent extends QuantizedBase {
   }
 
   /**
-   * Calibration (before fine-tuning and after each epoch, src/quant/qat.ts calibrateTernaryStatistics): until
+   * Calibration (before fine-tuning, src/quant/qat.ts calibrateTernaryStatistics): until
    * endCalibration, every forward pass (also in inference mode) ternarizes with its batch's Δ and β,
    * as training does, and sums them; endCalibration sets the inference statistics to their means
    * over the batches. Without it they start at zero (every operand code 0) and the float weights
