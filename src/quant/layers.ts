@@ -94,17 +94,18 @@ abstract class QuantizedBase extends tf.layers.Layer {
     if (q?.kind === 'ternary') {
       let delta: tf.Tensor1D;
       const cal = this.deltaCalibration;
-      if (cal) {
-        // Calibrating: the batch's Δ, as training computes it, summed for endOutputCalibration.
+      if (cal || kwargs['training']) {
+        // The batch's Δ: summed for endOutputCalibration while calibrating, else blended into the moving Δ.
         delta = activationDelta(y, q.threshold);
-        const d = delta.dataSync();
-        for (let c = 0; c < d.length; c++) cal.sum[c] += d[c];
-        cal.batches++;
-      } else if (kwargs['training']) {
-        delta = activationDelta(y, q.threshold);
-        const update = tf.tidy(() => (this.deltaSeen ? tf.add(tf.mul(this.movingDelta!.read(), q.momentum), tf.mul(delta, 1 - q.momentum)) : delta.clone()));
-        this.movingDelta!.write(update);
-        this.deltaSeen = true;
+        if (cal) {
+          const d = delta.dataSync();
+          for (let c = 0; c < d.length; c++) cal.sum[c] += d[c];
+          cal.batches++;
+        } else {
+          const update = tf.tidy(() => (this.deltaSeen ? tf.add(tf.mul(this.movingDelta!.read(), q.momentum), tf.mul(delta, 1 - q.momentum)) : delta.clone()));
+          this.movingDelta!.write(update);
+          this.deltaSeen = true;
+        }
       } else {
         delta = this.movingDelta!.read() as tf.Tensor1D;
       }

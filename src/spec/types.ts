@@ -117,7 +117,7 @@ export interface SearchSpec {
   };
   training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics; quantizedEpochs?: number };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
-  /** densenet space: stride choices of the stem conv (schema default [1]). */
+  /** Stride choices of the stem conv: densenet's (absent: [1]) and the chain space's first conv (absent: [1, 2]). */
   stemStrides?: (1 | 2 | 4)[];
   workers: number;
   /** redis://host:port[/db] or rediss://…: train through a BullMQ queue (src/nas/queue.ts). */

@@ -123,7 +123,7 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
         continue;
       }
       let stride = h < 2 || w < 2 ? 1 : f.stride;
-      // A stride of 4 (a patch stem) on a map smaller than 8x8 would leave 1x1: stride 2 instead.
+      // A stride of 4 (a patch stem) would shrink a map under 8x8 to 2x2 or less: stride 2 there instead.
       if (stride > 2 && (h < 8 || w < 8)) stride = 2;
       h = Math.ceil(h / stride);
       w = Math.ceil(w / stride);
