@@ -60,6 +60,17 @@ export interface QuantizationPlan {
   fineTune: { epochs: number; learningRate?: number };
 }
 
+/**
+ * The rate quantization-aware fine-tuning runs at: quantize.fineTune.learningRate, else a function of
+ * the float training's rate. Fixed point starts close to the float network: a tenth of its rate.
+ * Ternary starts far from it (10% validation accuracy on the default network before fine-tuning):
+ * the full rate. The train stage and a quantization-aware search's twin (src/stages/nas.ts) both
+ * take it from here, with the train stage's rate, so the search ranks the twin the train stage trains.
+ */
+export function fineTuneLearningRate(plan: Pick<QuantizationPlan, 'mode' | 'fineTune'>, floatRate: number): number {
+  return plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? floatRate / 10 : floatRate);
+}
+
 export const DEFAULT_WEIGHTS: { bits: number; integer?: number } = { bits: 8 };
 /** The fallback integer bits of automatic weight formats (|w| < 1), used where no layer format applies. */
 const AUTO_FALLBACK_INTEGER = 1;

@@ -18,7 +18,7 @@ import { gatherRows } from '../nn/replica';
 import { copyWeightsByName, evaluate, evenlySpaced, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { DeepMakerError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
-import { kernelBits, type QuantizationPlan } from './config';
+import { fineTuneLearningRate, kernelBits, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
 import { fitInteger } from '../qmodel/apply';
 import type { LayerQuantization, QuantizationFile } from '../qmodel/file';
@@ -223,9 +223,7 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
   const training = await trainArchitecture(qatArch, { train: input.data.train, validation: input.data.validation }, {
     ...input.train,
     epochs: plan.fineTune.epochs,
-    // Fixed point starts close to the float network: a tenth of its rate. Ternary starts far from
-    // it (10% validation accuracy on the default network before fine-tuning): the full rate.
-    learningRate: plan.fineTune.learningRate ?? (plan.mode === 'fixed' ? input.train.learningRate / 10 : input.train.learningRate),
+    learningRate: fineTuneLearningRate(plan, input.train.learningRate),
     startIsCandidate: true,
     // Ternary layers' inference statistics, on training samples: before epoch 0 is judged, from the float weights (a
     // recurrent layer's operand Δ and β start at zero; a ternary output's Δ has no value yet); then a ternary output's Δ

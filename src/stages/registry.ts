@@ -59,12 +59,12 @@ export const STAGES: StageDef[] = [
     // Only what changes the search: the quantize fields that set the weight-memory bit count and the
     // hardware objectives' widths (activations), and the lanes the hardware objectives may use.
     // A quantization-aware search (search.training.quantizedEpochs) fine-tunes every candidate as the
-    // train stage does: then all of quantize and the C's numerics matter (only then, so the views of
-    // float-ranked searches are the bytes they were).
+    // train stage does: then all of quantize, the C's numerics and the train stage's rate (the twin's
+    // default fine-tuning rate) matter (only then, so the views of float-ranked searches are the bytes they were).
     view: (s) => ({
       search: s.search,
       ...(s.search.training?.quantizedEpochs
-        ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow } }
+        ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow }, trainLearningRate: s.train.learningRate }
         : { quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } } }),
       target: { device: s.target.device },
       dse: { maxLanes: s.dse?.maxLanes },

@@ -102,8 +102,10 @@ describe('dse: NAS hook (hardware objectives)', () => {
     assert.equal(view.numerics, undefined);
     // A quantization-aware search fine-tunes as the train stage does: all of quantize and the C's numerics.
     const quantize = { mode: 'ternary', activations: { bits: 8, integer: 4 }, ternary: { activations: true, threshold: 0.6 }, fineTune: { learningRate: 0.001 } };
-    const qa = nas.view({ search: { training: { quantizedEpochs: 1 } }, quantize, convert: { rounding: 'half-even', overflow: 'wrap' }, target: { device: 'ice40-up5k' } } as never) as any;
+    const qa = nas.view({ search: { training: { quantizedEpochs: 1 } }, quantize, convert: { rounding: 'half-even', overflow: 'wrap' }, train: { learningRate: 0.002 }, target: { device: 'ice40-up5k' } } as never) as any;
     assert.deepEqual(qa.quantize, quantize);
     assert.deepEqual(qa.numerics, { rounding: 'half-even', overflow: 'wrap' });
+    assert.equal(qa.trainLearningRate, 0.002);
+    assert.equal((nas.view({ ...(spec as object), train: { learningRate: 0.002 } } as never) as any).trainLearningRate, undefined);
   });
 });

@@ -11,6 +11,7 @@ import { writeNpy } from '../../src/data/npy';
 import { Rng } from '../../src/moo/rng';
 import type { Architecture } from '../../src/nn/arch';
 import { architectureCost } from '../../src/nn/cost';
+import { searchTraining } from '../../src/stages/nas';
 import { runStage } from '../../src/stages/run';
 import { canonicalJson } from '../../src/util/fs';
 import { capture, json, writeNasView } from './fixtures/stage-log';
@@ -170,6 +171,20 @@ describe('the nas stage', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('fine-tunes the search\'s quantized twin at the train stage\'s rate, not at the search\'s float rate', () => {
+    const search = { training: { batchSize: 32, learningRate: 0.01, optimizer: 'adam', backend: 'wasm', quantizedEpochs: 3 } } as never;
+    const numerics = { rounding: 'half-even', overflow: 'saturate' } as const;
+    const ternary = { mode: 'ternary', activations: { bits: 8, integer: 4 }, ternary: { activations: true } } as never;
+    const t = searchTraining(search, ternary, numerics, 'deepmaker.yaml', 0.002);
+    assert.equal(t.learningRate, 0.01, 'the float training keeps search.training\'s rate');
+    assert.deepEqual(t.quantize!.fineTune, { epochs: 3, learningRate: 0.002 });
+    // Fixed point fine-tunes at a tenth of the train stage's rate; quantize.fineTune.learningRate wins over both.
+    assert.equal(searchTraining(search, { mode: 'fixed' } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune.learningRate, 0.0002);
+    assert.equal(searchTraining(search, { ...(ternary as object), fineTune: { learningRate: 0.004 } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune.learningRate, 0.004);
+    // A view written without the train stage's rate (none before session 13) keeps the search's.
+    assert.equal(searchTraining(search, ternary, numerics, 'deepmaker.yaml').quantize!.fineTune.learningRate, 0.01);
   });
 
   it('refuses search.training.quantizedEpochs with quantize.mode float, naming the key, before any training', async () => {
