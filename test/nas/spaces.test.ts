@@ -122,6 +122,22 @@ describe('stem strides in the chain space', () => {
     // kernel 4x4x1x8 (no bias: BatchNormalization follows, 4 values per channel), then dense 392 -> 10.
     assert.equal(architectureCost(space.toArchitecture(g)).params, 4 * 4 * 8 + 4 * 8 + 7 * 7 * 8 * 10 + 10);
   });
+
+  it('a description names what the repairs built: a stride of 4 on a small map is 2, a pool below 2x2 is gone', () => {
+    const space = chainSpace({ ...ctx, stemStrides: [2, 4] });
+    const g = {
+      features: [
+        { op: 'conv' as const, filters: 8, kernel: 3, stride: 4 },
+        { op: 'conv' as const, filters: 16, kernel: 3, stride: 4 },
+        { op: 'pool' as const, kind: 'max' as const },
+        { op: 'pool' as const, kind: 'avg' as const },
+        { op: 'pool' as const, kind: 'max' as const },
+      ],
+      head: 'flatten' as const, hidden: [32], activation: 'relu' as const,
+    };
+    // 28x28 -> 7x7 (patch stem) -> 4x4 (the second stride 4 made 2) -> 2x2 (max) -> 1x1 (avg) -> the last pool dropped.
+    assert.equal(space.describe(g), 'conv4x4/4:8 conv3x3/2:16 maxpool avgpool flatten fc32 relu');
+  });
 });
 
 describe('objectives and constraints', () => {

@@ -156,10 +156,26 @@ export function chainSpace(ctx: SpaceContext): SearchSpace<ChainGenome> {
         { features: f2.map((f) => ({ ...f })), head: h2, hidden: [...d2], activation: a2 },
       ];
     },
-    describe: (g) =>
-      g.features.map((f) => (f.op === 'conv' ? `conv${patchKernel(f.kernel, f.stride)}x${patchKernel(f.kernel, f.stride)}/${f.stride}:${f.filters}` : f.op === 'depthwise' ? `dw${f.kernel}x${f.kernel}/${f.stride}` : `${f.kind}pool`)).join(' ') +
-      ` ${g.head}${g.hidden.map((u) => ` fc${u}`).join('')} ${g.activation}`,
+    // Of the architecture, not of the genes: the repairs' strides and kernels, without the pools they dropped.
+    describe: (g) => describeChain(toArchitecture(g), g.activation),
   };
+}
+
+/** `conv4x4/4:16 conv3x3/2:32 maxpool flatten fc32 relu`: the layers of a chain architecture, the logits left out. */
+function describeChain(a: Architecture, activation: ArchActivation): string {
+  const words = a.layers.slice(0, -1).map((l) => {
+    switch (l.type) {
+      case 'conv2d': return `conv${l.kernel}x${l.kernel}/${l.stride ?? 1}:${l.filters}`;
+      case 'depthwise_conv2d': return `dw${l.kernel}x${l.kernel}/${l.stride ?? 1}`;
+      case 'maxpool2d': return 'maxpool';
+      case 'avgpool2d': return 'avgpool';
+      case 'global_avgpool2d': return 'gap';
+      case 'flatten': return 'flatten';
+      case 'dense': return `fc${l.units}`;
+      default: return l.type;
+    }
+  });
+  return `${words.join(' ')} ${activation}`;
 }
 
 function clone(g: ChainGenome): ChainGenome {
