@@ -63,6 +63,14 @@ function pair(v: unknown, fallback: number): [number, number] {
  * The common tail of every quantized layer: activation and output quantizer, and the moving Δ of a
  * ternary output (a non-trainable weight named `ternary_delta`, one value per channel).
  */
+/** The inference statistics a layer calibrates (QuantizedBase.beginCalibration). */
+export interface CalibrationParts {
+  /** A ternary output's Δ per channel. */
+  output: boolean;
+  /** A ternary recurrent layer's operand Δ and β (x_t, h_{t-1}). */
+  operands: boolean;
+}
+
 abstract class QuantizedBase extends tf.layers.Layer {
   protected readonly activationName: string;
   protected readonly quant: Quantizers;
@@ -70,7 +78,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
   protected readonly biasQuantizer: (b: tf.Tensor) => tf.Tensor;
   protected movingDelta?: tf.LayerVariable;
   private deltaSeen = false;
-  /** Set between beginOutputCalibration and endOutputCalibration: each forward pass's Δ per channel, summed. */
+  /** Set between beginCalibration({ output: true }) and endCalibration: each forward pass's Δ per channel, summed. */
   private deltaCalibration?: { batches: number; sum: Float64Array };
 
   constructor(args: { name?: string; activation?: string; quantizers: Quantizers }) {
@@ -95,7 +103,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
       let delta: tf.Tensor1D;
       const cal = this.deltaCalibration;
       if (cal || kwargs['training']) {
-        // The batch's Δ: summed for endOutputCalibration while calibrating, else blended into the moving Δ.
+        // The batch's Δ: summed for endCalibration while calibrating, else blended into the moving Δ.
         delta = activationDelta(y, q.threshold);
         if (cal) {
           const d = delta.dataSync();
@@ -123,18 +131,26 @@ abstract class QuantizedBase extends tf.layers.Layer {
     return !!this.movingDelta;
   }
 
+  /** What the layer can calibrate (beginCalibration): a ternary output's Δ; a ternary recurrent layer's operands (QuantRecurrent). */
+  get calibratable(): CalibrationParts {
+    return { output: this.hasTernaryOutput, operands: false };
+  }
+
   /**
-   * Calibration of a ternary output's inference Δ (src/quant/qat.ts calibrateTernaryStatistics):
-   * until endOutputCalibration, every forward pass (also in inference mode) ternarizes with its
-   * batch's Δ, as training does, and sums it; endOutputCalibration sets the inference Δ to the mean
-   * over the batches: the statistics of the current weights, where the moving average lags them.
+   * Calibration of the layer's ternary inference statistics (src/quant/qat.ts calibrateTernaryStatistics),
+   * one protocol for every kind: until endCalibration, every forward pass (also in inference mode)
+   * ternarizes with its batch's statistics, as training does, and sums them; endCalibration sets the
+   * inference statistics to their means over the batches: those of the current weights, where the
+   * moving averages lag them. `parts` chooses among what the layer has (`calibratable`). Here a
+   * ternary output's Δ per channel; QuantRecurrent adds its operands' Δ and β.
    */
-  beginOutputCalibration(): void {
+  beginCalibration(parts: Partial<CalibrationParts>): void {
+    if (!parts.output) return;
     if (!this.movingDelta) throw new Error(`layer ${this.name}: only a ternary output has a Δ to calibrate`);
     this.deltaCalibration = { batches: 0, sum: new Float64Array(this.movingDelta.shape[0]!) };
   }
 
-  endOutputCalibration(): void {
+  endCalibration(): void {
     const c = this.deltaCalibration;
     this.deltaCalibration = undefined;
     if (!c || c.batches === 0) return;
@@ -510,7 +526,7 @@ export class QuantRecurrent extends QuantizedBase {
   private readonly sq: (x: tf.Tensor) => tf.Tensor;
   private readonly operandOptions?: { threshold: number; momentum: number };
   private operands?: OperandState;
-  /** Set between beginCalibration and endCalibration: each forward pass's batch statistics, summed. */
+  /** Set between beginCalibration({ operands: true }) and endCalibration: each forward pass's batch statistics, summed. */
   private calibration?: { batches: number; xDelta: Float64Array; xScale: number; hDelta: Float64Array; hScale: number; hBatches: number };
   kernel?: tf.LayerVariable;
   recurrentKernel?: tf.LayerVariable;
@@ -551,20 +567,25 @@ export class QuantRecurrent extends QuantizedBase {
     return !!this.operandOptions;
   }
 
+  get calibratable(): CalibrationParts {
+    return { output: super.calibratable.output, operands: this.hasTernaryOperands };
+  }
+
   /**
-   * Calibration (before fine-tuning, src/quant/qat.ts calibrateTernaryStatistics): until
-   * endCalibration, every forward pass (also in inference mode) ternarizes with its batch's Δ and β,
-   * as training does, and sums them; endCalibration sets the inference statistics to their means
-   * over the batches. Without it they start at zero (every operand code 0) and the float weights
-   * the fine-tuning starts from are judged, and first validated, with an all-zero gate input.
+   * The operands' part of the calibration (QuantizedBase.beginCalibration): the Δ and β of x_t and
+   * h_{t-1}. Without it they start at zero (every operand code 0) and the float weights the
+   * fine-tuning starts from are judged, and first validated, with an all-zero gate input.
    */
-  beginCalibration(): void {
+  beginCalibration(parts: Partial<CalibrationParts>): void {
+    super.beginCalibration(parts);
+    if (!parts.operands) return;
     if (!this.operands) throw new Error(`recurrent layer ${this.name}: only ternary recurrent layers have operand statistics to calibrate`);
     const features = this.operands.xDelta.shape[0]!;
     this.calibration = { batches: 0, xDelta: new Float64Array(features), xScale: 0, hDelta: new Float64Array(this.units), hScale: 0, hBatches: 0 };
   }
 
   endCalibration(): void {
+    super.endCalibration();
     const c = this.calibration, o = this.operands;
     this.calibration = undefined;
     if (!c || !o || c.batches === 0) return;

@@ -246,21 +246,21 @@ export const TERNARY_CALIBRATION_SAMPLES = 2048;
 
 /**
  * Sets the inference statistics of every ternary layer to their means over batches of `batchSize`
- * of the training samples `rows` (each batch's statistics are the ones training computes): a
- * recurrent layer's operand Δ and β (x_t, h_{t-1}; layers.ts beginCalibration) and a ternary
- * output's Δ per channel (beginOutputCalibration). Without this a recurrent layer's start at zero
+ * of the training samples `rows` (each batch's statistics are the ones training computes), through
+ * each layer's calibration (layers.ts beginCalibration): a ternary output's Δ per channel and a
+ * recurrent layer's operand Δ and β (x_t, h_{t-1}). Without this a recurrent layer's start at zero
  * (every operand code 0: the starting point, epoch 0, scores chance), and a ternary output's moving
- * average lags the weights it is validated with. `which.recurrent: false` leaves the recurrent layers
- * out. Returns the layers calibrated.
+ * average lags the weights it is validated with. `which.recurrent: false` leaves the recurrent
+ * operands out. Returns the layers calibrated.
  */
 export function calibrateTernaryStatistics(model: tf.LayersModel, split: Split, rows: ArrayLike<number>, batchSize: number, which: { recurrent?: boolean } = {}): number {
-  const recurrent = which.recurrent === false ? [] : model.layers.filter((l): l is QuantRecurrent => l instanceof QuantRecurrent && l.hasTernaryOperands);
-  const outputs = quantizedLayers(model).filter((l) => l.hasTernaryOutput);
-  if ((!recurrent.length && !outputs.length) || rows.length === 0) return 0;
+  const layers = quantizedLayers(model)
+    .map((l) => ({ l, parts: { output: l.calibratable.output, operands: which.recurrent !== false && l.calibratable.operands } }))
+    .filter(({ parts }) => parts.output || parts.operands);
+  if (!layers.length || rows.length === 0) return 0;
   const view = { x: split.x, sampleSize: split.shape.reduce((a, b) => a * b, 1) };
   const step = Math.max(1, Math.floor(batchSize));
-  for (const l of recurrent) l.beginCalibration();
-  for (const l of outputs) l.beginOutputCalibration();
+  for (const { l, parts } of layers) l.beginCalibration(parts);
   try {
     for (let start = 0; start < rows.length; start += step) {
       const part = Array.from({ length: Math.min(step, rows.length - start) }, (_, i) => rows[start + i]);
@@ -269,10 +269,9 @@ export function calibrateTernaryStatistics(model: tf.LayersModel, split: Split, 
       });
     }
   } finally {
-    for (const l of recurrent) l.endCalibration();
-    for (const l of outputs) l.endOutputCalibration();
+    for (const { l } of layers) l.endCalibration();
   }
-  return recurrent.length + outputs.length;
+  return layers.length;
 }
 
 function quantizedLayers(model: tf.LayersModel): QuantizedLayer[] {

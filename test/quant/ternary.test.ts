@@ -155,12 +155,12 @@ describe('ternary quantization (ToT-Net)', () => {
     layer.apply(tf.mul(a, 100), { training: true }); // a moving Δ far from what a and b give
     const pre = (x: tf.Tensor) => tf.add(tf.matMul(x, layer.kernel!.read()), layer.bias!.read());
     assert.ok(layer.hasTernaryOutput);
-    layer.beginOutputCalibration();
+    layer.beginCalibration({ output: true });
     // While calibrating, inference ternarizes with the batch's Δ (as training does).
     const during = layer.apply(b, { training: false }) as tf.Tensor;
     assert.deepEqual(Array.from(during.dataSync()), Array.from(ternaryActivation(pre(b), activationDelta(pre(b))).dataSync()));
     layer.apply(a, { training: false });
-    layer.endOutputCalibration();
+    layer.endCalibration();
     close(layer.ternaryDelta()!, activationDelta(pre(a)).add(activationDelta(pre(b))).mul(0.5).dataSync());
     const plain = new QuantDense({ units: 2, activation: 'relu', quantizers: {} });
     assert.equal(plain.hasTernaryOutput, false);
