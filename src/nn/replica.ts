@@ -42,6 +42,22 @@ export interface DataView {
   /** Values per sample (product of the sample shape). */
   sampleSize: number;
   shape: number[];
+  /** Knowledge distillation (TrainOptions.distill): a teacher's softened class probabilities per sample. */
+  teacher?: Teacher;
+}
+
+/**
+ * Knowledge distillation (Hinton et al. 2015): each sample's loss is (1 − weight)·CE(label, logits)
+ * + weight·T²·CE(p_teacher, logits/T), p_teacher = softmax(teacher logits / T). T² keeps the soft
+ * term's gradients at the hard term's scale as T grows.
+ */
+export interface Teacher {
+  /** softmax(teacher logits / temperature), `classes` values a training sample (the split's row order). */
+  probabilities: Float32Array;
+  /** The soft term's share of the loss, in (0, 1]. */
+  weight: number;
+  /** T ≥ 1. */
+  temperature: number;
 }
 
 export interface ShareResult {
@@ -141,15 +157,20 @@ export class Replica {
     }
     this.dropouts.forEach((d, i) => ((d.layer as unknown as { seed?: number }).seed = (dropoutSeed + i * 7919) % 2147483647));
     const { x, labels, oneHot } = gatherBatch(data, rows, this.classes, this.augment && { with: this.augment, seed: augmentSeed });
+    const t = data.teacher;
+    const soft = t ? tf.tensor2d(gatherRows({ x: t.probabilities, sampleSize: this.classes }, rows), [rows.length, this.classes]) : undefined;
     let correct = 0;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.model.apply(x, { training: true }) as tf.Tensor2D;
       correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
       const ce = tf.losses.softmaxCrossEntropy(oneHot, logits, undefined, 0, tf.Reduction.SUM);
-      return tf.div(ce, tf.scalar(batchSize)) as tf.Scalar;
+      if (!t || !soft) return tf.div(ce, tf.scalar(batchSize)) as tf.Scalar;
+      const distilled = tf.losses.softmaxCrossEntropy(soft, tf.div(logits, tf.scalar(t.temperature)), undefined, 0, tf.Reduction.SUM);
+      const loss = tf.add(tf.mul(ce, tf.scalar(1 - t.weight)), tf.mul(distilled, tf.scalar(t.weight * t.temperature * t.temperature)));
+      return tf.div(loss, tf.scalar(batchSize)) as tf.Scalar;
     }, this.vars);
     const lossSum = value.dataSync()[0] * batchSize;
-    tf.dispose([value, x, labels, oneHot]);
+    tf.dispose([value, x, labels, oneHot, ...(soft ? [soft] : [])]);
     return { grads, lossSum, correct };
   }
 

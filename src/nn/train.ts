@@ -20,7 +20,7 @@ import { selectBackend, type BackendName, type BackendPreference } from './backe
 import { augments, type Augmentation } from './augment';
 import { PRECISE_BN_SAMPLES, recomputeBatchNormStatistics, type BatchNormStatistics } from './batchnorm-statistics';
 import { architectureCost } from './cost';
-import { Replica, type DataView, type ModelFactoryRef, type OptimizerName, type ReplicaSpec } from './replica';
+import { Replica, type DataView, type ModelFactoryRef, type OptimizerName, type ReplicaSpec, type Teacher } from './replica';
 import { TrainRng } from './rng';
 import type { WorkerReply, WorkerRequest } from './train-worker';
 
@@ -61,6 +61,11 @@ export interface TrainOptions {
   batchNormStatistics?: BatchNormStatistics;
   /** Called after every epoch (after validation). */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /**
+   * Knowledge distillation: a teacher's softened probabilities for every sample of the training split
+   * (replica.ts Teacher); each batch's loss blends them with the labels. Validation is against the labels.
+   */
+  distill?: Teacher;
   /** A custom model builder (quantization-aware training); default: build.ts buildModel. */
   modelFactory?: ModelFactoryRef;
   /** Start from these weights (matched by layer name) instead of the seeded initialisation, e.g. fine-tuning a float model. */
@@ -291,12 +296,15 @@ export async function trainArchitecture(arch: Architecture, data: TrainData, opt
   const local = await Replica.create(spec);
   if (opts.initFrom) copyWeightsByName(opts.initFrom, local.model);
   opts.calibrate?.(local.model, data.train, rows, 0);
-  const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape };
+  if (opts.distill && opts.distill.probabilities.length !== data.train.count * arch.classes) {
+    throw new RangeError(`distillation targets hold ${opts.distill.probabilities.length} values, the training split needs ${data.train.count} x ${arch.classes}`);
+  }
+  const trainView: DataView = { x: data.train.x, y: data.train.y, sampleSize: sizeOf(data.train.shape), shape: data.train.shape, ...(opts.distill ? { teacher: opts.distill } : {}) };
 
   const remotes: RemoteReplica[] = [];
   try {
     if (workers > 1) {
-      const shared: DataView = { ...trainView, x: toShared(trainView.x), y: toShared(trainView.y) };
+      const shared: DataView = { ...trainView, x: toShared(trainView.x), y: toShared(trainView.y), ...(trainView.teacher ? { teacher: { ...trainView.teacher, probabilities: toShared(trainView.teacher.probabilities) } } : {}) };
       const weights = local.model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
       for (let r = 1; r < workers; r++) remotes.push(new RemoteReplica({ type: 'init', spec, backend, data: shared, weights }));
       for (const r of remotes) await r.next(); // ready

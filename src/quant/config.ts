@@ -17,7 +17,7 @@ export interface QuantizeSpec {
   activations?: { bits: number; integer: number };
   ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
   biasBits?: number;
-  fineTune?: { epochs?: number; learningRate?: number };
+  fineTune?: { epochs?: number; learningRate?: number; distill?: Distillation };
 }
 
 export interface TernaryOptions {
@@ -57,7 +57,15 @@ export interface QuantizationPlan {
    * accumulator's (src/qmodel/apply.ts fits the format).
    */
   biasBits: number;
-  fineTune: { epochs: number; learningRate?: number };
+  fineTune: { epochs: number; learningRate?: number; distill?: Distillation };
+}
+
+/** quantize.fineTune.distill: the float network teaches its quantized twin (src/nn/replica.ts Teacher). */
+export interface Distillation {
+  /** The soft targets' share of the loss, in (0, 1]. */
+  weight: number;
+  /** Softmax temperature of teacher and student in the soft term, ≥ 1. */
+  temperature: number;
 }
 
 /**
@@ -92,7 +100,12 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
   };
   // Fine-tuning epochs: fixed point starts close to the float network (2 epochs at a tenth of its
   // rate, src/quant/qat.ts); ternary starts far from it and needs longer.
-  const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2), learningRate: spec?.fineTune?.learningRate };
+  const distill = spec?.fineTune?.distill;
+  if (distill && !(distill.weight > 0 && distill.weight <= 1 && distill.temperature >= 1)) {
+    throw new DeepMakerError(`quantize.fineTune.distill = {weight: ${distill.weight}, temperature: ${distill.temperature}}`, { where: 'quantize.fineTune.distill' }, 'give a weight in (0, 1] and a temperature of at least 1, e.g. { weight: 0.5, temperature: 2 }');
+  }
+  // Absent unless the spec distils, so that plans (and the search's keys that hold them) stay the bytes they were.
+  const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2), learningRate: spec?.fineTune?.learningRate, ...(distill ? { distill: { weight: distill.weight, temperature: distill.temperature } } : {}) };
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };
   const activations = fmt(spec?.activations ?? DEFAULT_ACTIVATIONS, 'activations');

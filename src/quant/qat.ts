@@ -14,11 +14,11 @@ import type { Split } from '../data/tensors';
 import { fakeQuantize, type FixedFormat } from '../numerics/fixed';
 import type { Architecture } from '../nn/arch';
 import { buildModel } from '../nn/build';
-import { gatherRows } from '../nn/replica';
+import { gatherRows, type Teacher } from '../nn/replica';
 import { copyWeightsByName, evaluate, evenlySpaced, trainArchitecture, type TrainOptions, type TrainResult } from '../nn/train';
 import { DeepMakerError } from '../util/errors';
 import { silentLogger, type Logger } from '../util/log';
-import { fineTuneLearningRate, kernelBits, type QuantizationPlan } from './config';
+import { fineTuneLearningRate, kernelBits, type Distillation, type QuantizationPlan } from './config';
 import { copyFoldedWeights, foldBatchNormArchitecture, hasFoldableBatchNorm } from './fold';
 import { fitInteger } from '../qmodel/apply';
 import type { LayerQuantization, QuantizationFile } from '../qmodel/file';
@@ -236,9 +236,30 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
     },
     modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
     initFrom: init,
+    ...(plan.fineTune.distill ? { distill: teacherTargets(input.floatModel, input.data.train, plan.fineTune.distill, log) } : {}),
   });
   if (init !== input.floatModel) init.dispose();
   return { plan, architecture: qatArch, foldBn, training };
+}
+
+/**
+ * The float network as the teacher of its quantized twin (quantize.fineTune.distill): its class
+ * probabilities at the temperature, softmax(logits / T), for every training sample, on the inputs the
+ * twin trains on (quantized as the C quantizes them).
+ */
+export function teacherTargets(floatModel: tf.LayersModel, split: Split, d: Distillation, log: Logger): Teacher {
+  const view = { x: split.x, sampleSize: split.shape.reduce((a, b) => a * b, 1) };
+  const classes = (floatModel.outputs[0].shape as number[]).at(-1)!;
+  const probabilities = new Float32Array(split.count * classes);
+  const step = 512;
+  for (let start = 0; start < split.count; start += step) {
+    const rows = Array.from({ length: Math.min(step, split.count - start) }, (_, i) => start + i);
+    const p = tf.tidy(() => tf.softmax(tf.div(floatModel.predict(tf.tensor(gatherRows(view, rows), [rows.length, ...split.shape])) as tf.Tensor2D, tf.scalar(d.temperature))));
+    probabilities.set(p.dataSync(), start * classes);
+    p.dispose();
+  }
+  log.info(`distilling from the float network: weight ${d.weight}, temperature ${d.temperature}, targets of ${split.count} training samples`);
+  return { probabilities, weight: d.weight, temperature: d.temperature };
 }
 
 /** Training samples the ternary inference statistics are calibrated on (before fine-tuning; ternary outputs also after each epoch). */

@@ -162,7 +162,7 @@ export interface QuantizeSpec {
   activations?: FixedFormatSpec;
   biasBits: number;
   ternary?: { activations: boolean; threshold: number; momentum: number; scaleBits: number };
-  fineTune?: { epochs?: number; learningRate?: number };
+  fineTune?: { epochs?: number; learningRate?: number; distill?: { weight: number; temperature: number } };
 }
 
 export interface Spec {
