@@ -173,7 +173,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
   // Error first, then the analytic objectives in the spec's order.
   const analytic = o.objectives.filter((n) => n !== 'error');
   const objectives = ['error', ...analytic];
-  const optimizer = makeOptimizer(o.algorithm, searchOperators(o.space, feasibility(o.space, o), o.initialPopulation ?? 'random'), { populationSize: o.population, seed: o.seed });
+  const optimizer = makeOptimizer(o.algorithm, searchOperators(o.space, feasibility(o.space, o), o.initialPopulation ?? 'random', { report: (m) => o.log.info(m) }), { populationSize: o.population, seed: o.seed });
   const pool: EvaluationPool = o.pool ?? new WorkerPool(o.workers, o.evaluator, o.log);
   const candidates: Candidate<G>[] = [];
   const generations: GenerationSummary[] = [];
@@ -338,18 +338,47 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
  */
 const RANDOM_TRIES = 64;
 const MUTATE_TRIES = 16;
-export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, initial: 'stratified' | 'random'): SearchSpace<G> {
+/** Progress of searchOperators' constraint checks: a line every `everyMs` (default 20 s) of drawing. */
+export interface DrawProgress {
+  report: (msg: string) => void;
+  everyMs?: number;
+}
+
+/** A pause between two checks longer than this starts a new drawing (trainings ran in between). */
+const NEW_DRAWING_MS = 5000;
+
+export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, initial: 'stratified' | 'random', progress?: DrawProgress): SearchSpace<G> {
+  // Hardware constraints run the DSE cost model on each draw (~0.2 s or more a network): with tight ones, drawing a
+  // generation can take minutes before anything trains, so say how it goes.
+  const every = progress?.everyMs ?? 20_000;
+  let checks = 0, passed = 0, started = 0, told = 0, last = -Infinity;
+  const feasible = (g: G): boolean => {
+    const now = Date.now();
+    if (now - last > NEW_DRAWING_MS) {
+      started = told = now;
+      checks = passed = 0;
+    }
+    const ok = feas.feasible(g);
+    checks++;
+    if (ok) passed++;
+    last = Date.now();
+    if (progress && last - told >= every) {
+      told = last;
+      progress.report(`drawing networks that meet the constraints before training: ${passed} of ${checks} drawn meet them (${((last - started) / 1000).toFixed(0)} s)`);
+    }
+    return ok;
+  };
   return {
     ...space,
     ...(initial === 'stratified' ? { initial: (count: number, rng: Rng) => stratifiedInitial(space, feas, count, rng) } : {}),
     random: (rng) => {
       let g = space.random(rng);
-      for (let t = 1; t < RANDOM_TRIES && !feas.feasible(g); t++) g = space.random(rng);
+      for (let t = 1; t < RANDOM_TRIES && !feasible(g); t++) g = space.random(rng);
       return g;
     },
     mutate: (parent, rng) => {
       let g = space.mutate(parent, rng);
-      for (let t = 1; t < MUTATE_TRIES && !feas.feasible(g); t++) g = space.mutate(parent, rng);
+      for (let t = 1; t < MUTATE_TRIES && !feasible(g); t++) g = space.mutate(parent, rng);
       return g;
     },
   };

@@ -143,6 +143,19 @@ describe('the initial population', () => {
     }
   });
 
+  it('says how drawing networks that meet the constraints goes, and draws the same networks whether it says so or not', () => {
+    const [, space] = spaces[0];
+    const lines: string[] = [];
+    const told = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints }), 'random', { report: (m) => lines.push(m), everyMs: 0 }), { populationSize: 8, seed: 4 }).ask();
+    const quiet = makeOptimizer('nsga2', searchOperators(space, feasibility(space, { quantization, device, constraints }), 'random'), { populationSize: 8, seed: 4 }).ask();
+    assert.deepEqual(told.map((g) => space.key(g)), quiet.map((g) => space.key(g)));
+    assert.ok(lines.length >= 8, `${lines.length} lines`);
+    const last = lines.at(-1)!.match(/^drawing networks that meet the constraints before training: (\d+) of (\d+) drawn meet them \(\d+ s\)$/);
+    assert.ok(last, lines.at(-1));
+    assert.equal(Number(last[1]), 8, 'the last line counts the eight feasible draws');
+    assert.equal(Number(last[2]), lines.length, 'one line a check at everyMs 0');
+  });
+
   it('aging evolution starts from the stratified population too; random search stays uniform', () => {
     const [, space] = spaces[0];
     const ops = searchOperators(space, feasibility(space, { quantization, device, constraints }), 'stratified');
