@@ -59,18 +59,34 @@ function pair(v: unknown, fallback: number): [number, number] {
   return Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number];
 }
 
+/** What a layer measures while calibrating (QuantizedBase.beginCalibration). */
+export interface CalibrationParts {
+  /** A ternary output's Δ per channel (set from the means of the batches' Δ). */
+  output: boolean;
+  /** A ternary recurrent layer's operand Δ and β (x_t, h_{t-1}). */
+  operands: boolean;
+  /**
+   * A fixed-point output's range before its format: each sample's largest |y − m| for a common offset m
+   * (outputRange; src/quant/qat.ts fitLogits). Measured only: nothing is set from it by the layer.
+   */
+  range: boolean;
+}
+
+/** A fixed-point output's measured range (CalibrationParts.range). */
+export interface OutputRange {
+  /** The mean of every output value over the samples: an offset common to all channels. */
+  offset: number;
+  /** The 99th percentile over the samples of each sample's largest |y − offset|. */
+  p99: number;
+  /** The same about 0 (for a layer without a bias to take the offset). */
+  p99Raw: number;
+  samples: number;
+}
+
 /**
  * The common tail of every quantized layer: activation and output quantizer, and the moving Δ of a
  * ternary output (a non-trainable weight named `ternary_delta`, one value per channel).
  */
-/** The inference statistics a layer calibrates (QuantizedBase.beginCalibration). */
-export interface CalibrationParts {
-  /** A ternary output's Δ per channel. */
-  output: boolean;
-  /** A ternary recurrent layer's operand Δ and β (x_t, h_{t-1}). */
-  operands: boolean;
-}
-
 abstract class QuantizedBase extends tf.layers.Layer {
   protected readonly activationName: string;
   protected readonly quant: Quantizers;
@@ -80,6 +96,9 @@ abstract class QuantizedBase extends tf.layers.Layer {
   private deltaSeen = false;
   /** Set between beginCalibration({ output: true }) and endCalibration: each forward pass's Δ per channel, summed. */
   private deltaCalibration?: { batches: number; sum: Float64Array };
+  /** Set between beginCalibration({ range: true }) and endCalibration: every output value before the format, by sample. */
+  private rangeCalibration?: Float32Array[];
+  private measuredRange?: OutputRange;
 
   constructor(args: { name?: string; activation?: string; quantizers: Quantizers }) {
     super({ name: args.name });
@@ -120,6 +139,10 @@ abstract class QuantizedBase extends tf.layers.Layer {
       return ternaryActivation(y, delta);
     }
     const act = activationFn(this.activationName);
+    if (this.rangeCalibration) {
+      const rows = y.shape[0] ?? 1, values = act(y).dataSync() as Float32Array, width = values.length / rows;
+      for (let r = 0; r < rows; r++) this.rangeCalibration.push(values.slice(r * width, (r + 1) * width));
+    }
     if (!this.outputFixed) return act(y);
     // ReLU, ReLU6 and linear commute with the rounding; any other function reads the quantized sum as the C does.
     const commutes = ['linear', 'relu', 'relu6'].includes(this.activationName);
@@ -133,7 +156,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
 
   /** What the layer can calibrate (beginCalibration): a ternary output's Δ; a ternary recurrent layer's operands (QuantRecurrent). */
   get calibratable(): CalibrationParts {
-    return { output: this.hasTernaryOutput, operands: false };
+    return { output: this.hasTernaryOutput, operands: false, range: !!this.outputFixed };
   }
 
   /**
@@ -145,12 +168,34 @@ abstract class QuantizedBase extends tf.layers.Layer {
    * ternary output's Δ per channel; QuantRecurrent adds its operands' Δ and β.
    */
   beginCalibration(parts: Partial<CalibrationParts>): void {
+    if (parts.range) {
+      if (!this.outputFixed) throw new Error(`layer ${this.name}: only a fixed-point output has a range to measure`);
+      this.rangeCalibration = [];
+      this.measuredRange = undefined;
+    }
     if (!parts.output) return;
     if (!this.movingDelta) throw new Error(`layer ${this.name}: only a ternary output has a Δ to calibrate`);
     this.deltaCalibration = { batches: 0, sum: new Float64Array(this.movingDelta.shape[0]!) };
   }
 
+  /** The range measured by the last calibration with `range` (undefined before one). */
+  get outputRange(): OutputRange | undefined {
+    return this.measuredRange;
+  }
+
   endCalibration(): void {
+    const rows = this.rangeCalibration;
+    this.rangeCalibration = undefined;
+    if (rows?.length) {
+      let sum = 0, count = 0;
+      for (const r of rows) for (const v of r) (sum += v), count++;
+      const offset = sum / count;
+      const p99 = (about: number) => {
+        const peaks = Float64Array.from(rows, (r) => r.reduce((m, v) => Math.max(m, Math.abs(v - about)), 0)).sort();
+        return peaks[Math.min(peaks.length - 1, Math.floor(0.99 * peaks.length))];
+      };
+      this.measuredRange = { offset, p99: p99(offset), p99Raw: p99(0), samples: rows.length };
+    }
     const c = this.deltaCalibration;
     this.deltaCalibration = undefined;
     if (!c || c.batches === 0) return;
@@ -364,6 +409,18 @@ export class QuantDense extends QuantizedBase {
     return tf.tidy(() => this.wq(this.kernel!.read()));
   }
 
+  /**
+   * y ← scale·(y − offset): the kernel times scale, the bias (b − offset)·scale. A ternary kernel's
+   * codes stay (its threshold is relative to mean|w|) and its α scales; a linear output's argmax stays.
+   */
+  rescaleOutput(scale: number, offset: number): void {
+    if (!(scale > 0)) throw new RangeError(`layer ${this.name}: output scale ${scale}`);
+    tf.tidy(() => {
+      this.kernel!.write(tf.mul(this.kernel!.read(), scale));
+      if (this.bias) this.bias.write(tf.mul(tf.sub(this.bias.read(), offset), scale));
+    });
+  }
+
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = one(inputs) as tf.Tensor2D;
@@ -568,7 +625,7 @@ export class QuantRecurrent extends QuantizedBase {
   }
 
   get calibratable(): CalibrationParts {
-    return { output: super.calibratable.output, operands: this.hasTernaryOperands };
+    return { ...super.calibratable, operands: this.hasTernaryOperands };
   }
 
   /**

@@ -9,6 +9,7 @@ import { decodeTernary, encodeTernary, ternaryProductCode } from '../../src/nume
 import { TERNARY_RUNTIME_C } from '../../src/cgen/ternary';
 import { QuantConv2D, QuantDepthwiseConv2D, QuantDense } from '../../src/quant/layers';
 import { activationDelta, ternarizeWeights, ternaryActivation, ternaryWeightQuantizer } from '../../src/quant/ternary';
+import { fitLogits } from '../../src/quant/qat';
 
 /** Deterministic pseudo-random values in (-1, 1). */
 function values(n: number, seed: number): number[] {
@@ -164,6 +165,37 @@ describe('ternary quantization (ToT-Net)', () => {
     close(layer.ternaryDelta()!, activationDelta(pre(a)).add(activationDelta(pre(b))).mul(0.5).dataSync());
     const plain = new QuantDense({ units: 2, activation: 'relu', quantizers: {} });
     assert.equal(plain.hasTernaryOutput, false);
+  });
+
+  it('fitLogits brings logits past the output format into it by y <- s(y - m): argmax kept, 99th percentile at 0.9 of the top', () => {
+    const format = { bits: 8, integer: 4, rounding: 'half-even', overflow: 'saturate' } as const; // largest 7.9375
+    const input = tf.input({ shape: [6] });
+    const dense = new QuantDense({ units: 4, kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 9 }), quantizers: { weights: { kind: 'ternary', threshold: 0.7 }, output: { kind: 'fixed', format } } });
+    const model = tf.model({ inputs: input, outputs: dense.apply(input) as tf.SymbolicTensor });
+    // Logits around +40 with a spread of ~10: past the format for every sample (the float network's scale, offset by its twin's inputs).
+    dense.bias!.write(tf.tensor1d([40, 41, 39, 40]));
+    dense.kernel!.write(tf.mul(dense.kernel!.read(), 6));
+    const count = 300;
+    const split = { x: Float32Array.from(values(count * 6, 3)), y: new Int32Array(count), count, shape: [6] };
+    const raw = () => tf.add(tf.matMul(tf.tensor2d(split.x, [count, 6]), dense.effectiveKernel() as tf.Tensor2D), dense.bias!.read()) as tf.Tensor2D;
+    const before = raw();
+    const saturated = (model.predict(tf.tensor2d(split.x, [count, 6])) as tf.Tensor).dataSync();
+    assert.ok(Array.from(saturated).every((v) => v === 7.9375), 'every logit saturates before the fit');
+    const rows = Int32Array.from({ length: count }, (_, i) => i);
+    const fit = fitLogits(model, split, rows, 32, format)!;
+    assert.ok(fit, 'the logits did not fit: fitted');
+    const after = raw();
+    // y' = s (y - m): exactly, up to float rounding (the ternary codes do not move when the kernel scales).
+    close(after.dataSync(), tf.mul(tf.sub(before, fit.offset), fit.scale).dataSync(), 1e-4);
+    assert.deepEqual(Array.from(after.argMax(1).dataSync()), Array.from(before.argMax(1).dataSync()));
+    const peaks = Array.from({ length: count }, (_, r) => Math.max(...Array.from(after.slice([r, 0], [1, 4]).abs().dataSync()))).sort((a, b) => a - b);
+    assert.ok(Math.abs(peaks[Math.floor(0.99 * count)] - 0.9 * 7.9375) < 0.05, `99th percentile ${peaks[Math.floor(0.99 * count)]}`);
+    // The quantized model's argmax is now the raw one's (nothing ties at the top of the format).
+    const out = model.predict(tf.tensor2d(split.x, [count, 6])) as tf.Tensor;
+    const agree = Array.from(out.argMax(1).dataSync()).filter((c, i) => c === before.argMax(1).dataSync()[i]).length;
+    assert.ok(agree >= 0.97 * count, `${agree} of ${count} argmax kept through the format`);
+    // Logits that fit are left alone.
+    assert.equal(fitLogits(model, split, rows, 32, format), undefined);
   });
 
   it("2-bit sign-magnitude code: the product code follows the seed's truth table for all 9 pairs", () => {
