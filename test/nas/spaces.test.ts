@@ -123,6 +123,16 @@ describe('stem strides in the chain space', () => {
     assert.equal(architectureCost(space.toArchitecture(g)).params, 4 * 4 * 8 + 4 * 8 + 7 * 7 * 8 * 10 + 10);
   });
 
+  it('a densenet description names what the repairs built: on a 6x6 input no stem stride, no stem pool, one block of three', () => {
+    const small = denseNetSpace({ input: [6, 6, 1], classes: 4, activations: ['relu'], stemStrides: [1, 2] });
+    const g: DenseNetGenome = { stem: 8, stemStride: 2, stemPool: true, blocks: 3, layers: [2, 3, 4], kernels: [3, 5, 5], growth: 8, compression: 0.5, pool: 'max', head: 'gap', classifier: 0, activation: 'relu' };
+    // 6x6: a stride of 2 needs 8x8, the stem pool 4x4 (it pools), then a transition would leave under 2x2.
+    assert.deepEqual(small.toArchitecture(g).layers.map((l) => l.type), ['conv2d', 'maxpool2d', 'dense_block', 'global_avgpool2d', 'dense']);
+    assert.equal(small.describe(g), 'stem 8+pool, blocks 2x3x3, growth 8, compression 0.5, max pool, gap, relu');
+    const big = denseNetSpace({ ...ctx, stemStrides: [1, 2] });
+    assert.equal(big.describe(g), 'stem 8/2+pool, blocks 2x3x3/3x5x5, growth 8, compression 0.5, max pool, gap, relu');
+  });
+
   it('a description names what the repairs built: a stride of 4 on a small map is 2, a pool below 2x2 is gone', () => {
     const space = chainSpace({ ...ctx, stemStrides: [2, 4] });
     const g = {

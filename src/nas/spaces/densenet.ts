@@ -169,9 +169,17 @@ export function denseNetSpace(ctx: SpaceContext): SearchSpace<DenseNetGenome> {
       for (const gene of genes) if (gene !== forced && rng.bool(1 / genes.length)) mutateGene(out, gene, rng);
       return out;
     },
-    describe: (g) =>
-      `stem ${g.stem}${(g.stemStride ?? 1) > 1 ? `/${g.stemStride}` : ''}${g.stemPool ? '+pool' : ''}, blocks ${g.layers.slice(0, g.blocks).map((l, i) => `${l}x${g.kernels[i]}x${g.kernels[i]}`).join('/')}` +
-      `, growth ${g.growth}, compression ${g.compression}, ${g.pool} pool, ${g.head}${g.classifier ? `, fc ${g.classifier}` : ''}, ${g.activation}`,
+    // The stem and blocks of the architecture the repairs built (a stride, a pool or blocks dropped on small inputs), not of the genes.
+    describe: (g) => {
+      const a = toArchitecture(g);
+      const stem = a.layers[0] as Extract<ArchNode, { type: 'conv2d' }>;
+      const pooled = a.layers[1]?.type === 'maxpool2d' || a.layers[1]?.type === 'avgpool2d';
+      const blocks = a.layers.filter((l) => l.type === 'dense_block').length;
+      return (
+        `stem ${g.stem}${(stem.stride ?? 1) > 1 ? `/${stem.stride}` : ''}${pooled ? '+pool' : ''}, blocks ${g.layers.slice(0, blocks).map((l, i) => `${l}x${g.kernels[i]}x${g.kernels[i]}`).join('/')}` +
+        `, growth ${g.growth}, compression ${g.compression}, ${g.pool} pool, ${g.head}${g.classifier ? `, fc ${g.classifier}` : ''}, ${g.activation}`
+      );
+    },
   };
 }
 
