@@ -154,7 +154,7 @@ abstract class QuantizedBase extends tf.layers.Layer {
     return !!this.movingDelta;
   }
 
-  /** What the layer can calibrate (beginCalibration): a ternary output's Δ; a ternary recurrent layer's operands (QuantRecurrent). */
+  /** What the layer can calibrate (beginCalibration): a ternary output's Δ, a fixed-point output's range; a ternary recurrent layer's operands (QuantRecurrent). */
   get calibratable(): CalibrationParts {
     return { output: this.hasTernaryOutput, operands: false, range: !!this.outputFixed };
   }
@@ -165,7 +165,8 @@ abstract class QuantizedBase extends tf.layers.Layer {
    * ternarizes with its batch's statistics, as training does, and sums them; endCalibration sets the
    * inference statistics to their means over the batches: those of the current weights, where the
    * moving averages lag them. `parts` chooses among what the layer has (`calibratable`). Here a
-   * ternary output's Δ per channel; QuantRecurrent adds its operands' Δ and β.
+   * ternary output's Δ per channel, and a fixed-point output's range, which is only measured
+   * (`outputRange`, for src/quant/qat.ts fitLogits); QuantRecurrent adds its operands' Δ and β.
    */
   beginCalibration(parts: Partial<CalibrationParts>): void {
     if (parts.range) {
