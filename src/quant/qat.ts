@@ -275,8 +275,8 @@ export const LOGIT_FIT_TARGET = 0.9;
  * Fits a ternary twin's logits into their fixed-point format before fine-tuning. Its logits are not the
  * float network's: on an MNIST chain network the float logits had means of -1.5 to -10 while its twin's
  * sat at the format's top (7.94 of fixed<8,4>) for most classes and samples: argmax then ties, the
- * saturated quantizer passes no gradient, and fine-tuning stayed at 21 % validation accuracy; a third of
- * a search's candidates were lost this way (session 13). When the 99th percentile over `rows` of each
+ * saturated quantizer passes no gradient, and fine-tuning stayed at 21 % validation accuracy; in a search of
+ * models/mnist-ternary-nas, 4 of its 7 best candidates at the first rung were lost this way at the second (session 13). When the 99th percentile over `rows` of each
  * sample's largest |logit − m| (m: the mean logit, an offset common to all classes) exceeds the format's
  * largest value, the last layer (a linear QuantDense) is rescaled to y ← s·(y − m), s putting that
  * percentile at LOGIT_FIT_TARGET of the range: argmax is unchanged, softmax's temperature is not.
