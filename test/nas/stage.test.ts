@@ -183,6 +183,8 @@ describe('the nas stage', () => {
     // Fixed point fine-tunes at a tenth of the train stage's rate; quantize.fineTune.learningRate wins over both.
     assert.equal(searchTraining(search, { mode: 'fixed' } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune.learningRate, 0.0002);
     assert.equal(searchTraining(search, { ...(ternary as object), fineTune: { learningRate: 0.004 } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune.learningRate, 0.004);
+    // The rest of quantize.fineTune is the train stage's too (distillation).
+    assert.deepEqual(searchTraining(search, { ...(ternary as object), fineTune: { distill: { weight: 0.5, temperature: 2 } } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune, { epochs: 3, learningRate: 0.002, distill: { weight: 0.5, temperature: 2 } });
     // A view written without the train stage's rate (none before session 13) keeps the search's.
     assert.equal(searchTraining(search, ternary, numerics, 'deepmaker.yaml').quantize!.fineTune.learningRate, 0.01);
   });
