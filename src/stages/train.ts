@@ -17,6 +17,7 @@ import { DeepMakerError } from '../util/errors';
 import { canonicalJson, readJson } from '../util/fs';
 import type { ArchNode, Architecture } from '../nn/arch';
 import { describeBackend } from '../nn/backend';
+import { floatCheckpointKey, loadFloatCheckpoint, saveFloatCheckpoint } from '../nn/float-checkpoint';
 import { architectureCost, type LayerCost } from '../nn/cost';
 import { saveModel } from '../nn/save';
 import { evaluate, trainArchitecture, type EpochRecord } from '../nn/train';
@@ -53,6 +54,8 @@ export type TrainReport =
       stoppedEarly: boolean;
       trainSamples: number;
       seconds: number;
+      /** Quantization-aware runs: the float network was taken from the work folder's checkpoint of an earlier run, not trained in this one (history, epochs and imagesPerSecond are that run's). */
+      floatFromCheckpoint?: boolean;
       history: EpochRecord[];
       layers: LayerCost[];
       files: string[];
@@ -112,7 +115,13 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     batchNormStatistics: t.batchNormStatistics,
     log: ctx.log,
   };
-  const result = await trainArchitecture(arch, data, { ...options, epochs: t.epochs });
+  // Before a quantization-aware fine-tuning, the float network is kept in the work folder: a run interrupted after it
+  // takes it from there (src/nn/float-checkpoint.ts).
+  const checkpoint = quantizationEnabled(ctx.spec) ? floatCheckpointKey({ arch, options, epochs: t.epochs, dataDir }) : undefined;
+  const resumed = checkpoint ? await loadFloatCheckpoint(ctx.workDir, checkpoint, t.backend, ctx.log) : undefined;
+  if (resumed) ctx.log.info(`float network from the checkpoint of an earlier run with the same architecture, options and data (${join(ctx.workDir, 'float-checkpoint')}; validation accuracy ${(resumed.validationAccuracy * 100).toFixed(2)}%); delete that folder to train it again`);
+  const result = resumed ?? (await trainArchitecture(arch, data, { ...options, epochs: t.epochs }));
+  if (checkpoint && !resumed) await saveFloatCheckpoint(ctx.workDir, checkpoint, result);
 
   // The test split is touched once per model, here, after every training decision was made.
   const testSplit = readSplit(dataDir, 'test');
@@ -144,6 +153,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
     stoppedEarly: result.stoppedEarly,
     trainSamples: result.trainSamples,
     seconds: (Date.now() - started) / 1000,
+    ...(resumed ? { floatFromCheckpoint: true } : {}),
     history: result.history,
     layers: cost.layers,
     files: [...modelFiles.map((f) => `model/${f}`), 'architecture.json'],

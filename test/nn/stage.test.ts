@@ -93,3 +93,49 @@ test('`selected` without a nas output is a DeepMakerError that says what to do; 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a quantization-aware run interrupted during fine-tuning takes its float network from the work folder when run again; other options train it again', async () => {
+  const arch = [{ type: 'conv2d', filters: 4, kernel: 3, padding: 'same', activation: 'relu' }, { type: 'maxpool2d', pool: 2 }, { type: 'flatten' }];
+  const root = project({ architecture: arch as never, epochs: 2 });
+  const viewFile = join(root, 'dist', 'spec', 'train.json');
+  const view = JSON.parse(readFileSync(viewFile, 'utf8'));
+  writeFileSync(viewFile, canonicalJson({ ...view, quantize: { mode: 'fixed', weights: { bits: 8 }, activations: { bits: 8, integer: 3 }, fineTune: { epochs: 1 } } }));
+  const lines: string[] = [];
+  const recording = { info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m) };
+  try {
+    // Interrupted: the logger throws at the fine-tuning's first epoch line, after the float phase.
+    let floatDone = false;
+    const interrupting = {
+      info: (m: string) => {
+        if (/^epoch 2\/2 done/.test(m)) floatDone = true;
+        else if (floatDone && /^epoch/.test(m)) throw new Error('interrupted');
+      },
+      warn: () => undefined,
+    };
+    await assert.rejects(runStage('train', root, root, interrupting), /interrupted/);
+    assert.ok(floatDone, 'the float phase ran before the interruption');
+    assert.equal(existsSync(join(root, 'dist', 'train')), false, 'no output from the interrupted run');
+    await runStage('train', root, root, recording);
+    assert.ok(lines.some((l) => /^float network from the checkpoint of an earlier run/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => /^epoch 1\/2/.test(l)), 'the float network was not trained again');
+    const resumed = JSON.parse(readFileSync(join(root, 'dist', 'train', 'report.json'), 'utf8'));
+    assert.equal(resumed.floatFromCheckpoint, true);
+    // The same figures as a run that trains everything (a fresh work folder).
+    rmSync(join(root, '.deepmaker'), { recursive: true, force: true });
+    await runStage('train', root, root, silentLogger);
+    const whole = JSON.parse(readFileSync(join(root, 'dist', 'train', 'report.json'), 'utf8'));
+    assert.equal(whole.floatFromCheckpoint, undefined);
+    // (timings aside)
+    const untimed = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (k, x) => (k === 'seconds' || k === 'imagesPerSecond' ? undefined : x)));
+    assert.deepEqual(untimed(resumed.quantization), untimed(whole.quantization));
+    assert.equal(resumed.testAccuracy, whole.testAccuracy);
+    assert.deepEqual(untimed(resumed.history), untimed(whole.history));
+    // Another seed: another float network, trained.
+    writeFileSync(viewFile, canonicalJson({ ...JSON.parse(readFileSync(viewFile, 'utf8')), train: { ...view.train, architecture: arch, epochs: 2, seed: 2 } }));
+    lines.length = 0;
+    await runStage('train', root, root, recording);
+    assert.ok(!lines.some((l) => /from the checkpoint/.test(l)) && lines.some((l) => /^epoch 1\/2/.test(l)), lines.join('\n'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
