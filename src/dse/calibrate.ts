@@ -57,9 +57,13 @@ interface Job {
 interface CorpusModel {
   ir: ModelIR;
   knobs: NumberKnobs;
+  /** The dse stage's maxLanes its engines and designs are drawn under (16, the stage's default, unless given). */
+  maxLanes?: number;
+  /** Engine choices sampled per MAC layer (the run's perLayer unless given). */
+  perLayer?: number;
 }
 
-/** The calibration models: small, but covering every engine kind, widths 8-16, ternary layers, both pool kinds and a strided stem (window unrolls). */
+/** The calibration models: small, but covering every engine kind, widths 8-16, ternary layers (with and without ternary activations), both pool kinds and a strided stem (window unrolls). */
 export function calibrationCorpus(): CorpusModel[] {
   return [
     { ir: new SyntheticModel('cal_cnn8', [12, 12, 1]).conv2d('conv1', 8, 3).pool('pool1', 'maxpool2d', 2).conv2d('conv2', 12, 3).flatten().dense('fc', 10).build(), knobs: fixedKnobs(8, 3) },
@@ -69,6 +73,11 @@ export function calibrationCorpus(): CorpusModel[] {
     { ir: new SyntheticModel('cal_avg12', [9, 9, 3]).conv2d('conv', 6, 3, { padding: 'same' }).pool('apool', 'avgpool2d', 3).flatten().dense('fc', 5).build(), knobs: fixedKnobs(12, 4) },
     { ir: new SyntheticModel('cal_stem8', [16, 16, 1]).conv2d('stem', 8, 3, { stride: 2, padding: 'same' }).conv2d('conv', 12, 3, { padding: 'same' }).globalAvgPool('gap').dense('fc', 10).build(), knobs: fixedKnobs(8, 3) },
     { ir: lenet5('calibration'), knobs: fixedKnobs(8, 3) },
+    // ToT-Net: ternary weights and activations (the 2-bit code lanes, the writers' threshold tables) after a patch
+    // stem that reads the 8-bit input, as the ternary searches build them, drawn under the 64 lanes the ternary
+    // projects give the dse stage (appended last: the earlier models' seeded choices, and so their cached
+    // syntheses, stay as they were).
+    { ir: new SyntheticModel('cal_tot8', [16, 16, 1]).conv2d('tstem', 8, 4, { stride: 4, ternary: true, ternaryOut: true }).conv2d('tconv', 12, 3, { padding: 'same', ternary: true, ternaryOut: true }).flatten().dense('tfc1', 16, { ternary: true, ternaryOut: true }).dense('tfc2', 10, { ternary: true }).build(), knobs: fixedKnobs(8, 3), maxLanes: 64, perLayer: 4 },
   ];
 }
 
@@ -105,9 +114,9 @@ export function memoryJobs(): Job[] {
 }
 
 /** The cost model of `ir` on the shared MAC array, or undefined when the array cannot build it. */
-function arrayModel(ir: ModelIR, knobs: NumberKnobs, calibration: Calibration): CostModel | undefined {
+function arrayModel(ir: ModelIR, knobs: NumberKnobs, calibration: Calibration, maxLanes: number): CostModel | undefined {
   try {
-    const m = new CostModel({ ir, knobs, device: UP5K, maxLanes: 16, calibration, architecture: 'array' });
+    const m = new CostModel({ ir, knobs, device: UP5K, maxLanes, calibration, architecture: 'array' });
     return m.evaluate(m.space.partitions.map(() => 0)).legal ? m : undefined;
   } catch {
     return undefined;
@@ -131,13 +140,13 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse:
   const jobs: Job[] = [];
   const cal = provisional(rules);
   const rng = new Rng('calibration-engines');
-  for (const { ir, knobs } of calibrationCorpus()) {
-    const model = new CostModel({ ir, knobs, device: UP5K, maxLanes: 16, calibration: cal });
+  for (const { ir, knobs, maxLanes = 16, perLayer: modelPerLayer = perLayer } of calibrationCorpus()) {
+    const model = new CostModel({ ir, knobs, device: UP5K, maxLanes, calibration: cal });
     const isLenet = ir.name === 'lenet5';
     model.space.partitions.forEach((p, i) => {
       // LeNet-5 only lends its large layers' engines (its whole design is synthesized below).
       const picks = new Set<number>([0]);
-      const want = p.choices.length === 1 || isLenet ? 1 : perLayer;
+      const want = p.choices.length === 1 || isLenet ? 1 : modelPerLayer;
       for (let t = 0; picks.size < Math.min(want, p.choices.length) && t < 100; t++) picks.add(rng.int(p.choices.length));
       const prefix = `eng_${ir.name}_${p.layer}_c`;
       for (const name of reuse) {
@@ -174,7 +183,7 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse:
       // The shared MAC array (with window stems where a conv reads the model input): a random point and the
       // fastest one the search's hardware objective finds on a device budget the model's size can fill, the
       // many-lane designs the dse stage chooses.
-      const array = arrayModel(ir, knobs, cal);
+      const array = arrayModel(ir, knobs, cal, maxLanes);
       if (array) {
         designs.push({ device: UP5K, genome: array.space.partitions.map((p) => rng.int(p.choices.length)), label: 'array_random', model: array });
         const fastest = fastestFitting(array, deviceBudget(UP5K, 0.1));
@@ -182,7 +191,7 @@ export function engineAndDesignJobs(rules: MemoryRules, perLayer: number, reuse:
       }
     }
     for (const d of designs) {
-      const m = d.model ?? (d.device === UP5K ? model : new CostModel({ ir, knobs, device: d.device, maxLanes: 16, calibration: cal }));
+      const m = d.model ?? (d.device === UP5K ? model : new CostModel({ ir, knobs, device: d.device, maxLanes, calibration: cal }));
       const g = d.device === UP5K ? d.genome : d.genome.map((c, i) => Math.min(c, m.space.partitions[i].choices.length - 1));
       const set = toDirectiveSet(m.space, g);
       let gen;

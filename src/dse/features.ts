@@ -120,6 +120,22 @@ export const TOP_FEATURES = ['design', 'topRegBits', 'memPortBits', 'bankSelectB
 
 export const ALL_FEATURES: readonly string[] = [...ENGINE_FEATURES, ...TOP_FEATURES];
 
+/**
+ * The adder bits of a sum of `n` products of `pb` bits into an `acc`-bit accumulator: the RTL writes the sum
+ * sign-extended to `acc` bits, and Yosys keeps only the bits a balanced tree needs, one more a level (a sum
+ * of 2^l products needs pb + l), never more than `acc`. (Counting every adder at `acc` bits over-predicted the
+ * trees of ternary activations, 3-bit products into 13-bit sums, by half: session 14.)
+ */
+export function adderTreeBits(n: number, pb: number, acc: number): number {
+  let bits = 0;
+  let width = pb;
+  for (let m = n; m > 1; m = Math.ceil(m / 2)) {
+    width = Math.min(acc, width + 1);
+    bits += Math.floor(m / 2) * width;
+  }
+  return bits;
+}
+
 export function emptyFeatures(): Features {
   const f: Features = {};
   for (const k of ALL_FEATURES) f[k] = 0;
@@ -159,7 +175,7 @@ export function engineFeatures(e: EngineModule, rules: MemoryRules): { features:
     if (p.op.kind === 'mac') f.lutMulBits = w.ternary ? e.lutMultipliers * p.op.weightFormat.bits * A : e.lutMultipliers * w.WB * w.XB;
     f.ternaryBits = w.ternary ? p.lanes * w.PB : 0;
     // Adder trees: accs trees of sumGroup lanes each (reduction: one over all lanes).
-    f.treeBits = sumGroup(p) > 1 ? (p.lanes - p.accs) * A : 0;
+    f.treeBits = sumGroup(p) > 1 ? p.accs * adderTreeBits(sumGroup(p), w.PB, A) : 0;
   } else if (p.op.kind === 'recurrent' && p.recurrent) {
     // The recurrent engine (src/rtl/recurrent.ts), with the features of the MAC engines where they
     // carry over (lanes' LUT multipliers, accumulators, shadows, writer, ROMs) and its state memory
@@ -219,7 +235,7 @@ export function arrayFeatures(s: ArraySpec, drivers: EnginePlan[], rules: Memory
   f.regBits = (s.lanes - (s.dual ? s.dspLanes : 0)) * PB + 2 * s.accs * s.accBits + (s.tree ? s.accBits + 4 : 0) + sumRegs * s.accBits + 5;
   f.lutMulBits = s.ternary ? 0 : (s.lanes - s.dspLanes) * s.wBits * s.xBits;
   f.ternaryBits = s.ternary ? s.lanes * PB : 0;
-  f.treeBits = (s.tree ? (s.lanes - 1) * s.accBits : 0) + s.sums.reduce((n, r, i) => n + groupSums[i] * (r - 1) * s.accBits, 0);
+  f.treeBits = (s.tree ? adderTreeBits(s.lanes, PB, s.accBits) : 0) + s.sums.reduce((n, r, i) => n + groupSums[i] * adderTreeBits(r, PB, s.accBits), 0);
   f.accBits = s.accs * s.accBits;
   f.shadowBits = s.accs * s.accBits;
   // The OR of the engines' ports into the array: a broadcast operand is XB bits, a per-lane one lanes x XB.

@@ -19,10 +19,16 @@ function windowOut(n: number, k: number, s: number, pad: 'valid' | 'same'): numb
   return pad === 'same' ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1;
 }
 
-/** Ternary layers as the quantization pass leaves them: codes held as fixed<2,2>, per-channel scales and their format. */
-function ternaryParts(channels: number, rng: Rng): Pick<Layer, 'ternary' | 'precision'> {
+/**
+ * Ternary layers as the quantization pass leaves them: codes held as fixed<2,2>, per-channel scales and their
+ * format; with `out`, ternary activations too (ToT-Net: a threshold Δ per channel, the output codes fixed<2,2>).
+ */
+function ternaryParts(channels: number, rng: Rng, out = false): Pick<Layer, 'ternary' | 'precision'> & Partial<Pick<Layer, 'activation'>> {
   const f = (bits: number, integer: number) => ({ bits, integer, rounding: 'half-even' as const, overflow: 'saturate' as const });
-  return { ternary: { scale: Float32Array.from({ length: channels }, () => 0.25 + rng.next()) }, precision: { weights: f(2, 2), scale: f(6, 1) } };
+  const parts = { ternary: { scale: Float32Array.from({ length: channels }, () => 0.25 + rng.next()) }, precision: { weights: f(2, 2), scale: f(6, 1) } };
+  if (!out) return parts;
+  const thresholds = Array.from({ length: channels }, () => 0.2 + rng.next());
+  return { ...parts, precision: { ...parts.precision, output: f(2, 2) }, activation: { kind: 'ternary', thresholds } };
 }
 
 /** A chain of layers with seeded weights. */
@@ -50,7 +56,7 @@ export class SyntheticModel {
     this.layers.push({ ...l, inputs: [prev.name], inputShapes: [prev.outputShape] } as Layer);
     return this;
   }
-  conv2d(name: string, filters: number, k: number, o: { stride?: number; padding?: 'valid' | 'same'; relu?: boolean; ternary?: boolean } = {}): this {
+  conv2d(name: string, filters: number, k: number, o: { stride?: number; padding?: 'valid' | 'same'; relu?: boolean; ternary?: boolean; ternaryOut?: boolean } = {}): this {
     const [h, w, c] = this.last.outputShape;
     const s = o.stride ?? 1;
     const pad = o.padding ?? 'valid';
@@ -59,7 +65,7 @@ export class SyntheticModel {
       name, type: 'conv2d', filters, kernel: [k, k], strides: [s, s], dilation: [1, 1], padding: pad, useBias: true,
       outputShape: [windowOut(h, k, s, pad), windowOut(w, k, s, pad), filters], activation: o.relu === false ? LINEAR : RELU,
       weights: { kernel: { shape: [k, k, c, filters], data: o.ternary ? this.ternary(n) : this.values(n, 0.5) }, bias: { shape: [filters], data: this.values(filters, 0.5) } },
-      ...(o.ternary ? ternaryParts(filters, this.rng) : {}),
+      ...(o.ternary ? ternaryParts(filters, this.rng, o.ternaryOut) : {}),
     });
   }
   depthwise(name: string, k: number, o: { padding?: 'valid' | 'same' } = {}): this {
@@ -84,13 +90,13 @@ export class SyntheticModel {
   flatten(name = 'flatten'): this {
     return this.push({ name, type: 'flatten', outputShape: [this.last.outputShape.reduce((a, b) => a * b, 1)], activation: LINEAR, weights: {} });
   }
-  dense(name: string, units: number, o: { relu?: boolean; ternary?: boolean } = {}): this {
+  dense(name: string, units: number, o: { relu?: boolean; ternary?: boolean; ternaryOut?: boolean } = {}): this {
     const shape = this.last.outputShape;
     const cin = shape[shape.length - 1];
     return this.push({
       name, type: 'dense', units, useBias: true, outputShape: [...shape.slice(0, -1), units], activation: o.relu ? RELU : LINEAR,
       weights: { kernel: { shape: [cin, units], data: o.ternary ? this.ternary(cin * units) : this.values(cin * units, 0.5) }, bias: { shape: [units], data: this.values(units, 0.5) } },
-      ...(o.ternary ? ternaryParts(units, this.rng) : {}),
+      ...(o.ternary ? ternaryParts(units, this.rng, o.ternaryOut) : {}),
     });
   }
   build(): ModelIR {
