@@ -32,20 +32,24 @@ describe('dse features: adder trees', () => {
     );
   });
 
-  it("gives a ternary-activation layer's tree fewer bits than the same layer reading 8-bit values", () => {
+  it("counts a ternary-activation layer's tree narrower than accumulator-wide adders, and an 8-bit layer's tree wider than the ternary one's", () => {
     const device = getDevice('ice40-up5k');
     const calibration = loadCalibration();
-    const treeOf = (ternaryIn: boolean) => {
+    const engineOf = (ternaryIn: boolean) => {
       const ir = new SyntheticModel(`tree_${ternaryIn}`, [64]).dense('fc1', 32, { ternary: true, ternaryOut: ternaryIn }).dense('fc2', 10, { ternary: true }).build();
       const m = new CostModel({ ir, knobs: fixedKnobs(8, 3), device, maxLanes: 64, calibration });
       const i = m.space.partitions.findIndex((p) => p.layer === 'fc2');
       const c = m.space.partitions[i].choices.findIndex((ch) => ch.lanes === 16 && ch.unroll === 'reduction');
       assert.ok(c >= 0, 'a 16-lane reduction choice for fc2');
       const { modules } = m.emitPartition(i, c, 1);
-      return engineFeatures(modules[0], calibration.memory).features.treeBits;
+      const p = modules[0].plan;
+      return { tree: engineFeatures(modules[0], calibration.memory).features.treeBits, accumulatorWide: (p.lanes - p.accs) * p.op.accBits };
     };
-    const ternary = treeOf(true);
-    const fixed = treeOf(false);
-    assert.ok(ternary > 0 && ternary < fixed, `ternary inputs ${ternary} tree bits, 8-bit inputs ${fixed}`);
+    const ternary = engineOf(true);
+    const fixed = engineOf(false);
+    // 16 code products (3 bits: the 2-bit code times a ternary input) into one sum: 8 adders of 4 bits, 4 of 5, 2 of 6, 1 of 7.
+    assert.equal(ternary.tree, 8 * 4 + 4 * 5 + 2 * 6 + 7);
+    assert.ok(ternary.tree < ternary.accumulatorWide, `${ternary.tree} vs ${ternary.accumulatorWide} accumulator-wide`);
+    assert.ok(fixed.tree > ternary.tree, `8-bit inputs ${fixed.tree}, ternary inputs ${ternary.tree}`);
   });
 });
