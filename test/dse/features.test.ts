@@ -43,6 +43,7 @@ describe('dse features: adder trees', () => {
       assert.ok(c >= 0, 'a 16-lane reduction choice for fc2');
       const { modules } = m.emitPartition(i, c, 1);
       const p = modules[0].plan;
+      assert.ok(p.op.kind === 'mac', 'a MAC engine');
       return { tree: engineFeatures(modules[0], calibration.memory).features.treeBits, accumulatorWide: (p.lanes - p.accs) * p.op.accBits };
     };
     const ternary = engineOf(true);
