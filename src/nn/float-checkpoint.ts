@@ -5,7 +5,7 @@
  * the float LSTM(64) took about 33 of the train stage's 86 minutes.
  *
  * The key is everything the float network depends on: the architecture, the training options, the
- * epochs and the bytes of the training and validation splits. One checkpoint is kept (a new key
+ * epochs and the values of the training and validation splits. One checkpoint is kept (a new key
  * replaces the old one). A checkpoint is written to a temporary sibling and renamed, so a kill
  * leaves either the whole checkpoint or none.
  */
@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { canonicalJson } from '../util/fs';
 import type { Logger } from '../util/log';
+import type { Split } from '../data/tensors';
 import type { Architecture } from './arch';
 import { selectBackend, type BackendPreference } from './backend';
 import { loadModel, saveModel } from './save';
@@ -24,22 +25,21 @@ export interface FloatCheckpointInputs {
   /** The training options as the stage passes them (the logger is left out). */
   options: Record<string, unknown>;
   epochs: number;
-  /** The data stage's output folder: its train and validation splits are hashed. */
-  dataDir: string;
+  /** The splits the float network trains and validates on, as the stage has read them (their values are hashed). */
+  data: { train: Split; validation: Split };
 }
 
 const FOLDER = 'float-checkpoint';
-const SPLIT_FILES = ['train_x.npy', 'train_y.npy', 'validation_x.npy', 'validation_y.npy'];
 
 /** The key of the float network `inputs` describe (hex). */
 export function floatCheckpointKey(inputs: FloatCheckpointInputs): string {
   const h = createHash('sha256');
   const { log: _log, ...options } = inputs.options;
   h.update(canonicalJson({ arch: inputs.arch, options, epochs: inputs.epochs }));
-  for (const f of SPLIT_FILES) {
-    const file = join(inputs.dataDir, f);
-    h.update(`\n${f}:`);
-    if (existsSync(file)) h.update(readFileSync(file));
+  for (const [name, split] of Object.entries(inputs.data)) {
+    h.update(`\n${name} ${split.count} [${split.shape}]:`);
+    h.update(new Uint8Array(split.x.buffer, split.x.byteOffset, split.x.byteLength));
+    h.update(new Uint8Array(split.y.buffer, split.y.byteOffset, split.y.byteLength));
   }
   return h.digest('hex').slice(0, 32);
 }

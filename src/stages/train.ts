@@ -117,7 +117,7 @@ export async function runTrainStage(ctx: StageContext<TrainView>): Promise<void>
   };
   // Before a quantization-aware fine-tuning, the float network is kept in the work folder: a run interrupted after it
   // takes it from there (src/nn/float-checkpoint.ts).
-  const checkpoint = quantizationEnabled(ctx.spec) ? floatCheckpointKey({ arch, options, epochs: t.epochs, dataDir }) : undefined;
+  const checkpoint = quantizationEnabled(ctx.spec) ? floatCheckpointKey({ arch, options, epochs: t.epochs, data }) : undefined;
   const resumed = checkpoint ? await loadFloatCheckpoint(ctx.workDir, checkpoint, t.backend, ctx.log) : undefined;
   if (resumed) ctx.log.info(`float network from the checkpoint of an earlier run with the same architecture, options and data (${join(ctx.workDir, 'float-checkpoint')}; validation accuracy ${(resumed.validationAccuracy * 100).toFixed(2)}%); delete that folder to train it again`);
   const result = resumed ?? (await trainArchitecture(arch, data, { ...options, epochs: t.epochs }));
