@@ -104,7 +104,7 @@ function scaleFrom(base: Spec): Scale {
     generations: envInt('NAS_REGRET_GENERATIONS') ?? base.search.generations,
     rungSubset: envInt('NAS_REGRET_RUNG_SUBSET') ?? base.search.fidelity.subset,
     rungEpochs,
-    final: { top: envInt('NAS_REGRET_FINAL_TOP') ?? final.top, epochs: envInt('NAS_REGRET_FINAL_EPOCHS') ?? final.epochs },
+    final: { top: envInt('NAS_REGRET_FINAL_TOP') ?? final.top, epochs: envInt('NAS_REGRET_FINAL_EPOCHS') ?? final.epochs ?? base.train.epochs },
     workers: envInt('NAS_REGRET_WORKERS') ?? base.search.workers,
     dir: process.env.NAS_REGRET_DIR || join(REPO, '.deepmaker', 'bench', 'nas-regret'),
   };

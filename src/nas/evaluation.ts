@@ -45,6 +45,13 @@ export interface SearchTraining {
    * validation error is the candidate's error: what the C and the RTL will compute.
    */
   quantize?: QuantizationPlan;
+  /** Absent except in a confirmation with the train stage's recipe (search.fidelity.final.recipe train): train.earlyStopping. */
+  earlyStopping?: { patience: number };
+  /**
+   * Absent except in a confirmation with the train stage's recipe: train.seed, the training's seed (otherwise derived
+   * from the key), so that the confirmed network trains exactly as the train stage will train it.
+   */
+  seed?: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * their low-fidelity and final-fidelity errors, the rank correlation between the two (Kendall's
  * tau-b), whether the pick changed, and what the low-fidelity pick would have given away.
  */
-import type { Candidate } from './search';
+import { networkDepth, type Candidate } from './search';
 
 /**
  * Kendall's tau-b (Kendall 1945) of two paired samples: (C − D) / √((n0 − n1)(n0 − n2)), with C and D
@@ -41,6 +41,8 @@ export interface ConfirmedEntry {
   /** Place by final-fidelity error (1 = lowest; ties keep the low-fidelity order). */
   finalRank: number;
   final: { error: number; validationAccuracy: number; epochs: number; subset: number; seconds: number; cached: boolean };
+  /** Layers with weights (networkDepth): the per-depth choice's key. */
+  depth: number;
 }
 
 export interface RegretReport {
@@ -48,6 +50,10 @@ export interface RegretReport {
   epochs: number;
   subset: number;
   learningRateSchedule: 'constant' | 'cosine';
+  /** search.fidelity.final.recipe, when set: train (the train stage's training and seed; learningRateSchedule does not apply). */
+  recipe?: 'search' | 'train';
+  /** search.fidelity.final.candidates, when set: per-depth (the best of each depth). */
+  chosenFrom?: 'front' | 'per-depth';
   /** The confirmed candidates in the low-fidelity order. */
   candidates: ConfirmedEntry[];
   /** Kendall's tau-b between the low- and final-fidelity errors of the confirmed (null: fewer than two, or all tied). */
@@ -66,7 +72,7 @@ export interface RegretReport {
 export function regretReport(
   confirmed: Candidate[],
   finalPick: Candidate,
-  o: { top: number; learningRateSchedule: 'constant' | 'cosine'; evaluations: number; cacheHits: number; sampleEpochs: number },
+  o: { top: number; learningRateSchedule: 'constant' | 'cosine'; evaluations: number; cacheHits: number; sampleEpochs: number; recipe?: 'search' | 'train'; chosenFrom?: 'front' | 'per-depth' },
 ): RegretReport {
   if (confirmed.length === 0 || confirmed.some((c) => !c.final || c.error === null)) throw new Error('regretReport: every confirmed candidate needs a low- and a final-fidelity error');
   const byFinal = confirmed.map((c, k) => ({ c, k })).sort((a, b) => a.c.final!.error - b.c.final!.error || a.k - b.k);
@@ -78,6 +84,8 @@ export function regretReport(
     epochs: first.epochs,
     subset: first.subset,
     learningRateSchedule: o.learningRateSchedule,
+    ...(o.recipe ? { recipe: o.recipe } : {}),
+    ...(o.chosenFrom ? { chosenFrom: o.chosenFrom } : {}),
     candidates: confirmed.map((c, k) => {
       const lowRung = c.rungs.find((r) => r.rung === c.rung)!;
       return {
@@ -90,6 +98,7 @@ export function regretReport(
         lowFidelity: { error: c.error!, epochs: lowRung.epochs, subset: lowRung.subset },
         finalRank: finalRank.get(c)!,
         final: { error: c.final!.error, validationAccuracy: c.final!.validationAccuracy, epochs: c.final!.epochs, subset: c.final!.subset, seconds: c.final!.seconds, cached: c.final!.cached },
+        depth: networkDepth(c.architecture),
       };
     }),
     kendallTau: kendallTauB(confirmed.map((c) => c.error!), confirmed.map((c) => c.final!.error)),

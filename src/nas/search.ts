@@ -9,8 +9,8 @@
  *    (epochs[1]), and so on; or Hyperband's brackets, or asynchronous successive halving (ASHA). A
  *    candidate's error objective is the error at the highest rung it reached;
  *  - optionally a confirmation rung (fidelity.final): the best `top` members of the feasible front
- *    by the selection rule are trained on all the training data for `epochs` epochs, and the
- *    selection (stage.ts) uses those errors;
+ *    by the selection rule (or the best of each depth) are trained on all the training data for
+ *    `epochs` epochs (or as the train stage trains them), and the selection (stage.ts) uses those errors;
  *  - parallel evaluation on a pool of worker processes, or through a job queue (search.queue,
  *    queue.ts) whose workers may be on other machines; each training records who ran it;
  *  - every evaluation stored content-addressed (evaluation.ts) and looked up before it is run.
@@ -87,12 +87,24 @@ export interface RungRecord {
 }
 
 export interface FinalFidelity<G> {
-  /** How many members of the feasible front are confirmed. */
+  /** How many candidates are confirmed. */
   top: number;
   epochs: number;
   /** All training rows. */
   subset: number;
   schedule: 'constant' | 'cosine';
+  /**
+   * The confirmation's training settings when they are not the search's (search.fidelity.final.recipe train: the
+   * train stage's, with its seed and early stopping and quantize's fine-tuning); `schedule` then does not apply.
+   */
+  training?: SearchTraining;
+  /**
+   * front (default): the best `top` members of the feasible Pareto set by the selection rule. per-depth: the best
+   * trained feasible candidate of each depth (layers with weights, networkDepth), by the same rule, the depths in
+   * the order of their best, up to `top`: at low fidelity shallow networks learn fastest, so the leaders of the front
+   * can all be one shape while a deeper network trains better in full (session 14).
+   */
+  candidates?: 'front' | 'per-depth';
   /** The feasible front ordered by the selection rule, best first (select.ts rankCandidates). */
   rank(front: Candidate<G>[], reference: number[]): Candidate<G>[];
 }
@@ -187,7 +199,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     const stored = o.store.get(key);
     if (stored) return { result: stored.result, cached: true };
     const result = await pool.run(
-      { key, arch, fidelity, training, seed: seedFromKey(key), ...(fidelity.stratified ? { subsetSeed } : {}), dataDir: o.dataDir },
+      { key, arch, fidelity, training, seed: training.seed ?? seedFromKey(key), ...(fidelity.stratified ? { subsetSeed } : {}), dataDir: o.dataDir },
       (msg) => o.log.info(`  ${label} ${msg}`),
       meta,
     );
@@ -289,15 +301,20 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
 
   /** The confirmation rung: the best `top` of the feasible front by the selection rule, trained at the final fidelity. */
   async function confirm(final: FinalFidelity<G>, pareto: Candidate<G>[], ref: number[]): Promise<Confirmation<G>> {
-    const ranked = final.rank(pareto.filter((c) => c.feasible && c.error !== null), ref);
-    const chosen = ranked.slice(0, final.top);
+    const perDepth = final.candidates === 'per-depth';
+    const ranked = final.rank((perDepth ? candidates : pareto).filter((c) => c.feasible && c.error !== null), ref);
+    const chosen = perDepth ? bestPerDepth(ranked, final.top) : ranked.slice(0, final.top);
     const fidelity: Fidelity = { epochs: final.epochs, subset: final.subset };
-    const training: SearchTraining = { ...o.training, ...(final.schedule === 'cosine' ? { schedule: 'cosine' as const } : {}) };
+    const training: SearchTraining = final.training ?? { ...o.training, ...(final.schedule === 'cosine' ? { schedule: 'cosine' as const } : {}) };
     let trainings = 0, hits = 0, epochs = 0;
     const workers = new Map<string, number>();
     // The queue labels its progress lines by this: the confirmation rung comes after the last generation.
     const meta: RunMeta = { generation: generations.length, rung: o.fidelity.epochs.length, final: true };
-    o.log.info(`confirmation: the best ${chosen.length} of the Pareto set by the selection rule, ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`);
+    const which = perDepth ? `the best of each of ${chosen.length} depths (${chosen.map((c) => networkDepth(c.architecture)).join(', ')} layers with weights)` : `the best ${chosen.length} of the Pareto set`;
+    const how = final.training
+      ? `with the train stage's training: up to ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${final.training.earlyStopping ? ` (early stopping after ${final.training.earlyStopping.patience})` : ''}${final.training.quantize ? `, then ${final.training.quantize.fineTune.epochs} ${final.training.quantize.mode} fine-tuning epochs` : ''}, seed ${final.training.seed}`
+      : `${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`;
+    o.log.info(`confirmation: ${which} by the selection rule, ${how}`);
     await Promise.all(
       chosen.map(async (c, k) => {
         const key = evaluationKey({ arch: c.architecture, fidelity, training, dataHash: o.dataHash, seed: o.seed, evaluator: o.evaluator });
@@ -382,6 +399,30 @@ export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, 
       return g;
     },
   };
+}
+
+/** Layers with weights: convolutions, dense and recurrent layers, a dense block's conv layers, a transition's 1x1 conv. */
+export function networkDepth(a: Architecture): number {
+  let n = 0;
+  for (const l of a.layers) {
+    if (l.type === 'dense_block') n += l.layers;
+    else if (['conv2d', 'depthwise_conv2d', 'dense', 'transition', 'lstm', 'gru', 'simple_rnn'].includes(l.type)) n++;
+  }
+  return n;
+}
+
+/** The first (best) candidate of each depth in `ranked`, up to `top` of them, in ranked order. */
+export function bestPerDepth<G>(ranked: Candidate<G>[], top: number): Candidate<G>[] {
+  const seen = new Set<number>();
+  const out: Candidate<G>[] = [];
+  for (const c of ranked) {
+    const d = networkDepth(c.architecture);
+    if (seen.has(d)) continue;
+    seen.add(d);
+    out.push(c);
+    if (out.length === top) break;
+  }
+  return out;
 }
 
 /**

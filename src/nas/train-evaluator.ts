@@ -43,6 +43,7 @@ export async function trainEvaluator(task: EvaluationTask, progress: (msg: strin
     subset: task.fidelity.subset,
     stratifySubset: task.fidelity.stratified ? { seed: task.subsetSeed ?? task.seed } : undefined,
     schedule: task.training.schedule,
+    earlyStopping: task.training.earlyStopping,
     workers: 1,
   };
   const r = await trainArchitecture(task.arch, { train: d.train, validation: d.validation }, { ...options, epochs: task.fidelity.epochs, onEpoch: epochProgress(progress, task.fidelity.epochs) });

@@ -113,7 +113,7 @@ export interface SearchSpec {
     schedule?: 'rungs' | 'hyperband' | 'asha';
     stratify?: boolean;
     /** The confirmation rung (src/nas/search.ts); absent: none. */
-    final?: { top: number; epochs: number; learningRateSchedule?: 'constant' | 'cosine' };
+    final?: FinalFidelitySpec;
   };
   training: { batchSize: number; learningRate: number; optimizer: 'adam' | 'sgd' | 'rmsprop'; backend: 'auto' | 'node' | 'wasm' | 'cpu'; augment?: Augmentation; batchNormStatistics?: BatchNormStatistics; quantizedEpochs?: number };
   activations: ('relu' | 'relu6' | 'tanh' | 'sigmoid')[];
@@ -124,6 +124,23 @@ export interface SearchSpec {
   queue?: string;
   seed: number;
   select: SelectSpec;
+}
+
+/**
+ * search.fidelity.final. recipe `search` (the default): `epochs` on all the training data with search.training's
+ * settings. recipe `train`: the train stage's own training of each confirmed network (train's epochs, batch size,
+ * learning rate and schedule, early stopping and seed, then quantize's fine-tuning), so that the figure the selection
+ * uses is the one the train stage will measure. candidates `front`: the best `top` of the feasible Pareto set by
+ * search.select; `per-depth`: the best trained network of each depth (layers with weights), the depths in the order
+ * of their best, up to `top`.
+ */
+export interface FinalFidelitySpec {
+  top: number;
+  /** Required with recipe `search`; not allowed with `train` (train.epochs). */
+  epochs?: number;
+  learningRateSchedule?: 'constant' | 'cosine';
+  recipe?: 'search' | 'train';
+  candidates?: 'front' | 'per-depth';
 }
 
 export interface TrainSpec {
@@ -140,6 +157,9 @@ export interface TrainSpec {
   augment?: Augmentation;
   batchNormStatistics?: BatchNormStatistics;
 }
+
+/** The train section's fields that decide a training: what the nas view copies for search.fidelity.final.recipe train. */
+export type TrainRecipe = Pick<TrainSpec, 'epochs' | 'batchSize' | 'learningRate' | 'schedule' | 'optimizer' | 'earlyStopping' | 'backend' | 'seed' | 'augment' | 'batchNormStatistics'>;
 
 /** The `rtl` section. */
 export interface RtlSpec {

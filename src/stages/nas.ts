@@ -25,7 +25,7 @@ import type { StageContext } from './context';
 import { DEFAULT_ACTIVATIONS, DEFAULT_NUMERICS, fineTuneLearningRate, resolveQuantization, type QuantizeSpec } from '../quant/config';
 import type { Overflow, Rounding } from '../numerics/fixed';
 import { RECURRENT_MAX_BITS } from '../rtl/recurrent-plan';
-import type { SearchSpec } from '../spec/types';
+import type { SearchSpec, TrainRecipe } from '../spec/types';
 import { DeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
 import { canonicalJson, sha256File } from '../util/fs';
@@ -62,6 +62,30 @@ export interface NasView {
   numerics?: { rounding: Rounding; overflow: Overflow };
   /** With search.training.quantizedEpochs: train.learningRate, from which the twin's fine-tuning rate follows as in the train stage. */
   trainLearningRate?: number;
+  /** With search.fidelity.final.recipe train: the train stage's settings, which the confirmation trains with. */
+  train?: TrainRecipe;
+}
+
+/**
+ * The confirmation's training with search.fidelity.final.recipe train: the train stage's settings and seed, its early
+ * stopping, and quantize's plan with its own fine-tuning epochs and rate (resolved as the train stage resolves them,
+ * src/quant/train-stage.ts), so that the network is trained as the train stage will train it.
+ */
+export function recipeTraining(view: Pick<NasView, 'train' | 'quantize' | 'numerics'>): SearchTraining {
+  const t = view.train!;
+  const plan = view.quantize.mode === 'float' ? undefined : resolveQuantization(view.quantize, view.numerics ?? DEFAULT_NUMERICS);
+  return {
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    optimizer: t.optimizer,
+    backend: t.backend,
+    ...(t.augment ? { augment: t.augment } : {}),
+    ...(t.batchNormStatistics ? { batchNormStatistics: t.batchNormStatistics } : {}),
+    ...(t.schedule === 'cosine' ? { schedule: 'cosine' as const } : {}),
+    ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
+    seed: t.seed,
+    ...(plan ? { quantize: { ...plan, fineTune: { ...plan.fineTune, learningRate: fineTuneLearningRate(plan, t.learningRate) } } } : {}),
+  };
 }
 
 export interface ParetoEntry {
@@ -305,11 +329,14 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
   const schedule = s.fidelity.schedule ?? 'rungs';
   const final = s.fidelity.final;
   const trainCount = trainRows(dataDir);
+  const byRecipe = final?.recipe === 'train';
+  if (byRecipe && !ctx.spec.train) throw new Error('the nas view has no train section for search.fidelity.final.recipe train');
+  const finalEpochs = byRecipe ? ctx.spec.train!.epochs : final?.epochs ?? 0;
   ctx.log.info(
     `${s.algorithm} over the ${s.space} space: population ${s.population}, ${s.generations} generations, objectives ${s.objectives.join(', ')}` +
       `${constraints.length ? `, constraints ${constraints.map((c) => `${c.objective} <= ${c.limit}`).join(', ')}` : ''}; ` +
       `fidelity ${s.fidelity.epochs.join('/')} epochs on ${s.fidelity.subset}${s.fidelity.stratify ? ' class-stratified' : ''} samples (${schedule === 'rungs' ? '' : `${schedule}, `}promote ${s.fidelity.promote})` +
-      `${final ? `, then the best ${final.top} confirmed with ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${trainCount}` : ''}; ` +
+      `${final ? `, then the best ${final.top}${final.candidates === 'per-depth' ? ' depths' : ''} confirmed ${byRecipe ? `as the train stage trains them (train.epochs ${finalEpochs}${ctx.spec.quantize.mode === 'float' ? '' : ', then quantize.fineTune'})` : `with ${finalEpochs} epoch${finalEpochs > 1 ? 's' : ''}`} on all ${trainCount}` : ''}; ` +
       (s.queue ? `trainings through the queue ${s.queue}, ${s.workers} local workers` : `${s.workers} workers`),
   );
   if (s.queue && schedule === 'asha') {
@@ -345,7 +372,12 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     fidelity: s.fidelity,
     trainCount,
     final: final
-      ? { top: final.top, epochs: final.epochs, subset: trainCount, schedule: final.learningRateSchedule ?? 'cosine', rank: (front, reference) => rankCandidates(front, s.select, reference) }
+      ? {
+          top: final.top, epochs: finalEpochs, subset: trainCount, schedule: final.learningRateSchedule ?? 'cosine',
+          ...(byRecipe ? { training: recipeTraining(ctx.spec) } : {}),
+          ...(final.candidates ? { candidates: final.candidates } : {}),
+          rank: (front, reference) => rankCandidates(front, s.select, reference),
+        }
       : undefined,
     training,
     seed: s.seed,
@@ -371,6 +403,8 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
       evaluations: result.confirmation.evaluations,
       cacheHits: result.confirmation.cacheHits,
       sampleEpochs: result.confirmation.sampleEpochs,
+      ...(final!.recipe ? { recipe: final!.recipe } : {}),
+      ...(final!.candidates ? { chosenFrom: final!.candidates } : {}),
     });
   } else {
     selected = selectCandidate(result.pareto, s.select, result.reference);

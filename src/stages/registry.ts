@@ -1,4 +1,4 @@
-import type { Spec } from '../spec/types';
+import type { Spec, TrainRecipe, TrainSpec } from '../spec/types';
 import type { StageRunner } from './context';
 import { DEVICES } from '../fpga/devices';
 import { modelCompanionFiles } from '../importers/companions';
@@ -63,7 +63,9 @@ export const STAGES: StageDef[] = [
     // default fine-tuning rate) matter (only then, so the views of float-ranked searches are the bytes they were).
     view: (s) => ({
       search: s.search,
-      ...(s.search.training?.quantizedEpochs
+      // A confirmation with the train stage's recipe trains as the train stage does: the train section's settings too.
+      ...(s.search.fidelity?.final?.recipe === 'train' ? { train: trainRecipe(s.train) } : {}),
+      ...(s.search.training?.quantizedEpochs || s.search.fidelity?.final?.recipe === 'train'
         ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow }, trainLearningRate: s.train.learningRate }
         : { quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } } }),
       target: { device: s.target.device },
@@ -230,4 +232,12 @@ export function upstreamClosure(name: string): string[] {
   };
   visit(name);
   return order;
+}
+
+/** The nas view's copy of the train section for search.fidelity.final.recipe train (undefined fields drop out of the JSON). */
+function trainRecipe(t: TrainSpec): TrainRecipe {
+  return {
+    epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, schedule: t.schedule, optimizer: t.optimizer,
+    earlyStopping: t.earlyStopping, backend: t.backend, seed: t.seed, augment: t.augment, batchNormStatistics: t.batchNormStatistics,
+  };
 }

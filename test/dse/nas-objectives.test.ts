@@ -107,5 +107,11 @@ describe('dse: NAS hook (hardware objectives)', () => {
     assert.deepEqual(qa.numerics, { rounding: 'half-even', overflow: 'wrap' });
     assert.equal(qa.trainLearningRate, 0.002);
     assert.equal((nas.view({ ...(spec as object), train: { learningRate: 0.002 } } as never) as any).trainLearningRate, undefined);
+    // A confirmation with the train stage's recipe trains as the train stage does: the train section's settings (not its architecture) too.
+    const train = { architecture: 'selected', epochs: 12, batchSize: 64, learningRate: 0.002, schedule: 'cosine', optimizer: 'adam', earlyStopping: { patience: 3 }, backend: 'auto', workers: 1, seed: 1 };
+    const recipe = nas.view({ search: { fidelity: { final: { top: 4, recipe: 'train' } } }, quantize, convert: { rounding: 'half-even', overflow: 'wrap' }, train, target: { device: 'ice40-up5k' } } as never) as any;
+    assert.deepEqual(JSON.parse(JSON.stringify(recipe.train)), { epochs: 12, batchSize: 64, learningRate: 0.002, schedule: 'cosine', optimizer: 'adam', earlyStopping: { patience: 3 }, backend: 'auto', seed: 1 });
+    assert.deepEqual(recipe.quantize, quantize);
+    assert.equal((nas.view({ search: { fidelity: { final: { top: 4, epochs: 3 } } }, quantize, train, target: { device: 'ice40-up5k' } } as never) as any).train, undefined);
   });
 });

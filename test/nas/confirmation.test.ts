@@ -216,4 +216,64 @@ describe('nas: schedules, the confirmation rung, stratified subsets', () => {
     const other = run(project('stratified-seed', spec({ stratify: true }, { seed: 6 })), 'out');
     assert.notEqual(other.tasks[0].subsetSeed, low[0].subsetSeed);
   });
+
+  it("recipe train confirms each network as the train stage trains it: train's settings, epochs, early stopping and seed, then quantize's fine-tuning", () => {
+    const train = { epochs: 9, batchSize: 64, learningRate: 0.002, schedule: 'cosine', optimizer: 'adam', earlyStopping: { patience: 3 }, backend: 'cpu', seed: 17 };
+    const view = { ...spec({ epochs: [1, 3], final: { top: 3, recipe: 'train' } }, { population: 8 }), train, quantize: { mode: 'fixed', weights: { bits: 8, integer: 1 }, activations: { bits: 8, integer: 4 }, biasBits: 16, fineTune: { epochs: 4 } } };
+    const r = run(project('recipe-train', view), 'out', 'curve');
+    const finals = r.tasks.filter((t) => t.fidelity.epochs === 9);
+    assert.equal(finals.length, 3);
+    for (const t of finals) {
+      assert.equal(t.seed, 17, "the train stage's seed, not one derived from the key");
+      assert.equal(t.fidelity.subset, 4);
+      assert.deepEqual([t.training.batchSize, t.training.learningRate, t.training.schedule, t.training.optimizer, t.training.seed], [64, 0.002, 'cosine', 'adam', 17]);
+      assert.deepEqual(t.training.earlyStopping, { patience: 3 });
+      // quantize's own fine-tuning (4 epochs; fixed point at a tenth of train.learningRate), not search.training's.
+      assert.equal(t.training.quantize.mode, 'fixed');
+      assert.equal(t.training.quantize.fineTune.epochs, 4);
+      assert.ok(Math.abs(t.training.quantize.fineTune.learningRate - 0.0002) < 1e-12);
+    }
+    // The low-fidelity trainings are the search's as before: their own seeds, no early stopping, no fine-tuning.
+    const low = r.tasks.filter((t) => t.fidelity.epochs !== 9);
+    assert.ok(low.every((t) => t.training.seed === undefined && t.training.earlyStopping === undefined && t.training.quantize === undefined && t.training.batchSize === 16));
+    assert.equal(r.report.confirmation.recipe, 'train');
+    assert.equal(r.report.selected.epochs, 9);
+    assert.match(r.output, /confirmation: the best 3 of the Pareto set by the selection rule, with the train stage's training: up to 9 epochs on all 4 training samples \(early stopping after 3\), then 4 fixed fine-tuning epochs, seed 17/);
+    // train's settings are part of the final keys: another train.seed is another training.
+    const other = run(project('recipe-train-seed', { ...view, train: { ...train, seed: 18 } }), 'out', 'curve');
+    const keys = (x: Run) => x.tasks.filter((t) => t.fidelity.epochs === 9).map((t) => t.key).sort();
+    assert.equal(keys(other).filter((k) => keys(r).includes(k)).length, 0);
+  });
+
+  it('per-depth confirms the best trained network of each depth, whether or not it is on the front', () => {
+    const view = spec({ epochs: [1, 3], final: { top: 5, epochs: 6, candidates: 'per-depth' } }, { population: 8 });
+    const r = run(project('per-depth', view), 'out', 'curve');
+    const c = r.report.confirmation;
+    assert.equal(c.chosenFrom, 'per-depth');
+    const depths = c.candidates.map((e: any) => e.depth);
+    assert.equal(new Set(depths).size, depths.length, `depths ${depths}`);
+    // Each confirmed is the lowest-error trained feasible candidate of its depth; the depths in the order of their best.
+    const trained = r.candidates.filter((x) => x.feasible && x.error !== null);
+    const depthOf = new Map(c.candidates.map((e: any) => [e.id, e.depth]));
+    const bestOf = new Map<number, number>();
+    for (const x of trained) {
+      const d = layersWithWeights(x.architecture);
+      if (depthOf.has(x.id)) assert.equal(depthOf.get(x.id), d);
+      bestOf.set(d, Math.min(bestOf.get(d) ?? Infinity, x.error));
+    }
+    for (const e of c.candidates) assert.equal(e.lowFidelity.error, bestOf.get(e.depth));
+    const order = [...bestOf].sort((a, b) => a[1] - b[1]).slice(0, 5).map(([d]) => d);
+    assert.deepEqual(depths, order);
+    assert.ok(bestOf.size >= 5, `only ${bestOf.size} depths trained`);
+    // The 5 lowest errors of this search share depths, so the lowest 5 (of the front or of all) are not one per depth.
+    const lowest = [...trained].sort((a, b) => a.error - b.error).slice(0, 5).map((x) => layersWithWeights(x.architecture));
+    assert.ok(new Set(lowest).size < 5, `the 5 lowest have depths ${lowest}`);
+    const front = run(project('per-depth-front', spec({ epochs: [1, 3], final: { top: 5, epochs: 6 } }, { population: 8 })), 'out', 'curve');
+    assert.notDeepEqual(front.report.confirmation.candidates.map((e: any) => e.id), c.candidates.map((e: any) => e.id));
+  });
 });
+
+/** Convolutions, dense layers, a dense block's units and a transition's conv: what networkDepth counts, written out again. */
+function layersWithWeights(a: any): number {
+  return a.layers.reduce((n: number, l: any) => n + (l.type === 'dense_block' ? l.layers : ['conv2d', 'depthwise_conv2d', 'dense', 'transition'].includes(l.type) ? 1 : 0), 0);
+}

@@ -40,7 +40,7 @@ describe("Kendall's tau-b", () => {
 function candidate(id: string, low: number, final: number, params: number): Candidate {
   const rung: RungRecord = { rung: 1, epochs: 3, subset: 4096, key: `${id}-low`, error: low, validationAccuracy: 1 - low, seconds: 1, cached: false };
   return {
-    id, key: id, generation: 0, index: 0, genome: null, architecture: null as never, description: id,
+    id, key: id, generation: 0, index: 0, genome: null, architecture: { input: [28, 28, 1], classes: 10, layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] }, description: id,
     values: { params, macs: params * 10, weightBits: params * 8 }, violation: 0, feasible: true, error: low, rung: 1,
     rungs: [{ ...rung, rung: 0, epochs: 1, error: low + 0.1 }, rung], objectives: [low, params],
     final: { rung: 2, epochs: 4, subset: 54000, key: `${id}-final`, error: final, validationAccuracy: 1 - final, seconds: 60, cached: true, final: true },

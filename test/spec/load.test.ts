@@ -83,6 +83,14 @@ describe('spec loader', () => {
     assert.match(bad.message, /did you mean 'hyperband'/);
     assert.match(problems('name: m\nsearch:\n  fidelity: { final: { top: 3 } }\n')[0].message, /epochs/);
     assert.ok(problems('name: m\nsearch:\n  fidelity: { final: { top: 0, epochs: 2 } }\n').length > 0);
+    // recipe train: the train stage's epochs; epochs of its own is an error that says what to do.
+    const r = parseSpec('name: m\nsearch:\n  fidelity: { final: { top: 4, recipe: train, candidates: per-depth } }\n', 'deepmaker.yaml').search.fidelity.final;
+    assert.deepEqual([r?.top, r?.recipe, r?.candidates, r?.epochs], [4, 'train', 'per-depth', undefined]);
+    const [both] = problems('name: m\nsearch:\n  fidelity:\n    final: { top: 4, recipe: train, epochs: 3 }\n');
+    assert.match(both.message, /recipe train trains for train\.epochs .*remove search\.fidelity\.final\.epochs/);
+    assert.equal(both.line, 4);
+    assert.match(problems('name: m\nsearch:\n  fidelity: { final: { top: 3, recipe: search } }\n')[0].message, /epochs/);
+    assert.match(problems('name: m\nsearch:\n  fidelity: { final: { top: 3, epochs: 2, candidates: deep } }\n')[0].message, /per-depth/);
   });
 
   it('requires name', () => {
