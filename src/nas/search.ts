@@ -27,6 +27,7 @@ import { makeOptimizer, type AlgorithmName } from '../moo/run';
 import type { Evaluated } from '../moo/types';
 import type { Architecture } from '../nn/arch';
 import { architectureCost } from '../nn/cost';
+import { RECURRENT_KINDS } from '../nn/plan';
 import type { QuantizationPlan } from '../quant/config';
 import { isDeepMakerError } from '../util/errors';
 import type { Logger } from '../util/log';
@@ -401,12 +402,15 @@ export function searchOperators<G>(space: SearchSpace<G>, feas: Feasibility<G>, 
   };
 }
 
+/** Layer types with one layer of weights each (a dense block counts its `layers` units; recurrent kinds: RECURRENT_KINDS). */
+const ONE_WEIGHT_LAYER = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'transition']);
+
 /** Layers with weights: convolutions, dense and recurrent layers, a dense block's conv layers, a transition's 1x1 conv. */
 export function networkDepth(a: Architecture): number {
   let n = 0;
   for (const l of a.layers) {
     if (l.type === 'dense_block') n += l.layers;
-    else if (['conv2d', 'depthwise_conv2d', 'dense', 'transition', 'lstm', 'gru', 'simple_rnn'].includes(l.type)) n++;
+    else if (ONE_WEIGHT_LAYER.has(l.type) || l.type in RECURRENT_KINDS) n++;
   }
   return n;
 }

@@ -403,8 +403,8 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
       evaluations: result.confirmation.evaluations,
       cacheHits: result.confirmation.cacheHits,
       sampleEpochs: result.confirmation.sampleEpochs,
-      ...(final!.recipe ? { recipe: final!.recipe } : {}),
-      ...(final!.candidates ? { chosenFrom: final!.candidates } : {}),
+      recipe: final!.recipe,
+      chosenFrom: final!.candidates,
     });
   } else {
     selected = selectCandidate(result.pareto, s.select, result.reference);

@@ -61,17 +61,20 @@ export const STAGES: StageDef[] = [
     // A quantization-aware search (search.training.quantizedEpochs) fine-tunes every candidate as the
     // train stage does: then all of quantize, the C's numerics and the train stage's rate (the twin's
     // default fine-tuning rate) matter (only then, so the views of float-ranked searches are the bytes they were).
-    view: (s) => ({
-      search: s.search,
+    view: (s) => {
       // A confirmation with the train stage's recipe trains as the train stage does: the train section's settings too.
-      ...(s.search.fidelity?.final?.recipe === 'train' ? { train: trainRecipe(s.train) } : {}),
-      ...(s.search.training?.quantizedEpochs || s.search.fidelity?.final?.recipe === 'train'
-        ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow }, trainLearningRate: s.train.learningRate }
-        : { quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } } }),
-      target: { device: s.target.device },
-      dse: { maxLanes: s.dse?.maxLanes },
-      model: s.model,
-    }),
+      const byRecipe = s.search.fidelity?.final?.recipe === 'train';
+      return {
+        search: s.search,
+        ...(byRecipe ? { train: trainRecipe(s.train) } : {}),
+        ...(s.search.training?.quantizedEpochs || byRecipe
+          ? { quantize: s.quantize, numerics: { rounding: s.convert.rounding, overflow: s.convert.overflow }, trainLearningRate: s.train.learningRate }
+          : { quantize: { mode: s.quantize.mode, weights: s.quantize.weights, activations: s.quantize.activations, biasBits: s.quantize.biasBits, ternary: s.quantize.ternary?.scaleBits === undefined ? undefined : { scaleBits: s.quantize.ternary.scaleBits } } }),
+        target: { device: s.target.device },
+        dse: { maxLanes: s.dse?.maxLanes },
+        model: s.model,
+      };
+    },
     externalDependencies: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
     // dse and rtl (and what they import: ir, cgen, numerics): the hardware objective is the DSE cost model.
     sources: ['stages/nas.ts', 'nas', 'moo', 'nn', 'quant', 'qmodel', 'fpga', 'data', 'dse', 'rtl', 'ir', 'cgen', 'numerics', 'util'],
