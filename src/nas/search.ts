@@ -313,7 +313,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     const meta: RunMeta = { generation: generations.length, rung: o.fidelity.epochs.length, final: true };
     const which = perDepth ? `the best of each of ${chosen.length} depths (${chosen.map((c) => networkDepth(c.architecture)).join(', ')} layers with weights)` : `the best ${chosen.length} of the Pareto set`;
     const how = final.training
-      ? `with the train stage's training: up to ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${final.training.earlyStopping ? ` (early stopping after ${final.training.earlyStopping.patience})` : ''}${final.training.quantize ? `, then ${final.training.quantize.fineTune.epochs} ${final.training.quantize.mode} fine-tuning epochs` : ''}, seed ${final.training.seed}`
+      ? `with the train stage's training: up to ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${final.training.earlyStopping ? ` (early stopping after ${final.training.earlyStopping.patience})` : ''}${final.training.quantize ? `, then ${final.training.quantize.fineTune.epochs} ${final.training.quantize.mode} fine-tuning epochs${fineTuneStoppingNote(final.training.quantize.fineTune.earlyStopping)}` : ''}, seed ${final.training.seed}`
       : `${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`;
     o.log.info(`confirmation: ${which} by the selection rule, ${how}`);
     await Promise.all(
@@ -472,4 +472,10 @@ function onWorker(r: EvaluationResult): string {
 export function formatValues(v: Record<string, number>): string {
   const f = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : `${x}`);
   return Object.entries(v).map(([k, x]) => `${k} ${f(x)}`).join(', ');
+}
+
+/** How the confirmation's fine-tuning stops when quantize.fineTune.earlyStopping gives its own rule (absent: as the float training). */
+function fineTuneStoppingNote(stopping: { patience: number } | false | undefined): string {
+  if (stopping === undefined) return '';
+  return stopping === false ? ' (every one: no early stopping)' : ` (early stopping after ${stopping.patience})`;
 }

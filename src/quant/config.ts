@@ -17,7 +17,7 @@ export interface QuantizeSpec {
   activations?: { bits: number; integer: number };
   ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
   biasBits?: number;
-  fineTune?: { epochs?: number; learningRate?: number; distill?: Distillation };
+  fineTune?: { epochs?: number; learningRate?: number; distill?: Distillation; earlyStopping?: FineTuneEarlyStopping };
 }
 
 export interface TernaryOptions {
@@ -57,8 +57,14 @@ export interface QuantizationPlan {
    * accumulator's (src/qmodel/apply.ts fits the format).
    */
   biasBits: number;
-  fineTune: { epochs: number; learningRate?: number; distill?: Distillation };
+  fineTune: { epochs: number; learningRate?: number; distill?: Distillation; earlyStopping?: FineTuneEarlyStopping };
 }
+
+/**
+ * quantize.fineTune.earlyStopping: the fine-tuning's own early stopping ({ patience }), or false for none (every epoch
+ * runs and the last one is kept). Absent: train.earlyStopping's, as before it existed.
+ */
+export type FineTuneEarlyStopping = { patience: number } | false;
 
 /** quantize.fineTune.distill: the float network teaches its quantized twin (src/nn/replica.ts Teacher). */
 export interface Distillation {
@@ -104,8 +110,18 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
   if (distill && !(distill.weight > 0 && distill.weight <= 1 && distill.temperature >= 1)) {
     throw new DeepMakerError(`quantize.fineTune.distill = {weight: ${distill.weight}, temperature: ${distill.temperature}}`, { where: 'quantize.fineTune.distill' }, 'give a weight in (0, 1] and a temperature of at least 1, e.g. { weight: 0.5, temperature: 2 }');
   }
-  // Absent unless the spec distils, so that plans (and the search's keys that hold them) stay the bytes they were.
-  const fineTune = { epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2), learningRate: spec?.fineTune?.learningRate, ...(distill ? { distill: { weight: distill.weight, temperature: distill.temperature } } : {}) };
+  const stopping = spec?.fineTune?.earlyStopping;
+  if (stopping !== undefined && stopping !== false && !(Number.isInteger(stopping.patience) && stopping.patience >= 1)) {
+    throw new DeepMakerError(`quantize.fineTune.earlyStopping.patience = ${stopping.patience}`, { where: 'quantize.fineTune.earlyStopping' }, 'give a whole number of epochs of at least 1, or false to run every fine-tuning epoch');
+  }
+  // Absent unless the spec distils or sets the fine-tuning's own early stopping, so that plans (and the search's keys
+  // that hold them) stay the bytes they were.
+  const fineTune = {
+    epochs: spec?.fineTune?.epochs ?? (mode === 'ternary' ? 3 : 2),
+    learningRate: spec?.fineTune?.learningRate,
+    ...(distill ? { distill: { weight: distill.weight, temperature: distill.temperature } } : {}),
+    ...(stopping !== undefined ? { earlyStopping: stopping === false ? (false as const) : { patience: stopping.patience } } : {}),
+  };
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };
   const activations = fmt(spec?.activations ?? DEFAULT_ACTIVATIONS, 'activations');

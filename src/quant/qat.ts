@@ -224,6 +224,7 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
     ...input.train,
     epochs: plan.fineTune.epochs,
     learningRate: fineTuneLearningRate(plan, input.train.learningRate),
+    earlyStopping: fineTuneEarlyStopping(plan, input.train.earlyStopping),
     startIsCandidate: true,
     // Ternary layers' inference statistics, on training samples: before epoch 0 is judged, from the float weights (a
     // recurrent layer's operand Δ and β start at zero; a ternary output's Δ has no value yet); then a ternary output's Δ
@@ -246,6 +247,18 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
   });
   if (init !== input.floatModel) init.dispose();
   return { plan, architecture: qatArch, foldBn, training };
+}
+
+/**
+ * The early stopping fine-tuning runs with: quantize.fineTune.earlyStopping when the spec gives it (false: none, every
+ * epoch runs and the last is kept), else the float training's. A ternary twin's validation loss jumps from epoch to
+ * epoch while the cosine schedule has not yet come down (models/mnist-ternary-nas's pick, session 16: stopped at epoch 6
+ * of 15 with train's patience 3), and the epochs the schedule anneals are the ones that settle the ternary weights.
+ */
+export function fineTuneEarlyStopping(plan: Pick<QuantizationPlan, 'fineTune'>, floatStopping: TrainOptions['earlyStopping']): TrainOptions['earlyStopping'] {
+  const own = plan.fineTune.earlyStopping;
+  if (own === undefined) return floatStopping;
+  return own === false ? undefined : own;
 }
 
 /**

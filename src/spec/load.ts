@@ -105,7 +105,10 @@ export function parseSpec(text: string, file: string): Spec {
   const validate = getValidator();
   if (!validate(spec)) {
     const errors = pruneErrors(validate.errors ?? []);
-    throw new SpecError(errors.map((e) => toProblem(e, doc.contents as YamlNode, lineCounter, file)));
+    // Branches of a oneOf that carry the same errorMessage say the same thing once.
+    const said = new Set<string>();
+    const unique = errors.map((e) => toProblem(e, doc.contents as YamlNode, lineCounter, file)).filter((p) => !said.has(formatProblem(p)) && said.add(formatProblem(p)));
+    throw new SpecError(unique);
   }
   return spec as unknown as Spec;
 }

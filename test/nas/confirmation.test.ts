@@ -243,6 +243,10 @@ describe('nas: schedules, the confirmation rung, stratified subsets', () => {
     const other = run(project('recipe-train-seed', { ...view, train: { ...train, seed: 18 } }), 'out', 'curve');
     const keys = (x: Run) => x.tasks.filter((t) => t.fidelity.epochs === 9).map((t) => t.key).sort();
     assert.equal(keys(other).filter((k) => keys(r).includes(k)).length, 0);
+    // quantize.fineTune.earlyStopping reaches the confirmation's fine-tuning (and its keys), not the low-fidelity twin's.
+    const own = run(project('recipe-train-fine-tune-stopping', { ...view, quantize: { ...view.quantize, fineTune: { epochs: 4, earlyStopping: false } } }), 'out', 'curve');
+    assert.ok(own.tasks.filter((t) => t.fidelity.epochs === 9).every((t) => t.training.quantize.fineTune.earlyStopping === false));
+    assert.equal(keys(own).filter((k) => keys(r).includes(k)).length, 0);
   });
 
   it('per-depth confirms the best trained network of each depth, whether or not it is on the front', () => {

@@ -185,6 +185,9 @@ describe('the nas stage', () => {
     assert.equal(searchTraining(search, { ...(ternary as object), fineTune: { learningRate: 0.004 } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune.learningRate, 0.004);
     // The rest of quantize.fineTune is the train stage's too (distillation).
     assert.deepEqual(searchTraining(search, { ...(ternary as object), fineTune: { distill: { weight: 0.5, temperature: 2 } } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune, { epochs: 3, learningRate: 0.002, distill: { weight: 0.5, temperature: 2 } });
+    // quantize.fineTune.earlyStopping is the train stage's: the twin's few epochs stop as search.training's do, and
+    // its keys stay what they were without it.
+    assert.deepEqual(searchTraining(search, { ...(ternary as object), fineTune: { earlyStopping: false } } as never, numerics, 'deepmaker.yaml', 0.002).quantize!.fineTune, { epochs: 3, learningRate: 0.002 });
     // A view written without the train stage's rate (none before session 13) keeps the search's.
     assert.equal(searchTraining(search, ternary, numerics, 'deepmaker.yaml').quantize!.fineTune.learningRate, 0.01);
   });

@@ -6,7 +6,7 @@ import { copyWeightsByName, trainArchitecture } from '../../src/nn/train';
 import { buildModel } from '../../src/nn/build';
 import { resolveQuantization } from '../../src/quant/config';
 import { copyFoldedWeights, foldBatchNormArchitecture } from '../../src/quant/fold';
-import { quantizationAwareTraining, type QatResult } from '../../src/quant/qat';
+import { fineTuneQuantized, quantizationAwareTraining, quantizeInputs, type QatResult } from '../../src/quant/qat';
 import { buildQuantizedModel } from '../../src/quant/model';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +124,27 @@ describe('quantization-aware fine-tuning', () => {
     const agree = await exportedAgreesWithTraining(r);
     assert.ok(agree.identical >= 0.95, `identical logits on ${agree.identical * 100}% of the samples`);
     assert.ok(agree.sameClass >= 0.98, `same class on ${agree.sameClass * 100}% of the samples`);
+  });
+
+  it('quantize.fineTune.earlyStopping: false runs every fine-tuning epoch, { patience } stops on its own, absent inherits train\'s', async () => {
+    const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 2 });
+    // At a rate of ~0 no epoch improves on the starting weights' validation loss: train's patience 1 stops after epoch 1.
+    const plan = (earlyStopping?: { patience: number } | false) =>
+      resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 3 }, ternary: { activations: true }, fineTune: { epochs: 4, learningRate: 1e-30, ...(earlyStopping === undefined ? {} : { earlyStopping }) } }, { rounding: 'half-even', overflow: 'saturate' });
+    const q = plan().activations!;
+    const inputs = { train: quantizeInputs(data.train, q), validation: quantizeInputs(data.validation, q) };
+    const epochsRun = async (p: ReturnType<typeof plan>) => {
+      const r = await fineTuneQuantized({ arch: tinyConv, floatModel: float.model, plan: p, data: inputs, train: { ...base, earlyStopping: { patience: 1 } } });
+      r.training.model.dispose();
+      return r.training.history.length;
+    };
+    try {
+      assert.equal(await epochsRun(plan()), 1, 'absent: train.earlyStopping (patience 1)');
+      assert.equal(await epochsRun(plan(false)), 4, 'false: every epoch');
+      assert.equal(await epochsRun(plan({ patience: 2 })), 2, 'its own patience');
+    } finally {
+      float.model.dispose();
+    }
   });
 
   it('fixed: 8-bit kernels on the grid, within a few points of float on an easy problem', async () => {

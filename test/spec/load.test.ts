@@ -93,6 +93,19 @@ describe('spec loader', () => {
     assert.match(problems('name: m\nsearch:\n  fidelity: { final: { top: 3, epochs: 2, candidates: deep } }\n')[0].message, /per-depth/);
   });
 
+  it('quantize.fineTune.earlyStopping: false or { patience }, anything else an error at its line', () => {
+    const off = parseSpec('name: m\nquantize:\n  mode: ternary\n  fineTune: { epochs: 15, earlyStopping: false }\n', 'deepmaker.yaml').quantize.fineTune;
+    assert.equal(off?.earlyStopping, false);
+    const own = parseSpec('name: m\nquantize:\n  mode: ternary\n  fineTune: { epochs: 15, earlyStopping: { patience: 5 } }\n', 'deepmaker.yaml').quantize.fineTune;
+    assert.deepEqual(own?.earlyStopping, { patience: 5 });
+    for (const bad of ['true', '{ patience: 0 }', '{ patience: 2.5 }', '{ epochs: 3 }']) {
+      const [p] = problems(`name: m\nquantize:\n  mode: ternary\n  fineTune:\n    earlyStopping: ${bad}\n`);
+      assert.ok(p, bad);
+      assert.equal(p.line, 5, `${bad}: ${p.message}`);
+      assert.match(`${p.key} ${p.message}`, /earlyStopping/, bad);
+    }
+  });
+
   it('requires name', () => {
     const [p] = problems('data: {dataset: mnist}\n');
     assert.match(p.message, /missing required key 'name'/);
