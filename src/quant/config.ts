@@ -17,7 +17,7 @@ export interface QuantizeSpec {
   activations?: { bits: number; integer: number };
   ternary?: { activations?: boolean; threshold?: number; momentum?: number; scaleBits?: number };
   biasBits?: number;
-  fineTune?: { epochs?: number; learningRate?: number; distill?: Distillation; earlyStopping?: FineTuneEarlyStopping };
+  fineTune?: { epochs?: number; learningRate?: number; distill?: Distillation; earlyStopping?: FineTuneEarlyStopping; weightsFirst?: number };
 }
 
 export interface TernaryOptions {
@@ -57,7 +57,18 @@ export interface QuantizationPlan {
    * accumulator's (src/qmodel/apply.ts fits the format).
    */
   biasBits: number;
-  fineTune: { epochs: number; learningRate?: number; distill?: Distillation; earlyStopping?: FineTuneEarlyStopping };
+  fineTune: {
+    epochs: number;
+    learningRate?: number;
+    distill?: Distillation;
+    earlyStopping?: FineTuneEarlyStopping;
+    /**
+     * Ternary with ternary activations: this many epochs with ternary weights and fixed-point activations (the
+     * activations format) before the `epochs` with both ternary, so that the weights settle before the activations
+     * are cut to three levels (progressive quantization, Zhuang et al. 2018).
+     */
+    weightsFirst?: number;
+  };
 }
 
 /**
@@ -111,6 +122,17 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
     throw new DeepMakerError(`quantize.fineTune.distill = {weight: ${distill.weight}, temperature: ${distill.temperature}}`, { where: 'quantize.fineTune.distill' }, 'give a weight in (0, 1] and a temperature of at least 1, e.g. { weight: 0.5, temperature: 2 }');
   }
   const stopping = spec?.fineTune?.earlyStopping;
+  const weightsFirst = spec?.fineTune?.weightsFirst;
+  if (weightsFirst !== undefined && !(mode === 'ternary' && spec?.ternary?.activations)) {
+    throw new DeepMakerError(
+      `quantize.fineTune.weightsFirst is ${weightsFirst} but ${mode === 'ternary' ? 'quantize.ternary.activations is not true' : `quantize.mode is ${mode}`}: it fine-tunes ternary weights before ternary activations`,
+      { where: 'quantize.fineTune.weightsFirst' },
+      'remove quantize.fineTune.weightsFirst, or set quantize.mode: ternary with ternary: { activations: true }',
+    );
+  }
+  if (weightsFirst !== undefined && !(Number.isInteger(weightsFirst) && weightsFirst >= 1)) {
+    throw new DeepMakerError(`quantize.fineTune.weightsFirst = ${weightsFirst}`, { where: 'quantize.fineTune.weightsFirst' }, 'give a whole number of epochs of at least 1');
+  }
   if (stopping !== undefined && stopping !== false && !(Number.isInteger(stopping.patience) && stopping.patience >= 1)) {
     throw new DeepMakerError(`quantize.fineTune.earlyStopping.patience = ${stopping.patience}`, { where: 'quantize.fineTune.earlyStopping' }, 'give a whole number of epochs of at least 1, or false to run every fine-tuning epoch');
   }
@@ -121,6 +143,7 @@ export function resolveQuantization(spec: QuantizeSpec | undefined, numerics: { 
     learningRate: spec?.fineTune?.learningRate,
     ...(distill ? { distill: { weight: distill.weight, temperature: distill.temperature } } : {}),
     ...(stopping !== undefined ? { earlyStopping: stopping === false ? (false as const) : { patience: stopping.patience } } : {}),
+    ...(weightsFirst !== undefined ? { weightsFirst } : {}),
   };
   const biasBits = spec?.biasBits ?? 16;
   if (mode === 'float') return { mode, biasBits, fineTune };

@@ -75,6 +75,8 @@ export interface QuantizationReport {
     activations?: FixedFormat;
     ternary?: { threshold: number; activations: boolean; scaleBits: number };
     fineTuneEpochs: number;
+    /** quantize.fineTune.weightsFirst: the phase with ternary weights and fixed-point activations before fineTuneEpochs. */
+    weightsFirst?: { epochs: number; validationAccuracy: number; validationLoss: number };
     /** Fixed mode: BatchNormalization was folded into the layers before it for fine-tuning (fold.ts). */
     batchNormFolded: boolean;
     float: { validationAccuracy: number; testAccuracy: number };
@@ -165,6 +167,7 @@ export async function quantizationAwareTraining(input: QatInput): Promise<QatRes
       activations: plan.activations,
       ternary: plan.ternary ? { threshold: plan.ternary.threshold, activations: plan.ternary.activations, scaleBits: plan.ternary.scaleBits } : undefined,
       fineTuneEpochs: training.epochs,
+      ...(tuned.weightsFirst ? { weightsFirst: tuned.weightsFirst } : {}),
       batchNormFolded: foldBn,
       float: { validationAccuracy: floatVal, testAccuracy: floatTest },
       quantized: { validationAccuracy: training.validationAccuracy, validationLoss: training.validationLoss, testAccuracy: quantTest, testLoss: quantEval.loss },
@@ -196,6 +199,8 @@ export interface QuantizedFineTune {
   architecture: Architecture;
   foldBn: boolean;
   training: TrainResult;
+  /** With quantize.fineTune.weightsFirst: the first phase (ternary weights, fixed-point activations) as it ended. */
+  weightsFirst?: { epochs: number; validationAccuracy: number; validationLoss: number };
 }
 
 /**
@@ -220,33 +225,48 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
     plan = { ...plan, layerWeights: fitLayerWeightFormats(init, plan.weights!) };
     log.info(`kernel formats fitted per layer: ${Object.entries(plan.layerWeights!).map(([n, f]) => `${n} fixed<${f.bits},${f.integer}>`).join(', ')}`);
   }
-  const training = await trainArchitecture(qatArch, { train: input.data.train, validation: input.data.validation }, {
-    ...input.train,
-    epochs: plan.fineTune.epochs,
-    learningRate: fineTuneLearningRate(plan, input.train.learningRate),
-    earlyStopping: fineTuneEarlyStopping(plan, input.train.earlyStopping),
-    startIsCandidate: true,
-    // Ternary layers' inference statistics, on training samples: before epoch 0 is judged, from the float weights (a
-    // recurrent layer's operand Δ and β start at zero; a ternary output's Δ has no value yet); then a ternary output's Δ
-    // again from each epoch's weights before it is validated (the moving average lags them). A recurrent layer's
-    // operands keep their moving averages after epoch 0: recalibrated every epoch too, models/mnist-lstm-ternary was
-    // stopped early at epoch 9 (kept 5) and tested 94.39 %, against 95.33 % with the moving averages (session 12).
-    calibrate: (model, split, rows, epoch) => {
-      const sample = evenlySpaced(rows, TERNARY_CALIBRATION_SAMPLES);
-      const n = calibrateTernaryStatistics(model, split, sample, input.train.batchSize, { recurrent: epoch === 0 });
-      if (n && epoch === 0) log.info(`inference statistics of ${n} ternary layer${n > 1 ? 's' : ''} calibrated on ${Math.min(TERNARY_CALIBRATION_SAMPLES, rows.length)} training samples`);
-      // The twin's logits, before the first epoch: fitted into the output format (ternary mode; see fitLogits).
-      if (epoch === 0 && plan.mode === 'ternary' && plan.activations) {
-        const fit = fitLogits(model, split, sample, input.train.batchSize, plan.activations);
-        if (fit) log.info(`logits fitted into ${formatName(plan.activations)}: ${fit.p99.toFixed(2)} (99th percentile of |logit − ${fit.offset.toFixed(2)}|) scaled by ${fit.scale.toPrecision(3)}`);
-      }
-    },
-    modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: plan },
-    initFrom: init,
-    ...(plan.fineTune.distill ? { distill: teacherTargets(input.floatModel, input.data.train, plan.fineTune.distill, log) } : {}),
-  });
+  const phase = (p: QuantizationPlan, epochs: number, from: tf.LayersModel, distill: Teacher | undefined) =>
+    trainArchitecture(qatArch, { train: input.data.train, validation: input.data.validation }, {
+      ...input.train,
+      epochs,
+      learningRate: fineTuneLearningRate(p, input.train.learningRate),
+      earlyStopping: fineTuneEarlyStopping(p, input.train.earlyStopping),
+      startIsCandidate: true,
+      // Ternary layers' inference statistics, on training samples: before epoch 0 is judged, from the float weights (a
+      // recurrent layer's operand Δ and β start at zero; a ternary output's Δ has no value yet); then a ternary output's Δ
+      // again from each epoch's weights before it is validated (the moving average lags them). A recurrent layer's
+      // operands keep their moving averages after epoch 0: recalibrated every epoch too, models/mnist-lstm-ternary was
+      // stopped early at epoch 9 (kept 5) and tested 94.39 %, against 95.33 % with the moving averages (session 12).
+      calibrate: (model, split, rows, epoch) => {
+        const sample = evenlySpaced(rows, TERNARY_CALIBRATION_SAMPLES);
+        const n = calibrateTernaryStatistics(model, split, sample, input.train.batchSize, { recurrent: epoch === 0 });
+        if (n && epoch === 0) log.info(`inference statistics of ${n} ternary layer${n > 1 ? 's' : ''} calibrated on ${Math.min(TERNARY_CALIBRATION_SAMPLES, rows.length)} training samples`);
+        // The twin's logits, before the first epoch: fitted into the output format (ternary mode; see fitLogits).
+        if (epoch === 0 && p.mode === 'ternary' && p.activations) {
+          const fit = fitLogits(model, split, sample, input.train.batchSize, p.activations);
+          if (fit) log.info(`logits fitted into ${formatName(p.activations)}: ${fit.p99.toFixed(2)} (99th percentile of |logit − ${fit.offset.toFixed(2)}|) scaled by ${fit.scale.toPrecision(3)}`);
+        }
+      },
+      modelFactory: { module: QUANTIZED_MODEL_MODULE, exportName: 'buildQuantizedModel', options: p },
+      initFrom: from,
+      ...(distill ? { distill } : {}),
+    });
+  const teacher = plan.fineTune.distill ? teacherTargets(input.floatModel, input.data.train, plan.fineTune.distill, log) : undefined;
+  // quantize.fineTune.weightsFirst: ternary weights with fixed-point activations first, then both ternary from there.
+  let weightsFirst: QuantizedFineTune['weightsFirst'];
+  let from = init;
+  if (plan.fineTune.weightsFirst && plan.mode === 'ternary' && plan.ternary?.activations) {
+    const epochs = plan.fineTune.weightsFirst;
+    log.info(`ternary weights first: ${epochs} epoch${epochs > 1 ? 's' : ''} with ${formatName(plan.activations!)} activations, then ${plan.fineTune.epochs} with ternary activations too`);
+    const first = await phase({ ...plan, ternary: { ...plan.ternary, activations: false } }, epochs, init, teacher);
+    weightsFirst = { epochs: first.epochs, validationAccuracy: first.validationAccuracy, validationLoss: first.validationLoss };
+    log.info(`ternary weights, ${formatName(plan.activations!)} activations: validation accuracy ${first.validationAccuracy.toFixed(4)}; now ternary activations too`);
+    from = first.model;
+  }
+  const training = await phase(plan, plan.fineTune.epochs, from, teacher);
+  if (from !== init) from.dispose();
   if (init !== input.floatModel) init.dispose();
-  return { plan, architecture: qatArch, foldBn, training };
+  return { plan, architecture: qatArch, foldBn, training, ...(weightsFirst ? { weightsFirst } : {}) };
 }
 
 /**

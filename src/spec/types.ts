@@ -182,7 +182,7 @@ export interface QuantizeSpec {
   activations?: FixedFormatSpec;
   biasBits: number;
   ternary?: { activations: boolean; threshold: number; momentum: number; scaleBits: number };
-  fineTune?: { epochs?: number; learningRate?: number; distill?: { weight: number; temperature: number } };
+  fineTune?: { epochs?: number; learningRate?: number; distill?: { weight: number; temperature: number }; earlyStopping?: { patience: number } | false; weightsFirst?: number };
 }
 
 export interface Spec {

@@ -203,9 +203,10 @@ export function searchTraining(s: SearchSpec, quantize: QuantizeSpec, numerics: 
   // search.training's: a float rate for a few low-fidelity epochs is too high for a ternary network (session 13:
   // one candidate's twin error 12.8% at 0.01 against 9.3% at the train stage's 0.002).
   const learningRate = fineTuneLearningRate(plan, trainLearningRate ?? training.learningRate);
-  // The twin's few epochs stop as search.training's do: quantize.fineTune.earlyStopping is the train stage's (and the
-  // confirmation's, recipeTraining), and leaving it out keeps the low-fidelity keys what they were.
-  const { earlyStopping: _trainStageStopping, ...fineTune } = plan.fineTune;
+  // The twin's few epochs stop as search.training's do, in one phase: quantize.fineTune.earlyStopping and weightsFirst
+  // are the train stage's (and the confirmation's, recipeTraining), and leaving them out keeps the low-fidelity keys
+  // what they were.
+  const { earlyStopping: _trainStageStopping, weightsFirst: _trainStagePhase, ...fineTune } = plan.fineTune;
   return { ...training, quantize: { ...plan, fineTune: { ...fineTune, epochs: quantizedEpochs, learningRate } } };
 }
 

@@ -147,6 +147,33 @@ describe('quantization-aware fine-tuning', () => {
     }
   });
 
+  it('quantize.fineTune.weightsFirst: a phase of ternary weights with fixed-point activations, and the ternary phase starts from it', async () => {
+    const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 2 });
+    const plan = (weightsFirst?: number) =>
+      resolveQuantization({ mode: 'ternary', activations: { bits: 8, integer: 3 }, ternary: { activations: true }, fineTune: { epochs: 2, earlyStopping: false, ...(weightsFirst ? { weightsFirst } : {}) } }, { rounding: 'half-even', overflow: 'saturate' });
+    const q = plan().activations!;
+    const inputs = { train: quantizeInputs(data.train, q), validation: quantizeInputs(data.validation, q) };
+    const lines: string[] = [];
+    const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) } as never;
+    try {
+      const one = await fineTuneQuantized({ arch: tinyConv, floatModel: float.model, plan: plan(), data: inputs, train: base });
+      const two = await fineTuneQuantized({ arch: tinyConv, floatModel: float.model, plan: plan(3), data: inputs, train: base, log });
+      assert.equal(one.weightsFirst, undefined);
+      assert.equal(two.weightsFirst?.epochs, 3);
+      assert.equal(two.training.history.length, 2, 'then fineTune.epochs with ternary activations');
+      assert.ok(lines.some((l) => /ternary weights first: 3 epochs with fixed<8,3> activations, then 2 with ternary activations too/.test(l)), lines.join('\n'));
+      // The second phase is the ternary network (ternary outputs), and it did not start where the one-phase run did.
+      assert.equal(two.training.model.getLayer('l0_conv2d').weights.length, 3, 'kernel, bias and ternary_delta');
+      const k1 = one.training.model.getLayer('l0_conv2d').getWeights()[0].dataSync();
+      const k2 = two.training.model.getLayer('l0_conv2d').getWeights()[0].dataSync();
+      assert.ok(k1.some((v, i) => v !== k2[i]), 'the ternary phase started from the first phase, not from the float weights');
+      one.training.model.dispose();
+      two.training.model.dispose();
+    } finally {
+      float.model.dispose();
+    }
+  });
+
   it('fixed: 8-bit kernels on the grid, within a few points of float on an easy problem', async () => {
     const float = await trainArchitecture(tinyConv, data, { ...base, epochs: 6 });
     const plan = resolveQuantization({ mode: 'fixed', weights: { bits: 8, integer: 1 }, activations: { bits: 8, integer: 3 }, fineTune: { epochs: 2 } }, { rounding: 'half-even', overflow: 'saturate' });
