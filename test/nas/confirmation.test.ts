@@ -246,6 +246,7 @@ describe('nas: schedules, the confirmation rung, stratified subsets', () => {
     // quantize.fineTune.earlyStopping reaches the confirmation's fine-tuning (and its keys), not the low-fidelity twin's.
     const own = run(project('recipe-train-fine-tune-stopping', { ...view, quantize: { ...view.quantize, fineTune: { epochs: 4, earlyStopping: false } } }), 'out', 'curve');
     assert.ok(own.tasks.filter((t) => t.fidelity.epochs === 9).every((t) => t.training.quantize.fineTune.earlyStopping === false));
+    assert.match(own.output, /then 4 fixed fine-tuning epochs \(every one: no early stopping\), seed 17/);
     assert.equal(keys(own).filter((k) => keys(r).includes(k)).length, 0);
   });
 
