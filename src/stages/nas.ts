@@ -414,7 +414,12 @@ export async function runNasStage(ctx: StageContext<NasView>, opts: NasRunOption
     selected = selectCandidate(result.pareto, s.select, result.reference);
   }
   const front = result.pareto.filter((c) => c.feasible);
+  // 2,000 genomes through the constraints' cost models: seconds on the default spec, minutes with the hardware cost model
+  // at many lanes (3-5 minutes on models/mnist-ternary-nas, maxLanes 64, session 16: no line was printed meanwhile), so it says what it is doing.
+  const spanStart = Date.now();
+  ctx.log.info(`size range: estimating the feasible space from ${SPAN_DRAWS} random genomes through the constraints' cost models`);
   const span = sizeSpan(space, { quantization, device: ctx.spec.target.device, constraints, maxLanes: ctx.spec.dse?.maxLanes }, s.seed, result.candidates, front);
+  ctx.log.info(`size range: estimated in ${((Date.now() - spanStart) / 1000).toFixed(1)} s`);
 
   writeFileSync(
     join(ctx.outDir, 'candidates.jsonl'),
