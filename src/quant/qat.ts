@@ -272,8 +272,9 @@ export async function fineTuneQuantized(input: QuantizedFineTuneInput): Promise<
 /**
  * The early stopping fine-tuning runs with: quantize.fineTune.earlyStopping when the spec gives it (false: none, every
  * epoch runs and the last is kept), else the float training's. A ternary twin's validation loss jumps from epoch to
- * epoch while the cosine schedule has not yet come down (models/mnist-ternary-nas's pick, session 16: stopped at epoch 6
- * of 15 with train's patience 3), and the epochs the schedule anneals are the ones that settle the ternary weights.
+ * epoch while the cosine schedule has not yet come down (session 15's ternary pick, session 16: train's patience 3 stopped
+ * 30 fine-tuning epochs at epoch 11, 95.67 % test, against 96.90 % for 25 without stopping), and the epochs the schedule
+ * anneals are the ones that settle the ternary weights.
  */
 export function fineTuneEarlyStopping(plan: Pick<QuantizationPlan, 'fineTune'>, floatStopping: TrainOptions['earlyStopping']): TrainOptions['earlyStopping'] {
   const own = plan.fineTune.earlyStopping;
