@@ -313,7 +313,7 @@ export async function runSearch<G>(o: SearchOptions<G>): Promise<SearchResult<G>
     const meta: RunMeta = { generation: generations.length, rung: o.fidelity.epochs.length, final: true };
     const which = perDepth ? `the best of each of ${chosen.length} depths (${chosen.map((c) => networkDepth(c.architecture)).join(', ')} layers with weights)` : `the best ${chosen.length} of the Pareto set`;
     const how = final.training
-      ? `with the train stage's training: up to ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${final.training.earlyStopping ? ` (early stopping after ${final.training.earlyStopping.patience})` : ''}${final.training.quantize ? `, then ${final.training.quantize.fineTune.weightsFirst ? `${final.training.quantize.fineTune.weightsFirst} fine-tuning epochs with ternary weights and fixed-point activations and ` : ''}${final.training.quantize.fineTune.epochs} ${final.training.quantize.mode} fine-tuning epochs${fineTuneStoppingNote(final.training.quantize.fineTune.earlyStopping)}` : ''}, seed ${final.training.seed}`
+      ? `with the train stage's training: up to ${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${final.training.earlyStopping ? ` (early stopping after ${final.training.earlyStopping.patience})` : ''}${final.training.quantize ? `, then ${fineTuneNote(final.training.quantize)}` : ''}, seed ${final.training.seed}`
       : `${final.epochs} epoch${final.epochs > 1 ? 's' : ''} on all ${final.subset} training samples${training.schedule ? ' (cosine learning rate)' : ''}`;
     o.log.info(`confirmation: ${which} by the selection rule, ${how}`);
     await Promise.all(
@@ -474,8 +474,10 @@ export function formatValues(v: Record<string, number>): string {
   return Object.entries(v).map(([k, x]) => `${k} ${f(x)}`).join(', ');
 }
 
-/** How the confirmation's fine-tuning stops when quantize.fineTune.earlyStopping gives its own rule (absent: as the float training). */
-function fineTuneStoppingNote(stopping: { patience: number } | false | undefined): string {
-  if (stopping === undefined) return '';
-  return stopping === false ? ' (every one: no early stopping)' : ` (early stopping after ${stopping.patience})`;
+/** The confirmation's fine-tuning in words: its epochs, the weights-first phase and its own early stopping (absent: as the float training). */
+function fineTuneNote(q: Pick<QuantizationPlan, 'mode' | 'fineTune'>): string {
+  const { epochs, weightsFirst, earlyStopping } = q.fineTune;
+  const first = weightsFirst ? `${weightsFirst} fine-tuning epochs with ternary weights and fixed-point activations and ` : '';
+  const stopping = earlyStopping === undefined ? '' : earlyStopping === false ? ' (every one: no early stopping)' : ` (early stopping after ${earlyStopping.patience})`;
+  return `${first}${epochs} ${q.mode} fine-tuning epochs${stopping}`;
 }

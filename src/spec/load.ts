@@ -107,7 +107,10 @@ export function parseSpec(text: string, file: string): Spec {
     const errors = pruneErrors(validate.errors ?? []);
     // Branches of a oneOf that carry the same errorMessage say the same thing once.
     const said = new Set<string>();
-    const unique = errors.map((e) => toProblem(e, doc.contents as YamlNode, lineCounter, file)).filter((p) => !said.has(formatProblem(p)) && said.add(formatProblem(p)));
+    const unique = errors.map((e) => toProblem(e, doc.contents as YamlNode, lineCounter, file)).filter((p) => {
+      const text = formatProblem(p);
+      return !said.has(text) && !!said.add(text);
+    });
     throw new SpecError(unique);
   }
   return spec as unknown as Spec;
